@@ -1,0 +1,122 @@
+/**
+ * The wire format (SPEC §3): one serialized instance at one step. Key names are the seed system's,
+ * so messages stay readable by it and by any tool built for it.
+ */
+import { MalformedMessageError } from "../errors.js";
+
+/** The only wire version written today; readers accept it and reject anything else. */
+export const WIRE_VERSION = "0.1";
+
+/** The two pseudo-states every machine has. */
+export const PSEUDO_INIT = "pseudo_init";
+export const PSEUDO_FINAL = "pseudo_final";
+
+/** Default `lease_timeout`, in seconds. */
+export const DEFAULT_LEASE_TIMEOUT_SECONDS = 300;
+/** Default `max_retries` of a machine. */
+export const DEFAULT_MAX_RETRIES = 5;
+
+/** A JSON value as it travels in a message. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** The user context: a JSON object that actions read and write. */
+export type UserContext = Record<string, unknown>;
+
+/** Framework fields of an instance (the seed's keys). Unknown keys are carried through untouched. */
+export interface SystemContext {
+  machine_name: string;
+  current_state: string;
+  current_event: string;
+  correlation_id: string;
+  steps: number;
+  retries: number;
+  max_retries: number;
+  /** Seconds since the epoch (float) when the instance was started. */
+  started_at: number;
+  lease_primary: boolean;
+  /** Default delay, in seconds, before each next message of this instance. */
+  additional_delay_seconds: number;
+  lease_timeout: number;
+  [key: string]: unknown;
+}
+
+/** One message: `{version, system_context, user_context}`. */
+export interface WireMessage {
+  version: string;
+  system_context: SystemContext;
+  user_context: UserContext;
+}
+
+/**
+ * Serialize a message. Throws a TypeError for contexts JSON cannot represent (cycles, BigInt); the
+ * engine treats that as an action error, so it is retried rather than crashing the worker.
+ */
+export function encodeMessage(message: WireMessage): string {
+  return JSON.stringify(message);
+}
+
+const REQUIRED_STRINGS = ["machine_name", "current_state", "current_event", "correlation_id"] as const;
+const REQUIRED_INTEGERS = ["steps", "retries"] as const;
+
+/** Parse and check a message body; anything unusable raises {@link MalformedMessageError}. */
+export function decodeMessage(body: string): WireMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    throw new MalformedMessageError(`message is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!isObject(parsed)) throw new MalformedMessageError("message is not a JSON object");
+  if (parsed.version !== WIRE_VERSION) {
+    throw new MalformedMessageError(
+      `message has unsupported version ${JSON.stringify(parsed.version)} (expected "${WIRE_VERSION}")`,
+    );
+  }
+  const sc = parsed.system_context;
+  if (!isObject(sc)) throw new MalformedMessageError("message has no system_context object");
+  for (const key of REQUIRED_STRINGS) {
+    if (typeof sc[key] !== "string" || sc[key] === "") {
+      throw new MalformedMessageError(`message system_context.${key} is missing or not a string`);
+    }
+  }
+  for (const key of REQUIRED_INTEGERS) {
+    if (!Number.isInteger(sc[key]) || (sc[key] as number) < 0) {
+      throw new MalformedMessageError(`message system_context.${key} is missing or not a non-negative integer`);
+    }
+  }
+  const uc = parsed.user_context ?? {};
+  if (!isObject(uc)) throw new MalformedMessageError("message user_context is not a JSON object");
+  const system = sc as Partial<SystemContext>;
+  return {
+    version: WIRE_VERSION,
+    system_context: {
+      ...sc,
+      machine_name: system.machine_name as string,
+      current_state: system.current_state as string,
+      current_event: system.current_event as string,
+      correlation_id: system.correlation_id as string,
+      steps: system.steps as number,
+      retries: system.retries as number,
+      max_retries: numberOr(system.max_retries, DEFAULT_MAX_RETRIES),
+      started_at: numberOr(system.started_at, 0),
+      lease_primary: system.lease_primary !== false,
+      additional_delay_seconds: numberOr(system.additional_delay_seconds, 0),
+      lease_timeout: numberOr(system.lease_timeout, DEFAULT_LEASE_TIMEOUT_SECONDS),
+    },
+    user_context: uc,
+  };
+}
+
+/** A deep copy through JSON, the same transformation the message takes on the wire. */
+export function cloneMessage(message: WireMessage): WireMessage {
+  return JSON.parse(JSON.stringify(message)) as WireMessage;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
+}

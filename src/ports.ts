@@ -1,0 +1,260 @@
+/**
+ * The role ports (SPEC §4): the small interfaces the engine talks to. Backends implement only the
+ * ports they can (SQS has no cache; Memcached has no stream). Every method is async, every state
+ * change is one atomic operation in the backend, and any error a port throws counts as a system
+ * error (the engine fails over to the secondary side).
+ *
+ * Deliberately left out: transactions. A backend that can make many port calls share one commit
+ * (SQLite) does so behind these interfaces (see `backends/sqlite/database.ts`), so the engine never
+ * has to know.
+ */
+
+/** The six roles of SPEC §4. */
+export const ROLES = ["stream", "retry", "cache", "checkpoint", "metrics", "environment"] as const;
+export type RoleName = (typeof ROLES)[number];
+
+/** Each role has a primary and optionally a secondary (failover) backend. */
+export const SIDES = ["primary", "secondary"] as const;
+export type Side = (typeof SIDES)[number];
+
+/** A role's pair of backends. */
+export interface Sided<T> {
+  readonly primary: T;
+  readonly secondary?: T | undefined;
+}
+
+/** Time, injected so the engine and the backends can be driven by a test clock. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** The clock of the machine. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * What a transport answered for a send (e.g. Kinesis `{ShardId, SequenceNumber}`, SQS
+ * `{MessageId}`, SQLite `{table, id}`). JSON-serializable; stored as the instance's checkpoint.
+ */
+export type Receipt = Record<string, unknown>;
+
+/** One message to send, with the fields transports index or partition on. */
+export interface OutgoingMessage {
+  readonly correlationId: string;
+  readonly steps: number;
+  readonly retries: number;
+  /** The serialized wire message. */
+  readonly body: string;
+  /** Seconds before the message may be delivered (0 = now). */
+  readonly delaySeconds: number;
+}
+
+/** Per-item outcome of a batch send: batches fail item by item, never as a whole. */
+export type BatchItemResult =
+  | { readonly ok: true; readonly receipt: Receipt }
+  | { readonly ok: false; readonly error: Error };
+
+/** The producer side of the `stream` role: where next-event messages go. */
+export interface StreamPort {
+  /** The backend's URI or ARN, for messages and diagnostics. */
+  readonly uri: string;
+  send(message: OutgoingMessage): Promise<Receipt>;
+  /** Send many; the result has one entry per input, in order. */
+  sendBatch(messages: readonly OutgoingMessage[]): Promise<BatchItemResult[]>;
+}
+
+/**
+ * The producer side of the `retry` role: messages to run again after a backoff. Stores keyed by
+ * `(correlationId, steps)` replace an earlier entry for the same step.
+ */
+export interface RetryPort {
+  readonly uri: string;
+  schedule(message: OutgoingMessage): Promise<Receipt>;
+  /** Stop retries of a step (its message succeeded, or failed for good). Absent entries are fine. */
+  remove(correlationId: string, steps: number): Promise<void>;
+}
+
+/** Outcome of a lease acquisition. */
+export type LeaseResult =
+  | { readonly acquired: true; readonly fenceToken: number }
+  | { readonly acquired: false };
+
+/** The `cache` role: leases with fence tokens, and dispatched flags. */
+export interface CachePort {
+  readonly uri: string;
+  /**
+   * Take the instance's lease for `(steps, retries)` if it is free: absent, released, or expired.
+   * Taking it increments the instance's fence token (first token: 1) and returns it.
+   */
+  acquireLease(
+    correlationId: string,
+    steps: number,
+    retries: number,
+    timeoutSeconds: number,
+  ): Promise<LeaseResult>;
+  /** Release the lease only if it is still held for `(steps, retries, fenceToken)`; true if released. */
+  releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean>;
+  /** Whether step `steps` of the instance was already dispatched. */
+  isDispatched(correlationId: string, steps: number): Promise<boolean>;
+  /** Mark step `steps` dispatched for `ttlSeconds`. */
+  markDispatched(correlationId: string, steps: number, retries: number, ttlSeconds: number): Promise<void>;
+}
+
+/** The last transport receipt of an instance. */
+export interface Checkpoint {
+  readonly correlationId: string;
+  readonly steps: number;
+  readonly receipt: Receipt;
+  /** Milliseconds since the epoch. */
+  readonly storedAt: number;
+}
+
+/** The `checkpoint` role. */
+export interface CheckpointPort {
+  readonly uri: string;
+  store(correlationId: string, steps: number, receipt: Receipt): Promise<void>;
+  get(correlationId: string): Promise<Checkpoint | undefined>;
+}
+
+/** The error counter names of SPEC §3 step 8. */
+export const ERROR_COUNTERS = ["error", "fatal", "cache", "retry", "duplicate", "dispatch"] as const;
+export type ErrorCounter = (typeof ERROR_COUNTERS)[number];
+export type ErrorCounters = Partial<Record<ErrorCounter, number>>;
+
+/** The three dimensions of every metrics emission. */
+export interface MetricDimensions {
+  readonly machine_name: string;
+  readonly current_state: string;
+  readonly current_event: string;
+}
+
+/** The `metrics` role: one call per processing with all its counters. */
+export interface MetricsPort {
+  readonly uri: string;
+  emit(counters: ErrorCounters, dimensions: MetricDimensions): Promise<void>;
+}
+
+/** The `environment` role: data handed to container steps, addressed by a generated key. */
+export interface EnvironmentPort {
+  readonly uri: string;
+  put(environment: Record<string, string>): Promise<string>;
+  get(key: string): Promise<Record<string, string> | undefined>;
+}
+
+/** One message as delivered by a source to a worker. */
+export interface Delivery {
+  /** Transport id of the message (unique within its source). */
+  readonly id: string;
+  readonly body: string;
+  /** How many times this message has been handed out, this time included. */
+  readonly receiveCount: number;
+  /** Which role and side it came from. */
+  readonly role: "stream" | "retry";
+  readonly side: Side;
+  /** Backend-private handle (receipt handle, claim token) that `ack` and `release` need. */
+  readonly handle: unknown;
+}
+
+/** Options of one receive call. */
+export interface ReceiveOptions {
+  /** At most this many messages. */
+  readonly max: number;
+  /** Seconds a received message stays invisible to other consumers before it is delivered again. */
+  readonly visibilityTimeoutSeconds: number;
+  /**
+   * Only messages of this instance, where the backend can filter (SQLite, PostgreSQL). Used by
+   * `switchyard run` so it drives one instance in a shared store; other backends ignore it.
+   */
+  readonly correlationId?: string | undefined;
+}
+
+/**
+ * The consumer side of a stream or retry backend: what a worker polls. Polling is not subject to
+ * chaos (SPEC §4).
+ */
+export interface MessageSource {
+  readonly uri: string;
+  readonly role: "stream" | "retry";
+  readonly side: Side;
+  /** Claim up to `max` messages that are due now (never blocks long; may return none). */
+  receive(options: ReceiveOptions): Promise<Delivery[]>;
+  /** The message was handled: delete it (unless it was replaced since it was received). */
+  ack(delivery: Delivery): Promise<void>;
+  /** Hand a message back so it is delivered again after `delaySeconds` (graceful shutdown). */
+  release(delivery: Delivery, delaySeconds: number): Promise<void>;
+  /** Move a message that cannot be processed to the dead-letter store, with the reason. */
+  deadLetter(delivery: Delivery, reason: string): Promise<void>;
+  /**
+   * How many messages wait here (delayed and claimed ones included), of one instance or all; for
+   * `worker --until-idle` and `run`. Optional: transports that cannot count leave it out.
+   */
+  pending?(correlationId?: string): Promise<number>;
+}
+
+/** Status of an instance in the journal. */
+export type InstanceStatus = "running" | "completed" | "failed";
+
+/** One message an instance produced, as `history` shows it (the `run --json` shape). */
+export interface JournalMessage {
+  readonly current_state: string;
+  readonly current_event: string;
+  readonly steps: number;
+  readonly retries: number;
+  readonly user_context: Record<string, unknown>;
+  readonly role: "stream" | "retry";
+  readonly side: Side;
+}
+
+/** One metrics emission, as `run --json` shows it. */
+export interface JournalErrors {
+  readonly counters: ErrorCounters;
+  readonly dimensions: MetricDimensions;
+}
+
+/** What the journal knows of one instance. */
+export interface InstanceRecord {
+  readonly correlationId: string;
+  readonly machineName: string;
+  readonly status: InstanceStatus;
+  readonly state: string;
+  readonly userContext: Record<string, unknown>;
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  /** Why the instance failed, when it did. */
+  readonly reason?: string | undefined;
+}
+
+/** Filter for {@link JournalPort.list}. */
+export interface ListOptions {
+  readonly machineName?: string | undefined;
+  readonly status?: InstanceStatus | undefined;
+  readonly limit?: number | undefined;
+}
+
+/**
+ * The instance journal: status and history of each instance, for `status`, `history`, `list` and
+ * `run`. Not a protocol role (it is not failed over and not subject to chaos); a journal failure is
+ * logged and never fails a transition.
+ */
+export interface JournalPort {
+  readonly uri: string;
+  /** Create or reset an instance record. */
+  putInstance(record: InstanceRecord): Promise<void>;
+  /** Update status, state and context; unknown instances are created. */
+  updateInstance(
+    correlationId: string,
+    update: Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason">,
+  ): Promise<void>;
+  appendMessage(correlationId: string, message: JournalMessage): Promise<void>;
+  appendErrors(correlationId: string, errors: JournalErrors): Promise<void>;
+  getInstance(correlationId: string): Promise<InstanceRecord | undefined>;
+  history(correlationId: string): Promise<JournalMessage[]>;
+  errors(correlationId: string): Promise<JournalErrors[]>;
+  list(options: ListOptions): Promise<InstanceRecord[]>;
+}
+
+/** Anything holding connections or files. */
+export interface Closable {
+  close(): Promise<void>;
+}

@@ -1,0 +1,81 @@
+/**
+ * A typed TypeScript builder for one machine. States are the keys of `states`; the types reject an
+ * unknown initial state or transition target, and (when a do action's return type is a union of
+ * string literals) every event it can return must have a transition.
+ */
+import type { ActionContext, ActionExport, ActionObj } from "../core/action.js";
+import type { MachineConfig, StateConfig, TransitionConfig } from "./types.js";
+
+/** An action in the builder: a reference string (`./actions.ts#Log`) or the function or class itself. */
+export type BuilderAction = string | ActionExport;
+
+/** A transition target: a state name, or the target with a transition action and the `local` flag. */
+export type BuilderTransition<S extends string> = S | { target: S; action?: BuilderAction; local?: boolean };
+
+/** The events an action can return: its string result type, or `string` when it is not known. */
+export type EventsOf<A> = A extends (context: ActionContext, obj: ActionObj) => infer R
+  ? Extract<Awaited<R>, string>
+  : A extends new (name: string) => { execute(context: ActionContext, obj: ActionObj): infer R }
+    ? Extract<Awaited<R>, string>
+    : string;
+
+/** A state in the builder, whose transitions may only target the states `S`. */
+export interface BuilderState<S extends string> {
+  final?: boolean;
+  entry?: BuilderAction;
+  do?: BuilderAction;
+  exit?: BuilderAction;
+  /** Transitions by event. */
+  on?: Record<string, BuilderTransition<S>>;
+}
+
+/** Requires, of each state whose do action returns known events, a transition for every one of them. */
+export type HandledEvents<T> = {
+  [K in keyof T]: T[K] extends { do: infer D } ? (string extends EventsOf<D> ? unknown : { on: Record<EventsOf<D>, unknown> }) : unknown;
+};
+
+/** A machine in the builder. */
+export interface BuilderMachine<T> {
+  name: string;
+  /** Default 5. */
+  maxRetries?: number;
+  initial: keyof T & string;
+  states: T & HandledEvents<T>;
+}
+
+/**
+ * Build a {@link MachineConfig} with types that catch unknown states and unhandled events at compile
+ * time. Pass the result to `defineMachines`.
+ *
+ * @example
+ * ```ts
+ * const order = defineMachine({
+ *   name: "order",
+ *   initial: "received",
+ *   states: {
+ *     received: { do: validate, on: { valid: "charging", invalid: "rejected" } },
+ *     charging: { do: charge, on: { charged: { target: "shipped", action: log, local: true } } },
+ *     shipped: { final: true },
+ *     rejected: { final: true },
+ *   },
+ * });
+ * ```
+ */
+export function defineMachine<T extends Record<string, BuilderState<keyof T & string>>>(
+  machine: BuilderMachine<T>,
+): MachineConfig {
+  const states = Object.entries(machine.states as Record<string, BuilderState<string>>).map(
+    ([name, state]): StateConfig => ({
+      name,
+      initial: name === machine.initial || undefined,
+      final: state.final,
+      entry_action: state.entry,
+      do_action: state.do,
+      exit_action: state.exit,
+      transitions: Object.entries(state.on ?? {}).map(([event, to]): TransitionConfig =>
+        typeof to === "string" ? { event, target: to } : { event, target: to.target, action: to.action, local: to.local },
+      ),
+    }),
+  );
+  return { name: machine.name, max_retries: machine.maxRetries, states };
+}

@@ -1,0 +1,244 @@
+/**
+ * The shape check: walks a definition value (parsed YAML or an in-code config) and turns it into
+ * drafts that keep every item's location, reporting unknown keys, missing names and wrong types.
+ */
+import { DEFAULT_MAX_RETRIES } from "../core/message.js";
+import { DefinitionError, type SourceLocation } from "../errors.js";
+import type { DefinitionSource, ValuePath } from "./source.js";
+import { hint } from "./suggest.js";
+import type { ActionConfig } from "./types.js";
+
+/** A value and where it was written. */
+export interface Located<T> {
+  readonly value: T;
+  readonly at: SourceLocation | undefined;
+}
+
+/** An action as written, with its location. */
+export type DraftAction = Located<ActionConfig>;
+
+/** A transition that passed the shape check (fields that failed it are left out). */
+export interface DraftTransition {
+  /** How messages name it: `transition "go" of state "s1"`. */
+  readonly label: string;
+  readonly event: Located<string> | undefined;
+  readonly target: Located<string> | undefined;
+  readonly action: DraftAction | undefined;
+  readonly local: boolean;
+  readonly at: SourceLocation | undefined;
+}
+
+/** A state that passed the shape check (fields that failed it are left out). */
+export interface DraftState {
+  /** How messages name it: `state "s1"`. */
+  readonly label: string;
+  readonly name: Located<string> | undefined;
+  /** Where `initial: true` was written, if it was. */
+  readonly initial: Located<true> | undefined;
+  readonly final: boolean;
+  readonly entryAction: DraftAction | undefined;
+  readonly doAction: DraftAction | undefined;
+  readonly exitAction: DraftAction | undefined;
+  readonly transitions: readonly DraftTransition[];
+  readonly at: SourceLocation | undefined;
+}
+
+/** A machine that passed the shape check; `states` is undefined when it is missing or not a list. */
+export interface DraftMachine {
+  /** How messages name it: `machine "order"`. */
+  readonly label: string;
+  readonly name: Located<string> | undefined;
+  readonly maxRetries: number;
+  readonly states: readonly DraftState[] | undefined;
+  readonly at: SourceLocation | undefined;
+  readonly source: DefinitionSource;
+}
+
+/** One entry of a `machines` list. */
+export type DraftEntry =
+  | { readonly kind: "machine"; readonly machine: DraftMachine }
+  | { readonly kind: "import"; readonly path: Located<string> };
+
+const ROOT_KEYS = ["machines"];
+const IMPORT_KEYS = ["import"];
+const MACHINE_KEYS = ["name", "max_retries", "states"];
+const STATE_KEYS = ["name", "initial", "final", "entry_action", "do_action", "exit_action", "transitions"];
+const TRANSITION_KEYS = ["event", "target", "action", "local"];
+
+/** Check the shape of one source's value; every problem found is returned, not just the first. */
+export function checkShape(source: DefinitionSource): { entries: DraftEntry[]; problems: DefinitionError[] } {
+  return new ShapeChecker(source).check();
+}
+
+class ShapeChecker {
+  readonly #source: DefinitionSource;
+  readonly #problems: DefinitionError[] = [];
+
+  constructor(source: DefinitionSource) {
+    this.#source = source;
+  }
+
+  check(): { entries: DraftEntry[]; problems: DefinitionError[] } {
+    const root = this.#source.value;
+    const entries: DraftEntry[] = [];
+    if (!isRecord(root) || !("machines" in root)) {
+      this.#report('definition has no "machines" list; start it with machines: and a list of machines', []);
+    } else {
+      this.#checkKeys(root, ROOT_KEYS, [], "the definition");
+      if (!Array.isArray(root.machines)) {
+        this.#report(`"machines" must be a list of machines and imports, got ${describe(root.machines)}`, ["machines"]);
+      } else {
+        root.machines.forEach((entry, index) => {
+          const draft = this.#entry(entry, ["machines", index], index);
+          if (draft !== undefined) entries.push(draft);
+        });
+      }
+    }
+    return { entries, problems: this.#problems };
+  }
+
+  #entry(value: unknown, at: ValuePath, index: number): DraftEntry | undefined {
+    if (!isRecord(value)) {
+      this.#report(`machines entry #${index + 1} must be a machine (with a name) or an import, got ${describe(value)}`, at);
+      return undefined;
+    }
+    if ("import" in value) {
+      this.#checkKeys(value, IMPORT_KEYS, at, `import #${index + 1}`);
+      const path = this.#string(value, "import", at, `import #${index + 1}`, "<relative path of a definition file>");
+      return path === undefined ? undefined : { kind: "import", path };
+    }
+    return { kind: "machine", machine: this.#machine(value, at, index) };
+  }
+
+  #machine(value: Record<string, unknown>, at: ValuePath, index: number): DraftMachine {
+    const name = this.#string(value, "name", at, `machine #${index + 1}`, "<machine name>");
+    const label = name ? `machine "${name.value}"` : `machine #${index + 1}`;
+    this.#checkKeys(value, MACHINE_KEYS, at, label);
+    let maxRetries = DEFAULT_MAX_RETRIES;
+    if (value.max_retries !== undefined) {
+      if (Number.isInteger(value.max_retries) && (value.max_retries as number) >= 0) {
+        maxRetries = value.max_retries as number;
+      } else {
+        this.#report(`max_retries of ${label} must be a non-negative integer, got ${describe(value.max_retries)}`, [...at, "max_retries"]);
+      }
+    }
+    let states: DraftState[] | undefined;
+    if (value.states === undefined) {
+      this.#report(`${label} has no states; add states: with a list of states`, at);
+    } else if (!Array.isArray(value.states)) {
+      this.#report(`states of ${label} must be a list of states, got ${describe(value.states)}`, [...at, "states"]);
+    } else {
+      states = value.states.flatMap((state, i) => this.#state(state, [...at, "states", i], i, label) ?? []);
+    }
+    return { label, name, maxRetries, states, at: this.#locate(at), source: this.#source };
+  }
+
+  #state(value: unknown, at: ValuePath, index: number, machine: string): DraftState | undefined {
+    const fallback = `state #${index + 1} of ${machine}`;
+    if (!isRecord(value)) {
+      this.#report(`${fallback} must be a mapping with a name, got ${describe(value)}`, at);
+      return undefined;
+    }
+    const name = this.#string(value, "name", at, fallback, "<state name>");
+    const label = name ? `state "${name.value}"` : fallback;
+    this.#checkKeys(value, STATE_KEYS, at, label);
+    const initial = this.#boolean(value, "initial", at, label);
+    let transitions: DraftTransition[] = [];
+    if (value.transitions !== undefined && !Array.isArray(value.transitions)) {
+      this.#report(`transitions of ${label} must be a list, got ${describe(value.transitions)}`, [...at, "transitions"]);
+    } else if (value.transitions !== undefined) {
+      transitions = value.transitions.flatMap((t, i) => this.#transition(t, [...at, "transitions", i], i, label) ?? []);
+    }
+    return {
+      label,
+      name,
+      initial: initial === true ? { value: true, at: this.#locate([...at, "initial"]) } : undefined,
+      final: this.#boolean(value, "final", at, label),
+      entryAction: this.#action(value, "entry_action", at, label),
+      doAction: this.#action(value, "do_action", at, label),
+      exitAction: this.#action(value, "exit_action", at, label),
+      transitions,
+      at: this.#locate(at),
+    };
+  }
+
+  #transition(value: unknown, at: ValuePath, index: number, state: string): DraftTransition | undefined {
+    const fallback = `transition #${index + 1} of ${state}`;
+    if (!isRecord(value)) {
+      this.#report(`${fallback} must be a mapping with an event and a target, got ${describe(value)}`, at);
+      return undefined;
+    }
+    const event = this.#string(value, "event", at, fallback, "<event name>");
+    const label = event ? `transition "${event.value}" of ${state}` : fallback;
+    this.#checkKeys(value, TRANSITION_KEYS, at, label);
+    return {
+      label,
+      event,
+      target: this.#string(value, "target", at, label, "<state name>"),
+      action: this.#action(value, "action", at, label),
+      local: this.#boolean(value, "local", at, label),
+      at: this.#locate(at),
+    };
+  }
+
+  /** A required non-empty string field. */
+  #string(value: Record<string, unknown>, key: string, at: ValuePath, owner: string, example: string) {
+    const field = value[key];
+    if (field === undefined || field === null) {
+      this.#report(`${owner} has no ${key}; add ${key}: ${example}`, at);
+      return undefined;
+    }
+    if (typeof field !== "string" || field === "") {
+      this.#report(`${key} of ${owner} must be a non-empty string, got ${describe(field)}`, [...at, key]);
+      return undefined;
+    }
+    return { value: field, at: this.#locate([...at, key]) };
+  }
+
+  /** An optional boolean field (default false). */
+  #boolean(value: Record<string, unknown>, key: string, at: ValuePath, owner: string): boolean {
+    const field = value[key];
+    if (field === undefined || typeof field === "boolean") return field === true;
+    this.#report(`${key} of ${owner} must be true or false, got ${describe(field)}`, [...at, key]);
+    return false;
+  }
+
+  /** An optional action: a reference string, or (in code) a function or class. */
+  #action(value: Record<string, unknown>, key: string, at: ValuePath, owner: string): DraftAction | undefined {
+    const field = value[key];
+    if (field === undefined || field === null) return undefined;
+    if (typeof field !== "string" && typeof field !== "function") {
+      this.#report(`${key} of ${owner} must be an action reference like ./actions.ts#Name, got ${describe(field)}`, [...at, key]);
+      return undefined;
+    }
+    return { value: field as ActionConfig, at: this.#locate([...at, key]) };
+  }
+
+  #checkKeys(value: Record<string, unknown>, known: readonly string[], at: ValuePath, owner: string): void {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) {
+        this.#report(`unknown key "${key}" in ${owner}; ${hint(key, known, "keys")}`, [...at, key], "key");
+      }
+    }
+  }
+
+  #locate(at: ValuePath, part: "key" | "value" = "value"): SourceLocation | undefined {
+    return this.#source.locate(at, part);
+  }
+
+  #report(message: string, at: ValuePath, part: "key" | "value" = "value"): void {
+    this.#problems.push(new DefinitionError(message, this.#locate(at, part)));
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A short description of a wrongly typed value for messages. */
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  if (isRecord(value)) return "a mapping";
+  if (typeof value === "function") return "a function";
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,210 @@
+/**
+ * The definition pipeline shared by files and in-code configs: read and follow imports, check shape
+ * and graph, resolve actions, and build the resolved definitions when nothing is wrong.
+ */
+import path from "node:path";
+import type { Action } from "../core/action.js";
+import { DefinitionError } from "../errors.js";
+import { type ActionRegistry, ActionResolver } from "./actions.js";
+import { checkGraph, seeAlso } from "./check-graph.js";
+import { checkShape, type DraftAction, type DraftMachine } from "./check-shape.js";
+import { createDefinitionSet } from "./definition-set.js";
+import { type DefinitionSource, readYamlSource } from "./source.js";
+import type { DefinitionSet, MachineDefinition, StateDefinition, TransitionDefinition } from "./types.js";
+
+/** Options shared by every way of loading a definition. */
+export interface LoadDefinitionOptions {
+  /** Actions registered in code; a reference naming one resolves to it before any module is tried. */
+  readonly actions?: ActionRegistry | undefined;
+}
+
+/** Every problem found, and the resolved set when there were none. */
+export interface CompileResult {
+  readonly problems: readonly DefinitionError[];
+  readonly set: DefinitionSet | undefined;
+}
+
+/** Compile the YAML definition `file` (as the user wrote it; relative paths resolve from the cwd). */
+export async function compileFile(file: string, options: LoadDefinitionOptions = {}): Promise<CompileResult> {
+  const compiler = new Compiler(options, file);
+  const absoluteFile = path.resolve(file);
+  const read = await readYamlSource(absoluteFile, file).catch((error: unknown) => {
+    compiler.problems.push(new DefinitionError(unreadable(file, error, "check the path")));
+    return undefined;
+  });
+  if (read !== undefined) await compiler.include(read, [absoluteFile]);
+  return compiler.finish();
+}
+
+/** Compile an in-code config (already wrapped as a source). */
+export async function compileSource(source: DefinitionSource, options: LoadDefinitionOptions = {}): Promise<CompileResult> {
+  const compiler = new Compiler(options, source.file);
+  await compiler.include({ source, problems: [] }, source.absoluteFile === undefined ? [] : [source.absoluteFile]);
+  return compiler.finish();
+}
+
+class Compiler {
+  readonly problems: DefinitionError[] = [];
+  readonly #options: LoadDefinitionOptions;
+  readonly #origin: string | undefined;
+  readonly #files: string[] = [];
+  /** Display name of every file read, by absolute path. */
+  readonly #read = new Map<string, string>();
+  readonly #machines: DraftMachine[] = [];
+
+  constructor(options: LoadDefinitionOptions, origin: string | undefined) {
+    this.#options = options;
+    this.#origin = origin;
+  }
+
+  /** Take in a YAML file just read: its syntax errors, or else its machines and imports. */
+  async include(read: { source: DefinitionSource; problems: DefinitionError[] }, stack: readonly string[]) {
+    const { source, problems } = read;
+    if (source.file !== undefined && source.absoluteFile !== undefined) {
+      this.#files.push(source.file);
+      this.#read.set(source.absoluteFile, source.file);
+    }
+    if (problems.length > 0) this.problems.push(...problems);
+    else await this.collect(source, stack);
+  }
+
+  /** Check `source` and, depth first, the files it imports; `stack` holds the importing chain. */
+  async collect(source: DefinitionSource, stack: readonly string[]): Promise<void> {
+    const { entries, problems } = checkShape(source);
+    this.problems.push(...problems);
+    for (const entry of entries) {
+      if (entry.kind === "machine") {
+        this.#machines.push(entry.machine);
+        continue;
+      }
+      const target = path.resolve(source.baseDir, entry.path.value);
+      const shown = source.file === undefined ? target : path.join(path.dirname(source.file), entry.path.value);
+      if (stack.includes(target)) {
+        const chain = [...stack.slice(stack.indexOf(target)), target].map((file) => this.#read.get(file) ?? file);
+        this.problems.push(
+          new DefinitionError(`import cycle: ${chain.join(" -> ")}; remove one of these imports`, entry.path.at),
+        );
+        continue;
+      }
+      if (this.#read.has(target)) continue; // imported twice (a diamond): its machines are in already
+      const read = await readYamlSource(target, shown).catch((error: unknown) => {
+        const remedy = `fix the path, which is relative to ${source.file ?? source.baseDir}`;
+        this.problems.push(new DefinitionError(unreadable(shown, error, remedy, "cannot import"), entry.path.at));
+        return undefined;
+      });
+      if (read !== undefined) await this.include(read, [...stack, target]);
+    }
+  }
+
+  async finish(): Promise<CompileResult> {
+    const byName = new Map<string, DraftMachine>();
+    for (const machine of this.#machines) {
+      this.problems.push(...checkGraph(machine));
+      if (machine.name === undefined) continue;
+      const first = byName.get(machine.name.value);
+      if (first === undefined) byName.set(machine.name.value, machine);
+      else {
+        this.problems.push(
+          new DefinitionError(
+            `duplicate machine "${machine.name.value}"${seeAlso(first.name?.at)}; machine names must be unique, also across imported files`,
+            machine.name.at,
+          ),
+        );
+      }
+    }
+    const actions = await this.#resolveActions();
+    if (this.problems.length > 0) return { problems: this.#sorted(), set: undefined };
+    const machines = new Map<string, MachineDefinition>();
+    for (const [name, machine] of byName) machines.set(name, buildMachine(machine, actions));
+    return { problems: [], set: createDefinitionSet(machines, this.#files, this.#origin) };
+  }
+
+  async #resolveActions(): Promise<Map<DraftAction, Action>> {
+    const resolver = new ActionResolver(this.#options.actions);
+    const resolved = new Map<DraftAction, Action>();
+    for (const machine of this.#machines) {
+      for (const state of machine.states ?? []) {
+        const drafts = [state.entryAction, state.doAction, state.exitAction, ...state.transitions.map((t) => t.action)];
+        for (const draft of drafts) {
+          if (draft === undefined) continue;
+          const { action, problem } = await resolver.resolve(draft.value, machine.source.baseDir);
+          if (action !== undefined) resolved.set(draft, action);
+          else this.problems.push(new DefinitionError(problem, draft.at));
+        }
+      }
+    }
+    return resolved;
+  }
+
+  /** Problems in file order, then by position; problems without a location keep their order at the end. */
+  #sorted(): DefinitionError[] {
+    const rank = (error: DefinitionError): number[] => {
+      const at = error.location;
+      const file = at === undefined ? -1 : this.#files.indexOf(at.file);
+      return file < 0 || at === undefined ? [Infinity] : [file, at.line, at.column];
+    };
+    return this.problems
+      .map((error) => ({ error, rank: rank(error) }))
+      .sort((a, b) => compareRanks(a.rank, b.rank))
+      .map(({ error }) => error);
+  }
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return 0;
+}
+
+function unreadable(file: string, error: unknown, remedy: string, verb = "cannot read"): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return `${verb} ${file}: file not found; ${remedy}`;
+  return `${verb} ${file}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** The value of a field that the checks guarantee is present. */
+function present<T>(field: { value: T } | undefined): T {
+  if (field === undefined) throw new Error("internal error: building a definition that failed its checks");
+  return field.value;
+}
+
+/** The resolved form of a machine that passed every check (so every name and action is present). */
+function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, Action>): MachineDefinition {
+  const action = (draft: DraftAction | undefined) => (draft === undefined ? undefined : actions.get(draft));
+  const states = new Map<string, StateDefinition>();
+  let initialState = "";
+  for (const state of machine.states ?? []) {
+    const name = present(state.name);
+    if (state.initial !== undefined) initialState = name;
+    const transitions = new Map<string, TransitionDefinition>();
+    for (const transition of state.transitions) {
+      const event = present(transition.event);
+      transitions.set(event, {
+        event,
+        source: name,
+        target: present(transition.target),
+        action: action(transition.action),
+        local: transition.local,
+        location: transition.at,
+      });
+    }
+    states.set(name, {
+      name,
+      initial: state.initial !== undefined,
+      final: state.final,
+      entryAction: action(state.entryAction),
+      doAction: action(state.doAction),
+      exitAction: action(state.exitAction),
+      transitions,
+      location: state.at,
+    });
+  }
+  return {
+    name: present(machine.name),
+    maxRetries: machine.maxRetries,
+    initialState,
+    states,
+    location: machine.at,
+  };
+}

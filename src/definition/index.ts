@@ -1,0 +1,17 @@
+/** Machine definitions: YAML files and in-code configs, resolved, validated and drawn. */
+export { ActionRegistry, parseActionReference, type ModuleReference } from "./actions.js";
+export {
+  type BuilderAction,
+  type BuilderMachine,
+  type BuilderState,
+  type BuilderTransition,
+  defineMachine,
+  type EventsOf,
+  type HandledEvents,
+} from "./builder.js";
+export type { LoadDefinitionOptions } from "./compile.js";
+export { type DefineMachinesOptions, defineMachines } from "./define.js";
+export { toDot, toMermaid } from "./graph.js";
+export { loadDefinitionFile } from "./load.js";
+export type * from "./types.js";
+export { validateDefinitionFile } from "./validate.js";

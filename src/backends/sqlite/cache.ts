@@ -1,0 +1,88 @@
+/**
+ * The `cache` role on SQLite: leases with fence tokens (`leases`) and dispatched flags
+ * (`dispatched`). Each operation is one statement; a lease is taken with one conditional upsert.
+ */
+import type { Statement } from "better-sqlite3";
+import { type CachePort, type Clock, type LeaseResult, systemClock } from "../../ports.js";
+import type { SqliteDatabase } from "./database.js";
+import type { SqlitePortOptions } from "./port-options.js";
+
+/** Expired dispatched flags are purged at most this often (clock milliseconds). */
+const PURGE_INTERVAL_MS = 60_000;
+
+/** Cache port over the `leases` and `dispatched` tables. */
+export class SqliteCache implements CachePort {
+  readonly uri: string;
+  readonly #db: SqliteDatabase;
+  readonly #clock: Clock;
+  readonly #acquire: Statement<[string, number, number, number, number], { fence: number }>;
+  readonly #releaseLease: Statement<[string, number, number, number]>;
+  readonly #isDispatched: Statement<[string, number, number]>;
+  readonly #markDispatched: Statement<[string, number, number, number]>;
+  readonly #purge: Statement<[number]>;
+  #nextPurge = 0;
+
+  constructor(db: SqliteDatabase, options: SqlitePortOptions) {
+    this.#db = db;
+    this.uri = options.uri;
+    this.#clock = options.clock ?? systemClock;
+    // The lease is free if absent (insert), released (state open) or expired; otherwise the WHERE
+    // of the upsert fails and no row comes back. Fences only ever grow: rows are never deleted.
+    this.#acquire = db.prepare(
+      `INSERT INTO leases (correlation_id, steps, retries, fence, state, expires_at)
+       VALUES (?, ?, ?, 1, 'leased', ?)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         steps = excluded.steps, retries = excluded.retries, fence = fence + 1,
+         state = 'leased', expires_at = excluded.expires_at
+       WHERE state = 'open' OR expires_at < ?
+       RETURNING fence`,
+    );
+    this.#releaseLease = db.prepare(
+      `UPDATE leases SET state = 'open'
+       WHERE correlation_id = ? AND state = 'leased' AND steps = ? AND retries = ? AND fence = ?`,
+    );
+    this.#isDispatched = db.prepare(
+      "SELECT 1 FROM dispatched WHERE correlation_id = ? AND steps = ? AND expires_at > ?",
+    ).pluck();
+    this.#markDispatched = db.prepare(
+      `INSERT INTO dispatched (correlation_id, steps, retries, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (correlation_id, steps) DO UPDATE SET retries = excluded.retries, expires_at = excluded.expires_at`,
+    );
+    this.#purge = db.prepare("DELETE FROM dispatched WHERE expires_at <= ?");
+  }
+
+  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
+    const now = this.#clock.now();
+    // Durable before it resolves: after a crash the next taker must get a higher fence token than
+    // any the actions of this processing may already have used.
+    const row = await this.#db.write(
+      "acquire lease",
+      () => this.#acquire.get(correlationId, steps, retries, now + timeoutSeconds * 1000, now),
+      { durable: true },
+    );
+    return row === undefined ? { acquired: false } : { acquired: true, fenceToken: row.fence };
+  }
+
+  async releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean> {
+    const { changes } = await this.#db.write("release lease", () =>
+      this.#releaseLease.run(correlationId, steps, retries, fenceToken),
+    );
+    return changes > 0;
+  }
+
+  async isDispatched(correlationId: string, steps: number): Promise<boolean> {
+    const now = this.#clock.now();
+    return this.#db.read("read dispatched flag", () => this.#isDispatched.get(correlationId, steps, now) !== undefined);
+  }
+
+  async markDispatched(correlationId: string, steps: number, retries: number, ttlSeconds: number): Promise<void> {
+    const now = this.#clock.now();
+    await this.#db.write("mark dispatched", () => {
+      this.#markDispatched.run(correlationId, steps, retries, now + ttlSeconds * 1000);
+      if (now >= this.#nextPurge) {
+        this.#nextPurge = now + PURGE_INTERVAL_MS;
+        this.#purge.run(now);
+      }
+    });
+  }
+}

@@ -1,0 +1,19 @@
+/** The embedded SQLite backend: every role in one file, shared by the processes of one host. */
+export { openSqliteBackend, openSqliteStore, SqliteBackend, type SqliteBackendOptions } from "./backend.js";
+export { SqliteCache } from "./cache.js";
+export { SqliteCheckpointStore } from "./checkpoint-store.js";
+export {
+  COMMIT_MODES,
+  type CommitMode,
+  openSqliteDatabase,
+  SqliteDatabase,
+  type SqliteDatabaseOptions,
+} from "./database.js";
+export { type DeadLetter, SqliteDeadLetters } from "./dead-letters.js";
+export { SqliteEnvironment } from "./environment-store.js";
+export { SqliteJournal } from "./journal.js";
+export { type MetricsEmission, type MetricsFilter, type MetricsTotal, SqliteMetrics } from "./metrics.js";
+export type { SqlitePortOptions } from "./port-options.js";
+export { SqliteRetryStore } from "./retry-store.js";
+export { SqliteStream } from "./stream.js";
+export { MEMORY, parseSqliteUri } from "./uri.js";

@@ -1,0 +1,158 @@
+/**
+ * The instance journal on SQLite: one row per instance, and per instance a numbered list of the
+ * messages it produced and of its metrics emissions.
+ */
+import type { Statement } from "better-sqlite3";
+import {
+  type Clock,
+  type InstanceRecord,
+  type InstanceStatus,
+  type JournalErrors,
+  type JournalMessage,
+  type JournalPort,
+  type ListOptions,
+  systemClock,
+} from "../../ports.js";
+import type { SqliteDatabase } from "./database.js";
+import type { SqlitePortOptions } from "./port-options.js";
+
+interface InstanceRow {
+  correlation_id: string;
+  machine_name: string;
+  status: InstanceStatus;
+  state: string;
+  user_context: string;
+  started_at: number;
+  updated_at: number;
+  reason: string | null;
+}
+
+const INSTANCE_COLUMNS =
+  "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
+
+/** Append `@entry` to the numbered list `table` of instance `@cid`. */
+const append = (table: string, column: string) =>
+  `INSERT INTO ${table} (correlation_id, seq, ${column})
+   VALUES (@cid, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ${table} WHERE correlation_id = @cid), @entry)`;
+
+/** Journal port over the `instances`, `journal_messages` and `journal_errors` tables. */
+export class SqliteJournal implements JournalPort {
+  readonly uri: string;
+  readonly #db: SqliteDatabase;
+  readonly #clock: Clock;
+  readonly #put: Statement<[Record<string, unknown>]>;
+  readonly #update: Statement<[Record<string, unknown>]>;
+  readonly #appendMessage: Statement<[Record<string, unknown>]>;
+  readonly #appendErrors: Statement<[Record<string, unknown>]>;
+  readonly #get: Statement<[string], InstanceRow>;
+  readonly #history: Statement<[string], string>;
+  readonly #errors: Statement<[string], string>;
+  readonly #list: Statement<[Record<string, unknown>], InstanceRow>;
+
+  constructor(db: SqliteDatabase, options: SqlitePortOptions) {
+    this.#db = db;
+    this.uri = options.uri;
+    this.#clock = options.clock ?? systemClock;
+    this.#put = db.prepare(
+      `INSERT OR REPLACE INTO instances (${INSTANCE_COLUMNS})
+       VALUES (@cid, @machine, @status, @state, @context, @startedAt, @updatedAt, @reason)`,
+    );
+    this.#update = db.prepare(
+      `INSERT INTO instances (${INSTANCE_COLUMNS})
+       VALUES (@cid, @machine, @status, @state, @context, @now, @now, @reason)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
+         user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason`,
+    );
+    this.#appendMessage = db.prepare(append("journal_messages", "message"));
+    this.#appendErrors = db.prepare(append("journal_errors", "errors"));
+    this.#get = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE correlation_id = ?`);
+    this.#history = db
+      .prepare<[string], string>("SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY seq")
+      .pluck();
+    this.#errors = db
+      .prepare<[string], string>("SELECT errors FROM journal_errors WHERE correlation_id = ? ORDER BY seq")
+      .pluck();
+    this.#list = db.prepare(
+      `SELECT ${INSTANCE_COLUMNS} FROM instances
+       WHERE (@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR status = @status)
+       ORDER BY updated_at DESC, correlation_id LIMIT @limit`,
+    );
+  }
+
+  /** Create or replace the instance's record; its message and error history is kept. */
+  async putInstance(record: InstanceRecord): Promise<void> {
+    const parameters = {
+      cid: record.correlationId,
+      machine: record.machineName,
+      status: record.status,
+      state: record.state,
+      context: JSON.stringify(record.userContext),
+      startedAt: record.startedAt,
+      updatedAt: record.updatedAt,
+      reason: record.reason ?? null,
+    };
+    await this.#db.write("journal put instance", () => this.#put.run(parameters));
+  }
+
+  async updateInstance(
+    correlationId: string,
+    update: Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason">,
+  ): Promise<void> {
+    const parameters = {
+      cid: correlationId,
+      machine: update.machineName,
+      status: update.status,
+      state: update.state,
+      context: JSON.stringify(update.userContext),
+      now: this.#clock.now(),
+      reason: update.reason ?? null,
+    };
+    await this.#db.write("journal update instance", () => this.#update.run(parameters));
+  }
+
+  async appendMessage(correlationId: string, message: JournalMessage): Promise<void> {
+    const entry = JSON.stringify(message);
+    await this.#db.write("journal append message", () => this.#appendMessage.run({ cid: correlationId, entry }));
+  }
+
+  async appendErrors(correlationId: string, errors: JournalErrors): Promise<void> {
+    const entry = JSON.stringify(errors);
+    await this.#db.write("journal append errors", () => this.#appendErrors.run({ cid: correlationId, entry }));
+  }
+
+  async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
+    const row = this.#db.read("journal get instance", () => this.#get.get(correlationId));
+    return row === undefined ? undefined : recordOf(row);
+  }
+
+  async history(correlationId: string): Promise<JournalMessage[]> {
+    const entries = this.#db.read("journal history", () => this.#history.all(correlationId));
+    return entries.map((entry) => JSON.parse(entry) as JournalMessage);
+  }
+
+  async errors(correlationId: string): Promise<JournalErrors[]> {
+    const entries = this.#db.read("journal errors", () => this.#errors.all(correlationId));
+    return entries.map((entry) => JSON.parse(entry) as JournalErrors);
+  }
+
+  /** Instances, most recently updated first (all of them when `limit` is absent). */
+  async list(options: ListOptions): Promise<InstanceRecord[]> {
+    const parameters = { machine: options.machineName ?? null, status: options.status ?? null, limit: options.limit ?? -1 };
+    const rows = this.#db.read("journal list", () => this.#list.all(parameters));
+    return rows.map(recordOf);
+  }
+}
+
+function recordOf(row: InstanceRow): InstanceRecord {
+  return {
+    correlationId: row.correlation_id,
+    machineName: row.machine_name,
+    status: row.status,
+    state: row.state,
+    userContext: JSON.parse(row.user_context) as Record<string, unknown>,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    reason: row.reason ?? undefined,
+  };
+}

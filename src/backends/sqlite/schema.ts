@@ -1,0 +1,112 @@
+/**
+ * The SQLite schema as versioned migrations: `MIGRATIONS[n]` takes a database from
+ * `PRAGMA user_version = n` to `n + 1`. Append new migrations; never edit a released one.
+ * Times are integer milliseconds since the epoch, JSON values are TEXT.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE stream_messages (
+    id             INTEGER PRIMARY KEY,
+    correlation_id TEXT    NOT NULL,
+    steps          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    body           TEXT    NOT NULL,
+    visible_at     INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL DEFAULT 0,
+    claim_token    TEXT,
+    enqueued_at    INTEGER NOT NULL
+  );
+  CREATE INDEX stream_messages_due ON stream_messages (visible_at, id);
+  CREATE INDEX stream_messages_instance ON stream_messages (correlation_id, visible_at);
+
+  CREATE TABLE retry_entries (
+    correlation_id TEXT    NOT NULL,
+    steps          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    body           TEXT    NOT NULL,
+    run_at         INTEGER NOT NULL,
+    receive_count  INTEGER NOT NULL DEFAULT 0,
+    claim_token    TEXT,
+    scheduled_at   INTEGER NOT NULL,
+    PRIMARY KEY (correlation_id, steps)
+  ) WITHOUT ROWID;
+  CREATE INDEX retry_entries_due ON retry_entries (run_at);
+
+  CREATE TABLE dead_letters (
+    id            INTEGER PRIMARY KEY,
+    source_uri    TEXT    NOT NULL,
+    message_id    TEXT    NOT NULL,
+    body          TEXT    NOT NULL,
+    reason        TEXT    NOT NULL,
+    receive_count INTEGER NOT NULL,
+    dead_at       INTEGER NOT NULL
+  );
+
+  CREATE TABLE leases (
+    correlation_id TEXT    PRIMARY KEY,
+    steps          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    fence          INTEGER NOT NULL,
+    state          TEXT    NOT NULL CHECK (state IN ('leased', 'open')),
+    expires_at     INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE dispatched (
+    correlation_id TEXT    NOT NULL,
+    steps          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    PRIMARY KEY (correlation_id, steps)
+  ) WITHOUT ROWID;
+  CREATE INDEX dispatched_expiry ON dispatched (expires_at);
+
+  CREATE TABLE checkpoints (
+    correlation_id TEXT    PRIMARY KEY,
+    steps          INTEGER NOT NULL,
+    receipt        TEXT    NOT NULL,
+    stored_at      INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE metrics (
+    id            INTEGER PRIMARY KEY,
+    at            INTEGER NOT NULL,
+    machine_name  TEXT    NOT NULL,
+    current_state TEXT    NOT NULL,
+    current_event TEXT    NOT NULL,
+    counters      TEXT    NOT NULL
+  );
+  CREATE INDEX metrics_at ON metrics (at);
+
+  CREATE TABLE environments (
+    key         TEXT    PRIMARY KEY,
+    environment TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE instances (
+    correlation_id TEXT    PRIMARY KEY,
+    machine_name   TEXT    NOT NULL,
+    status         TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    user_context   TEXT    NOT NULL,
+    started_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    reason         TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX instances_updated ON instances (updated_at);
+
+  CREATE TABLE journal_messages (
+    correlation_id TEXT    NOT NULL,
+    seq            INTEGER NOT NULL,
+    message        TEXT    NOT NULL,
+    PRIMARY KEY (correlation_id, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE journal_errors (
+    correlation_id TEXT    NOT NULL,
+    seq            INTEGER NOT NULL,
+    errors         TEXT    NOT NULL,
+    PRIMARY KEY (correlation_id, seq)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,109 @@
+/** Contract of the instance journal: records, per-instance history in order, and listing. */
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { InstanceRecord, JournalMessage, JournalPort } from "../../src/ports.js";
+import { TestClock } from "../support/clock.js";
+import type { PortFactory, PortFixture } from "./port-factory.js";
+
+export function journalContract(name: string, factory: PortFactory<JournalPort>): void {
+  describe(`${name}: journal contract`, () => {
+    let clock: TestClock;
+    let fixture: PortFixture<JournalPort>;
+    let journal: JournalPort;
+
+    const record = (overrides: Partial<InstanceRecord> = {}): InstanceRecord => ({
+      correlationId: randomUUID(),
+      machineName: "tracer",
+      status: "running",
+      state: "pseudo_init",
+      userContext: { count: 0 },
+      startedAt: clock.now(),
+      updatedAt: clock.now(),
+      ...overrides,
+    });
+    const entry = (steps: number): JournalMessage => ({
+      current_state: `state${steps}`,
+      current_event: `event${steps}`,
+      steps,
+      retries: 0,
+      user_context: { count: steps },
+      role: "stream",
+      side: "primary",
+    });
+
+    beforeEach(async () => {
+      clock = new TestClock();
+      fixture = await factory(clock);
+      journal = fixture.port;
+    });
+    afterEach(() => fixture.cleanup());
+
+    it("stores and returns an instance record", async () => {
+      const put = record({ userContext: { nested: { list: [1, "two"] } } });
+      await journal.putInstance(put);
+      expect(await journal.getInstance(put.correlationId)).toEqual({ ...put, reason: undefined });
+      expect(await journal.getInstance(randomUUID())).toBeUndefined();
+    });
+
+    it("updates an instance, keeping when it started", async () => {
+      const put = record();
+      await journal.putInstance(put);
+      clock.advance(1_000);
+      await journal.updateInstance(put.correlationId, {
+        machineName: "tracer",
+        status: "failed",
+        state: "state2",
+        userContext: { count: 2 },
+        reason: "boom",
+      });
+      expect(await journal.getInstance(put.correlationId)).toEqual({
+        ...put,
+        status: "failed",
+        state: "state2",
+        userContext: { count: 2 },
+        updatedAt: clock.now(),
+        reason: "boom",
+      });
+    });
+
+    it("creates an unknown instance on update", async () => {
+      const id = randomUUID();
+      await journal.updateInstance(id, { machineName: "m", status: "completed", state: "final", userContext: {}, reason: undefined });
+      expect(await journal.getInstance(id)).toMatchObject({ correlationId: id, machineName: "m", status: "completed", startedAt: clock.now() });
+    });
+
+    it("keeps each instance's messages and errors in order", async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      for (const steps of [1, 2, 3]) {
+        await journal.appendMessage(a, entry(steps));
+        await journal.appendMessage(b, entry(steps * 10));
+      }
+      expect(await journal.history(a)).toEqual([entry(1), entry(2), entry(3)]);
+      expect(await journal.history(b)).toEqual([entry(10), entry(20), entry(30)]);
+      expect(await journal.history(randomUUID())).toEqual([]);
+
+      const dimensions = { machine_name: "tracer", current_state: "s", current_event: "e" };
+      await journal.appendErrors(a, { counters: { retry: 1 }, dimensions });
+      await journal.appendErrors(a, { counters: { fatal: 1 }, dimensions });
+      expect(await journal.errors(a)).toEqual([
+        { counters: { retry: 1 }, dimensions },
+        { counters: { fatal: 1 }, dimensions },
+      ]);
+      expect(await journal.errors(b)).toEqual([]);
+    });
+
+    it("lists instances by machine and status, most recently updated first", async () => {
+      const machine = `m-${randomUUID()}`;
+      const older = record({ machineName: machine });
+      clock.advance(1);
+      const newer = record({ machineName: machine, status: "completed" });
+      await journal.putInstance(older);
+      await journal.putInstance(newer);
+      await journal.putInstance(record({ machineName: `other-${randomUUID()}` }));
+      const ids = (list: InstanceRecord[]) => list.map((r) => r.correlationId);
+      expect(ids(await journal.list({ machineName: machine }))).toEqual([newer.correlationId, older.correlationId]);
+      expect(ids(await journal.list({ machineName: machine, status: "running" }))).toEqual([older.correlationId]);
+      expect(ids(await journal.list({ machineName: machine, limit: 1 }))).toEqual([newer.correlationId]);
+    });
+  });
+}

@@ -1,0 +1,291 @@
+/**
+ * The dispatch protocol (SPEC §3) pinned by exact traces. Every backend configuration runs this
+ * same suite: call `describeProtocol` with a {@link ProtocolBackend}.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { SettingsConfig } from "../../src/settings/settings.js";
+import { type ProtocolBackend, ProtocolHarness } from "../support/protocol-harness.js";
+
+const dims = (machine_name: string, current_state: string, current_event: string) => ({ machine_name, current_state, current_event });
+
+export function describeProtocol(backend: ProtocolBackend): void {
+  describe(`protocol on ${backend.name}`, () => {
+    let dir: string;
+    let harness: ProtocolHarness | undefined;
+
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(tmpdir(), "switchyard-protocol-"));
+    });
+    afterEach(async () => {
+      await harness?.close();
+      harness = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const open = async (extra: Partial<SettingsConfig> = {}) => {
+      harness = await ProtocolHarness.open(backend, dir, extra);
+      return harness;
+    };
+
+    it("simple machine: one message per transition, steps counting up", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("simple", { context: {} });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.errors(correlationId)).toEqual([]);
+      const status = await h.sy.status(correlationId);
+      expect(status).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
+    });
+
+    it("looping machine: a state that transitions to itself", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("looping", { context: { loops: 3 } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["loop", "again", 1, 0, "stream", "primary"],
+        ["loop", "again", 2, 0, "stream", "primary"],
+        ["loop", "done", 3, 0, "stream", "primary"],
+      ]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "end", userContext: { count: 3 } });
+    });
+
+    it("actions run exit → transition action → entry → do", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("phases");
+      await h.drain();
+      expect((await h.sy.status(correlationId)).userContext).toEqual({
+        log: ["TraceEntry:one", "TraceDo:one", "TraceExit:one", "TraceAction:one", "TraceEntry:two"],
+      });
+    });
+
+    it("failures at given (steps, retries) are retried from the original message", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("simple", { context: { fail: ["0:0", "1:0", "1:1"] } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["pseudo_init", "pseudo_init", 0, 1, "retry", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "primary"],
+        ["start", "go", 1, 2, "retry", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.errors(correlationId)).toEqual([
+        { counters: { retry: 1 }, dimensions: dims("simple", "pseudo_init", "pseudo_init") },
+        { counters: { retry: 1 }, dimensions: dims("simple", "start", "go") },
+        { counters: { retry: 1 }, dimensions: dims("simple", "start", "go") },
+      ]);
+      // The failed attempts' changes were discarded: one count per successful do_action.
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", userContext: { count: 2 } });
+    });
+
+    it("max_retries exhausted: fatal, and the instance is failed", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("simple", { context: { fail: ["1:0", "1:1", "1:2"] } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "primary"],
+        ["start", "go", 1, 2, "retry", "primary"],
+      ]);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ retry: 1 }, { retry: 1 }, { fatal: 1 }]);
+      const status = await h.sy.status(correlationId);
+      expect(status.status).toBe("failed");
+      expect(status.state).toBe("start");
+      expect(status.reason).toMatch(/gave up after 2 retries: injected failure at steps 1, retries 2/);
+      expect(await h.sy.pending()).toBe(0);
+    });
+
+    it("primary stream failing (chaos 1.0) fails over to the secondary stream", async () => {
+      const h = await open({ chaos: { "stream.primary": 1.0 } });
+      const { correlationId } = await h.sy.start("simple");
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "secondary"],
+        ["start", "go", 1, 0, "stream", "secondary"],
+        ["middle", "go", 2, 0, "stream", "secondary"],
+      ]);
+      expect(await h.errors(correlationId)).toEqual([
+        { counters: { error: 1 }, dimensions: dims("simple", "pseudo_init", "pseudo_init") },
+        { counters: { error: 1 }, dimensions: dims("simple", "start", "go") },
+      ]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
+    it("both streams failing: dispatch error, the next message goes through the retry role", async () => {
+      const h = await open({ chaos: { "stream.primary": 1.0, "stream.secondary": 1.0 } });
+      const { correlationId } = await h.sy.start("simple");
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "retry", "primary"],
+        ["start", "go", 1, 0, "retry", "primary"],
+        ["middle", "go", 2, 0, "retry", "primary"],
+      ]);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([
+        { error: 2, dispatch: 1 },
+        { error: 2, dispatch: 1 },
+      ]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
+    it("primary retry failing: the retry is scheduled on the secondary", async () => {
+      const h = await open({ chaos: { "retry.primary": 1.0 } });
+      const { correlationId } = await h.sy.start("simple", { context: { fail: ["1:0"] } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "secondary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ retry: 1, error: 1 }]);
+    });
+
+    it("both retry stores failing: the retry goes to the stream as a last resort", async () => {
+      const h = await open({ chaos: { "retry.primary": 1.0, "retry.secondary": 1.0 } });
+      const { correlationId } = await h.sy.start("simple", { context: { fail: ["1:0"] } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "stream", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ retry: 2, error: 2 }]);
+    });
+
+    it("primary cache failing: the lease moves to the secondary and stays there", async () => {
+      const h = await open({ chaos: { "cache.primary": 1.0 } });
+      const { correlationId } = await h.sy.start("simple");
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      // First processing: lease on primary fails (cache), dispatched flag on primary fails (cache).
+      // Later ones carry lease_primary: false and only miss the primary dispatched flag.
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 2 }, { cache: 1 }, { cache: 1 }]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
+    it("local loop: all local transitions run in one processing", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("local-loop", { context: { loops: 3 } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["spin", "done", 1, 0, "stream", "primary"],
+      ]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", userContext: { count: 3 } });
+    });
+
+    it("a failure inside a local loop retries the whole processing from the original message", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("local-loop", { context: { loops: 3, fail_at_count: 2 } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["pseudo_init", "pseudo_init", 0, 1, "retry", "primary"],
+        ["spin", "done", 1, 0, "stream", "primary"],
+      ]);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ retry: 1 }]);
+      // Count 3, not 4: the failed attempt's first count was discarded with its context.
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", userContext: { count: 3 } });
+    });
+
+    it("mixed local and non-local transitions", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("mixed", { context: { next: { a: "x", b: "y", c: "z" } } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["b", "y", 1, 0, "stream", "primary"],
+      ]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "d", userContext: { count: 3 } });
+    });
+
+    it("duplicate delivery of a processed message: duplicate error, no re-execution", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("simple");
+      await h.drain();
+      const [, second] = await h.sy.history(correlationId);
+      const replay = {
+        version: "0.1",
+        system_context: {
+          machine_name: "simple",
+          current_state: second?.current_state,
+          current_event: second?.current_event,
+          correlation_id: correlationId,
+          steps: 1,
+          retries: 0,
+          max_retries: 2,
+        },
+        user_context: second?.user_context,
+      };
+      await h.sy.roles.stream.primary.send({ correlationId, steps: 1, retries: 0, body: JSON.stringify(replay), delaySeconds: 0 });
+      await h.drain();
+      expect(h.outcomes.at(-1)).toEqual({ kind: "duplicate", correlationId });
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ duplicate: 1 }]);
+      expect((await h.trace(correlationId)).length).toBe(3);
+      expect((await h.sy.status(correlationId)).userContext).toEqual({ count: 2 });
+    });
+
+    it("a lease held by someone else: cache error and a retry", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("simple");
+      expect(await h.step()).toBe(true); // pseudo_init → start, sends (start, go, 1)
+      const held = await h.sy.roles.cache.primary.acquireLease(correlationId, 1, 0, 300);
+      expect(held.acquired).toBe(true);
+      expect(await h.step()).toBe(true);
+      expect(h.outcomes.at(-1)).toEqual({ kind: "retrying", correlationId });
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 1, retry: 1 }]);
+      if (held.acquired) await h.sy.roles.cache.primary.releaseLease(correlationId, 1, 0, held.fenceToken);
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
+    it("an expired lease is taken over", async () => {
+      const h = await open({ lease_timeout: 10 });
+      const { correlationId } = await h.sy.start("simple");
+      await h.step();
+      await h.sy.roles.cache.primary.acquireLease(correlationId, 1, 0, 10);
+      h.clock.advance(11_000);
+      await h.drain();
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
+    it("fence tokens handed to actions increase", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("looping", { context: { loops: 4, fences: [], fail: ["2:0"] } });
+      await h.drain();
+      const fences = (await h.sy.status(correlationId)).userContext.fences as number[];
+      expect(fences).toHaveLength(4);
+      for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1] as number);
+    });
+
+    it("an unparseable message goes to the dead letters with its reason", async () => {
+      const h = await open();
+      await h.sy.roles.stream.primary.send({ correlationId: "x", steps: 0, retries: 0, body: "{not json", delaySeconds: 0 });
+      await h.drain();
+      expect(h.outcomes).toEqual([{ kind: "malformed", reason: expect.stringMatching(/^message is not valid JSON/) }]);
+      expect(await h.sy.pending()).toBe(0);
+    });
+  });
+}

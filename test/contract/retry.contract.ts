@@ -1,0 +1,120 @@
+/**
+ * Contract of the `retry` role and its message source: entries keyed by (correlation id, steps),
+ * due after their delay; rescheduling replaces an entry, and a stale ack never deletes the new one.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { MessageSource, RetryPort } from "../../src/ports.js";
+import { TestClock } from "../support/clock.js";
+import { type DeadLetterInspection, message, type PortFactory, type PortFixture } from "./port-factory.js";
+
+export type RetrySource = RetryPort & MessageSource;
+
+export function retryContract(name: string, factory: PortFactory<RetrySource, DeadLetterInspection>): void {
+  describe(`${name}: retry contract`, () => {
+    let clock: TestClock;
+    let fixture: PortFixture<RetrySource, DeadLetterInspection>;
+    let retry: RetrySource;
+    const receive = (max = 10, visibilityTimeoutSeconds = 30) => retry.receive({ max, visibilityTimeoutSeconds });
+
+    beforeEach(async () => {
+      clock = new TestClock();
+      fixture = await factory(clock);
+      retry = fixture.port;
+    });
+    afterEach(() => fixture.cleanup());
+
+    it("delivers a scheduled message when its delay has passed", async () => {
+      const scheduled = message(randomUUID(), 2, { retries: 1, delaySeconds: 4 });
+      expect(await retry.schedule(scheduled)).toBeTypeOf("object");
+      expect(await receive()).toEqual([]);
+      clock.advance(4_000);
+      const [delivery, ...rest] = await receive();
+      expect(rest).toEqual([]);
+      expect(delivery).toMatchObject({ body: scheduled.body, receiveCount: 1, role: "retry", side: retry.side });
+    });
+
+    it("replaces the entry of the same step when rescheduled", async () => {
+      const id = randomUUID();
+      await retry.schedule(message(id, 1, { retries: 1, body: "first" }));
+      await retry.schedule(message(id, 1, { retries: 2, body: "second" }));
+      await retry.schedule(message(id, 2, { retries: 1, body: "other step" }));
+      const bodies = (await receive()).map((d) => d.body).sort();
+      expect(bodies).toEqual(["other step", "second"]);
+    });
+
+    it("does not let the ack of a replaced entry delete its replacement", async () => {
+      const id = randomUUID();
+      await retry.schedule(message(id, 1, { retries: 1, body: "attempt 1" }));
+      const [delivery] = await receive();
+      await retry.schedule(message(id, 1, { retries: 2, body: "attempt 2", delaySeconds: 2 }));
+      await retry.ack(delivery!);
+      clock.advance(2_000);
+      const [replacement] = await receive();
+      expect(replacement).toMatchObject({ body: "attempt 2", receiveCount: 1 });
+      await retry.ack(replacement!);
+      clock.advance(60_000);
+      expect(await receive()).toEqual([]);
+    });
+
+    it("removes an entry, and accepts removing an absent one", async () => {
+      const id = randomUUID();
+      await retry.schedule(message(id, 1, { retries: 1 }));
+      await retry.remove(id, 1);
+      await retry.remove(id, 1);
+      await retry.remove(randomUUID(), 9);
+      expect(await receive()).toEqual([]);
+    });
+
+    it("delivers again after the visibility timeout", async () => {
+      await retry.schedule(message(randomUUID(), 1, { retries: 1 }));
+      expect(await receive(10, 10)).toHaveLength(1);
+      expect(await receive(10, 10)).toEqual([]);
+      clock.advance(10_001);
+      const [again] = await receive(10, 10);
+      expect(again?.receiveCount).toBe(2);
+    });
+
+    it("makes a released entry due again after the given delay", async () => {
+      await retry.schedule(message(randomUUID(), 1, { retries: 1 }));
+      const [delivery] = await receive(10, 300);
+      await retry.release(delivery!, 3);
+      expect(await receive()).toEqual([]);
+      clock.advance(3_000);
+      expect(await receive()).toHaveLength(1);
+    });
+
+    it("hands out at most max entries", async () => {
+      for (let i = 0; i < 5; i++) await retry.schedule(message(randomUUID(), 1, { retries: 1 }));
+      expect(await receive(2)).toHaveLength(2);
+      expect(await receive(10)).toHaveLength(3);
+    });
+
+    it("counts pending entries, delayed and claimed ones included, where it can", async () => {
+      if (retry.pending === undefined) return;
+      const [a, b] = [randomUUID(), randomUUID()];
+      await retry.schedule(message(a, 1, { retries: 1 }));
+      await retry.schedule(message(a, 2, { retries: 1, delaySeconds: 60 }));
+      await retry.schedule(message(b, 1, { retries: 1 }));
+      expect(await retry.pending()).toBe(3);
+      expect(await retry.pending(a)).toBe(2);
+      for (const delivery of await receive()) await retry.ack(delivery);
+      expect(await retry.pending()).toBe(1);
+      expect(await retry.pending(b)).toBe(0);
+    });
+
+    it("moves a dead-lettered entry aside with its body and reason", async () => {
+      const scheduled = message(randomUUID(), 1, { retries: 1, body: "{broken" });
+      await retry.schedule(scheduled);
+      const [delivery] = await receive(10, 10);
+      await retry.deadLetter(delivery!, "malformed message");
+      clock.advance(60_000);
+      expect(await receive()).toEqual([]);
+      if (fixture.deadLetters) {
+        expect(await fixture.deadLetters()).toEqual([
+          expect.objectContaining({ body: scheduled.body, reason: "malformed message" }),
+        ]);
+      }
+    });
+  });
+}

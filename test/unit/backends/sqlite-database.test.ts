@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteCache } from "../../../src/backends/sqlite/cache.js";
+import { openSqliteDatabase, SqliteDatabase, type SqliteDatabaseOptions } from "../../../src/backends/sqlite/database.js";
+import { MIGRATIONS } from "../../../src/backends/sqlite/schema.js";
+import { SystemError } from "../../../src/errors.js";
+import type { Logger } from "../../../src/logger.js";
+import { TestClock } from "../../support/clock.js";
+
+describe("SqliteDatabase", () => {
+  let dir: string;
+  let file: string;
+  const opened: SqliteDatabase[] = [];
+  const open = (options: SqliteDatabaseOptions = {}) => {
+    const db = new SqliteDatabase(file, options);
+    opened.push(db);
+    return db;
+  };
+  const count = (table: string) => {
+    const observer = new Database(file);
+    try {
+      return observer.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get();
+    } finally {
+      observer.close();
+    }
+  };
+  const insert = (db: SqliteDatabase, key = randomUUID()) =>
+    db.write("insert", () => db.prepare("INSERT INTO environments VALUES (?, '{}', 0)").run(key));
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  const recordingLogger = (lines: string[]): Logger => ({
+    debug() {},
+    info() {},
+    warn() {},
+    error: (line) => lines.push(line),
+  });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "switchyard-sqlite-unit-"));
+    file = join(dir, "nested", "dirs", `${randomUUID()}.db`);
+  });
+  afterEach(async () => {
+    for (const db of opened.splice(0)) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates its directory, the schema at the latest version, in WAL mode", () => {
+    open();
+    const observer = new Database(file);
+    expect(observer.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
+    expect(observer.pragma("journal_mode", { simple: true })).toBe("wal");
+    observer.close();
+    open(); // opening a migrated file again is a no-op
+  });
+
+  it("refuses a file from a newer schema version", () => {
+    open();
+    const observer = new Database(file);
+    observer.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    observer.close();
+    expect(() => open()).toThrow(/schema version .* is newer/);
+  });
+
+  it("names the path when it cannot open the file", () => {
+    writeFileSync(join(dir, "a-file"), "");
+    file = join(dir, "a-file", "state.db");
+    expect(() => open()).toThrow(SystemError);
+    expect(() => open()).toThrow(file);
+  });
+
+  it("wraps SQLite errors in a SystemError naming the file and operation", async () => {
+    const db = open();
+    const failing = db.write("bad insert", () => db.prepare("INSERT INTO nowhere VALUES (1)").run());
+    await expect(failing).rejects.toThrow(SystemError);
+    await expect(failing).rejects.toThrow(`SQLite ${file}: bad insert failed`);
+    await db.close();
+    await expect(insert(db)).rejects.toThrow(/after the database was closed/);
+  });
+
+  it("commits every write on its own in `each` mode", async () => {
+    const db = open({ commitMode: "each" });
+    await insert(db);
+    expect(count("environments")).toBe(1);
+  });
+
+  it("resolves writes only after their group committed in `group-durable` mode", async () => {
+    const db = open({ commitMode: "group-durable" });
+    const writes = Promise.all([insert(db), insert(db)]);
+    expect(count("environments")).toBe(0);
+    await writes;
+    expect(count("environments")).toBe(2);
+  });
+
+  it("rolls back a turn whose commit fails, logs it, and starts afresh", async () => {
+    const lines: string[] = [];
+    const db = open({ commitMode: "group-durable", logger: recordingLogger(lines) });
+    db.read("enable foreign keys", () => db.prepare("PRAGMA foreign_keys = ON").run());
+    // A deferred foreign key violation makes COMMIT itself fail.
+    const doomed = db.write("violate", () => {
+      db.prepare("CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY)").run();
+      db.prepare("CREATE TEMP TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)").run();
+      db.prepare("INSERT INTO temp.child VALUES (42)").run();
+    });
+    const sameTurn = insert(db);
+    await expect(doomed).rejects.toThrow(/commit failed/);
+    await expect(sameTurn).rejects.toThrow(SystemError);
+    expect(lines).toEqual([expect.stringMatching(/^SQLite .*: commit failed, .*FOREIGN KEY/)]);
+    expect(count("environments")).toBe(0);
+    await insert(db);
+    expect(count("environments")).toBe(1);
+  });
+
+  it("flushes pending writes on close", async () => {
+    const db = open();
+    await insert(db);
+    await db.close();
+    expect(count("environments")).toBe(1);
+  });
+
+  it("shares one connection per file among its openers", async () => {
+    const first = openSqliteDatabase(file);
+    const second = openSqliteDatabase(file);
+    expect(second).toBe(first);
+    await first.close();
+    await insert(second);
+    await second.close();
+    await expect(insert(second)).rejects.toThrow(/closed/);
+    const third = openSqliteDatabase(file);
+    expect(third).not.toBe(first);
+    await third.close();
+    expect(count("environments")).toBe(1);
+  });
+
+  it("purges expired dispatched flags now and then", async () => {
+    const db = open();
+    const clock = new TestClock();
+    const cache = new SqliteCache(db, { uri: "sqlite:test", clock });
+    await cache.markDispatched("a", 1, 0, 1);
+    await cache.markDispatched("b", 1, 0, 1);
+    clock.advance(2_000);
+    await cache.markDispatched("c", 1, 0, 1);
+    await tick();
+    expect(count("dispatched")).toBe(3);
+    clock.advance(60_000);
+    await cache.markDispatched("d", 1, 0, 3600);
+    await tick();
+    expect(count("dispatched")).toBe(1);
+  });
+});

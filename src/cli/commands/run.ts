@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import type { RunResult } from "../../client/switchyard.js";
+import { definitionsOption, parseContext, printJson, settingsOption, withSwitchyard } from "../common.js";
+import { formatMessages } from "../format.js";
+
+interface RunFlags {
+  definitions: string;
+  settings?: string;
+  context?: string;
+  correlationId?: string;
+  json?: boolean;
+}
+
+/** `switchyard run <machine>`: start one instance, drive it to its end, print its result. */
+export function runCommand(program: Command): void {
+  program
+    .command("run")
+    .description("start one instance and drive it to its end in this process (waiting out retry backoffs), then print its history")
+    .argument("<machine>", "machine name")
+    .addOption(definitionsOption())
+    .addOption(settingsOption())
+    .option("-c, --context <json>", "initial user context, a JSON object")
+    .option("--correlation-id <id>", "use this correlation id instead of a random one")
+    .option("--json", "print one JSON object: correlation_id, machine_name, status, state, user_context, messages, errors")
+    .action(async (machine: string, flags: RunFlags) => {
+      const context = parseContext(flags.context);
+      const result = await withSwitchyard(flags, (sy) => sy.run(machine, { context, correlationId: flags.correlationId }));
+      if (flags.json) printJson(result);
+      else process.stdout.write(formatRun(result));
+      if (result.status !== "completed") process.exitCode = 1;
+    });
+}
+
+function formatRun(result: RunResult): string {
+  const lines = [
+    `${result.machine_name} ${result.correlation_id}`,
+    formatMessages(result.messages),
+    ...result.errors.map((e) => `errors in ${e.dimensions.current_state}/${e.dimensions.current_event}: ${JSON.stringify(e.counters)}`),
+    `status: ${result.status}, state: ${result.state}${result.reason ? ` (${result.reason})` : ""}`,
+    `user_context: ${JSON.stringify(result.user_context)}`,
+  ];
+  if (result.status === "running") {
+    lines.push(`the instance stopped in non-final state "${result.state}" with nothing left to process (its do_action returned no event)`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,60 @@
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { printJson, settingsOption, withSwitchyard } from "../common.js";
+import { formatInstance, formatMessages, instanceJson, table } from "../format.js";
+
+interface Flags {
+  settings?: string;
+  json?: boolean;
+}
+
+/** `switchyard status <id>`, `history <id>` and `list`: what the journal knows. */
+export function statusCommands(program: Command): void {
+  program
+    .command("status")
+    .description("show an instance's status (running, completed or failed), state and user context")
+    .argument("<correlation-id>")
+    .addOption(settingsOption())
+    .option("--json", "print one JSON object")
+    .action(async (id: string, flags: Flags) => {
+      const record = await withSwitchyard(flags, (sy) => sy.status(id));
+      if (flags.json) printJson(instanceJson(record));
+      else process.stdout.write(`${formatInstance(record)}\n`);
+    });
+
+  program
+    .command("history")
+    .description("list every message an instance produced, in send order")
+    .argument("<correlation-id>")
+    .addOption(settingsOption())
+    .option("--json", "print {correlation_id, messages: [...]}")
+    .action(async (id: string, flags: Flags) => {
+      const messages = await withSwitchyard(flags, (sy) => sy.history(id));
+      if (flags.json) printJson({ correlation_id: id, messages });
+      else process.stdout.write(`${formatMessages(messages)}\n`);
+    });
+
+  program
+    .command("list")
+    .description("list instances, newest first")
+    .addOption(settingsOption())
+    .option("-m, --machine <name>", "only instances of this machine")
+    .option("--status <status>", "only running, completed or failed instances")
+    .option("-n, --limit <n>", "at most this many", "50")
+    .option("--json", "print a JSON array")
+    .action(async (flags: Flags & { machine?: string; status?: string; limit: string }) => {
+      const status = flags.status as "running" | "completed" | "failed" | undefined;
+      if (status !== undefined && !["running", "completed", "failed"].includes(status)) {
+        throw new UsageError(`--status must be running, completed or failed, got "${status}"`);
+      }
+      const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: Number(flags.limit) }));
+      if (flags.json) printJson(records.map(instanceJson));
+      else
+        process.stdout.write(
+          `${table(
+            ["correlation_id", "machine", "status", "state", "updated"],
+            records.map((r) => [r.correlationId, r.machineName, r.status, r.state, new Date(r.updatedAt).toISOString()]),
+          )}\n`,
+        );
+    });
+}

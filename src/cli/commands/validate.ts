@@ -1,0 +1,23 @@
+import type { Command } from "commander";
+import { validateDefinitionFile } from "../../definition/validate.js";
+import { printJson } from "../common.js";
+
+/** `switchyard validate <file>`: report every problem of a definition with file:line:column. */
+export function validateCommand(program: Command): void {
+  program
+    .command("validate")
+    .description("check a definition file and report every problem with file:line:column")
+    .argument("<file>", "machine definition file (YAML)")
+    .option("--json", "print the problems as a JSON array of {file, line, column, message}")
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const problems = await validateDefinitionFile(file);
+      if (flags.json) {
+        printJson(problems.map((p) => ({ ...p.location, message: p.message })));
+      } else if (problems.length === 0) {
+        process.stdout.write(`${file}: ok\n`);
+      } else {
+        process.stderr.write(`${problems.map((p) => p.toString()).join("\n")}\n${problems.length} problem(s) in ${file}\n`);
+      }
+      if (problems.length > 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,91 @@
+import type { Command } from "commander";
+import type { Worker, WorkerStats } from "../../runtime/worker.js";
+import { definitionsOption, positiveInt, settingsOption, withSwitchyard } from "../common.js";
+
+interface WorkerFlags {
+  definitions: string;
+  settings?: string;
+  concurrency: number;
+  untilIdle?: boolean;
+  quiet?: boolean;
+}
+
+/** `switchyard worker`: process the stream and due retries until stopped. */
+export function workerCommand(program: Command): void {
+  program
+    .command("worker")
+    .description("process stream messages and due retries until SIGINT/SIGTERM (or, with --until-idle, until no work is left)")
+    .addOption(definitionsOption())
+    .addOption(settingsOption())
+    .option("-n, --concurrency <n>", "messages processed at once", positiveInt("--concurrency"), 32)
+    .option("--until-idle", "exit once nothing is left to process (delayed retries included)")
+    .option("-q, --quiet", "no progress output")
+    .action(async (flags: WorkerFlags) => {
+      await withSwitchyard(flags, async (sy) => {
+        const worker = sy.worker({
+          concurrency: flags.concurrency,
+          stopWhenIdle: flags.untilIdle ? async () => (await sy.pending()) === 0 : undefined,
+        });
+        const stopSignals = handleSignals(worker);
+        const progress = flags.quiet ? undefined : startProgress(worker.stats);
+        try {
+          const stats = await worker.run();
+          progress?.stop();
+          if (!flags.quiet) process.stderr.write(`${summary(stats)}\n`);
+        } finally {
+          stopSignals();
+        }
+      });
+    });
+}
+
+/** First SIGINT/SIGTERM: finish in-flight messages and exit; second: exit at once. */
+function handleSignals(worker: Worker): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (worker.stopping) {
+      process.stderr.write(`\n${signal} again: exiting now; unfinished messages will be delivered again\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\n${signal}: finishing ${worker.stats.inFlight} in-flight message(s); send it again to exit at once\n`);
+    worker.stop();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}
+
+/** A status line, redrawn each second on a TTY and printed every 10 s elsewhere. */
+function startProgress(stats: WorkerStats) {
+  const tty = process.stderr.isTTY === true;
+  let last = stats.processed;
+  let lastAt = Date.now();
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      const rate = ((stats.processed - last) * 1000) / Math.max(1, now - lastAt);
+      last = stats.processed;
+      lastAt = now;
+      const line = `${summary(stats)}, ${rate.toFixed(0)} msg/s, ${stats.inFlight} in flight`;
+      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    },
+    tty ? 1000 : 10_000,
+  );
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      if (tty) process.stderr.write("\r\x1b[2K");
+    },
+  };
+}
+
+function summary(stats: WorkerStats): string {
+  const outcomes = Object.entries(stats.outcomes)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(", ");
+  const seconds = ((Date.now() - stats.startedAt) / 1000).toFixed(1);
+  return `processed ${stats.processed} message(s) in ${seconds}s${outcomes ? ` (${outcomes})` : ""}${stats.unfinished ? `, ${stats.unfinished} left for redelivery` : ""}`;
+}

@@ -1,0 +1,66 @@
+/** What the CLI commands share: global options, opening a Switchyard, output helpers. */
+import { Option } from "commander";
+import { Switchyard } from "../client/switchyard.js";
+import { UsageError } from "../errors.js";
+
+/** Options every command that touches backends takes. */
+export interface BackendOptions {
+  settings?: string;
+}
+
+/** `--settings <file>`. */
+export const settingsOption = () =>
+  new Option("-s, --settings <file>", "settings file (default: switchyard.settings.yaml in the working directory, else one SQLite file under .switchyard/)");
+
+/** `-d, --definitions <file>`. */
+export const definitionsOption = () =>
+  new Option("-d, --definitions <file>", "machine definition file (YAML)").makeOptionMandatory();
+
+/** Open a Switchyard for a command, run `use`, and always close it. */
+export async function withSwitchyard<T>(
+  options: { definitions?: string; settings?: string },
+  use: (sy: Switchyard) => Promise<T>,
+): Promise<T> {
+  const sy = await Switchyard.open({
+    definitions: options.definitions ?? { machines: new Map(), files: [], get: unknownMachine },
+    settings: options.settings,
+  });
+  try {
+    return await use(sy);
+  } finally {
+    await sy.close();
+  }
+}
+
+function unknownMachine(name: string): never {
+  throw new UsageError(`unknown machine "${name}"; pass the definition file with -d`);
+}
+
+/** Parse a `--context` JSON object. */
+export function parseContext(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--context is not valid JSON (${(error as Error).message}); pass an object, e.g. --context '{"n": 1}'`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError(`--context must be a JSON object, e.g. --context '{"n": 1}', not ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Parse a positive integer option. */
+export function positiveInt(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer, got "${text}"`);
+    return value;
+  };
+}
+
+/** Print one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

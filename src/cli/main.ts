@@ -1,0 +1,47 @@
+/**
+ * The `switchyard` command line. Each command lives in its own file under `commands/` and only
+ * parses, calls the library and prints. Every failure ends as one line on stderr and a non-zero
+ * exit code; set SWITCHYARD_DEBUG=1 to see stacks.
+ */
+import { Command, CommanderError } from "commander";
+import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
+import { graphCommand } from "./commands/graph.js";
+import { runCommand } from "./commands/run.js";
+import { startCommand } from "./commands/start.js";
+import { statusCommands } from "./commands/status.js";
+import { validateCommand } from "./commands/validate.js";
+import { workerCommand } from "./commands/worker.js";
+
+/** Build the program (exported for tests and for embedding). */
+export function program(): Command {
+  const cli = new Command("switchyard")
+    .description("durable finite-state-machine workflows")
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const add of [validateCommand, graphCommand, startCommand, runCommand, workerCommand, statusCommands]) add(cli);
+  for (const command of cli.commands) command.exitOverride();
+  return cli;
+}
+
+/** Run the CLI with `argv` (node, script, args...); resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv as string[]);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof DefinitionErrors) {
+      // The first problem is the one to fix; `validate` lists them all.
+      const [first, ...rest] = error.problems;
+      const file = first?.location?.file;
+      const more = rest.length > 0 ? ` (${rest.length} more problem(s); run: switchyard validate ${file ?? "<file>"})` : "";
+      process.stderr.write(`switchyard: ${first?.toString() ?? error.message}${more}\n`);
+      return 1;
+    }
+    const known = error instanceof SwitchyardError;
+    process.stderr.write(`switchyard: ${describeError(error)}${known || process.env.SWITCHYARD_DEBUG ? "" : " (set SWITCHYARD_DEBUG=1 for details)"}\n`);
+    if (process.env.SWITCHYARD_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}

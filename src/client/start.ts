@@ -1,0 +1,164 @@
+/**
+ * Starting instances (SPEC §6): the start message `{pseudo_init, pseudo_init, steps 0, retries 0}`
+ * sent through the same failover as any next message (stream primary, secondary, then the retry role).
+ */
+import { randomUUID } from "node:crypto";
+import { ErrorTally } from "../core/counters.js";
+import {
+  DEFAULT_LEASE_TIMEOUT_SECONDS,
+  PSEUDO_INIT,
+  WIRE_VERSION,
+  encodeMessage,
+  type WireMessage,
+} from "../core/message.js";
+import { journalMessage, writeJournal } from "../engine/engine.js";
+import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
+import type { DefinitionSet } from "../definition/types.js";
+import { SystemError, UsageError } from "../errors.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { Clock, OutgoingMessage } from "../ports.js";
+
+/** Options of one start. */
+export interface StartOptions {
+  /** The initial user context (a JSON object). */
+  readonly context?: Record<string, unknown> | undefined;
+  /** Your own correlation id (default: a random 32-hex-digit id). Starting an id twice starts it twice. */
+  readonly correlationId?: string | undefined;
+  /** Start in this state instead of `pseudo_init` (with `initialEvent`), e.g. to resume by hand. */
+  readonly initialState?: string | undefined;
+  readonly initialEvent?: string | undefined;
+  /** Seconds before the start message is delivered, and the default delay between steps. */
+  readonly additionalDelaySeconds?: number | undefined;
+}
+
+/** A started instance. */
+export interface Started {
+  readonly correlationId: string;
+  readonly sent: SentMessage;
+}
+
+/** Per-item result of a bulk start: one failed item never fails the others. */
+export type StartItemResult =
+  | { readonly ok: true; readonly correlationId: string; readonly sent: SentMessage }
+  | { readonly ok: false; readonly correlationId: string; readonly error: Error };
+
+/** What starting needs. */
+export interface StarterDeps {
+  readonly definitions: DefinitionSet;
+  readonly roles: RoleBindings;
+  readonly clock: Clock;
+  readonly leaseTimeoutSeconds?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** Build the start message of a new instance (validating machine, state and context). */
+export function startMessage(deps: StarterDeps, machineName: string, options: StartOptions = {}): WireMessage {
+  const machine = deps.definitions.get(machineName);
+  const context = options.context ?? {};
+  if (typeof context !== "object" || context === null || Array.isArray(context)) {
+    throw new UsageError("the initial context must be a JSON object, e.g. {\"orderId\": 42}");
+  }
+  const state = options.initialState ?? PSEUDO_INIT;
+  if (state !== PSEUDO_INIT && !machine.states.has(state)) {
+    throw new UsageError(`machine "${machine.name}" has no state "${state}"; known states: ${[...machine.states.keys()].join(", ")}`);
+  }
+  const delay = options.additionalDelaySeconds ?? 0;
+  if (!Number.isFinite(delay) || delay < 0) throw new UsageError(`additional delay must be a non-negative number of seconds, got ${delay}`);
+  return {
+    version: WIRE_VERSION,
+    system_context: {
+      machine_name: machine.name,
+      current_state: state,
+      current_event: options.initialEvent ?? PSEUDO_INIT,
+      correlation_id: options.correlationId ?? randomUUID().replaceAll("-", ""),
+      steps: 0,
+      retries: 0,
+      max_retries: machine.maxRetries,
+      started_at: deps.clock.now() / 1000,
+      lease_primary: true,
+      additional_delay_seconds: delay,
+      lease_timeout: deps.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS,
+    },
+    user_context: context,
+  };
+}
+
+/**
+ * Start one instance of `machineName`; resolves with its correlation id once the start message is
+ * durably sent.
+ *
+ * @example
+ * ```ts
+ * const { correlationId } = await startMachine(deps, "order", { context: { orderId: 42 } });
+ * ```
+ */
+export async function startMachine(deps: StarterDeps, machineName: string, options: StartOptions = {}): Promise<Started> {
+  const message = startMessage(deps, machineName, options);
+  const [result] = await sendStarts(deps, [message]);
+  if (result === undefined || !result.ok) throw result?.error ?? new SystemError("start failed");
+  return { correlationId: result.correlationId, sent: result.sent };
+}
+
+/**
+ * Start many instances with batch sends. Items that the primary stream rejects are retried on the
+ * secondary stream, then through the retry role; each item reports its own result.
+ */
+export async function startMachines(
+  deps: StarterDeps,
+  items: ReadonlyArray<{ machineName: string } & StartOptions>,
+): Promise<StartItemResult[]> {
+  const messages = items.map((item) => startMessage(deps, item.machineName, item));
+  return sendStarts(deps, messages);
+}
+
+async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<StartItemResult[]> {
+  const logger = deps.logger ?? silentLogger;
+  const outgoing: OutgoingMessage[] = messages.map((message) => ({
+    correlationId: message.system_context.correlation_id,
+    steps: 0,
+    retries: 0,
+    body: encodeMessage(message),
+    delaySeconds: message.system_context.additional_delay_seconds,
+  }));
+  const results: Array<StartItemResult | undefined> = new Array(messages.length);
+  // The primary stream first, in one batch; failed items go one by one through the full failover.
+  let batch: Awaited<ReturnType<RoleBindings["stream"]["primary"]["sendBatch"]>> = [];
+  try {
+    batch = await deps.roles.stream.primary.sendBatch(outgoing);
+  } catch (error) {
+    logger.warn(`batch start on stream.primary failed: ${(error as Error).message}`);
+  }
+  for (const [index, message] of messages.entries()) {
+    const correlationId = message.system_context.correlation_id;
+    const item = batch[index];
+    let sent: SentMessage | undefined = item?.ok ? { role: "stream", side: "primary", receipt: item.receipt } : undefined;
+    if (sent === undefined) {
+      const errors = new ErrorTally();
+      sent = await sendToRole(deps.roles, "stream", outgoing[index] as OutgoingMessage, errors, logger, true);
+      sent ??= await sendToRole(deps.roles, "retry", outgoing[index] as OutgoingMessage, errors, logger);
+    }
+    if (sent === undefined) {
+      results[index] = {
+        ok: false,
+        correlationId,
+        error: new SystemError(`could not start instance ${correlationId}: every stream and retry backend failed`),
+      };
+      continue;
+    }
+    const engine = { roles: deps.roles, logger };
+    await writeJournal(engine, (journal) =>
+      journal.putInstance({
+        correlationId,
+        machineName: message.system_context.machine_name,
+        status: "running",
+        state: message.system_context.current_state,
+        userContext: message.user_context,
+        startedAt: deps.clock.now(),
+        updatedAt: deps.clock.now(),
+      }),
+    );
+    await journalMessage(engine, message, sent.role, sent.side);
+    results[index] = { ok: true, correlationId, sent };
+  }
+  return results as StartItemResult[];
+}

@@ -1,0 +1,201 @@
+/**
+ * The library entry point: definitions + settings → an open Switchyard that starts instances,
+ * answers status and history, runs workers, and drives single instances to their end.
+ *
+ * @example
+ * ```ts
+ * import { Switchyard } from "switchyard";
+ *
+ * const sy = await Switchyard.open({ definitions: "fsm.yaml" });
+ * const { correlationId } = await sy.start("order", { context: { orderId: 42 } });
+ * await sy.worker({ stopWhenIdle: async () => true }).run();
+ * console.log(await sy.status(correlationId));
+ * await sy.close();
+ * ```
+ */
+import { loadDefinitionFile } from "../definition/load.js";
+import type { DefinitionSet } from "../definition/types.js";
+import { Engine } from "../engine/engine.js";
+import type { RoleBindings } from "../engine/roles.js";
+import { UsageError } from "../errors.js";
+import { type Logger, createLogger } from "../logger.js";
+import type { Clock, InstanceRecord, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
+import { systemClock } from "../ports.js";
+import { Worker, type WorkerOptions } from "../runtime/worker.js";
+import { openRoles } from "../settings/bindings.js";
+import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
+import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
+
+/** How to open a Switchyard. */
+export interface OpenOptions {
+  /** A definition file path, or definitions built in code. */
+  readonly definitions: string | DefinitionSet;
+  /** A settings file path, resolved settings, or nothing (a default settings file in cwd, or defaults). */
+  readonly settings?: string | Settings | undefined;
+  readonly clock?: Clock | undefined;
+  readonly random?: (() => number) | undefined;
+  readonly logger?: Logger | undefined;
+  /** Working directory for default files (default `process.cwd()`). */
+  readonly cwd?: string | undefined;
+}
+
+/** The result of driving one instance to its end (`switchyard run`). */
+export interface RunResult {
+  readonly correlation_id: string;
+  readonly machine_name: string;
+  /** `running` only when the instance stopped in a non-final state with nothing left to process. */
+  readonly status: "completed" | "failed" | "running";
+  readonly state: string;
+  readonly user_context: Record<string, unknown>;
+  readonly messages: JournalMessage[];
+  readonly errors: JournalErrors[];
+  readonly reason?: string | undefined;
+}
+
+/** An open Switchyard: definitions, settings and live backends. */
+export class Switchyard {
+  readonly definitions: DefinitionSet;
+  readonly settings: Settings;
+  readonly engine: Engine;
+  readonly sources: readonly MessageSource[];
+  readonly #close: () => Promise<void>;
+
+  private constructor(definitions: DefinitionSet, settings: Settings, engine: Engine, sources: readonly MessageSource[], close: () => Promise<void>) {
+    this.definitions = definitions;
+    this.settings = settings;
+    this.engine = engine;
+    this.sources = sources;
+    this.#close = close;
+  }
+
+  /** Load definitions and settings and open the backends they name. */
+  static async open(options: OpenOptions): Promise<Switchyard> {
+    const cwd = options.cwd ?? process.cwd();
+    const definitions = typeof options.definitions === "string" ? await loadDefinitionFile(options.definitions) : options.definitions;
+    const settings =
+      options.settings === undefined || typeof options.settings === "string"
+        ? loadSettings({ file: options.settings, cwd })
+        : options.settings;
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? Math.random;
+    const logger = options.logger ?? createLogger();
+    const opened = await openRoles(settings, { clock, random, logger });
+    const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger });
+    return new Switchyard(definitions, settings, engine, opened.sources, opened.close);
+  }
+
+  /** Settings from a plain object (as in a settings file), for code that configures itself. */
+  static settings(config: unknown, baseDir = process.cwd()): Settings {
+    return resolveSettings(config, { baseDir, file: undefined });
+  }
+
+  get roles(): RoleBindings {
+    return this.engine.roles;
+  }
+
+  #starter() {
+    return {
+      definitions: this.definitions,
+      roles: this.roles,
+      clock: this.engine.clock,
+      leaseTimeoutSeconds: this.settings.leaseTimeoutSeconds,
+      logger: this.engine.logger,
+    };
+  }
+
+  /** Start one instance. */
+  start(machineName: string, options?: StartOptions): Promise<Started> {
+    return startMachine(this.#starter(), machineName, options);
+  }
+
+  /** Start many instances; one result per item, failures reported per item. */
+  startMany(items: ReadonlyArray<{ machineName: string } & StartOptions>): Promise<StartItemResult[]> {
+    return startMachines(this.#starter(), items);
+  }
+
+  /** A worker over every configured stream and retry source. */
+  worker(options: WorkerOptions = {}): Worker {
+    return new Worker(this.engine, this.sources, {
+      visibilityTimeoutSeconds: this.settings.visibilityTimeoutSeconds,
+      ...options,
+    });
+  }
+
+  /** Status of an instance; throws a UsageError for an unknown id. */
+  async status(correlationId: string): Promise<InstanceRecord> {
+    const record = await this.#journal().getInstance(correlationId);
+    if (record === undefined) {
+      throw new UsageError(`no instance with correlation id "${correlationId}" in ${this.#journal().uri}; check the id and --settings`, { code: "not_found" });
+    }
+    return record;
+  }
+
+  /** Every message an instance produced, in send order. */
+  async history(correlationId: string): Promise<JournalMessage[]> {
+    await this.status(correlationId);
+    return this.#journal().history(correlationId);
+  }
+
+  /** Every metrics emission of an instance's processings, in order. */
+  errors(correlationId: string): Promise<JournalErrors[]> {
+    return this.#journal().errors(correlationId);
+  }
+
+  /** Instances, newest first. */
+  list(options: ListOptions = {}): Promise<InstanceRecord[]> {
+    return this.#journal().list(options);
+  }
+
+  /**
+   * Start one instance and process its messages (waiting out retry backoffs) until it completes or
+   * fails, or stops in a non-final state with nothing left to process.
+   */
+  async run(machineName: string, options: StartOptions & Pick<WorkerOptions, "concurrency"> = {}): Promise<RunResult> {
+    this.#journal();
+    const { correlationId } = await this.start(machineName, options);
+    const worker = this.worker({
+      concurrency: options.concurrency ?? 1,
+      correlationId,
+      stopWhenIdle: async () => {
+        const record = await this.#journal().getInstance(correlationId);
+        if (record?.status === "completed" || record?.status === "failed") return true;
+        return (await this.pending(correlationId)) === 0;
+      },
+    });
+    await worker.run();
+    const record = await this.status(correlationId);
+    return {
+      correlation_id: correlationId,
+      machine_name: record.machineName,
+      status: record.status,
+      state: record.state,
+      user_context: record.userContext,
+      messages: await this.history(correlationId),
+      errors: await this.errors(correlationId),
+      reason: record.reason,
+    };
+  }
+
+  /**
+   * Messages waiting in the sources (of one instance, or all). Sources that cannot count report
+   * nothing, so this is a lower bound for them.
+   */
+  async pending(correlationId?: string): Promise<number> {
+    let total = 0;
+    for (const source of this.sources) total += (await source.pending?.(correlationId)) ?? 0;
+    return total;
+  }
+
+  /** Close every backend. */
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  #journal(): JournalPort {
+    const journal = this.roles.journal;
+    if (journal === undefined) {
+      throw new UsageError("the instance journal is switched off (journal: false in the settings); status, history and run need it");
+    }
+    return journal;
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * The dispatch protocol of SPEC §3 over the role ports. The engine does no I/O of its own: every
+ * effect goes through a port, time comes from a Clock and randomness from a function.
+ *
+ * One call of {@link Engine.process} is one "message processing":
+ *   1. lease (primary/secondary failover), 2. duplicate check, 3. transitions (local loop),
+ *   4. next message (stream failover, then the retry role), 5. bookkeeping,
+ *   6. on an exception: retry from the original message, or fatal, 7. release, 8. one metrics call.
+ */
+import type { ActionContext, ActionObj } from "../core/action.js";
+import { retryBackoffSeconds } from "../core/backoff.js";
+import { ErrorTally } from "../core/counters.js";
+import {
+  cloneMessage,
+  decodeMessage,
+  encodeMessage,
+  type SystemContext,
+  type WireMessage,
+} from "../core/message.js";
+import { isLocal, planTransition } from "../core/transitions.js";
+import type { DefinitionSet, MachineDefinition } from "../definition/types.js";
+import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { Clock, Delivery, InstanceStatus, JournalMessage, OutgoingMessage, Side } from "../ports.js";
+import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
+
+/** How long a dispatched flag lives (SPEC §3 step 5). */
+export const DISPATCHED_TTL_SECONDS = 24 * 60 * 60;
+/** A chain of local transitions longer than this is a definition bug (a local loop that never ends). */
+export const MAX_LOCAL_TRANSITIONS = 10_000;
+
+/** Engine options. */
+export interface EngineOptions {
+  readonly definitions: DefinitionSet;
+  readonly roles: RoleBindings;
+  readonly clock: Clock;
+  /** Returns a number in [0, 1); drives the retry jitter. Default `Math.random`. */
+  readonly random?: (() => number) | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** What became of one processed message. */
+export type ProcessOutcome =
+  | {
+      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate";
+      readonly correlationId: string;
+    }
+  /** The message cannot be processed at all: the worker moves it to the dead-letter store. */
+  | { readonly kind: "malformed"; readonly reason: string };
+
+/** The engine: stateless between messages, safe to share across concurrent processings. */
+export class Engine {
+  readonly definitions: DefinitionSet;
+  readonly roles: RoleBindings;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+
+  constructor(options: EngineOptions) {
+    this.definitions = options.definitions;
+    this.roles = options.roles;
+    this.clock = options.clock;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Process one delivered message. Resolves with the outcome once the message may be acknowledged;
+   * rejects only when not even the last-resort retry could be stored, in which case the message
+   * must not be acknowledged (its source delivers it again).
+   */
+  async process(delivery: Delivery): Promise<ProcessOutcome> {
+    let message: WireMessage;
+    try {
+      message = decodeMessage(delivery.body);
+    } catch (error) {
+      if (error instanceof MalformedMessageError) return { kind: "malformed", reason: error.message };
+      throw error;
+    }
+    const machine = this.definitions.machines.get(message.system_context.machine_name);
+    if (machine === undefined) {
+      const known = [...this.definitions.machines.keys()].join(", ");
+      return {
+        kind: "malformed",
+        reason: `unknown machine "${message.system_context.machine_name}" (this worker knows: ${known}); start the worker with the definition file that holds it`,
+      };
+    }
+    return new Processing(this, machine, delivery, message).run();
+  }
+}
+
+/** The result of running the transitions of one processing (step 3). */
+interface TransitionResult {
+  readonly state: string;
+  readonly userContext: Record<string, unknown>;
+  readonly nextEvent: string | undefined;
+  readonly final: boolean;
+  readonly delaySeconds: number | undefined;
+}
+
+/** One message processing: the state of steps 1–8 for a single delivery. */
+class Processing {
+  readonly #engine: Engine;
+  readonly #machine: MachineDefinition;
+  readonly #delivery: Delivery;
+  /** The message as received; retries start from it, untouched by the attempt (step 6). */
+  readonly #original: WireMessage;
+  readonly #system: SystemContext;
+  readonly #errors = new ErrorTally();
+
+  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage) {
+    this.#engine = engine;
+    this.#machine = machine;
+    this.#delivery = delivery;
+    this.#original = message;
+    this.#system = { ...message.system_context };
+  }
+
+  get #roles() {
+    return this.#engine.roles;
+  }
+
+  get #correlationId(): string {
+    return this.#system.correlation_id;
+  }
+
+  async run(): Promise<ProcessOutcome> {
+    const { steps, retries, lease_timeout: leaseTimeout } = this.#system;
+    // 1. Lease.
+    let fenceToken = await this.#acquireLease(steps, retries, leaseTimeout);
+    if (fenceToken === "system-error") {
+      this.#errors.record("cache");
+      this.#system.lease_primary = !this.#system.lease_primary;
+      fenceToken = await this.#acquireLease(steps, retries, leaseTimeout);
+    }
+    let kind: Exclude<ProcessOutcome["kind"], "malformed">;
+    try {
+      if (typeof fenceToken === "number") {
+        kind = await this.#dispatchAndRetry(fenceToken);
+      } else {
+        this.#errors.record("cache");
+        this.#engine.logger.info("lease not acquired; retrying", this.#logFields());
+        kind = await this.#retry(undefined);
+      }
+    } finally {
+      // 7. Release, only if we hold it.
+      if (typeof fenceToken === "number") await this.#releaseLease(steps, retries, fenceToken);
+      // 8. Metrics.
+      await this.#emitErrors();
+    }
+    return { kind, correlationId: this.#correlationId };
+  }
+
+  async #acquireLease(steps: number, retries: number, timeout: number): Promise<number | "held" | "system-error"> {
+    const port = this.#leaseCache();
+    if (port === undefined) return "system-error";
+    try {
+      const result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
+      return result.acquired ? result.fenceToken : "held";
+    } catch (error) {
+      this.#engine.logger.warn(`lease acquisition failed on ${port.uri}: ${(error as Error).message}`, this.#logFields());
+      return "system-error";
+    }
+  }
+
+  async #releaseLease(steps: number, retries: number, fenceToken: number): Promise<void> {
+    const port = this.#leaseCache();
+    let released = false;
+    try {
+      released = port !== undefined && (await port.releaseLease(this.#correlationId, steps, retries, fenceToken));
+    } catch (error) {
+      this.#engine.logger.warn(`lease release failed: ${(error as Error).message}`, this.#logFields());
+    }
+    if (!released) this.#errors.record("cache");
+  }
+
+  #leaseCache() {
+    return this.#system.lease_primary ? this.#roles.cache.primary : this.#roles.cache.secondary;
+  }
+
+  /** Steps 2–6 with the lease held. */
+  async #dispatchAndRetry(fenceToken: number): Promise<Exclude<ProcessOutcome["kind"], "malformed">> {
+    let result: TransitionResult;
+    let sent: SentMessage | undefined;
+    try {
+      // 2. Duplicate check.
+      if (await this.#isDispatched()) {
+        this.#errors.record("duplicate");
+        this.#engine.logger.info("duplicate delivery dropped", this.#logFields());
+        await this.#stopRetries();
+        return "duplicate";
+      }
+      // 3. Transitions.
+      result = await this.#runTransitions(fenceToken);
+      // 4. Next message.
+      if (result.nextEvent !== undefined) sent = await this.#sendNext(result, result.nextEvent);
+    } catch (error) {
+      // 6. On an exception: retry from the original message.
+      return this.#retry(error);
+    }
+    // 5. Bookkeeping.
+    await this.#markDispatched();
+    if (sent !== undefined) await this.#storeCheckpoint(sent);
+    await this.#stopRetries();
+    const status: InstanceStatus = result.final ? "completed" : "running";
+    await this.#journal((journal) =>
+      journal.updateInstance(this.#correlationId, {
+        machineName: this.#machine.name,
+        status,
+        state: result.state,
+        userContext: result.userContext,
+        reason: undefined,
+      }),
+    );
+    if (result.final) return "completed";
+    return result.nextEvent === undefined ? "waiting" : "dispatched";
+  }
+
+  async #isDispatched(): Promise<boolean> {
+    for (const [side, cache] of sidesOf(this.#roles.cache)) {
+      try {
+        if (await cache.isDispatched(this.#correlationId, this.#system.steps)) return true;
+      } catch (error) {
+        this.#engine.logger.warn(`dispatched-flag check failed on cache.${side}: ${(error as Error).message}`, this.#logFields());
+      }
+    }
+    return false;
+  }
+
+  async #markDispatched(): Promise<void> {
+    let all = true;
+    for (const [side, cache] of sidesOf(this.#roles.cache)) {
+      try {
+        await cache.markDispatched(this.#correlationId, this.#system.steps, this.#system.retries, DISPATCHED_TTL_SECONDS);
+      } catch (error) {
+        all = false;
+        this.#engine.logger.warn(`could not set dispatched flag on cache.${side}: ${(error as Error).message}`, this.#logFields());
+      }
+    }
+    if (!all) this.#errors.record("cache");
+  }
+
+  /** Step 3: exit → transition action → entry → do, repeated while the next transition is local. */
+  async #runTransitions(fenceToken: number): Promise<TransitionResult> {
+    const working = cloneMessage(this.#original);
+    const data = working.user_context;
+    const obj: ActionObj = { fenceToken, delay: undefined };
+    let state = this.#system.current_state;
+    let event = this.#system.current_event;
+    for (let hops = 0; ; hops++) {
+      if (hops >= MAX_LOCAL_TRANSITIONS) {
+        throw new SwitchyardError(
+          "local_loop",
+          `more than ${MAX_LOCAL_TRANSITIONS} local transitions in one processing (last: state "${state}", event "${event}"); make one transition of the loop non-local`,
+        );
+      }
+      const plan = planTransition(this.#machine, state, event);
+      let result: unknown;
+      for (const planned of plan.actions) {
+        const context = this.#actionContext(data, planned.state, event);
+        const returned = await planned.action.execute(context, obj);
+        if (planned.phase === "do") result = returned;
+      }
+      state = plan.transition.target;
+      if (plan.final) return { state, userContext: data, nextEvent: undefined, final: true, delaySeconds: obj.delay };
+      if (result !== undefined && result !== null && typeof result !== "string") {
+        throw new TypeError(
+          `do_action of state "${state}" returned ${JSON.stringify(result)}; return an event name (a string) or nothing`,
+        );
+      }
+      const next = (result as string | null | undefined) ?? undefined;
+      if (next === undefined || !isLocal(this.#machine, state, next)) {
+        return { state, userContext: data, nextEvent: next, final: false, delaySeconds: obj.delay };
+      }
+      event = next;
+    }
+  }
+
+  #actionContext(data: Record<string, unknown>, state: string, event: string): ActionContext {
+    const system = this.#system;
+    return {
+      data,
+      steps: system.steps,
+      retries: system.retries,
+      correlationId: system.correlation_id,
+      machineName: system.machine_name,
+      maxRetries: system.max_retries,
+      currentState: state,
+      currentEvent: event,
+    };
+  }
+
+  /** Step 4: the next message to the stream (primary, secondary), then through the retry role. */
+  async #sendNext(result: TransitionResult, nextEvent: string): Promise<SentMessage> {
+    const next: WireMessage = {
+      version: this.#original.version,
+      system_context: {
+        ...this.#system,
+        current_state: result.state,
+        current_event: nextEvent,
+        steps: this.#system.steps + 1,
+        retries: 0,
+      },
+      user_context: result.userContext,
+    };
+    const outgoing = this.#outgoing(next, result.delaySeconds ?? this.#system.additional_delay_seconds);
+    let sent = await sendToRole(this.#roles, "stream", outgoing, this.#errors, this.#engine.logger);
+    if (sent === undefined) {
+      this.#errors.record("dispatch");
+      sent = await sendToRole(this.#roles, "retry", outgoing, this.#errors, this.#engine.logger);
+    }
+    if (sent === undefined) {
+      throw new SystemError("could not send the next message: every stream and retry backend failed");
+    }
+    await this.#journalSent(next, sent);
+    return sent;
+  }
+
+  /**
+   * Step 6: schedule the original message again with `retries + 1` after a backoff (retry role,
+   * then the stream as a last resort), or give up when `max_retries` is exhausted.
+   */
+  async #retry(error: unknown): Promise<"retrying" | "failed"> {
+    const retry = cloneMessage(this.#original);
+    const system = retry.system_context;
+    system.retries += 1;
+    if (error !== undefined) this.#engine.logger.warn(`attempt failed: ${describe(error)}`, this.#logFields());
+    if (system.retries > system.max_retries || error instanceof FatalActionError) {
+      this.#errors.record("fatal");
+      await this.#stopRetries();
+      const reason =
+        error instanceof FatalActionError
+          ? `action failed fatally: ${error.message}`
+          : `gave up after ${system.max_retries} retries${error === undefined ? " (lease unavailable)" : `: ${describe(error)}`}`;
+      this.#engine.logger.error(`instance failed: ${reason}`, this.#logFields());
+      await this.#journal((journal) =>
+        journal.updateInstance(this.#correlationId, {
+          machineName: this.#machine.name,
+          status: "failed",
+          state: this.#original.system_context.current_state,
+          userContext: this.#original.user_context,
+          reason,
+        }),
+      );
+      return "failed";
+    }
+    this.#errors.record("retry");
+    const delay = retryBackoffSeconds(system.retries, this.#engine.random);
+    const outgoing = this.#outgoing(retry, delay);
+    let sent = await sendToRole(this.#roles, "retry", outgoing, this.#errors, this.#engine.logger);
+    if (sent === undefined) {
+      this.#errors.record("retry");
+      sent = await sendToRole(this.#roles, "stream", outgoing, this.#errors, this.#engine.logger);
+    }
+    if (sent === undefined) {
+      throw new SystemError("could not schedule a retry: every retry and stream backend failed; the message will be delivered again");
+    }
+    await this.#journalSent(retry, sent);
+    return "retrying";
+  }
+
+  #outgoing(message: WireMessage, delaySeconds: number): OutgoingMessage {
+    return {
+      correlationId: message.system_context.correlation_id,
+      steps: message.system_context.steps,
+      retries: message.system_context.retries,
+      body: encodeMessage(message),
+      delaySeconds: Math.max(0, delaySeconds),
+    };
+  }
+
+  /** Step 5: the transport receipt of the next message becomes the checkpoint. */
+  async #storeCheckpoint(sent: SentMessage): Promise<void> {
+    for (const [side, store] of sidesOf(this.#roles.checkpoint)) {
+      try {
+        await store.store(this.#correlationId, this.#system.steps + 1, { ...sent.receipt, role: sent.role, side: sent.side });
+        return;
+      } catch (error) {
+        this.#errors.record("error");
+        this.#engine.logger.warn(`could not store checkpoint on checkpoint.${side}: ${(error as Error).message}`, this.#logFields());
+      }
+    }
+  }
+
+  /** Step 5 (and the fatal path): a message that came from the retry store has its entry deleted. */
+  async #stopRetries(): Promise<void> {
+    if (this.#delivery.role !== "retry") return;
+    const port = this.#delivery.side === "primary" ? this.#roles.retry.primary : this.#roles.retry.secondary;
+    if (port === undefined) return;
+    try {
+      await port.remove(this.#correlationId, this.#system.steps);
+    } catch (error) {
+      this.#errors.record("error");
+      this.#engine.logger.warn(`could not delete retry entry on retry.${this.#delivery.side}: ${(error as Error).message}`, this.#logFields());
+    }
+  }
+
+  /** Step 8: one metrics call with every counter recorded during this processing. */
+  async #emitErrors(): Promise<void> {
+    if (this.#errors.isEmpty) return;
+    const counters = this.#errors.toJSON();
+    const dimensions = {
+      machine_name: this.#original.system_context.machine_name,
+      current_state: this.#original.system_context.current_state,
+      current_event: this.#original.system_context.current_event,
+    };
+    for (const [side, metrics] of sidesOf(this.#roles.metrics)) {
+      try {
+        await metrics.emit(counters, dimensions);
+        break;
+      } catch (error) {
+        this.#engine.logger.warn(`could not emit metrics on metrics.${side}: ${(error as Error).message}`, this.#logFields());
+      }
+    }
+    await this.#journal((journal) => journal.appendErrors(this.#correlationId, { counters, dimensions }));
+  }
+
+  async #journalSent(message: WireMessage, sent: SentMessage): Promise<void> {
+    await journalMessage(this.#engine, message, sent.role, sent.side);
+  }
+
+  async #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {
+    await writeJournal(this.#engine, write);
+  }
+
+  #logFields(): Record<string, unknown> {
+    const system = this.#system;
+    return {
+      machine: system.machine_name,
+      correlation_id: system.correlation_id,
+      state: system.current_state,
+      event: system.current_event,
+      steps: system.steps,
+      retries: system.retries,
+    };
+  }
+}
+
+/** Record a sent message in the journal (never fails the caller). */
+export async function journalMessage(
+  engine: Pick<Engine, "roles" | "logger">,
+  message: WireMessage,
+  role: "stream" | "retry",
+  side: Side,
+): Promise<void> {
+  const system = message.system_context;
+  const entry: JournalMessage = {
+    current_state: system.current_state,
+    current_event: system.current_event,
+    steps: system.steps,
+    retries: system.retries,
+    user_context: message.user_context,
+    role,
+    side,
+  };
+  await writeJournal(engine, (journal) => journal.appendMessage(system.correlation_id, entry));
+}
+
+/** Journal writes are bookkeeping for people: a failure is logged, never a protocol error. */
+export async function writeJournal(
+  engine: Pick<Engine, "roles" | "logger">,
+  write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>,
+): Promise<void> {
+  const journal = engine.roles.journal;
+  if (journal === undefined) return;
+  try {
+    await write(journal);
+  } catch (error) {
+    engine.logger.warn(`journal write failed on ${journal.uri}: ${(error as Error).message}`);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

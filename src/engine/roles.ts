@@ -1,0 +1,75 @@
+/**
+ * The role bindings the engine runs on, and the failover helpers every protocol step shares.
+ */
+import type { ErrorTally } from "../core/counters.js";
+import type { Logger } from "../logger.js";
+import type {
+  CachePort,
+  CheckpointPort,
+  EnvironmentPort,
+  JournalPort,
+  MetricsPort,
+  OutgoingMessage,
+  Receipt,
+  RetryPort,
+  Side,
+  Sided,
+  StreamPort,
+} from "../ports.js";
+
+/** The backends of each role (SPEC §4), as the engine sees them (chaos already applied). */
+export interface RoleBindings {
+  readonly stream: Sided<StreamPort>;
+  readonly retry: Sided<RetryPort>;
+  readonly cache: Sided<CachePort>;
+  readonly checkpoint?: Sided<CheckpointPort> | undefined;
+  readonly metrics?: Sided<MetricsPort> | undefined;
+  readonly environment?: Sided<EnvironmentPort> | undefined;
+  /** Instance status and history; not a protocol role. */
+  readonly journal?: JournalPort | undefined;
+}
+
+/** The sides of a role that are configured, primary first. */
+export function sidesOf<T>(pair: Sided<T> | undefined): Array<[Side, T]> {
+  if (pair === undefined) return [];
+  const sides: Array<[Side, T]> = [["primary", pair.primary]];
+  if (pair.secondary !== undefined) sides.push(["secondary", pair.secondary]);
+  return sides;
+}
+
+/** Where a message went. */
+export interface SentMessage {
+  readonly role: "stream" | "retry";
+  readonly side: Side;
+  readonly receipt: Receipt;
+}
+
+/**
+ * Send `message` to the first side of `role` that accepts it, recording an `error` for each side
+ * that fails. Returns undefined when every side failed (or none is configured). `skipPrimary` starts at
+ * the secondary (the primary was already tried, e.g. in a batch).
+ */
+export async function sendToRole(
+  roles: RoleBindings,
+  role: "stream" | "retry",
+  message: OutgoingMessage,
+  errors: ErrorTally,
+  logger: Logger,
+  skipPrimary = false,
+): Promise<SentMessage | undefined> {
+  const ports: Array<[Side, StreamPort | RetryPort]> = role === "stream" ? sidesOf(roles.stream) : sidesOf(roles.retry);
+  for (const [side, port] of ports) {
+    if (skipPrimary && side === "primary") continue;
+    try {
+      const receipt = role === "stream" ? await (port as StreamPort).send(message) : await (port as RetryPort).schedule(message);
+      return { role, side, receipt };
+    } catch (error) {
+      errors.record("error");
+      logger.warn(`could not send to ${role}.${side} (${port.uri}): ${(error as Error).message}`, {
+        correlation_id: message.correlationId,
+        steps: message.steps,
+      });
+    }
+  }
+  return undefined;
+}

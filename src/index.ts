@@ -1,0 +1,37 @@
+/**
+ * Switchyard: durable finite-state-machine workflows.
+ *
+ * The public API: open a {@link Switchyard} over definitions and settings, write actions against
+ * {@link ActionContext} and {@link ActionObj}, and throw the errors exported here on purpose.
+ */
+export { Switchyard, type OpenOptions, type RunResult } from "./client/switchyard.js";
+export type { StartItemResult, StartOptions, Started } from "./client/start.js";
+export {
+  type Action,
+  type ActionClass,
+  type ActionContext,
+  type ActionFunction,
+  type ActionObj,
+  type ActionResult,
+  maxRetryEvent,
+} from "./core/action.js";
+export { PSEUDO_FINAL, PSEUDO_INIT, WIRE_VERSION, type SystemContext, type WireMessage } from "./core/message.js";
+export * from "./definition/index.js";
+export { Engine, type EngineOptions, type ProcessOutcome } from "./engine/engine.js";
+export type { RoleBindings } from "./engine/roles.js";
+export {
+  ChaosError,
+  DefinitionError,
+  DefinitionErrors,
+  FatalActionError,
+  MalformedMessageError,
+  PayloadTooLargeError,
+  SettingsError,
+  SwitchyardError,
+  SystemError,
+  UsageError,
+} from "./errors.js";
+export { type Logger, createLogger, silentLogger } from "./logger.js";
+export type * from "./ports.js";
+export { Worker, type WorkerOptions, type WorkerStats } from "./runtime/worker.js";
+export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";

@@ -1,0 +1,173 @@
+/**
+ * The worker (SPEC §5): polls the stream and retry sources, processes messages with bounded
+ * concurrency, acknowledges each one after the engine is done with it, and stops gracefully.
+ *
+ * Acknowledging only after processing makes delivery at-least-once: a worker killed mid-message
+ * leaves it claimed, and the source delivers it again when its visibility timeout runs out; the
+ * lease and the dispatched flag make the repeat harmless.
+ */
+import type { Engine, ProcessOutcome } from "../engine/engine.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { Delivery, MessageSource } from "../ports.js";
+
+/** Worker options. */
+export interface WorkerOptions {
+  /** Messages processed at once (default 32). */
+  readonly concurrency?: number | undefined;
+  /** Seconds a received message stays claimed before it is delivered again (default 30). */
+  readonly visibilityTimeoutSeconds?: number | undefined;
+  /** Only messages of this instance, where the sources can filter. */
+  readonly correlationId?: string | undefined;
+  /**
+   * Called whenever the worker finds no work and has none in flight; resolve true to stop.
+   * Without it the worker runs until {@link Worker.stop}.
+   */
+  readonly stopWhenIdle?: (() => Promise<boolean>) | undefined;
+  /** Longest pause between polls when there is no work, in ms (default 200). */
+  readonly maxPollIntervalMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** Running totals of a worker. */
+export interface WorkerStats {
+  received: number;
+  processed: number;
+  /** Outcomes by kind (dispatched, completed, retrying, failed, duplicate, waiting, malformed). */
+  outcomes: Record<string, number>;
+  /** Messages the engine could not finish (left for redelivery). */
+  unfinished: number;
+  inFlight: number;
+  startedAt: number;
+}
+
+/** Polls sources and feeds the engine. */
+export class Worker {
+  readonly #engine: Engine;
+  readonly #sources: readonly MessageSource[];
+  readonly #concurrency: number;
+  readonly #visibility: number;
+  readonly #options: WorkerOptions;
+  readonly #logger: Logger;
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #next = 0;
+  readonly stats: WorkerStats;
+
+  constructor(engine: Engine, sources: readonly MessageSource[], options: WorkerOptions = {}) {
+    this.#engine = engine;
+    this.#sources = sources;
+    this.#concurrency = Math.max(1, options.concurrency ?? 32);
+    this.#visibility = options.visibilityTimeoutSeconds ?? 30;
+    this.#options = options;
+    this.#logger = options.logger ?? engine.logger ?? silentLogger;
+    this.stats = { received: 0, processed: 0, outcomes: {}, unfinished: 0, inFlight: 0, startedAt: Date.now() };
+  }
+
+  /** Ask the worker to stop taking work; {@link run} resolves once in-flight messages are done. */
+  stop(): void {
+    this.#stopping = true;
+    this.#wake?.();
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Process messages until stopped (or idle, with `stopWhenIdle`). */
+  async run(): Promise<WorkerStats> {
+    const maxPause = this.#options.maxPollIntervalMs ?? 200;
+    let pause = 1;
+    while (!this.#stopping) {
+      const free = this.#concurrency - this.#inFlight.size;
+      const received = free > 0 ? await this.#receive(free) : 0;
+      if (received > 0) {
+        pause = 1;
+        if (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
+        // Processings over synchronous backends resolve in microtasks alone; give the event loop a
+        // turn so timers, I/O and the SQLite group commit (scheduled with setImmediate) run.
+        await yieldToEventLoop();
+        continue;
+      }
+      if (this.#inFlight.size === 0 && this.#options.stopWhenIdle !== undefined && (await this.#options.stopWhenIdle())) break;
+      await this.#pause(pause);
+      pause = Math.min(maxPause, pause * 2);
+    }
+    await Promise.all(this.#inFlight);
+    return this.stats;
+  }
+
+  /** Receive up to `free` messages, taking the sources in turn so none starves. */
+  async #receive(free: number): Promise<number> {
+    let received = 0;
+    for (let i = 0; i < this.#sources.length && received < free; i++) {
+      const source = this.#sources[(this.#next + i) % this.#sources.length] as MessageSource;
+      let deliveries: Delivery[] = [];
+      try {
+        deliveries = await source.receive({
+          max: free - received,
+          visibilityTimeoutSeconds: this.#visibility,
+          correlationId: this.#options.correlationId,
+        });
+      } catch (error) {
+        this.#logger.error(`cannot receive from ${source.role}.${source.side} (${source.uri}): ${(error as Error).message}`);
+      }
+      for (const delivery of deliveries) this.#start(source, delivery);
+      received += deliveries.length;
+    }
+    this.#next = (this.#next + 1) % Math.max(1, this.#sources.length);
+    return received;
+  }
+
+  #start(source: MessageSource, delivery: Delivery): void {
+    this.stats.received++;
+    const task = this.#handle(source, delivery).finally(() => {
+      this.#inFlight.delete(task);
+      this.stats.inFlight = this.#inFlight.size;
+      this.#wake?.();
+    });
+    this.#inFlight.add(task);
+    this.stats.inFlight = this.#inFlight.size;
+  }
+
+  async #handle(source: MessageSource, delivery: Delivery): Promise<void> {
+    let outcome: ProcessOutcome;
+    try {
+      outcome = await this.#engine.process(delivery);
+    } catch (error) {
+      this.stats.unfinished++;
+      this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`);
+      return;
+    }
+    try {
+      if (outcome.kind === "malformed") {
+        this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} moved to dead letters: ${outcome.reason}`);
+        await source.deadLetter(delivery, outcome.reason);
+      } else {
+        await source.ack(delivery);
+      }
+    } catch (error) {
+      this.#logger.error(`cannot acknowledge message ${delivery.id} on ${source.uri}: ${(error as Error).message}`);
+    }
+    this.stats.processed++;
+    this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    }).finally(() => {
+      this.#wake = undefined;
+    });
+  }
+}
+
+/** Let I/O and timers run (and the SQLite group commit land) before polling again. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,89 @@
+/**
+ * Settings → live role bindings: opens each distinct backend once, takes the ports each role needs
+ * from it, wraps them in chaos where configured, and collects the message sources a worker polls.
+ */
+import type { RoleBindings } from "../engine/roles.js";
+import { SettingsError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Clock, MessageSource, RoleName, Side, Sided } from "../ports.js";
+import { type Backend, openBackend } from "./backends.js";
+import { withChaos } from "./chaos.js";
+import type { Settings } from "./settings.js";
+
+/** Everything the settings opened. */
+export interface OpenedRoles {
+  readonly roles: RoleBindings;
+  /** The consumer sides of the stream and retry backends, without chaos. */
+  readonly sources: readonly MessageSource[];
+  /** Closes every backend that was opened. */
+  close(): Promise<void>;
+}
+
+/** Open the backends that `settings` name. */
+export async function openRoles(
+  settings: Settings,
+  options: { clock: Clock; random: () => number; logger: Logger },
+): Promise<OpenedRoles> {
+  const opened = new Map<string, Promise<Backend>>();
+  const context = { clock: options.clock, baseDir: settings.baseDir, endpoints: settings.endpoints, logger: options.logger };
+  const backend = (uri: string) => {
+    let promise = opened.get(uri);
+    if (promise === undefined) {
+      promise = openBackend(uri, context);
+      opened.set(uri, promise);
+    }
+    return promise;
+  };
+  const close = async () => {
+    const results = await Promise.allSettled([...opened.values()]);
+    await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+  };
+
+  try {
+    const sources: MessageSource[] = [];
+    const chaos = <T extends object>(port: T, role: RoleName, side: Side, uri: string): T =>
+      withChaos(port, settings.chaos.get(`${role}.${side}`) ?? 0, `${role}.${side} (${uri})`, options.random);
+
+    const sided = async <T extends object>(
+      role: RoleName,
+      take: (b: Backend, side: Side) => T | undefined,
+      onPort?: (port: T, side: Side) => void,
+    ): Promise<Sided<T>> => {
+      const binding = settings.roles[role];
+      const one = async (uri: string, side: Side): Promise<T> => {
+        const port = take(await backend(uri), side);
+        if (port === undefined) {
+          throw new SettingsError(`backend "${uri}" cannot serve the ${role} role; choose another backend for ${role}.${side}`);
+        }
+        onPort?.(port, side);
+        return chaos(port, role, side, uri);
+      };
+      return {
+        primary: await one(binding.primary, "primary"),
+        secondary: binding.secondary === undefined ? undefined : await one(binding.secondary, "secondary"),
+      };
+    };
+
+    const roles: RoleBindings = {
+      stream: await sided("stream", (b, side) => b.stream?.(side), (port) => sources.push(port)),
+      retry: await sided("retry", (b, side) => b.retry?.(side), (port) => sources.push(port)),
+      cache: await sided("cache", (b) => b.cache?.()),
+      checkpoint: await sided("checkpoint", (b) => b.checkpoint?.()),
+      metrics: await sided("metrics", (b) => b.metrics?.()),
+      environment: await sided("environment", (b) => b.environment?.()),
+      journal: settings.journal === undefined ? undefined : await journalOf(await backend(settings.journal), settings.journal),
+    };
+    return { roles, sources, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function journalOf(backend: Backend, uri: string) {
+  const journal = backend.journal?.();
+  if (journal === undefined) {
+    throw new SettingsError(`backend "${uri}" cannot keep the instance journal; set journal to a sqlite: URI or false`);
+  }
+  return journal;
+}

@@ -1,0 +1,202 @@
+/**
+ * The settings file (SPEC §4): which backend serves each role, chaos rates, timeouts.
+ *
+ * ```yaml
+ * stream:  { primary: sqlite:./a.db, secondary: sqlite:./b.db }
+ * retry:   sqlite:./a.db          # a plain URI is a primary with no secondary
+ * cache:   { primary: sqlite:./a.db, secondary: sqlite:./b.db }
+ * chaos:   { "stream.primary": 1.0 }
+ * lease_timeout: 300               # seconds
+ * visibility_timeout: 30           # seconds before an unacknowledged message is delivered again
+ * ```
+ *
+ * Roles left out use the default store, one SQLite file under `./.switchyard/`. Relative paths in
+ * URIs resolve against the settings file's directory (or the working directory without a file).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { DEFAULT_LEASE_TIMEOUT_SECONDS } from "../core/message.js";
+import { SettingsError } from "../errors.js";
+import { ROLES, type RoleName, SIDES, type Side } from "../ports.js";
+
+/** The store every role uses when nothing else is configured. */
+export const DEFAULT_STORE_URI = "sqlite:.switchyard/switchyard.db";
+/** Settings files looked for in the working directory when `--settings` is not given. */
+export const DEFAULT_SETTINGS_FILES = ["switchyard.settings.yaml", "switchyard.settings.yml", "switchyard.settings.json"];
+/** Default seconds before an unacknowledged message is delivered again. */
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+/** A role's backends as written: a URI, or a primary and an optional secondary. */
+export type RoleConfig = string | { primary: string; secondary?: string | undefined };
+
+/** The settings file as written. */
+export interface SettingsConfig {
+  stream?: RoleConfig;
+  retry?: RoleConfig;
+  cache?: RoleConfig;
+  checkpoint?: RoleConfig;
+  metrics?: RoleConfig;
+  environment?: RoleConfig;
+  /** Where instance status and history are kept (default: the checkpoint primary, else the default store). */
+  journal?: string | false;
+  /** Failure rates per `role.side`, 0.0–1.0. */
+  chaos?: Record<string, number>;
+  lease_timeout?: number;
+  visibility_timeout?: number;
+  /** ARN or service → endpoint URL (emulators, VPC endpoints). */
+  endpoints?: Record<string, string>;
+}
+
+/** A role's resolved backends. */
+export interface RoleBinding {
+  readonly primary: string;
+  readonly secondary?: string | undefined;
+}
+
+/** Resolved settings. */
+export interface Settings {
+  /** The file they came from, if any. */
+  readonly file: string | undefined;
+  /** Relative URIs resolve against this directory. */
+  readonly baseDir: string;
+  readonly roles: Readonly<Record<RoleName, RoleBinding>>;
+  readonly journal: string | undefined;
+  readonly chaos: ReadonlyMap<`${RoleName}.${Side}`, number>;
+  readonly leaseTimeoutSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly endpoints: Readonly<Record<string, string>>;
+}
+
+const KNOWN_KEYS = new Set<string>([...ROLES, "journal", "chaos", "lease_timeout", "visibility_timeout", "endpoints"]);
+
+/**
+ * Load settings: from `file` if given (it must exist), else from a default settings file in `cwd`,
+ * else the defaults.
+ */
+export function loadSettings(options: { file?: string | undefined; cwd?: string } = {}): Settings {
+  const cwd = options.cwd ?? process.cwd();
+  let file = options.file ?? process.env.SWITCHYARD_SETTINGS;
+  if (file === undefined) {
+    file = DEFAULT_SETTINGS_FILES.map((name) => path.join(cwd, name)).find((candidate) => existsSync(candidate));
+    if (file === undefined) return resolveSettings({}, { baseDir: cwd, file: undefined });
+  }
+  const absolute = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, "utf8");
+  } catch (error) {
+    throw new SettingsError(`cannot read settings file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the --settings path`);
+  }
+  let config: unknown;
+  try {
+    config = absolute.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new SettingsError(`settings file ${file} is not valid ${absolute.endsWith(".json") ? "JSON" : "YAML"}: ${firstLine((error as Error).message)}`);
+  }
+  return resolveSettings(config ?? {}, { baseDir: path.dirname(absolute), file: absolute });
+}
+
+/** Check and resolve a settings object (from a file or from code). */
+export function resolveSettings(config: unknown, where: { baseDir: string; file: string | undefined }): Settings {
+  const label = where.file ?? "settings";
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new SettingsError(`${label}: settings must be a mapping of roles and options`);
+  }
+  const raw = config as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new SettingsError(`${label}: unknown settings key "${key}"; known keys: ${[...KNOWN_KEYS].join(", ")}`);
+    }
+  }
+  const roles = Object.fromEntries(ROLES.map((role) => [role, roleBinding(label, role, raw[role])])) as Record<RoleName, RoleBinding>;
+  const journal = raw.journal === false ? undefined : raw.journal === undefined ? defaultJournal(roles) : raw.journal;
+  if (journal !== undefined && typeof journal !== "string") {
+    throw new SettingsError(`${label}: journal must be a backend URI or false`);
+  }
+  return {
+    file: where.file,
+    baseDir: where.baseDir,
+    roles,
+    journal,
+    chaos: chaosRates(label, raw.chaos),
+    leaseTimeoutSeconds: positiveNumber(label, "lease_timeout", raw.lease_timeout, DEFAULT_LEASE_TIMEOUT_SECONDS),
+    visibilityTimeoutSeconds: positiveNumber(label, "visibility_timeout", raw.visibility_timeout, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+    endpoints: stringMap(label, "endpoints", raw.endpoints),
+  };
+}
+
+function roleBinding(label: string, role: RoleName, value: unknown): RoleBinding {
+  if (value === undefined || value === null) return { primary: DEFAULT_STORE_URI };
+  if (typeof value === "string") return { primary: checkUri(label, `${role}`, value) };
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new SettingsError(`${label}: ${role} must be a backend URI or {primary, secondary}`);
+  }
+  const { primary, secondary, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw new SettingsError(`${label}: unknown key "${extra}" in ${role}; use primary and secondary`);
+  if (typeof primary !== "string") throw new SettingsError(`${label}: ${role}.primary must be a backend URI`);
+  if (secondary !== undefined && typeof secondary !== "string") {
+    throw new SettingsError(`${label}: ${role}.secondary must be a backend URI`);
+  }
+  const binding = {
+    primary: checkUri(label, `${role}.primary`, primary),
+    secondary: secondary === undefined ? undefined : checkUri(label, `${role}.secondary`, secondary),
+  };
+  if (binding.secondary !== undefined && binding.secondary === binding.primary) {
+    throw new SettingsError(`${label}: ${role}.primary and ${role}.secondary are the same store (${primary}); a failover needs two distinct stores`);
+  }
+  return binding;
+}
+
+function checkUri(label: string, what: string, uri: string): string {
+  const trimmed = uri.trim();
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) {
+    throw new SettingsError(`${label}: ${what} "${uri}" is not a backend URI; write e.g. sqlite:./state.db`);
+  }
+  return trimmed;
+}
+
+function defaultJournal(roles: Record<RoleName, RoleBinding>): string {
+  const checkpoint = roles.checkpoint.primary;
+  return checkpoint.startsWith("sqlite:") ? checkpoint : DEFAULT_STORE_URI;
+}
+
+function chaosRates(label: string, value: unknown): Map<`${RoleName}.${Side}`, number> {
+  const rates = new Map<`${RoleName}.${Side}`, number>();
+  if (value === undefined || value === null) return rates;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new SettingsError(`${label}: chaos must map "role.side" to a failure rate, e.g. {"stream.primary": 0.3}`);
+  }
+  for (const [key, rate] of Object.entries(value)) {
+    const [role, side] = key.split(".");
+    if (!(ROLES as readonly string[]).includes(role ?? "") || !(SIDES as readonly string[]).includes(side ?? "")) {
+      throw new SettingsError(`${label}: chaos key "${key}" must be role.side with role one of ${ROLES.join(", ")} and side primary or secondary`);
+    }
+    if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
+      throw new SettingsError(`${label}: chaos rate for ${key} must be a number from 0.0 to 1.0, got ${JSON.stringify(rate)}`);
+    }
+    rates.set(key as `${RoleName}.${Side}`, rate);
+  }
+  return rates;
+}
+
+function positiveNumber(label: string, key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new SettingsError(`${label}: ${key} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function stringMap(label: string, key: string, value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== "string")) {
+    throw new SettingsError(`${label}: ${key} must map names to URL strings`);
+  }
+  return value as Record<string, string>;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}

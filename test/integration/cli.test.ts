@@ -1,0 +1,126 @@
+/** The CLI as a user runs it: real processes, real files, exit codes and output. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, runCli } from "../support/cli.js";
+
+const FSM = path.join(ROOT, "test/fixtures/protocol/fsm.yaml");
+
+describe("switchyard CLI", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "switchyard-cli-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cli = (...args: string[]) => runCli(args, { cwd: dir });
+
+  it("run --json prints exactly the result contract", async () => {
+    const result = await cli("run", "simple", "-d", FSM, "--json", "--context", '{"fail":["1:0"]}', "--correlation-id", "order-1");
+    expect(result.code, result.stderr).toBe(0);
+    const output = JSON.parse(result.stdout);
+    expect(Object.keys(output).sort()).toEqual(["correlation_id", "errors", "machine_name", "messages", "state", "status", "user_context"]);
+    const fail = ["1:0"];
+    expect(output).toEqual({
+      correlation_id: "order-1",
+      machine_name: "simple",
+      status: "completed",
+      state: "end",
+      user_context: { fail, count: 2 },
+      messages: [
+        { current_state: "pseudo_init", current_event: "pseudo_init", steps: 0, retries: 0, user_context: { fail }, role: "stream", side: "primary" },
+        { current_state: "start", current_event: "go", steps: 1, retries: 0, user_context: { fail, count: 1 }, role: "stream", side: "primary" },
+        { current_state: "start", current_event: "go", steps: 1, retries: 1, user_context: { fail, count: 1 }, role: "retry", side: "primary" },
+        { current_state: "middle", current_event: "go", steps: 2, retries: 0, user_context: { fail, count: 2 }, role: "stream", side: "primary" },
+      ],
+      errors: [{ counters: { retry: 1 }, dimensions: { machine_name: "simple", current_state: "start", current_event: "go" } }],
+    });
+  });
+
+  it("run of an instance that fails for good exits 1 with status failed", async () => {
+    const result = await cli("run", "simple", "-d", FSM, "--json", "--context", '{"fail":["0:0","0:1","0:2"]}');
+    expect(result.code).toBe(1);
+    const output = JSON.parse(result.stdout);
+    expect(output.status).toBe("failed");
+    expect(output.errors.map((e: { counters: unknown }) => e.counters)).toEqual([{ retry: 1 }, { retry: 1 }, { fatal: 1 }]);
+  });
+
+  it("start, worker --until-idle, status and history", async () => {
+    const started = await cli("start", "looping", "-d", FSM, "--context", '{"loops": 2}');
+    expect(started.code, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+
+    const before = JSON.parse((await cli("status", id, "--json")).stdout);
+    expect(before).toMatchObject({ correlation_id: id, machine_name: "looping", status: "running", state: "pseudo_init" });
+
+    const worker = await cli("worker", "-d", FSM, "--until-idle");
+    expect(worker.code, worker.stderr).toBe(0);
+    expect(worker.stderr).toMatch(/processed \d+ message\(s\)/);
+
+    const status = await cli("status", id, "--json");
+    expect(JSON.parse(status.stdout)).toMatchObject({ correlation_id: id, status: "completed", state: "end", user_context: { loops: 2, count: 2 } });
+
+    const history = JSON.parse((await cli("history", id, "--json")).stdout);
+    expect(history.messages.map((m: { current_state: string; current_event: string; steps: number }) => [m.current_state, m.current_event, m.steps])).toEqual([
+      ["pseudo_init", "pseudo_init", 0],
+      ["loop", "again", 1],
+      ["loop", "done", 2],
+    ]);
+
+    const text = await cli("status", id);
+    expect(text.stdout).toMatch(/status:\s+completed/);
+  });
+
+  it("validate reports problems with file:line:column and exits 1", async () => {
+    const bad = path.join(dir, "bad.yaml");
+    writeFileSync(bad, "machines:\n- name: m\n  states:\n  - name: a\n    initial: true\n    transitions:\n    - event: e\n      target: nowhere\n");
+    const result = await cli("validate", bad);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${bad}:8:15: `);
+    expect(result.stderr).toMatch(/nowhere/);
+    const ok = await cli("validate", FSM);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(`${FSM}: ok\n`);
+  });
+
+  it("graph prints DOT and Mermaid", async () => {
+    const dot = await cli("graph", FSM, "--machine", "simple", "--format", "dot");
+    expect(dot.code, dot.stderr).toBe(0);
+    expect(dot.stdout).toMatch(/^digraph/);
+    expect(dot.stdout).toContain('"start" -> "middle"');
+    const mermaid = await cli("graph", FSM, "-m", "simple");
+    expect(mermaid.stdout).toMatch(/^stateDiagram-v2/);
+  });
+
+  describe("bad input gets one clear line and a non-zero exit, no stack trace", () => {
+    const cases: Array<[string, () => string[], RegExp]> = [
+      ["a missing definition file", () => ["run", "simple", "-d", path.join(dir, "missing.yaml")], /missing\.yaml/],
+      ["invalid YAML", () => ["run", "simple", "-d", writeTemp("broken.yaml", "machines: [\n  - name: x\n  states: {")], /broken\.yaml:\d+:\d+/],
+      ["an unknown machine", () => ["run", "nope", "-d", FSM], /unknown machine "nope".*known machines: simple/],
+      ["an invalid JSON context", () => ["run", "simple", "-d", FSM, "--context", "{nope"], /--context is not valid JSON/],
+      ["a context that is not an object", () => ["start", "simple", "-d", FSM, "--context", "[1]"], /--context must be a JSON object/],
+      ["a missing settings file", () => ["run", "simple", "-d", FSM, "--settings", path.join(dir, "nope.yaml")], /cannot read settings file .*nope\.yaml/],
+      ["bad settings", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("bad-settings.yaml", "chaos: {stream.primary: 2}\n")], /chaos rate for stream\.primary must be a number from 0\.0 to 1\.0/],
+      ["an unknown settings key", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("typo-settings.yaml", "strem: sqlite:./x.db\n")], /unknown settings key "strem"/],
+      ["an unknown backend URI", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("uri-settings.yaml", "stream: kafka://localhost\n")], /unsupported backend URI "kafka:\/\/localhost"/],
+      ["the same store as primary and secondary", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("same-settings.yaml", "stream: {primary: sqlite:./a.db, secondary: sqlite:./a.db}\n")], /same store/],
+      ["an unknown instance", () => ["status", "does-not-exist"], /no instance with correlation id "does-not-exist"/],
+    ];
+    function writeTemp(name: string, text: string): string {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    }
+    for (const [what, args, message] of cases) {
+      it(what, async () => {
+        const result = await cli(...args());
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+        expect(result.stderr.trim().split("\n").length, result.stderr).toBeLessThanOrEqual(2);
+      });
+    }
+  });
+});

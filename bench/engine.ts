@@ -1,0 +1,167 @@
+/**
+ * The engine run: W instances of bench/fsm.yaml on the embedded SQLite backend (one file for every
+ * role), processed by one worker, with per-message latency taken around the worker's handling.
+ */
+import { fileURLToPath } from "node:url";
+import { Switchyard } from "../src/client/switchyard.js";
+import type { Delivery, MessageSource } from "../src/ports.js";
+import { Worker, type WorkerStats } from "../src/runtime/worker.js";
+import { longestGap, watchCommits } from "./commits.js";
+
+export const MACHINE = "bench_loop";
+export const DEFINITIONS = fileURLToPath(new URL("./fsm.yaml", import.meta.url));
+
+/** How per-transition latency is measured (printed with the results). */
+export const LATENCY_DEFINITION =
+  "per processed message: from the moment the worker's claim (receive) of it returned, through engine.process " +
+  "and the ack, until the SQLite group commit holding its writes (lease, dispatched flag, next message, " +
+  "checkpoint, journal, ack) has run — i.e. until the transition is durable";
+
+export interface EngineOptions {
+  readonly dir: string;
+  readonly instances: number;
+  readonly steps: number;
+  readonly concurrency: number;
+  /** Called with the worker's running totals while it processes (for progress output). */
+  readonly onWorker?: ((stats: WorkerStats) => void) | undefined;
+}
+
+export interface EngineResult {
+  readonly startupMs: number;
+  readonly enqueueMs: number;
+  readonly processingMs: number;
+  readonly transitions: number;
+  /** One entry per processed message, in ms: receive → its group commit ran (durable). */
+  readonly latenciesMs: Float64Array;
+  /** One entry per processed message, in ms: receive → ack returned (written, maybe not committed). */
+  readonly handledMs: Float64Array;
+  /** SQLite commits during the processing phase, and the longest stretch without one (ms). */
+  readonly commits: number;
+  readonly longestCommitGapMs: number;
+  readonly outcomes: Record<string, number>;
+}
+
+export async function runEngine(options: EngineOptions): Promise<EngineResult> {
+  const { dir, instances, steps, concurrency } = options;
+  const uri = `sqlite:${dir}/bench.db`;
+
+  let t = performance.now();
+  const sy = await Switchyard.open({
+    definitions: DEFINITIONS,
+    settings: Switchyard.settings(
+      { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: uri, environment: uri, journal: uri },
+      dir,
+    ),
+    cwd: dir,
+  });
+  const startupMs = performance.now() - t;
+
+  try {
+    t = performance.now();
+    const items = Array.from({ length: instances }, () => ({ machineName: MACHINE, context: { limit: steps, count: 0 } }));
+    const started = await sy.startMany(items);
+    await nextTurn(); // let the enqueue's group commit land
+    const enqueueMs = performance.now() - t;
+    const failedStart = started.find((r) => !r.ok);
+    if (failedStart !== undefined && !failedStart.ok) throw new Error(`could not start an instance: ${failedStart.error.message}`);
+
+    const times: Timings = { receivedAt: new WeakMap(), durable: [], handled: [] };
+    const sources = sy.sources.map((source) => timed(source, times));
+    const worker = new Worker(sy.engine, sources, {
+      concurrency,
+      visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
+      stopWhenIdle: async () => (await sy.pending()) === 0,
+    });
+    const progress = options.onWorker === undefined ? undefined : setInterval(() => options.onWorker?.(worker.stats), 250);
+    const commits = watchCommits();
+    t = performance.now();
+    let stats: WorkerStats;
+    try {
+      stats = await worker.run();
+      await nextTurn(); // the last group commit is part of the work
+    } finally {
+      clearInterval(progress);
+      commits.stop();
+    }
+    const end = performance.now();
+    const processingMs = end - t;
+
+    await verify(sy, instances, steps, stats, times.durable.length);
+    return {
+      startupMs,
+      enqueueMs,
+      processingMs,
+      transitions: instances * steps,
+      latenciesMs: Float64Array.from(times.durable),
+      handledMs: Float64Array.from(times.handled),
+      commits: commits.times.length,
+      longestCommitGapMs: longestGap(commits.times, t, end),
+      outcomes: { ...stats.outcomes },
+    };
+  } finally {
+    await sy.close();
+  }
+}
+
+/**
+ * A source that stamps each delivery when its claim returns, and records its latency once the
+ * group commit that holds its ack has run. The SQLite backend commits a turn's writes in a
+ * `setImmediate` scheduled by the turn's first write, so an immediate scheduled after the ack
+ * runs after that commit (if the event loop never reaches its immediates, the commit waits too, and
+ * this shows it). Recording does not hold up the worker.
+ */
+interface Timings {
+  readonly receivedAt: WeakMap<Delivery, number>;
+  readonly durable: number[];
+  readonly handled: number[];
+}
+
+function timed(source: MessageSource, { receivedAt, durable, handled }: Timings): MessageSource {
+  return {
+    uri: source.uri,
+    role: source.role,
+    side: source.side,
+    async receive(options) {
+      const deliveries = await source.receive(options);
+      const now = performance.now();
+      for (const delivery of deliveries) receivedAt.set(delivery, now);
+      return deliveries;
+    },
+    async ack(delivery) {
+      await source.ack(delivery);
+      const start = receivedAt.get(delivery);
+      if (start === undefined) return;
+      handled.push(performance.now() - start);
+      setImmediate(() => durable.push(performance.now() - start));
+    },
+    release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
+    deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),
+    pending: (correlationId) => source.pending?.(correlationId) ?? Promise.resolve(0),
+  };
+}
+
+/** Fail loudly unless every instance completed with exactly `steps` steps and nothing else ran. */
+async function verify(sy: Switchyard, instances: number, steps: number, stats: WorkerStats, timed: number): Promise<void> {
+  const problems: string[] = [];
+  const expected = instances * steps;
+  const completed = await sy.list({ machineName: MACHINE, status: "completed", limit: instances + 1 });
+  if (completed.length !== instances) problems.push(`${completed.length} of ${instances} instances completed`);
+  const miscounted = completed.filter((record) => record.userContext.count !== steps);
+  if (miscounted.length > 0) {
+    problems.push(`${miscounted.length} instances ended with a step count other than ${steps} (e.g. ${JSON.stringify(miscounted[0]?.userContext)})`);
+  }
+  const failed = await sy.list({ machineName: MACHINE, status: "failed", limit: 3 });
+  if (failed.length > 0) problems.push(`instances failed, e.g. ${failed[0]?.correlationId}: ${failed[0]?.reason}`);
+  if (stats.processed !== expected) problems.push(`the worker processed ${stats.processed} messages, expected ${expected}`);
+  if (stats.unfinished > 0) problems.push(`${stats.unfinished} messages were left unfinished`);
+  const other = Object.entries(stats.outcomes).filter(([kind]) => kind !== "dispatched" && kind !== "completed");
+  if (other.length > 0) problems.push(`unexpected outcomes: ${JSON.stringify(stats.outcomes)}`);
+  if (timed !== expected) problems.push(`latency recorded for ${timed} messages, expected ${expected}`);
+  const pending = await sy.pending();
+  if (pending !== 0) problems.push(`${pending} messages still pending`);
+  if (problems.length > 0) throw new Error(`benchmark run is invalid:\n  - ${problems.join("\n  - ")}`);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,170 @@
+/**
+ * Switchyard benchmark: durable transitions per second and per-transition latency of the engine on
+ * the embedded SQLite backend, next to the raw-SQLite floor measured in the same run. The machine
+ * is shared and noisy: compare the ratios, not the absolute figures, across runs.
+ *
+ *   npm run bench -- [--instances 1000] [--steps 10] [--concurrency 64] [--json]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { LATENCY_DEFINITION, runEngine } from "./engine.js";
+import { FLOOR_PRAGMAS, measureFloor, sqliteVersion } from "./floor.js";
+
+const USAGE = `usage: npm run bench -- [options]
+
+Runs W instances × N steps of bench/fsm.yaml on a fresh embedded SQLite store, then the raw-SQLite
+floor (better-sqlite3, same pragmas) for the same number of steps, and prints both with their ratio.
+
+  --instances W     instances to start (default 1000)
+  --steps N         durable transitions per instance (default 10)
+  --concurrency C   worker concurrency (default 64)
+  --json            print one JSON object with every figure on stdout
+  --help            show this help`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      instances: { type: "string" },
+      steps: { type: "string" },
+      concurrency: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const instances = positiveInt("instances", values.instances, 1000);
+  const steps = positiveInt("steps", values.steps, 10);
+  const concurrency = positiveInt("concurrency", values.concurrency, 64);
+  const transitions = instances * steps;
+  const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`\r\x1b[K${line}`) : undefined;
+  const endProgress = () => progress?.("");
+
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  try {
+    progress?.(`engine: ${instances} instances × ${steps} steps, concurrency ${concurrency} …`);
+    const engine = await runEngine({
+      dir,
+      instances,
+      steps,
+      concurrency,
+      onWorker: progress && ((stats) => progress(`engine: ${fmt(stats.processed)} / ${fmt(transitions)} transitions, ${stats.inFlight} in flight`)),
+    });
+    // A message body of the engine's size, so the floor writes as many bytes per row.
+    const body = JSON.stringify({ version: "0.1", system_context: sampleSystemContext(), user_context: { limit: steps, count: 0 } });
+    progress?.(`floor: ${fmt(transitions)} steps, 1 step per transaction …`);
+    const perStep = measureFloor(dir, instances, steps, 1, body);
+    progress?.(`floor: ${fmt(transitions)} steps, 100 steps per transaction …`);
+    const per100 = measureFloor(dir, instances, steps, 100, body);
+    endProgress();
+
+    const sorted = engine.latenciesMs.slice().sort();
+    const handled = engine.handledMs.slice().sort();
+    const tps = (transitions / engine.processingMs) * 1000;
+    const result = {
+      instances,
+      steps,
+      concurrency,
+      transitions,
+      startup_ms: round(engine.startupMs),
+      enqueue_ms: round(engine.enqueueMs),
+      processing_ms: round(engine.processingMs),
+      transitions_per_second: round(tps, 1),
+      p50_ms: round(percentile(sorted, 0.5), 3),
+      p99_ms: round(percentile(sorted, 0.99), 3),
+      max_ms: round(sorted[sorted.length - 1] ?? Number.NaN, 3),
+      latency_definition: LATENCY_DEFINITION,
+      handled_p50_ms: round(percentile(handled, 0.5), 3),
+      handled_p99_ms: round(percentile(handled, 0.99), 3),
+      commits_during_processing: engine.commits,
+      transitions_per_commit: round(transitions / Math.max(1, engine.commits), 1),
+      longest_commit_gap_ms: round(engine.longestCommitGapMs),
+      floor_per_step_tx_per_second: round(perStep.stepsPerSecond, 1),
+      floor_100_per_tx_per_second: round(per100.stepsPerSecond, 1),
+      ratios: {
+        engine_over_floor_per_step_tx: round(tps / perStep.stepsPerSecond, 3),
+        engine_over_floor_100_per_tx: round(tps / per100.stepsPerSecond, 3),
+      },
+      floor_pragmas: FLOOR_PRAGMAS,
+      outcomes: engine.outcomes,
+      node_version: process.version,
+      sqlite_version: sqliteVersion(),
+      cpus: availableParallelism(),
+    };
+
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+    const rows: Array<[string, string]> = [
+      ["start-up (Switchyard.open)", `${fmt(result.startup_ms, 1)} ms`],
+      ["enqueue (startMany)", `${fmt(result.enqueue_ms, 1)} ms`],
+      ["processing (worker.run)", `${fmt(result.processing_ms, 1)} ms`],
+      ["engine throughput", `${fmt(tps)} transitions/s`],
+      ["latency p50 / p99 / max", `${fmt(result.p50_ms, 2)} / ${fmt(result.p99_ms, 2)} / ${fmt(result.max_ms, 2)} ms`],
+      ["  handled, p50 / p99", `${fmt(result.handled_p50_ms, 2)} / ${fmt(result.handled_p99_ms, 2)} ms (receive → ack returned, not yet committed)`],
+      ["  SQLite commits", `${fmt(engine.commits)} (${fmt(result.transitions_per_commit, 1)} transitions/commit, longest gap ${fmt(result.longest_commit_gap_ms)} ms)`],
+      ["floor, 1 step per tx", `${fmt(perStep.stepsPerSecond)} steps/s`],
+      ["floor, 100 steps per tx", `${fmt(per100.stepsPerSecond)} steps/s`],
+      ["engine / floor (1 per tx)", `${fmt(result.ratios.engine_over_floor_per_step_tx, 3)}`],
+      ["engine / floor (100 per tx)", `${fmt(result.ratios.engine_over_floor_100_per_tx, 3)}`],
+    ];
+    const width = Math.max(...rows.map(([label]) => label.length));
+    const out = [
+      `Switchyard bench: ${fmt(instances)} instances × ${steps} steps = ${fmt(transitions)} durable transitions, concurrency ${concurrency}`,
+      `node ${result.node_version}, SQLite ${result.sqlite_version}, ${result.cpus} CPUs; floor: WAL, synchronous=${FLOOR_PRAGMAS.synchronous}, claim+insert+delete per step`,
+      "",
+      ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+      "",
+      `latency = ${LATENCY_DEFINITION}.`,
+      "A latency near the processing time, or few commits, means writes sat in one open transaction.",
+      "Only ratios within one run are comparable across runs (shared, noisy machine).",
+    ];
+    process.stdout.write(`${out.join("\n")}\n`);
+  } finally {
+    endProgress();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A system context shaped like the engine's, for the floor's message bodies. */
+function sampleSystemContext(): Record<string, unknown> {
+  return {
+    machine_name: "bench_loop",
+    current_state: "looping",
+    current_event: "again",
+    correlation_id: "0123456789abcdef0123456789abcdef",
+    steps: 1,
+    retries: 0,
+    max_retries: 0,
+    started_at: Date.now() / 1000,
+    lease_primary: true,
+    additional_delay_seconds: 0,
+    lease_timeout: 300,
+  };
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\nbench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -2,6 +2,7 @@
 import { Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
 import { UsageError } from "../errors.js";
+import { loadSettings } from "../settings/settings.js";
 
 /** Options every command that touches backends takes. */
 export interface BackendOptions {
@@ -63,4 +64,13 @@ export function positiveInt(name: string) {
 /** Print one JSON document on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * For commands that do not open backends (validate, graph): `--settings` is accepted like
+ * everywhere and checked, so a broken settings file is reported wherever it is passed.
+ */
+export function checkSettings(file: string): string {
+  loadSettings({ file });
+  return file;
 }

@@ -280,6 +280,41 @@ export function describeProtocol(backend: ProtocolBackend): void {
       for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1] as number);
     });
 
+    it("a context that cannot be serialized is an action error: retried, not a crash", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("failures", { context: { next: { start: "cyclic" } } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "cyclic", 1, 0, "stream", "primary"],
+        ["start", "cyclic", 1, 1, "retry", "primary"],
+        ["cyclic", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
+    it("FatalActionError fails the instance at once", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("failures", { context: { next: { start: "fatal" } } });
+      await h.drain();
+      expect((await h.trace(correlationId)).length).toBe(2);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ fatal: 1 }]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "failed", reason: "action failed fatally: the order is invalid" });
+    });
+
+    it("maxRetryEvent turns the last failed retry into an event", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("failures", { context: { next: { start: "give_up" } } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "give_up", 1, 0, "stream", "primary"],
+        ["start", "give_up", 1, 1, "retry", "primary"],
+        ["giving_up", "gave_up", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "compensated" });
+    });
+
     it("an unparseable message goes to the dead letters with its reason", async () => {
       const h = await open();
       await h.sy.roles.stream.primary.send({ correlationId: "x", steps: 0, retries: 0, body: "{not json", delaySeconds: 0 });

@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { toDot, toMermaid } from "../../definition/graph.js";
 import { loadDefinitionFile } from "../../definition/load.js";
 import { UsageError } from "../../errors.js";
+import { checkSettings, settingsOption } from "../common.js";
 
 /** `switchyard graph <file>`: a machine as a Graphviz DOT or Mermaid diagram. */
 export function graphCommand(program: Command): void {
@@ -13,6 +14,7 @@ export function graphCommand(program: Command): void {
     .option("-m, --machine <name>", "the machine to draw (required when the file defines several)")
     .addOption(new Option("-f, --format <format>", "output format").choices(["dot", "mermaid"]).default("mermaid"))
     .option("-o, --output <file>", "write to a file instead of stdout")
+    .addOption(settingsOption().argParser(checkSettings))
     .action(async (file: string, flags: { machine?: string; format: "dot" | "mermaid"; output?: string }) => {
       const definitions = await loadDefinitionFile(file);
       let name = flags.machine;

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { validateDefinitionFile } from "../../definition/validate.js";
-import { printJson } from "../common.js";
+import { checkSettings, printJson, settingsOption } from "../common.js";
 
 /** `switchyard validate <file>`: report every problem of a definition with file:line:column. */
 export function validateCommand(program: Command): void {
@@ -9,6 +9,7 @@ export function validateCommand(program: Command): void {
     .description("check a definition file and report every problem with file:line:column")
     .argument("<file>", "machine definition file (YAML)")
     .option("--json", "print the problems as a JSON array of {file, line, column, message}")
+    .addOption(settingsOption().argParser(checkSettings))
     .action(async (file: string, flags: { json?: boolean }) => {
       const problems = await validateDefinitionFile(file);
       if (flags.json) {

@@ -135,6 +135,7 @@ function timed(source: MessageSource, { receivedAt, durable, handled }: Timings)
       setImmediate(() => durable.push(performance.now() - start));
     },
     release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
+    extend: (delivery, seconds) => source.extend(delivery, seconds),
     deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),
     pending: (correlationId) => source.pending?.(correlationId) ?? Promise.resolve(0),
   };

@@ -182,6 +182,12 @@ export interface MessageSource {
   ack(delivery: Delivery): Promise<void>;
   /** Hand a message back so it is delivered again after `delaySeconds` (graceful shutdown). */
   release(delivery: Delivery, delaySeconds: number): Promise<void>;
+  /**
+   * Keep a message that is still being processed claimed for `visibilityTimeoutSeconds` more from
+   * now, so a long step is not delivered to a second consumer meanwhile (a transport without
+   * visibility timeouts implements it as a no-op).
+   */
+  extend(delivery: Delivery, visibilityTimeoutSeconds: number): Promise<void>;
   /** Move a message that cannot be processed to the dead-letter store, with the reason. */
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
   /**

@@ -49,6 +49,8 @@ export class Worker {
   readonly #options: WorkerOptions;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
+  /** In-flight deliveries by when their claim was last taken or extended (ms, monotonic). */
+  readonly #claims = new Map<Delivery, { source: MessageSource; since: number }>();
   #stopping = false;
   #wake: (() => void) | undefined;
   #next = 0;
@@ -76,7 +78,17 @@ export class Worker {
 
   /** Process messages until stopped (or idle, with `stopWhenIdle`). */
   async run(): Promise<WorkerStats> {
-    const maxPause = this.#options.maxPollIntervalMs ?? 200;
+    const heartbeat = setInterval(() => this.#extendClaims(), Math.max(250, (this.#visibility * 1000) / 4));
+    heartbeat.unref();
+    try {
+      await this.#loop(this.#options.maxPollIntervalMs ?? 200);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    return this.stats;
+  }
+
+  async #loop(maxPause: number): Promise<void> {
     let pause = 1;
     while (!this.#stopping) {
       const free = this.#concurrency - this.#inFlight.size;
@@ -94,7 +106,23 @@ export class Worker {
       pause = Math.min(maxPause, pause * 2);
     }
     await Promise.all(this.#inFlight);
-    return this.stats;
+  }
+
+  /**
+   * Keep long-running messages claimed: once half the visibility timeout has passed since a claim
+   * was taken or last extended, extend it by a full timeout. Without this, a step longer than the
+   * timeout would be delivered to a second consumer while the first is still on it.
+   */
+  #extendClaims(): void {
+    const now = performance.now();
+    const half = (this.#visibility * 1000) / 2;
+    for (const [delivery, claim] of this.#claims) {
+      if (now - claim.since < half) continue;
+      claim.since = now;
+      claim.source.extend(delivery, this.#visibility).catch((error: Error) => {
+        this.#logger.warn(`cannot extend the claim of message ${delivery.id} on ${claim.source.uri}: ${error.message}`);
+      });
+    }
   }
 
   /** Receive up to `free` messages, taking the sources in turn so none starves. */
@@ -121,7 +149,9 @@ export class Worker {
 
   #start(source: MessageSource, delivery: Delivery): void {
     this.stats.received++;
+    this.#claims.set(delivery, { source, since: performance.now() });
     const task = this.#handle(source, delivery).finally(() => {
+      this.#claims.delete(delivery);
       this.#inFlight.delete(task);
       this.stats.inFlight = this.#inFlight.size;
       this.#wake?.();

@@ -84,6 +84,17 @@ export function retryContract(name: string, factory: PortFactory<RetrySource, De
       expect(await receive()).toHaveLength(1);
     });
 
+    it("keeps an extended entry claimed", async () => {
+      await retry.schedule(message(randomUUID(), 1, { retries: 1 }));
+      const [delivery] = await receive(10, 10);
+      clock.advance(8_000);
+      await retry.extend(delivery!, 10);
+      clock.advance(8_000);
+      expect(await receive(10, 10)).toEqual([]);
+      clock.advance(2_001);
+      expect(await receive(10, 10)).toHaveLength(1);
+    });
+
     it("hands out at most max entries", async () => {
       for (let i = 0; i < 5; i++) await retry.schedule(message(randomUUID(), 1, { retries: 1 }));
       expect(await receive(2)).toHaveLength(2);

@@ -86,6 +86,21 @@ export function streamContract(name: string, factory: PortFactory<StreamSource, 
       expect(again?.receiveCount).toBe(2);
     });
 
+    it("keeps an extended message claimed, and ignores an extend with a stale claim", async () => {
+      await stream.send(message(randomUUID()));
+      const [delivery] = await receive(10, 10);
+      clock.advance(8_000);
+      await stream.extend(delivery!, 10);
+      clock.advance(8_000);
+      expect(await receive(10, 10)).toEqual([]);
+      clock.advance(2_001);
+      const [again] = await receive(10, 10);
+      expect(again?.receiveCount).toBe(2);
+      await stream.extend(delivery!, 60);
+      clock.advance(10_001);
+      expect(await receive(10, 10)).toHaveLength(1);
+    });
+
     it("hands out at most max messages and every message exactly once", async () => {
       const bodies = Array.from({ length: 7 }, (_, i) => `body-${i}`);
       for (const body of bodies) await stream.send(message(randomUUID(), 1, { body }));

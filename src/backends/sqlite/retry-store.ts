@@ -51,6 +51,7 @@ export class SqliteRetryStore implements RetryPort, MessageSource {
   readonly #claimInstance: Statement<[Record<string, unknown>], Claimed>;
   readonly #ack: Statement<[string, number, string]>;
   readonly #release: Statement<[number, string, number, string]>;
+  readonly #extend: Statement<[number, string, number, string]>;
   readonly #count: Statement<[], number>;
   readonly #countInstance: Statement<[string], number>;
   readonly #moveToDeadLetters: (handle: RetryHandle, reason: string, now: number) => void;
@@ -74,6 +75,7 @@ export class SqliteRetryStore implements RetryPort, MessageSource {
     this.#release = db.prepare(
       "UPDATE retry_entries SET run_at = ?, claim_token = NULL WHERE correlation_id = ? AND steps = ? AND claim_token = ?",
     );
+    this.#extend = db.prepare("UPDATE retry_entries SET run_at = ? WHERE correlation_id = ? AND steps = ? AND claim_token = ?");
     this.#count = db.prepare<[], number>("SELECT COUNT(*) FROM retry_entries").pluck();
     this.#countInstance = db.prepare<[string], number>("SELECT COUNT(*) FROM retry_entries WHERE correlation_id = ?").pluck();
     const bury = db.prepare<[string, string, number, string, number, string]>(
@@ -127,6 +129,12 @@ export class SqliteRetryStore implements RetryPort, MessageSource {
     const { correlationId, steps, token } = delivery.handle as RetryHandle;
     const runAt = this.#clock.now() + delaySeconds * 1000;
     await this.#db.write("retry release", () => this.#release.run(runAt, correlationId, steps, token));
+  }
+
+  async extend(delivery: Delivery, visibilityTimeoutSeconds: number): Promise<void> {
+    const { correlationId, steps, token } = delivery.handle as RetryHandle;
+    const runAt = this.#clock.now() + visibilityTimeoutSeconds * 1000;
+    await this.#db.write("retry extend", () => this.#extend.run(runAt, correlationId, steps, token));
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {

@@ -49,6 +49,7 @@ export class SqliteStream implements StreamPort, MessageSource {
   readonly #claimInstance: Statement<[Record<string, unknown>], Claimed>;
   readonly #delete: Statement<[number, string]>;
   readonly #release: Statement<[number, number, string]>;
+  readonly #extend: Statement<[number, number, string]>;
   readonly #count: Statement<[], number>;
   readonly #countInstance: Statement<[string], number>;
   readonly #moveToDeadLetters: (id: number, token: string, reason: string, now: number) => void;
@@ -68,6 +69,7 @@ export class SqliteStream implements StreamPort, MessageSource {
     this.#release = db.prepare(
       "UPDATE stream_messages SET visible_at = ?, claim_token = NULL WHERE id = ? AND claim_token = ?",
     );
+    this.#extend = db.prepare("UPDATE stream_messages SET visible_at = ? WHERE id = ? AND claim_token = ?");
     this.#count = db.prepare<[], number>("SELECT COUNT(*) FROM stream_messages").pluck();
     this.#countInstance = db.prepare<[string], number>("SELECT COUNT(*) FROM stream_messages WHERE correlation_id = ?").pluck();
     const bury = db.prepare<[string, string, number, number, string]>(
@@ -126,6 +128,12 @@ export class SqliteStream implements StreamPort, MessageSource {
     const { id, token } = delivery.handle as StreamHandle;
     const visibleAt = this.#clock.now() + delaySeconds * 1000;
     await this.#db.write("stream release", () => this.#release.run(visibleAt, id, token));
+  }
+
+  async extend(delivery: Delivery, visibilityTimeoutSeconds: number): Promise<void> {
+    const { id, token } = delivery.handle as StreamHandle;
+    const visibleAt = this.#clock.now() + visibilityTimeoutSeconds * 1000;
+    await this.#db.write("stream extend", () => this.#extend.run(visibleAt, id, token));
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {

@@ -1,0 +1,74 @@
+/** The worker with real time: long steps, graceful stops (in-process and by signal). */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Switchyard } from "../../src/client/switchyard.js";
+import { silentLogger } from "../../src/logger.js";
+import { finished, spawnCli } from "../support/cli.js";
+import { PROTOCOL_FSM, compact } from "../support/protocol-harness.js";
+
+describe("worker", () => {
+  let dir: string;
+  let sy: Switchyard;
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "switchyard-worker-"));
+    // A visibility timeout much shorter than the slow step.
+    const settings = Switchyard.settings({ stream: `sqlite:${dir}/w.db`, visibility_timeout: 1 }, dir);
+    sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, logger: silentLogger, cwd: dir });
+  });
+  afterEach(async () => {
+    await sy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps a step longer than the visibility timeout claimed: no second delivery", async () => {
+    const { correlationId } = await sy.start("slow", { context: { sleep_ms: 2_500 } });
+    const stats = await sy.worker({ concurrency: 4, stopWhenIdle: async () => (await sy.pending()) === 0 }).run();
+    expect(stats.received).toBe(2);
+    expect((await sy.history(correlationId)).map(compact)).toEqual([
+      ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+      ["sleeping", "go", 1, 0, "stream", "primary"],
+    ]);
+    expect(await sy.errors(correlationId)).toEqual([]);
+    expect((await sy.status(correlationId)).status).toBe("completed");
+  });
+
+  it("stop() lets in-flight messages finish and takes no new work", async () => {
+    const { correlationId } = await sy.start("slow", { context: { sleep_ms: 800 } });
+    const worker = sy.worker({ concurrency: 4 });
+    const running = worker.run();
+    setTimeout(() => worker.stop(), 200);
+    const stats = await running;
+    expect(stats.processed).toBe(1);
+    expect(stats.outcomes).toEqual({ dispatched: 1 });
+    expect(await sy.pending(correlationId)).toBe(1);
+    expect((await sy.status(correlationId)).state).toBe("sleeping");
+  });
+
+  it("SIGTERM: the CLI worker finishes its in-flight message and exits 0", async () => {
+    const { correlationId } = await sy.start("slow", { context: { sleep_ms: 3_000 } });
+    const settingsFile = path.join(dir, "settings.yaml");
+    writeFileSync(settingsFile, `stream: sqlite:${dir}/w.db\n`);
+    const child = spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile], { cwd: dir });
+    const done = finished(child, 60_000);
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => (stderr += chunk));
+    // Wait until the worker has claimed the message (it is then invisible to others).
+    for (let i = 0; i < 200 && (await sy.sources[0]!.pending(correlationId)) > 0 && !(await claimed(correlationId)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill("SIGTERM");
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(stderr).toMatch(/SIGTERM: finishing 1 in-flight message\(s\)/);
+    expect((await sy.status(correlationId)).state).toBe("sleeping");
+    expect(await sy.pending(correlationId)).toBe(1);
+  });
+
+  async function claimed(correlationId: string): Promise<boolean> {
+    // A claimed message is not delivered to another consumer.
+    const [delivery] = await sy.sources[0]!.receive({ max: 1, visibilityTimeoutSeconds: 0.001, correlationId });
+    return delivery === undefined;
+  }
+});

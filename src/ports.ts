@@ -197,6 +197,26 @@ export interface MessageSource {
   pending?(correlationId?: string): Promise<number>;
 }
 
+/** A message moved aside because it could not be processed. */
+export interface DeadLetter {
+  readonly id: number;
+  /** URI of the stream or retry store it came from. */
+  readonly sourceUri: string;
+  /** Its id in that source. */
+  readonly messageId: string;
+  readonly body: string;
+  readonly reason: string;
+  readonly receiveCount: number;
+  /** Milliseconds since the epoch. */
+  readonly deadAt: number;
+}
+
+/** Where a stream or retry backend keeps its dead letters, for people to inspect. */
+export interface DeadLetterStore {
+  /** The latest `limit` dead letters, newest first. */
+  list(limit?: number): Promise<DeadLetter[]>;
+}
+
 /** Status of an instance in the journal. */
 export type InstanceStatus = "running" | "completed" | "failed";
 

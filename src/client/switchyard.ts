@@ -19,10 +19,10 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Clock, InstanceRecord, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
+import type { Clock, DeadLetter, InstanceRecord, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions } from "../runtime/worker.js";
-import { openRoles } from "../settings/bindings.js";
+import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
 
@@ -58,14 +58,14 @@ export class Switchyard {
   readonly settings: Settings;
   readonly engine: Engine;
   readonly sources: readonly MessageSource[];
-  readonly #close: () => Promise<void>;
+  readonly #opened: OpenedRoles;
 
-  private constructor(definitions: DefinitionSet, settings: Settings, engine: Engine, sources: readonly MessageSource[], close: () => Promise<void>) {
+  private constructor(definitions: DefinitionSet, settings: Settings, engine: Engine, opened: OpenedRoles) {
     this.definitions = definitions;
     this.settings = settings;
     this.engine = engine;
-    this.sources = sources;
-    this.#close = close;
+    this.sources = opened.sources;
+    this.#opened = opened;
   }
 
   /** Load definitions and settings and open the backends they name. */
@@ -81,7 +81,7 @@ export class Switchyard {
     const logger = options.logger ?? createLogger();
     const opened = await openRoles(settings, { clock, random, logger });
     const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger });
-    return new Switchyard(definitions, settings, engine, opened.sources, opened.close);
+    return new Switchyard(definitions, settings, engine, opened);
   }
 
   /** Settings from a plain object (as in a settings file), for code that configures itself. */
@@ -186,9 +186,15 @@ export class Switchyard {
     return total;
   }
 
+  /** Messages that could not be processed, newest first, from every stream and retry backend. */
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    const all = (await Promise.all(this.#opened.deadLetters.map((store) => store.list(limit)))).flat();
+    return all.sort((a, b) => b.deadAt - a.deadAt || b.id - a.id).slice(0, limit);
+  }
+
   /** Close every backend. */
   close(): Promise<void> {
-    return this.#close();
+    return this.#opened.close();
   }
 
   #journal(): JournalPort {

@@ -9,6 +9,7 @@ import type {
   CheckpointPort,
   Clock,
   Closable,
+  DeadLetterStore,
   EnvironmentPort,
   JournalPort,
   MessageSource,
@@ -28,6 +29,8 @@ export interface Backend extends Closable {
   metrics?(): MetricsPort;
   environment?(): EnvironmentPort;
   journal?(): JournalPort;
+  /** Dead letters of its stream and retry store, if it keeps them. */
+  readonly deadLetters?: DeadLetterStore | undefined;
 }
 
 /** What opening a backend gets to know. */

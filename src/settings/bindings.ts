@@ -5,7 +5,7 @@
 import type { RoleBindings } from "../engine/roles.js";
 import { SettingsError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { Clock, MessageSource, RoleName, Side, Sided } from "../ports.js";
+import type { Clock, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
 import { type Backend, openBackend } from "./backends.js";
 import { withChaos } from "./chaos.js";
 import type { Settings } from "./settings.js";
@@ -15,6 +15,8 @@ export interface OpenedRoles {
   readonly roles: RoleBindings;
   /** The consumer sides of the stream and retry backends, without chaos. */
   readonly sources: readonly MessageSource[];
+  /** The dead-letter stores of the stream and retry backends (each store once). */
+  readonly deadLetters: readonly DeadLetterStore[];
   /** Closes every backend that was opened. */
   close(): Promise<void>;
 }
@@ -41,13 +43,18 @@ export async function openRoles(
 
   try {
     const sources: MessageSource[] = [];
+    const deadLetters = new Set<DeadLetterStore>();
+    const consumer = <T extends MessageSource>(b: Backend, port: T | undefined): T | undefined => {
+      if (port !== undefined) sources.push(port);
+      if (b.deadLetters !== undefined) deadLetters.add(b.deadLetters);
+      return port;
+    };
     const chaos = <T extends object>(port: T, role: RoleName, side: Side, uri: string): T =>
       withChaos(port, settings.chaos.get(`${role}.${side}`) ?? 0, `${role}.${side} (${uri})`, options.random);
 
     const sided = async <T extends object>(
       role: RoleName,
       take: (b: Backend, side: Side) => T | undefined,
-      onPort?: (port: T, side: Side) => void,
     ): Promise<Sided<T>> => {
       const binding = settings.roles[role];
       const one = async (uri: string, side: Side): Promise<T> => {
@@ -55,7 +62,6 @@ export async function openRoles(
         if (port === undefined) {
           throw new SettingsError(`backend "${uri}" cannot serve the ${role} role; choose another backend for ${role}.${side}`);
         }
-        onPort?.(port, side);
         return chaos(port, role, side, uri);
       };
       return {
@@ -65,15 +71,15 @@ export async function openRoles(
     };
 
     const roles: RoleBindings = {
-      stream: await sided("stream", (b, side) => b.stream?.(side), (port) => sources.push(port)),
-      retry: await sided("retry", (b, side) => b.retry?.(side), (port) => sources.push(port)),
+      stream: await sided("stream", (b, side) => consumer(b, b.stream?.(side))),
+      retry: await sided("retry", (b, side) => consumer(b, b.retry?.(side))),
       cache: await sided("cache", (b) => b.cache?.()),
       checkpoint: await sided("checkpoint", (b) => b.checkpoint?.()),
       metrics: await sided("metrics", (b) => b.metrics?.()),
       environment: await sided("environment", (b) => b.environment?.()),
       journal: settings.journal === undefined ? undefined : await journalOf(await backend(settings.journal), settings.journal),
     };
-    return { roles, sources, close };
+    return { roles, sources, deadLetters: [...deadLetters], close };
   } catch (error) {
     await close();
     throw error;

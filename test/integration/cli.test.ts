@@ -73,6 +73,18 @@ describe("switchyard CLI", () => {
     expect(text.stdout).toMatch(/status:\s+completed/);
   });
 
+  it("an unprocessable message lands in dead-letters with its reason", async () => {
+    const { Switchyard } = await import("../../src/client/switchyard.js");
+    const sy = await Switchyard.open({ definitions: FSM, cwd: dir });
+    await sy.roles.stream.primary.send({ correlationId: "x", steps: 0, retries: 0, body: '{"version":"0.1"}', delaySeconds: 0 });
+    await sy.close();
+    const worker = await cli("worker", "-d", FSM, "--until-idle", "--quiet");
+    expect(worker.code, worker.stderr).toBe(0);
+    expect(worker.stderr).toMatch(/moved to dead letters: message has no system_context object/);
+    const letters = JSON.parse((await cli("dead-letters", "--json")).stdout);
+    expect(letters[0]).toMatchObject({ reason: "message has no system_context object", body: '{"version":"0.1"}', receive_count: 1 });
+  });
+
   it("validate reports problems with file:line:column and exits 1", async () => {
     const bad = path.join(dir, "bad.yaml");
     writeFileSync(bad, "machines:\n- name: m\n  states:\n  - name: a\n    initial: true\n    transitions:\n    - event: e\n      target: nowhere\n");

@@ -55,7 +55,7 @@ describe("worker", () => {
     let stderr = "";
     child.stderr?.on("data", (chunk) => (stderr += chunk));
     // Wait until the worker has claimed the message (it is then invisible to others).
-    for (let i = 0; i < 200 && (await sy.sources[0]!.pending(correlationId)) > 0 && !(await claimed(correlationId)); i++) {
+    for (let i = 0; i < 200 && (await sy.pending(correlationId)) > 0 && !(await claimed(correlationId)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     child.kill("SIGTERM");

@@ -1,20 +1,7 @@
 /** The dead-letter table shared by the SQLite stream and retry store. */
 import type { Statement } from "better-sqlite3";
+import type { DeadLetter, DeadLetterStore } from "../../ports.js";
 import type { SqliteDatabase } from "./database.js";
-
-/** A message moved aside because it could not be processed. */
-export interface DeadLetter {
-  readonly id: number;
-  /** URI of the stream or retry store it came from. */
-  readonly sourceUri: string;
-  /** Its id in that source. */
-  readonly messageId: string;
-  readonly body: string;
-  readonly reason: string;
-  readonly receiveCount: number;
-  /** Milliseconds since the epoch. */
-  readonly deadAt: number;
-}
 
 interface Row {
   id: number;
@@ -27,7 +14,7 @@ interface Row {
 }
 
 /** Read access to the `dead_letters` table. */
-export class SqliteDeadLetters {
+export class SqliteDeadLetters implements DeadLetterStore {
   readonly #db: SqliteDatabase;
   readonly #list: Statement<[number], Row>;
 

@@ -9,7 +9,7 @@ export {
   SqliteDatabase,
   type SqliteDatabaseOptions,
 } from "./database.js";
-export { type DeadLetter, SqliteDeadLetters } from "./dead-letters.js";
+export { SqliteDeadLetters } from "./dead-letters.js";
 export { SqliteEnvironment } from "./environment-store.js";
 export { SqliteJournal } from "./journal.js";
 export { type MetricsEmission, type MetricsFilter, type MetricsTotal, SqliteMetrics } from "./metrics.js";

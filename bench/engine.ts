@@ -30,6 +30,8 @@ export interface EngineResult {
   readonly startupMs: number;
   readonly enqueueMs: number;
   readonly processingMs: number;
+  /** CPU time (user + system) of this process during processing: steadier than wall time on a busy machine. */
+  readonly cpuMs: number;
   readonly transitions: number;
   /** One entry per processed message, in ms: receive → its group commit ran (durable). */
   readonly latenciesMs: Float64Array;
@@ -74,6 +76,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     });
     const progress = options.onWorker === undefined ? undefined : setInterval(() => options.onWorker?.(worker.stats), 250);
     const commits = watchCommits();
+    const cpu = process.cpuUsage();
     t = performance.now();
     let stats: WorkerStats;
     try {
@@ -85,12 +88,15 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     }
     const end = performance.now();
     const processingMs = end - t;
+    const used = process.cpuUsage(cpu);
+    const cpuMs = (used.user + used.system) / 1000;
 
     await verify(sy, instances, steps, stats, times.durable.length);
     return {
       startupMs,
       enqueueMs,
       processingMs,
+      cpuMs,
       transitions: instances * steps,
       latenciesMs: Float64Array.from(times.durable),
       handledMs: Float64Array.from(times.handled),

@@ -1,5 +1,5 @@
 /** The CLI as a user runs it: real processes, real files, exit codes and output. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,6 +83,20 @@ describe("switchyard CLI", () => {
     expect(worker.stderr).toMatch(/moved to dead letters: message has no system_context object/);
     const letters = JSON.parse((await cli("dead-letters", "--json")).stdout);
     expect(letters[0]).toMatchObject({ reason: "message has no system_context object", body: '{"version":"0.1"}', receive_count: 1 });
+  });
+
+  it("loads TypeScript actions in a project whose package.json is not an ES module", async () => {
+    const project = path.join(dir, "cjs-project");
+    mkdirSync(project);
+    writeFileSync(path.join(project, "package.json"), '{"name": "p", "version": "1.0.0"}\n');
+    writeFileSync(path.join(project, "actions.ts"), 'export function Go(ctx: { data: Record<string, unknown> }): string {\n  ctx.data.n = 1;\n  return "done";\n}\n');
+    writeFileSync(
+      path.join(project, "fsm.yaml"),
+      "machines:\n- name: m\n  states:\n  - name: a\n    initial: true\n    do_action: ./actions.ts#Go\n    transitions:\n    - event: done\n      target: b\n  - name: b\n    final: true\n",
+    );
+    const result = await runCli(["run", "m", "-d", "fsm.yaml", "--json"], { cwd: project });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: "completed", state: "b", user_context: { n: 1 } });
   });
 
   it("validate reports problems with file:line:column and exits 1", async () => {

@@ -77,7 +77,8 @@ export interface RetryPort {
 /** Outcome of a lease acquisition. */
 export type LeaseResult =
   | { readonly acquired: true; readonly fenceToken: number }
-  | { readonly acquired: false };
+  /** Held by someone else, until `heldUntil` (ms since the epoch) where the backend can tell. */
+  | { readonly acquired: false; readonly heldUntil?: number | undefined };
 
 /** The `cache` role: leases with fence tokens, and dispatched flags. */
 export interface CachePort {

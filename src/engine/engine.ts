@@ -107,6 +107,8 @@ class Processing {
   readonly #original: WireMessage;
   readonly #system: SystemContext;
   readonly #errors = new ErrorTally();
+  /** When a lease held by someone else expires (ms since the epoch), if the cache could tell. */
+  #leaseHeldUntil: number | undefined;
 
   constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage) {
     this.#engine = engine;
@@ -140,7 +142,10 @@ class Processing {
       } else {
         this.#errors.record("cache");
         this.#engine.logger.info("lease not acquired; retrying", this.#logFields());
-        kind = await this.#retry(undefined);
+        // Retry no earlier than the lease expires: a lease left behind by a killed worker would
+        // otherwise use up every retry within the backoff (~1 minute) while it is still held.
+        const heldFor = this.#leaseHeldUntil === undefined ? 0 : (this.#leaseHeldUntil - this.#engine.clock.now()) / 1000;
+        kind = await this.#retry(undefined, heldFor + 0.01);
       }
     } finally {
       // 7. Release, only if we hold it.
@@ -156,7 +161,9 @@ class Processing {
     if (port === undefined) return "system-error";
     try {
       const result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
-      return result.acquired ? result.fenceToken : "held";
+      if (result.acquired) return result.fenceToken;
+      this.#leaseHeldUntil = result.heldUntil;
+      return "held";
     } catch (error) {
       this.#engine.logger.warn(`lease acquisition failed on ${port.uri}: ${(error as Error).message}`, this.#logFields());
       return "system-error";
@@ -320,7 +327,7 @@ class Processing {
    * Step 6: schedule the original message again with `retries + 1` after a backoff (retry role,
    * then the stream as a last resort), or give up when `max_retries` is exhausted.
    */
-  async #retry(error: unknown): Promise<"retrying" | "failed"> {
+  async #retry(error: unknown, minDelaySeconds = 0): Promise<"retrying" | "failed"> {
     const retry = cloneMessage(this.#original);
     const system = retry.system_context;
     system.retries += 1;
@@ -345,7 +352,7 @@ class Processing {
       return "failed";
     }
     this.#errors.record("retry");
-    const delay = retryBackoffSeconds(system.retries, this.#engine.random);
+    const delay = Math.max(minDelaySeconds, retryBackoffSeconds(system.retries, this.#engine.random));
     const outgoing = this.#outgoing(retry, delay);
     let sent = await sendToRole(this.#roles, "retry", outgoing, this.#errors, this.#engine.logger);
     if (sent === undefined) {

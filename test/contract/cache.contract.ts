@@ -25,15 +25,17 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
 
     it("grants a free lease with fence token 1, then refuses it while held", async () => {
       expect(await cache.acquireLease(id, 1, 0, 60)).toEqual({ acquired: true, fenceToken: 1 });
-      expect(await cache.acquireLease(id, 1, 0, 60)).toEqual({ acquired: false });
-      expect(await cache.acquireLease(id, 2, 0, 60)).toEqual({ acquired: false });
+      // A refusal says until when the lease is held, so a retry can wait for it.
+      const heldUntil = clock.now() + 60_000;
+      expect(await cache.acquireLease(id, 1, 0, 60)).toEqual({ acquired: false, heldUntil });
+      expect(await cache.acquireLease(id, 2, 0, 60)).toEqual({ acquired: false, heldUntil });
       expect(await cache.acquireLease(randomUUID(), 1, 0, 60)).toEqual({ acquired: true, fenceToken: 1 });
     });
 
     it("grants an expired lease with the next fence token", async () => {
       await cache.acquireLease(id, 1, 0, 10);
       clock.advance(9_000);
-      expect(await cache.acquireLease(id, 1, 1, 10)).toEqual({ acquired: false });
+      expect(await cache.acquireLease(id, 1, 1, 10)).toMatchObject({ acquired: false });
       clock.advance(1_001);
       expect(await cache.acquireLease(id, 1, 1, 10)).toEqual({ acquired: true, fenceToken: 2 });
     });
@@ -62,7 +64,7 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
       expect(await cache.releaseLease(id, 3, 1, lease.fenceToken + 1)).toBe(false);
       expect(await cache.releaseLease(id, 4, 1, lease.fenceToken)).toBe(false);
       expect(await cache.releaseLease(id, 3, 0, lease.fenceToken)).toBe(false);
-      expect(await cache.acquireLease(id, 3, 1, 60)).toEqual({ acquired: false });
+      expect(await cache.acquireLease(id, 3, 1, 60)).toMatchObject({ acquired: false });
       expect(await cache.releaseLease(id, 3, 1, lease.fenceToken)).toBe(true);
       expect(await cache.releaseLease(id, 3, 1, lease.fenceToken)).toBe(false);
       expect(await cache.releaseLease(randomUUID(), 3, 1, 1)).toBe(false);
@@ -74,7 +76,7 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
       const current = await cache.acquireLease(id, 1, 0, 10);
       expect(current).toEqual({ acquired: true, fenceToken: 2 });
       expect(old.acquired && (await cache.releaseLease(id, 1, 0, old.fenceToken))).toBe(false);
-      expect(await cache.acquireLease(id, 1, 0, 10)).toEqual({ acquired: false });
+      expect(await cache.acquireLease(id, 1, 0, 10)).toMatchObject({ acquired: false });
     });
 
     it("keeps dispatched flags per step until their TTL runs out", async () => {

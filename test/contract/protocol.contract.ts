@@ -260,6 +260,24 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect((await h.sy.status(correlationId)).status).toBe("completed");
     });
 
+    it("a lease left behind by a dead worker: one retry, scheduled for when it expires", async () => {
+      const h = await open({ lease_timeout: 300 });
+      const { correlationId } = await h.sy.start("simple");
+      await h.step();
+      // A worker took the lease for step 1 and died: nobody will release it.
+      await h.sy.roles.cache.primary.acquireLease(correlationId, 1, 0, 300);
+      const takenAt = h.clock.now();
+      await h.step();
+      const [, , retry] = await h.sy.history(correlationId);
+      expect(retry).toMatchObject({ current_state: "start", steps: 1, retries: 1, role: "retry" });
+      h.clock.advance(299_000);
+      expect(await h.step()).toBe(false); // not due before the lease expires
+      await h.drain();
+      expect(h.clock.now() - takenAt).toBeGreaterThanOrEqual(300_000);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 1, retry: 1 }]);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+    });
+
     it("an expired lease is taken over", async () => {
       const h = await open({ lease_timeout: 10 });
       const { correlationId } = await h.sy.start("simple");

@@ -17,6 +17,7 @@ export class SqliteCache implements CachePort {
   readonly #clock: Clock;
   readonly #acquire: Statement<[string, number, number, number, number], { fence: number }>;
   readonly #releaseLease: Statement<[string, number, number, number]>;
+  readonly #leaseExpiry: Statement<[string], number>;
   readonly #isDispatched: Statement<[string, number, number]>;
   readonly #markDispatched: Statement<[string, number, number, number]>;
   readonly #purge: Statement<[number]>;
@@ -37,6 +38,7 @@ export class SqliteCache implements CachePort {
        WHERE state = 'open' OR expires_at < ?
        RETURNING fence`,
     );
+    this.#leaseExpiry = db.prepare<[string], number>("SELECT expires_at FROM leases WHERE correlation_id = ?").pluck();
     this.#releaseLease = db.prepare(
       `UPDATE leases SET state = 'open'
        WHERE correlation_id = ? AND state = 'leased' AND steps = ? AND retries = ? AND fence = ?`,
@@ -60,7 +62,8 @@ export class SqliteCache implements CachePort {
       () => this.#acquire.get(correlationId, steps, retries, now + timeoutSeconds * 1000, now),
       { durable: true },
     );
-    return row === undefined ? { acquired: false } : { acquired: true, fenceToken: row.fence };
+    if (row !== undefined) return { acquired: true, fenceToken: row.fence };
+    return { acquired: false, heldUntil: this.#db.read("read lease", () => this.#leaseExpiry.get(correlationId)) };
   }
 
   async releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean> {

@@ -22,7 +22,7 @@ import type { Clock, OutgoingMessage } from "../ports.js";
 export interface StartOptions {
   /** The initial user context (a JSON object). */
   readonly context?: Record<string, unknown> | undefined;
-  /** Your own correlation id (default: a random 32-hex-digit id). Starting an id twice starts it twice. */
+  /** Your own correlation id (default: a random 32-hex-digit id); it must not name an existing instance. */
   readonly correlationId?: string | undefined;
   /** Start in this state instead of `pseudo_init` (with `initialEvent`), e.g. to resume by hand. */
   readonly initialState?: string | undefined;
@@ -113,29 +113,34 @@ export async function startMachines(
 
 async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<StartItemResult[]> {
   const logger = deps.logger ?? silentLogger;
-  const outgoing: OutgoingMessage[] = messages.map((message) => ({
-    correlationId: message.system_context.correlation_id,
-    steps: 0,
-    retries: 0,
-    body: encodeMessage(message),
-    delaySeconds: message.system_context.additional_delay_seconds,
-  }));
   const results: Array<StartItemResult | undefined> = new Array(messages.length);
+  const pending = await withoutExistingIds(deps, messages, results);
+  const outgoing: OutgoingMessage[] = pending.map((index) => {
+    const message = messages[index] as WireMessage;
+    return {
+      correlationId: message.system_context.correlation_id,
+      steps: 0,
+      retries: 0,
+      body: encodeMessage(message),
+      delaySeconds: message.system_context.additional_delay_seconds,
+    };
+  });
   // The primary stream first, in one batch; failed items go one by one through the full failover.
   let batch: Awaited<ReturnType<RoleBindings["stream"]["primary"]["sendBatch"]>> = [];
   try {
-    batch = await deps.roles.stream.primary.sendBatch(outgoing);
+    if (outgoing.length > 0) batch = await deps.roles.stream.primary.sendBatch(outgoing);
   } catch (error) {
     logger.warn(`batch start on stream.primary failed: ${(error as Error).message}`);
   }
-  for (const [index, message] of messages.entries()) {
+  for (const [position, index] of pending.entries()) {
+    const message = messages[index] as WireMessage;
     const correlationId = message.system_context.correlation_id;
-    const item = batch[index];
+    const item = batch[position];
     let sent: SentMessage | undefined = item?.ok ? { role: "stream", side: "primary", receipt: item.receipt } : undefined;
     if (sent === undefined) {
       const errors = new ErrorTally();
-      sent = await sendToRole(deps.roles, "stream", outgoing[index] as OutgoingMessage, errors, logger, true);
-      sent ??= await sendToRole(deps.roles, "retry", outgoing[index] as OutgoingMessage, errors, logger);
+      sent = await sendToRole(deps.roles, "stream", outgoing[position] as OutgoingMessage, errors, logger, true);
+      sent ??= await sendToRole(deps.roles, "retry", outgoing[position] as OutgoingMessage, errors, logger);
     }
     if (sent === undefined) {
       results[index] = {
@@ -161,4 +166,40 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
     results[index] = { ok: true, correlationId, sent };
   }
   return results as StartItemResult[];
+}
+
+/**
+ * A correlation id names one instance: starting it again would be dropped as a duplicate of its
+ * first step. Ids the journal already knows (or that repeat within the batch) fail per item;
+ * returns the indexes of the messages to send.
+ */
+async function withoutExistingIds(
+  deps: StarterDeps,
+  messages: readonly WireMessage[],
+  results: Array<StartItemResult | undefined>,
+): Promise<number[]> {
+  const journal = deps.roles.journal;
+  const seen = new Set<string>();
+  const pending: number[] = [];
+  for (const [index, message] of messages.entries()) {
+    const correlationId = message.system_context.correlation_id;
+    let existing: string | undefined = seen.has(correlationId) ? "started earlier in this batch" : undefined;
+    if (existing === undefined && journal !== undefined) {
+      const record = await journal.getInstance(correlationId).catch(() => undefined);
+      if (record !== undefined) existing = `${record.machineName}, ${record.status}`;
+    }
+    seen.add(correlationId);
+    if (existing === undefined) {
+      pending.push(index);
+      continue;
+    }
+    results[index] = {
+      ok: false,
+      correlationId,
+      error: new UsageError(`an instance with correlation id "${correlationId}" already exists (${existing}); choose another id`, {
+        code: "duplicate_correlation_id",
+      }),
+    };
+  }
+  return pending;
 }

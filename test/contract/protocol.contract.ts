@@ -333,6 +333,22 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "compensated" });
     });
 
+    it("startMany reports per item: a correlation id in use fails, the others start", async () => {
+      const h = await open();
+      await h.sy.start("simple", { correlationId: "taken" });
+      const results = await h.sy.startMany([
+        { machineName: "simple", correlationId: "a" },
+        { machineName: "simple", correlationId: "taken" },
+        { machineName: "simple", correlationId: "a" },
+        { machineName: "simple", correlationId: "b" },
+      ]);
+      expect(results.map((r) => [r.correlationId, r.ok])).toEqual([["a", true], ["taken", false], ["a", false], ["b", true]]);
+      const failed = results[1];
+      expect(failed?.ok === false && failed.error.message).toBe('an instance with correlation id "taken" already exists (simple, running); choose another id');
+      await h.drain();
+      for (const id of ["a", "b", "taken"]) expect((await h.sy.status(id)).status).toBe("completed");
+    });
+
     it("an unparseable message goes to the dead letters with its reason", async () => {
       const h = await open();
       await h.sy.roles.stream.primary.send({ correlationId: "x", steps: 0, retries: 0, body: "{not json", delaySeconds: 0 });

@@ -133,6 +133,7 @@ describe("switchyard CLI", () => {
       ["an unknown backend URI", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("uri-settings.yaml", "stream: kafka://localhost\n")], /unsupported backend URI "kafka:\/\/localhost"/],
       ["the same store as primary and secondary", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("same-settings.yaml", "stream: {primary: sqlite:./a.db, secondary: sqlite:./a.db}\n")], /same store/],
       ["an unknown instance", () => ["status", "does-not-exist"], /no instance with correlation id "does-not-exist"/],
+      ["a correlation id already in use", () => ["start", "simple", "-d", FSM, "--correlation-id", "order-1"], /an instance with correlation id "order-1" already exists \(simple, completed\); choose another id/],
     ];
     function writeTemp(name: string, text: string): string {
       const file = path.join(dir, name);

@@ -7,6 +7,7 @@ import { DefinitionError, type SourceLocation } from "../errors.js";
 import type { DefinitionSource, ValuePath } from "./source.js";
 import { hint } from "./suggest.js";
 import type { ActionConfig } from "./types.js";
+import { PSEUDO_FINAL, PSEUDO_INIT } from "../core/message.js";
 
 /** A value and where it was written. */
 export interface Located<T> {
@@ -140,6 +141,9 @@ class ShapeChecker {
       return undefined;
     }
     const name = this.#string(value, "name", at, fallback, "<state name>");
+    if (name !== undefined && (name.value === PSEUDO_INIT || name.value === PSEUDO_FINAL)) {
+      this.#report(`state name "${name.value}" is reserved for the pseudo-state every machine has; rename the state`, [...at, "name"]);
+    }
     const label = name ? `state "${name.value}"` : fallback;
     this.#checkKeys(value, STATE_KEYS, at, label);
     const initial = this.#boolean(value, "initial", at, label);

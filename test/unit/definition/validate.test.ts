@@ -45,6 +45,12 @@ describe("validateDefinitionFile", () => {
     ]);
   });
 
+  it("reports state names reserved for the pseudo-states", async () => {
+    expect(await problemsOf("problems/reserved-name.yaml")).toEqual([
+      'problems/reserved-name.yaml:9:11: state name "pseudo_final" is reserved for the pseudo-state every machine has; rename the state',
+    ]);
+  });
+
   it("reports missing names of machines, states and events", async () => {
     expect(await problemsOf("problems/missing-name.yaml")).toEqual([
       "problems/missing-name.yaml:2:3: machine #1 has no name; add name: <machine name>",

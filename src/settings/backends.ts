@@ -60,7 +60,7 @@ const MODULES: readonly BackendModule[] = [
     scheme: "log",
     example: "log: (metrics only, one JSON line per emission on stderr)",
     matches: (uri) => uri === "log:" || uri.startsWith("log:"),
-    open: async (uri) => (await import("../backends/log/metrics.js")).openLogMetrics(uri),
+    open: async (uri, context) => (await import("../backends/log/metrics.js")).openLogMetrics(uri, context),
   },
 ];
 

@@ -8,7 +8,7 @@ import type { Logger } from "../logger.js";
 import type { Clock, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
 import { type Backend, openBackend } from "./backends.js";
 import { withChaos } from "./chaos.js";
-import type { Settings } from "./settings.js";
+import type { OptionalRole, RoleBinding, Settings } from "./settings.js";
 
 /** Everything the settings opened. */
 export interface OpenedRoles {
@@ -52,11 +52,13 @@ export async function openRoles(
     const chaos = <T extends object>(port: T, role: RoleName, side: Side, uri: string): T =>
       withChaos(port, settings.chaos.get(`${role}.${side}`) ?? 0, `${role}.${side} (${uri})`, options.random);
 
+    const optional = async <T extends object>(role: OptionalRole, take: (b: Backend, side: Side) => T | undefined) =>
+      settings.roles[role] === undefined ? undefined : sided(role, take);
     const sided = async <T extends object>(
       role: RoleName,
       take: (b: Backend, side: Side) => T | undefined,
     ): Promise<Sided<T>> => {
-      const binding = settings.roles[role];
+      const binding = settings.roles[role] as RoleBinding;
       const one = async (uri: string, side: Side): Promise<T> => {
         const port = take(await backend(uri), side);
         if (port === undefined) {
@@ -74,9 +76,9 @@ export async function openRoles(
       stream: await sided("stream", (b, side) => consumer(b, b.stream?.(side))),
       retry: await sided("retry", (b, side) => consumer(b, b.retry?.(side))),
       cache: await sided("cache", (b) => b.cache?.()),
-      checkpoint: await sided("checkpoint", (b) => b.checkpoint?.()),
-      metrics: await sided("metrics", (b) => b.metrics?.()),
-      environment: await sided("environment", (b) => b.environment?.()),
+      checkpoint: await optional("checkpoint", (b) => b.checkpoint?.()),
+      metrics: await optional("metrics", (b) => b.metrics?.()),
+      environment: await optional("environment", (b) => b.environment?.()),
       journal: settings.journal === undefined ? undefined : await journalOf(await backend(settings.journal), settings.journal),
     };
     return { roles, sources, deadLetters: [...deadLetters], close };

@@ -35,9 +35,10 @@ export interface SettingsConfig {
   stream?: RoleConfig;
   retry?: RoleConfig;
   cache?: RoleConfig;
-  checkpoint?: RoleConfig;
-  metrics?: RoleConfig;
-  environment?: RoleConfig;
+  /** The optional roles can be switched off with `false`. */
+  checkpoint?: RoleConfig | false;
+  metrics?: RoleConfig | false;
+  environment?: RoleConfig | false;
   /** Where instance status and history are kept (default: the checkpoint primary, else the default store). */
   journal?: string | false;
   /** Failure rates per `role.side`, 0.0–1.0. */
@@ -60,13 +61,19 @@ export interface Settings {
   readonly file: string | undefined;
   /** Relative URIs resolve against this directory. */
   readonly baseDir: string;
-  readonly roles: Readonly<Record<RoleName, RoleBinding>>;
+  /** The required roles always have a binding; the optional ones are undefined when switched off. */
+  readonly roles: Readonly<Record<RequiredRole, RoleBinding> & Record<OptionalRole, RoleBinding | undefined>>;
   readonly journal: string | undefined;
   readonly chaos: ReadonlyMap<`${RoleName}.${Side}`, number>;
   readonly leaseTimeoutSeconds: number;
   readonly visibilityTimeoutSeconds: number;
   readonly endpoints: Readonly<Record<string, string>>;
 }
+
+/** Roles the protocol cannot do without (SPEC §4). */
+export const REQUIRED_ROLES = ["stream", "retry", "cache"] as const;
+export type RequiredRole = (typeof REQUIRED_ROLES)[number];
+export type OptionalRole = Exclude<RoleName, RequiredRole>;
 
 const KNOWN_KEYS = new Set<string>([...ROLES, "journal", "chaos", "lease_timeout", "visibility_timeout", "endpoints"]);
 
@@ -109,7 +116,7 @@ export function resolveSettings(config: unknown, where: { baseDir: string; file:
       throw new SettingsError(`${label}: unknown settings key "${key}"; known keys: ${[...KNOWN_KEYS].join(", ")}`);
     }
   }
-  const roles = Object.fromEntries(ROLES.map((role) => [role, roleBinding(label, role, raw[role])])) as Record<RoleName, RoleBinding>;
+  const roles = Object.fromEntries(ROLES.map((role) => [role, roleBinding(label, role, raw[role])])) as Settings["roles"];
   const journal = raw.journal === false ? undefined : raw.journal === undefined ? defaultJournal(roles) : raw.journal;
   if (journal !== undefined && typeof journal !== "string") {
     throw new SettingsError(`${label}: journal must be a backend URI or false`);
@@ -126,11 +133,17 @@ export function resolveSettings(config: unknown, where: { baseDir: string; file:
   };
 }
 
-function roleBinding(label: string, role: RoleName, value: unknown): RoleBinding {
+function roleBinding(label: string, role: RoleName, value: unknown): RoleBinding | undefined {
   if (value === undefined || value === null) return { primary: DEFAULT_STORE_URI };
+  if (value === false) {
+    if ((REQUIRED_ROLES as readonly string[]).includes(role)) {
+      throw new SettingsError(`${label}: the ${role} role cannot be switched off; give it a backend URI`);
+    }
+    return undefined;
+  }
   if (typeof value === "string") return { primary: checkUri(label, `${role}`, value) };
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new SettingsError(`${label}: ${role} must be a backend URI or {primary, secondary}`);
+    throw new SettingsError(`${label}: ${role} must be a backend URI or {primary, secondary}${(REQUIRED_ROLES as readonly string[]).includes(role) ? "" : " (or false)"}`);
   }
   const { primary, secondary, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
@@ -157,9 +170,9 @@ function checkUri(label: string, what: string, uri: string): string {
   return trimmed;
 }
 
-function defaultJournal(roles: Record<RoleName, RoleBinding>): string {
-  const checkpoint = roles.checkpoint.primary;
-  return checkpoint.startsWith("sqlite:") ? checkpoint : DEFAULT_STORE_URI;
+function defaultJournal(roles: Settings["roles"]): string {
+  const checkpoint = roles.checkpoint?.primary;
+  return checkpoint?.startsWith("sqlite:") ? checkpoint : DEFAULT_STORE_URI;
 }
 
 function chaosRates(label: string, value: unknown): Map<`${RoleName}.${Side}`, number> {

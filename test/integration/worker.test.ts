@@ -34,6 +34,19 @@ describe("worker", () => {
     expect((await sy.status(correlationId)).status).toBe("completed");
   });
 
+  it("runs with the optional roles switched off", async () => {
+    const settings = Switchyard.settings({ stream: `sqlite:${dir}/off.db`, checkpoint: false, metrics: false, environment: false }, dir);
+    const off = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, logger: silentLogger, cwd: dir });
+    try {
+      expect([off.roles.checkpoint, off.roles.metrics, off.roles.environment]).toEqual([undefined, undefined, undefined]);
+      const result = await off.run("simple", { context: { fail: ["1:0"] } });
+      expect(result.status).toBe("completed");
+      expect(result.errors.map((e) => e.counters)).toEqual([{ retry: 1 }]);
+    } finally {
+      await off.close();
+    }
+  });
+
   it("stop() lets in-flight messages finish and takes no new work", async () => {
     const { correlationId } = await sy.start("slow", { context: { sleep_ms: 800 } });
     const worker = sy.worker({ concurrency: 4 });

@@ -3,7 +3,8 @@
  * `log:/path/to/file`), easy to ship to any log pipeline. It serves only the metrics role.
  */
 import { appendFileSync } from "node:fs";
-import type { Backend } from "../../settings/backends.js";
+import path from "node:path";
+import type { Backend, BackendContext } from "../../settings/backends.js";
 import type { ErrorCounters, MetricDimensions, MetricsPort } from "../../ports.js";
 
 /** Metrics as JSON lines. */
@@ -11,10 +12,11 @@ export class LogMetrics implements MetricsPort {
   readonly uri: string;
   readonly #file: string | undefined;
 
-  constructor(uri: string) {
+  /** `baseDir`: relative file paths resolve against it (the settings file's folder). */
+  constructor(uri: string, baseDir = process.cwd()) {
     this.uri = uri;
     const target = uri.slice("log:".length);
-    this.#file = target === "" ? undefined : target;
+    this.#file = target === "" ? undefined : path.resolve(baseDir, target);
   }
 
   async emit(counters: ErrorCounters, dimensions: MetricDimensions): Promise<void> {
@@ -25,7 +27,7 @@ export class LogMetrics implements MetricsPort {
 }
 
 /** Open a `log:` URI as a backend serving the metrics role. */
-export async function openLogMetrics(uri: string): Promise<Backend> {
-  const metrics = new LogMetrics(uri);
+export async function openLogMetrics(uri: string, context: Pick<BackendContext, "baseDir">): Promise<Backend> {
+  const metrics = new LogMetrics(uri, context.baseDir);
   return { uri, metrics: () => metrics, close: async () => {} };
 }

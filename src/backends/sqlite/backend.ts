@@ -13,7 +13,7 @@ import { SqliteMetrics } from "./metrics.js";
 import type { SqlitePortOptions } from "./port-options.js";
 import { SqliteRetryStore } from "./retry-store.js";
 import { SqliteStream } from "./stream.js";
-import { parseSqliteUri } from "./uri.js";
+import { parseSqliteUri, parseSqliteUriOptions } from "./uri.js";
 
 /** Options of {@link openSqliteBackend}. */
 export interface SqliteBackendOptions {
@@ -88,7 +88,13 @@ export class SqliteBackend implements Closable {
  */
 export function openSqliteBackend(uri: string, options: SqliteBackendOptions = {}): SqliteBackend {
   const path = parseSqliteUri(uri, options.baseDir);
-  return new SqliteBackend(uri, openSqliteDatabase(path, { commitMode: options.commitMode, logger: options.logger }), options);
+  const fromUri = parseSqliteUriOptions(uri);
+  const db = openSqliteDatabase(path, {
+    commitMode: options.commitMode ?? fromUri.commitMode,
+    synchronous: fromUri.synchronous,
+    logger: options.logger,
+  });
+  return new SqliteBackend(uri, db, options);
 }
 
 /** {@link openSqliteBackend} under the name the settings loader (`settings/backends.ts`) imports. */

@@ -16,4 +16,4 @@ export { type MetricsEmission, type MetricsFilter, type MetricsTotal, SqliteMetr
 export type { SqlitePortOptions } from "./port-options.js";
 export { SqliteRetryStore } from "./retry-store.js";
 export { SqliteStream } from "./stream.js";
-export { MEMORY, parseSqliteUri } from "./uri.js";
+export { MEMORY, parseSqliteUri, parseSqliteUriOptions, type SqliteUriOptions } from "./uri.js";

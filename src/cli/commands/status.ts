@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { printJson, settingsOption, withSwitchyard } from "../common.js";
+import { positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { formatInstance, formatMessages, instanceJson, table } from "../format.js";
 
 interface Flags {
@@ -40,14 +40,14 @@ export function statusCommands(program: Command): void {
     .addOption(settingsOption())
     .option("-m, --machine <name>", "only instances of this machine")
     .option("--status <status>", "only running, completed or failed instances")
-    .option("-n, --limit <n>", "at most this many", "50")
+    .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
     .option("--json", "print a JSON array")
-    .action(async (flags: Flags & { machine?: string; status?: string; limit: string }) => {
+    .action(async (flags: Flags & { machine?: string; status?: string; limit: number }) => {
       const status = flags.status as "running" | "completed" | "failed" | undefined;
       if (status !== undefined && !["running", "completed", "failed"].includes(status)) {
         throw new UsageError(`--status must be running, completed or failed, got "${status}"`);
       }
-      const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: Number(flags.limit) }));
+      const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: flags.limit }));
       if (flags.json) printJson(records.map(instanceJson));
       else
         process.stdout.write(

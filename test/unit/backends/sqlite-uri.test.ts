@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MEMORY, parseSqliteUri } from "../../../src/backends/sqlite/uri.js";
+import { MEMORY, parseSqliteUri, parseSqliteUriOptions } from "../../../src/backends/sqlite/uri.js";
 import { SettingsError } from "../../../src/errors.js";
 
 describe("parseSqliteUri", () => {
@@ -25,4 +25,18 @@ describe("parseSqliteUri", () => {
       expect(() => parseSqliteUri(uri, "/srv")).toThrow(/^[^\n]+$/);
     },
   );
+});
+
+describe("parseSqliteUriOptions", () => {
+  it("reads synchronous and commit from the query, and keeps them out of the path", () => {
+    const uri = "sqlite:./state.db?synchronous=normal&commit=group-durable";
+    expect(parseSqliteUriOptions(uri)).toEqual({ synchronous: "NORMAL", commitMode: "group-durable" });
+    expect(parseSqliteUri(uri, "/srv")).toBe("/srv/state.db");
+    expect(parseSqliteUriOptions("sqlite:./state.db")).toEqual({});
+  });
+
+  it("names unknown options and values", () => {
+    expect(() => parseSqliteUriOptions("sqlite:a.db?journal=off")).toThrow('SQLite URI "sqlite:a.db?journal=off" has unknown option "journal"; known options: synchronous, commit');
+    expect(() => parseSqliteUriOptions("sqlite:a.db?commit=never")).toThrow("commit must be one of group, group-durable, each, got \"never\"");
+  });
 });

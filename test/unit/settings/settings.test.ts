@@ -31,6 +31,13 @@ describe("settings", () => {
     expect(settings.visibilityTimeoutSeconds).toBe(2);
   });
 
+  it("switches the optional roles off with false, never the required ones", () => {
+    const settings = resolveSettings({ checkpoint: false, metrics: false, environment: false }, at);
+    expect([settings.roles.checkpoint, settings.roles.metrics, settings.roles.environment]).toEqual([undefined, undefined, undefined]);
+    expect(settings.journal).toBe(DEFAULT_STORE_URI);
+    expect(() => resolveSettings({ cache: false }, at)).toThrow("settings: the cache role cannot be switched off; give it a backend URI");
+  });
+
   it.each([
     [{ stram: "sqlite:a.db" }, /unknown settings key "stram"/],
     [{ stream: 3 }, /stream must be a backend URI or \{primary, secondary\}/],

@@ -92,13 +92,16 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       expect(await journal.errors(b)).toEqual([]);
     });
 
-    it("lists instances by machine and status, most recently updated first", async () => {
+    it("lists instances by machine and status, most recently started first", async () => {
       const machine = `m-${randomUUID()}`;
       const older = record({ machineName: machine });
       clock.advance(1);
       const newer = record({ machineName: machine, status: "completed" });
       await journal.putInstance(older);
       await journal.putInstance(newer);
+      clock.advance(1);
+      // An update does not move an instance up: the order is by start time.
+      await journal.updateInstance(older.correlationId, { machineName: machine, status: "running", state: "s", userContext: {}, reason: undefined });
       await journal.putInstance(record({ machineName: `other-${randomUUID()}` }));
       const ids = (list: InstanceRecord[]) => list.map((r) => r.correlationId);
       expect(ids(await journal.list({ machineName: machine }))).toEqual([newer.correlationId, older.correlationId]);

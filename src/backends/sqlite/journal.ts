@@ -76,7 +76,7 @@ export class SqliteJournal implements JournalPort {
     this.#list = db.prepare(
       `SELECT ${INSTANCE_COLUMNS} FROM instances
        WHERE (@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR status = @status)
-       ORDER BY updated_at DESC, correlation_id LIMIT @limit`,
+       ORDER BY started_at DESC, correlation_id LIMIT @limit`,
     );
   }
 
@@ -136,7 +136,7 @@ export class SqliteJournal implements JournalPort {
     return entries.map((entry) => JSON.parse(entry) as JournalErrors);
   }
 
-  /** Instances, most recently updated first (all of them when `limit` is absent). */
+  /** Instances, most recently started first (all of them when `limit` is absent). */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const parameters = { machine: options.machineName ?? null, status: options.status ?? null, limit: options.limit ?? -1 };
     const rows = this.#db.read("journal list", () => this.#list.all(parameters));

@@ -109,4 +109,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (correlation_id, seq)
   ) WITHOUT ROWID;
   `,
+  // 2: fewer index writes per transition. Every transition touched a random page of
+  // stream_messages_instance (on send and on ack) and of instances_updated (updated_at changes on
+  // every step); both served rare queries (run's per-instance poll, list), which now scan the
+  // in-flight queue or use the immutable start time instead.
+  `
+  DROP INDEX stream_messages_instance;
+  DROP INDEX instances_updated;
+  CREATE INDEX instances_started ON instances (started_at);
+  `,
 ];

@@ -7,9 +7,10 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../src/backends/sqlite/schema.js";
+import { SQLITE_PRAGMAS } from "../src/backends/sqlite/database.js";
 
-/** The pragmas of src/backends/sqlite/database.ts (journal_mode=WAL, its default synchronous=FULL). */
-export const FLOOR_PRAGMAS = { journal_mode: "WAL", synchronous: "FULL" } as const;
+/** The pragmas of the SQLite backend itself, so the floor and the engine are compared fairly. */
+export const FLOOR_PRAGMAS = SQLITE_PRAGMAS;
 
 export interface FloorResult {
   readonly stepsPerTransaction: number;
@@ -34,6 +35,7 @@ export function measureFloor(dir: string, instances: number, steps: number, step
   try {
     db.pragma(`journal_mode = ${FLOOR_PRAGMAS.journal_mode}`);
     db.pragma(`synchronous = ${FLOOR_PRAGMAS.synchronous}`);
+    db.pragma(`wal_autocheckpoint = ${FLOOR_PRAGMAS.wal_autocheckpoint}`);
     for (const migration of MIGRATIONS) db.exec(migration);
 
     const insert = db.prepare<[string, number, string, number, number]>(

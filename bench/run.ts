@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const width = Math.max(...rows.map(([label]) => label.length));
     const out = [
       `Switchyard bench: ${fmt(instances)} instances × ${steps} steps = ${fmt(transitions)} durable transitions, concurrency ${concurrency}`,
-      `node ${result.node_version}, SQLite ${result.sqlite_version}, ${result.cpus} CPUs; floor: WAL, synchronous=${FLOOR_PRAGMAS.synchronous}, claim+insert+delete per step`,
+      `node ${result.node_version}, SQLite ${result.sqlite_version}, ${result.cpus} CPUs; floor: WAL, synchronous=${FLOOR_PRAGMAS.synchronous}, wal_autocheckpoint=${FLOOR_PRAGMAS.wal_autocheckpoint}, claim+insert+delete per step`,
       "",
       ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
       "",

@@ -35,14 +35,23 @@ import { MEMORY } from "./uri.js";
 export const COMMIT_MODES = ["group", "group-durable", "each"] as const;
 export type CommitMode = (typeof COMMIT_MODES)[number];
 
+/**
+ * Pragmas every connection sets (the benchmark's raw floor uses the same, so ratios stay fair).
+ * A WAL of up to 10,000 pages (~40 MiB) before an automatic checkpoint: a group commit dirties
+ * hundreds of pages, and with SQLite's default of 1,000 nearly every commit also ran a checkpoint
+ * (commit time 5.0 ms -> 2.5 ms per group on the 1000 x 10 bench).
+ */
+export const SQLITE_PRAGMAS = { journal_mode: "WAL", synchronous: "NORMAL", wal_autocheckpoint: 10_000 } as const;
+
 /** Options of {@link openSqliteDatabase}. */
 export interface SqliteDatabaseOptions {
   readonly commitMode?: CommitMode | undefined;
   /**
-   * `FULL` (default) syncs the WAL on every commit: a committed turn survives a power loss.
-   * `NORMAL` syncs only at checkpoints: still safe against a process crash, but a power loss may
-   * undo the last commits — the same "lost suffix" as a crash, yet after a caller was told done.
-   * With group commit the sync is paid once per turn, which keeps FULL cheap.
+   * `NORMAL` (default) syncs only at checkpoints, SQLite's recommendation for WAL mode: a committed
+   * turn survives any crash of the process (kill -9 included), but a power loss or OS crash may
+   * undo the last commits — the same "lost suffix" the protocol survives, yet after a caller may
+   * have been told done. `FULL` syncs the WAL on every commit and survives power loss; measured
+   * on the 1000 x 10 bench it costs about a third of the throughput.
    */
   readonly synchronous?: "FULL" | "NORMAL" | undefined;
   /** How long a write waits for another process's transaction (default 10 s). */
@@ -106,8 +115,9 @@ export class SqliteDatabase {
       throw new SystemError(`cannot open SQLite database ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     try {
-      this.#connection.pragma("journal_mode = WAL");
-      this.#connection.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+      this.#connection.pragma(`journal_mode = ${SQLITE_PRAGMAS.journal_mode}`);
+      this.#connection.pragma(`synchronous = ${options.synchronous ?? SQLITE_PRAGMAS.synchronous}`);
+      this.#connection.pragma(`wal_autocheckpoint = ${SQLITE_PRAGMAS.wal_autocheckpoint}`);
       this.#migrate();
     } catch (error) {
       this.#connection.close();

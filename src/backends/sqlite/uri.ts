@@ -38,7 +38,7 @@ export function parseSqliteUri(uri: string, baseDir: string = process.cwd()): st
 
 /** Options a SQLite URI may carry after `?`. */
 export interface SqliteUriOptions {
-  /** `?synchronous=normal|full` (default full). */
+  /** `?synchronous=normal|full` (default normal; full survives power loss too). */
   readonly synchronous?: "FULL" | "NORMAL" | undefined;
   /** `?commit=group|group-durable|each` (default group); see `CommitMode`. */
   readonly commitMode?: "group" | "group-durable" | "each" | undefined;
@@ -47,7 +47,7 @@ export interface SqliteUriOptions {
 const URI_OPTIONS: Record<string, readonly string[]> = { synchronous: ["normal", "full"], commit: ["group", "group-durable", "each"] };
 
 /**
- * The options in a SQLite URI's query, e.g. `sqlite:./state.db?synchronous=normal&commit=group-durable`.
+ * The options in a SQLite URI's query, e.g. `sqlite:./state.db?synchronous=full&commit=group-durable`.
  * They apply when the process first opens the file.
  */
 export function parseSqliteUriOptions(uri: string): SqliteUriOptions {

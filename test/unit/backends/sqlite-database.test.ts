@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openSqliteBackend } from "../../../src/backends/sqlite/backend.js";
 import { SqliteCache } from "../../../src/backends/sqlite/cache.js";
 import { openSqliteDatabase, SqliteDatabase, type SqliteDatabaseOptions } from "../../../src/backends/sqlite/database.js";
 import { MIGRATIONS } from "../../../src/backends/sqlite/schema.js";
@@ -54,6 +55,15 @@ describe("SqliteDatabase", () => {
     expect(observer.pragma("journal_mode", { simple: true })).toBe("wal");
     observer.close();
     open(); // opening a migrated file again is a no-op
+  });
+
+  it("sets synchronous=NORMAL and a 10,000-page WAL by default; the URI can ask for FULL", async () => {
+    const pragmas = (db: SqliteDatabase) =>
+      db.read("pragmas", () => [db.prepare("PRAGMA synchronous").pluck().get(), db.prepare("PRAGMA wal_autocheckpoint").pluck().get()]);
+    expect(pragmas(open())).toEqual([1, 10_000]);
+    const backend = openSqliteBackend(`sqlite:${join(dir, "full.db")}?synchronous=full`);
+    expect(pragmas(backend.db)).toEqual([2, 10_000]);
+    await backend.close();
   });
 
   it("refuses a file from a newer schema version", () => {

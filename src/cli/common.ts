@@ -1,13 +1,9 @@
 /** What the CLI commands share: global options, opening a Switchyard, output helpers. */
 import { Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
+import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
 import { loadSettings } from "../settings/settings.js";
-
-/** Options every command that touches backends takes. */
-export interface BackendOptions {
-  settings?: string;
-}
 
 /** `--settings <file>`. */
 export const settingsOption = () =>
@@ -23,7 +19,8 @@ export async function withSwitchyard<T>(
   use: (sy: Switchyard) => Promise<T>,
 ): Promise<T> {
   const sy = await Switchyard.open({
-    definitions: options.definitions ?? { machines: new Map(), files: [], get: unknownMachine },
+    // Commands like status and history need no definitions: the journal has what they show.
+    definitions: options.definitions ?? createDefinitionSet(new Map(), [], undefined),
     settings: options.settings,
   });
   try {
@@ -31,10 +28,6 @@ export async function withSwitchyard<T>(
   } finally {
     await sy.close();
   }
-}
-
-function unknownMachine(name: string): never {
-  throw new UsageError(`unknown machine "${name}"; pass the definition file with -d`);
 }
 
 /** Parse a `--context` JSON object. */

@@ -310,17 +310,7 @@ class Processing {
       },
       user_context: result.userContext,
     };
-    const outgoing = this.#outgoing(next, result.delaySeconds ?? this.#system.additional_delay_seconds);
-    let sent = await sendToRole(this.#roles, "stream", outgoing, this.#errors, this.#engine.logger);
-    if (sent === undefined) {
-      this.#errors.record("dispatch");
-      sent = await sendToRole(this.#roles, "retry", outgoing, this.#errors, this.#engine.logger);
-    }
-    if (sent === undefined) {
-      throw new SystemError("could not send the next message: every stream and retry backend failed");
-    }
-    await this.#journalSent(next, sent);
-    return sent;
+    return this.#send(next, result.delaySeconds ?? this.#system.additional_delay_seconds, ["stream", "retry"], "dispatch");
   }
 
   /**
@@ -353,17 +343,32 @@ class Processing {
     }
     this.#errors.record("retry");
     const delay = Math.max(minDelaySeconds, retryBackoffSeconds(system.retries, this.#engine.random));
-    const outgoing = this.#outgoing(retry, delay);
-    let sent = await sendToRole(this.#roles, "retry", outgoing, this.#errors, this.#engine.logger);
-    if (sent === undefined) {
-      this.#errors.record("retry");
-      sent = await sendToRole(this.#roles, "stream", outgoing, this.#errors, this.#engine.logger);
-    }
-    if (sent === undefined) {
-      throw new SystemError("could not schedule a retry: every retry and stream backend failed; the message will be delivered again");
-    }
-    await this.#journalSent(retry, sent);
+    await this.#send(retry, delay, ["retry", "stream"], "retry");
     return "retrying";
+  }
+
+  /**
+   * Send to the `first` role (primary, then secondary); when both sides fail, record
+   * `fallbackError` and try the `then` role. Throws when nothing took the message: the delivery
+   * must then stay unacknowledged so its source hands it out again.
+   */
+  async #send(
+    message: WireMessage,
+    delaySeconds: number,
+    [first, then]: ["stream", "retry"] | ["retry", "stream"],
+    fallbackError: "dispatch" | "retry",
+  ): Promise<SentMessage> {
+    const outgoing = this.#outgoing(message, delaySeconds);
+    let sent = await sendToRole(this.#roles, first, outgoing, this.#errors, this.#engine.logger);
+    if (sent === undefined) {
+      this.#errors.record(fallbackError);
+      sent = await sendToRole(this.#roles, then, outgoing, this.#errors, this.#engine.logger);
+    }
+    if (sent === undefined) {
+      throw new SystemError(`could not send ${message.system_context.correlation_id} step ${message.system_context.steps}: every stream and retry backend failed`);
+    }
+    await journalMessage(this.#engine, message, sent.role, sent.side);
+    return sent;
   }
 
   #outgoing(message: WireMessage, delaySeconds: number): OutgoingMessage {
@@ -420,10 +425,6 @@ class Processing {
       }
     }
     await this.#journal((journal) => journal.appendErrors(this.#correlationId, { counters, dimensions }));
-  }
-
-  async #journalSent(message: WireMessage, sent: SentMessage): Promise<void> {
-    await journalMessage(this.#engine, message, sent.role, sent.side);
   }
 
   async #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {

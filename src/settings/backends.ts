@@ -54,7 +54,7 @@ const MODULES: readonly BackendModule[] = [
     scheme: "sqlite",
     example: "sqlite:./state.db",
     matches: (uri) => uri.startsWith("sqlite:"),
-    open: async (uri, context) => (await import("../backends/sqlite/backend.js")).openSqliteStore(uri, context),
+    open: async (uri, context) => (await import("../backends/sqlite/backend.js")).openSqliteBackend(uri, context),
   },
   {
     scheme: "log",

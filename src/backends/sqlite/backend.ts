@@ -96,6 +96,3 @@ export function openSqliteBackend(uri: string, options: SqliteBackendOptions = {
   });
   return new SqliteBackend(uri, db, options);
 }
-
-/** {@link openSqliteBackend} under the name the settings loader (`settings/backends.ts`) imports. */
-export const openSqliteStore = openSqliteBackend;

@@ -1,5 +1,5 @@
 /** The embedded SQLite backend: every role in one file, shared by the processes of one host. */
-export { openSqliteBackend, openSqliteStore, SqliteBackend, type SqliteBackendOptions } from "./backend.js";
+export { openSqliteBackend, SqliteBackend, type SqliteBackendOptions } from "./backend.js";
 export { SqliteCache } from "./cache.js";
 export { SqliteCheckpointStore } from "./checkpoint-store.js";
 export {

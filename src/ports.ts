@@ -135,6 +135,26 @@ export interface MetricsPort {
   emit(counters: ErrorCounters, dimensions: MetricDimensions): Promise<void>;
 }
 
+/** Counters summed over the emissions of one dimension set. */
+export interface MetricsTotal {
+  readonly dimensions: MetricDimensions;
+  readonly counters: ErrorCounters;
+  /** How many emissions were summed. */
+  readonly emissions: number;
+}
+
+/** Which emissions {@link MetricsQuery.totals} sums. */
+export interface MetricsFilter {
+  readonly machineName?: string | undefined;
+  /** Only emissions at or after this time (ms since the epoch). */
+  readonly since?: number | undefined;
+}
+
+/** A metrics backend that stores emissions and can sum them (SQLite); CloudWatch and logs cannot. */
+export interface MetricsQuery {
+  totals(filter?: MetricsFilter): Promise<MetricsTotal[]>;
+}
+
 /** The `environment` role: data handed to container steps, addressed by a generated key. */
 export interface EnvironmentPort {
   readonly uri: string;

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
 import { graphCommand } from "./commands/graph.js";
+import { metricsCommand } from "./commands/metrics.js";
 import { runCommand } from "./commands/run.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommands } from "./commands/status.js";
@@ -20,7 +21,7 @@ export function program(): Command {
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const add of [validateCommand, graphCommand, startCommand, runCommand, workerCommand, statusCommands, deadLettersCommand]) add(cli);
+  for (const add of [validateCommand, graphCommand, startCommand, runCommand, workerCommand, statusCommands, metricsCommand, deadLettersCommand]) add(cli);
   for (const command of cli.commands) command.exitOverride();
   return cli;
 }

@@ -19,7 +19,7 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Clock, DeadLetter, InstanceRecord, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
+import type { Clock, DeadLetter, InstanceRecord, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions } from "../runtime/worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
@@ -184,6 +184,18 @@ export class Switchyard {
     let total = 0;
     for (const source of this.sources) total += (await source.pending?.(correlationId)) ?? 0;
     return total;
+  }
+
+  /**
+   * Error counters summed per machine, state and event, from the primary metrics backend; throws a
+   * UsageError when that backend does not keep emissions (e.g. `log:`).
+   */
+  async metrics(filter: MetricsFilter = {}): Promise<MetricsTotal[]> {
+    const port = this.roles.metrics?.primary;
+    if (port === undefined || !("totals" in port)) {
+      throw new UsageError(`the metrics backend ${port?.uri ?? "(switched off)"} does not keep emissions to query; use a sqlite: URI for metrics`);
+    }
+    return (port as MetricsPort & MetricsQuery).totals(filter);
   }
 
   /** Messages that could not be processed, newest first, from every stream and retry backend. */

@@ -99,6 +99,21 @@ describe("switchyard CLI", () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ status: "completed", state: "b", user_context: { n: 1 } });
   });
 
+  it("metrics sums the stored error counters per machine, state and event", async () => {
+    // The runs above recorded retries of simple in start/go (fail 1:0) and in pseudo_init (0:x).
+    const result = await cli("metrics", "--machine", "simple", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const totals = JSON.parse(result.stdout) as Array<{ dimensions: { current_state: string }; counters: Record<string, number> }>;
+    const byState = Object.fromEntries(totals.map((t) => [t.dimensions.current_state, t.counters]));
+    expect(byState.start).toEqual({ retry: 1 });
+    expect(byState.pseudo_init).toEqual({ retry: 2, fatal: 1 });
+    const text = await cli("metrics", "--since", "1h");
+    expect(text.stdout).toMatch(/machine\s+state\s+event\s+emissions\s+error\s+fatal\s+cache\s+retry\s+duplicate\s+dispatch/);
+    const bad = await cli("metrics", "--since", "yesterday-ish");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--since must be an ISO time or a duration like 15m, 2h, 1d/);
+  });
+
   it("validate reports problems with file:line:column and exits 1", async () => {
     const bad = path.join(dir, "bad.yaml");
     writeFileSync(bad, "machines:\n- name: m\n  states:\n  - name: a\n    initial: true\n    transitions:\n    - event: e\n      target: nowhere\n");

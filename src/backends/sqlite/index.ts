@@ -12,7 +12,7 @@ export {
 export { SqliteDeadLetters } from "./dead-letters.js";
 export { SqliteEnvironment } from "./environment-store.js";
 export { SqliteJournal } from "./journal.js";
-export { type MetricsEmission, type MetricsFilter, type MetricsTotal, SqliteMetrics } from "./metrics.js";
+export { type MetricsEmission, SqliteMetrics } from "./metrics.js";
 export type { SqlitePortOptions } from "./port-options.js";
 export { SqliteRetryStore } from "./retry-store.js";
 export { SqliteStream } from "./stream.js";

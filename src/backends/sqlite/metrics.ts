@@ -7,7 +7,10 @@ import {
   type Clock,
   type ErrorCounters,
   type MetricDimensions,
+  type MetricsFilter,
   type MetricsPort,
+  type MetricsQuery,
+  type MetricsTotal,
   systemClock,
 } from "../../ports.js";
 import type { SqliteDatabase } from "./database.js";
@@ -19,21 +22,6 @@ export interface MetricsEmission {
   readonly at: number;
   readonly dimensions: MetricDimensions;
   readonly counters: ErrorCounters;
-}
-
-/** Summed counters of one dimension set. */
-export interface MetricsTotal {
-  readonly dimensions: MetricDimensions;
-  readonly counters: ErrorCounters;
-  /** How many emissions (processings) were summed. */
-  readonly emissions: number;
-}
-
-/** Which emissions {@link SqliteMetrics.totals} sums. */
-export interface MetricsFilter {
-  readonly machineName?: string | undefined;
-  /** Only emissions at or after this time (milliseconds since the epoch). */
-  readonly since?: number | undefined;
 }
 
 interface Row {
@@ -49,7 +37,7 @@ interface TotalRow extends Omit<Row, "at"> {
 }
 
 /** Metrics port over the `metrics` table. */
-export class SqliteMetrics implements MetricsPort {
+export class SqliteMetrics implements MetricsPort, MetricsQuery {
   readonly uri: string;
   readonly #db: SqliteDatabase;
   readonly #clock: Clock;

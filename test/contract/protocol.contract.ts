@@ -349,6 +349,67 @@ export function describeProtocol(backend: ProtocolBackend): void {
       for (const id of ["a", "b", "taken"]) expect((await h.sy.status(id)).status).toBe("completed");
     });
 
+    it("obj.delay holds the next message back; additional_delay_seconds is the default", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("timing", { context: { next: { start: "delay" }, delay: 30 } });
+      await h.step(); // pseudo_init → start, next "delay"
+      await h.step(); // start → delaying: Delay sets obj.delay = 30 for (delaying, go, 2)
+      h.clock.advance(29_000);
+      expect(await h.step()).toBe(false);
+      h.clock.advance(1_000);
+      expect(await h.step()).toBe(true);
+      expect((await h.sy.status(correlationId)).status).toBe("completed");
+
+      const { correlationId: delayed } = await h.sy.start("simple", { additionalDelaySeconds: 10 });
+      h.clock.advance(9_999);
+      expect(await h.step()).toBe(false);
+      h.clock.advance(1);
+      expect(await h.step()).toBe(true); // pseudo_init → start; its next message waits 10 s too
+      h.clock.advance(9_999);
+      expect(await h.step()).toBe(false);
+      h.clock.advance(1);
+      await h.drain();
+      expect((await h.sy.status(delayed)).status).toBe("completed");
+    });
+
+    it("a do_action that returns nothing leaves the instance waiting in its state", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("timing", { context: { next: { start: "wait" } } });
+      await h.drain();
+      expect(h.outcomes.at(-1)).toEqual({ kind: "waiting", correlationId });
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "running", state: "waiting" });
+      expect(await h.errors(correlationId)).toEqual([]);
+    });
+
+    it("an event the next state has no transition for is retried, then fatal", async () => {
+      const h = await open();
+      const { correlationId: lost } = await h.sy.start("timing", { context: { next: { start: "nope" } } });
+      await h.drain();
+      expect(await h.trace(lost)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "nope", 1, 0, "stream", "primary"],
+        ["start", "nope", 1, 1, "retry", "primary"],
+      ]);
+      expect((await h.errors(lost)).map((e) => e.counters)).toEqual([{ retry: 1 }, { fatal: 1 }]);
+      expect((await h.sy.status(lost)).reason).toBe(
+        'gave up after 1 retries: machine "timing" has no transition from state "start" on event "nope"; add it to the definition or return another event',
+      );
+    });
+
+    it("a message for a machine this worker does not know goes to the dead letters", async () => {
+      const h = await open();
+      const body = JSON.stringify({
+        version: "0.1",
+        system_context: { machine_name: "billing", current_state: "pseudo_init", current_event: "pseudo_init", correlation_id: "b1", steps: 0, retries: 0 },
+        user_context: {},
+      });
+      await h.sy.roles.stream.primary.send({ correlationId: "b1", steps: 0, retries: 0, body, delaySeconds: 0 });
+      await h.drain();
+      expect(h.outcomes).toEqual([{ kind: "malformed", reason: expect.stringMatching(/^unknown machine "billing" \(this worker knows: .*simple/) }]);
+      const [letter] = await h.sy.deadLetters();
+      expect(letter).toMatchObject({ body, reason: expect.stringMatching(/^unknown machine "billing"/) });
+    });
+
     it("an unparseable message goes to the dead letters with its reason", async () => {
       const h = await open();
       await h.sy.roles.stream.primary.send({ correlationId: "x", steps: 0, retries: 0, body: "{not json", delaySeconds: 0 });

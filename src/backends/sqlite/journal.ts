@@ -64,11 +64,11 @@ export class SqliteJournal implements JournalPort {
          machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason`,
     );
-    this.#appendMessage = db.prepare(append("journal_messages", "message"));
+    this.#appendMessage = db.prepare("INSERT INTO journal_messages (correlation_id, message) VALUES (@cid, @entry)");
     this.#appendErrors = db.prepare(append("journal_errors", "errors"));
     this.#get = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE correlation_id = ?`);
     this.#history = db
-      .prepare<[string], string>("SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY seq")
+      .prepare<[string], string>("SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY id")
       .pluck();
     this.#errors = db
       .prepare<[string], string>("SELECT errors FROM journal_errors WHERE correlation_id = ? ORDER BY seq")

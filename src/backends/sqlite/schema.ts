@@ -118,4 +118,17 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX instances_updated;
   CREATE INDEX instances_started ON instances (started_at);
   `,
+  // 3: history rows appended in one place instead of at a random page per instance.
+  `
+  CREATE TABLE journal_messages_v3 (
+    id             INTEGER PRIMARY KEY,
+    correlation_id TEXT    NOT NULL,
+    message        TEXT    NOT NULL
+  );
+  INSERT INTO journal_messages_v3 (correlation_id, message)
+    SELECT correlation_id, message FROM journal_messages ORDER BY correlation_id, seq;
+  DROP TABLE journal_messages;
+  ALTER TABLE journal_messages_v3 RENAME TO journal_messages;
+  CREATE INDEX journal_messages_instance ON journal_messages (correlation_id, id);
+  `,
 ];

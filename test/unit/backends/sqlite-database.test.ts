@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteBackend } from "../../../src/backends/sqlite/backend.js";
 import { SqliteCache } from "../../../src/backends/sqlite/cache.js";
 import { openSqliteDatabase, SqliteDatabase, type SqliteDatabaseOptions } from "../../../src/backends/sqlite/database.js";
+import { SqliteJournal } from "../../../src/backends/sqlite/journal.js";
 import { MIGRATIONS } from "../../../src/backends/sqlite/schema.js";
 import { SystemError } from "../../../src/errors.js";
 import type { Logger } from "../../../src/logger.js";
@@ -64,6 +65,20 @@ describe("SqliteDatabase", () => {
     const backend = openSqliteBackend(`sqlite:${join(dir, "full.db")}?synchronous=full`);
     expect(pragmas(backend.db)).toEqual([2, 10_000]);
     await backend.close();
+  });
+
+  it("migrates a version-2 file, keeping each instance's history in order", async () => {
+    mkdirSync(join(file, ".."), { recursive: true });
+    const old = new Database(file);
+    old.exec(MIGRATIONS[0] as string);
+    old.exec(MIGRATIONS[1] as string);
+    old.pragma("user_version = 2");
+    const insert = old.prepare("INSERT INTO journal_messages (correlation_id, seq, message) VALUES (?, ?, ?)");
+    for (const [cid, seq] of [["b", 2], ["a", 1], ["b", 1], ["a", 2]] as const) insert.run(cid, seq, JSON.stringify({ cid, seq }));
+    old.close();
+    const journal = new SqliteJournal(open(), { uri: "sqlite:test" });
+    expect(await journal.history("a")).toEqual([{ cid: "a", seq: 1 }, { cid: "a", seq: 2 }]);
+    expect(await journal.history("b")).toEqual([{ cid: "b", seq: 1 }, { cid: "b", seq: 2 }]);
   });
 
   it("refuses a file from a newer schema version", () => {

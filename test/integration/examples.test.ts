@@ -1,0 +1,31 @@
+/** The examples stay valid and runnable: their definitions validate and the TypeScript one runs. */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { validateDefinitionFile } from "../../src/definition/validate.js";
+import { ROOT } from "../support/cli.js";
+
+const run = promisify(execFile);
+
+describe("examples", () => {
+  it.each(["tracer", "local-transitions", "order-pipeline"])("%s/fsm.yaml validates", async (name) => {
+    expect(await validateDefinitionFile(path.join(ROOT, "examples", name, "fsm.yaml"))).toEqual([]);
+  });
+
+  it("typescript-api/main.ts drives its machine to the end", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "switchyard-example-"));
+    try {
+      const env = { ...process.env, SWITCHYARD_STORE: `sqlite:${dir}/example.db` };
+      const script = path.join(ROOT, "examples/typescript-api/main.ts");
+      const { stdout } = await run(process.execPath, ["--import", "tsx", script, "https://example.com/a"], { cwd: ROOT, env });
+      expect(stdout).toMatch(/^[0-9a-f]{32}: completed in state indexed\n\{"url":"https:\/\/example.com\/a","words":5\}\n/);
+      const skipped = await run(process.execPath, ["--import", "tsx", script, "https://example.com/empty"], { cwd: ROOT, env });
+      expect(skipped.stdout).toMatch(/completed in state skipped/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,45 +2,8 @@
  * Backends by URI: which module serves a scheme, loaded lazily so an embedded user never loads a
  * driver or SDK they do not use.
  */
+import type { Backend, BackendContext } from "../backends/backend.js";
 import { SettingsError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import type {
-  CachePort,
-  CheckpointPort,
-  Clock,
-  Closable,
-  DeadLetterStore,
-  EnvironmentPort,
-  JournalPort,
-  MessageSource,
-  MetricsPort,
-  RetryPort,
-  Side,
-  StreamPort,
-} from "../ports.js";
-
-/** One opened store and the roles it can serve; a backend implements only what it supports. */
-export interface Backend extends Closable {
-  readonly uri: string;
-  stream?(side: Side): StreamPort & MessageSource;
-  retry?(side: Side): RetryPort & MessageSource;
-  cache?(): CachePort;
-  checkpoint?(): CheckpointPort;
-  metrics?(): MetricsPort;
-  environment?(): EnvironmentPort;
-  journal?(): JournalPort;
-  /** Dead letters of its stream and retry store, if it keeps them. */
-  readonly deadLetters?: DeadLetterStore | undefined;
-}
-
-/** What opening a backend gets to know. */
-export interface BackendContext {
-  readonly clock: Clock;
-  /** Relative paths in URIs resolve against this directory. */
-  readonly baseDir: string;
-  readonly endpoints: Readonly<Record<string, string>>;
-  readonly logger: Logger;
-}
 
 interface BackendModule {
   readonly scheme: string;

@@ -6,7 +6,8 @@ import type { RoleBindings } from "../engine/roles.js";
 import { SettingsError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Clock, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
-import { type Backend, openBackend } from "./backends.js";
+import type { Backend } from "../backends/backend.js";
+import { openBackend } from "./backends.js";
 import { withChaos } from "./chaos.js";
 import type { OptionalRole, RoleBinding, Settings } from "./settings.js";
 

@@ -4,7 +4,7 @@
  */
 import { appendFileSync } from "node:fs";
 import path from "node:path";
-import type { Backend, BackendContext } from "../../settings/backends.js";
+import type { Backend, BackendContext } from "../backend.js";
 import type { ErrorCounters, MetricDimensions, MetricsPort } from "../../ports.js";
 
 /** Metrics as JSON lines. */

@@ -2,7 +2,8 @@
  * One SQLite file serving every role: the factory the settings loader calls for `sqlite:` URIs.
  */
 import type { Logger } from "../../logger.js";
-import { type Clock, type Closable, type Side, systemClock } from "../../ports.js";
+import { type Clock, type Side, systemClock } from "../../ports.js";
+import type { Backend } from "../backend.js";
 import { SqliteCache } from "./cache.js";
 import { SqliteCheckpointStore } from "./checkpoint-store.js";
 import { type CommitMode, openSqliteDatabase, type SqliteDatabase } from "./database.js";
@@ -29,7 +30,7 @@ export interface SqliteBackendOptions {
 }
 
 /** The ports of one SQLite file. All share one connection (and its group commit). */
-export class SqliteBackend implements Closable {
+export class SqliteBackend implements Backend {
   readonly uri: string;
   readonly db: SqliteDatabase;
   readonly deadLetters: SqliteDeadLetters;

@@ -1,0 +1,42 @@
+/**
+ * What every backend module offers the settings loader: an opened store and the roles it can
+ * serve. A backend implements only the roles it supports (SQS has no cache, Memcached no stream).
+ */
+import type { Logger } from "../logger.js";
+import type {
+  CachePort,
+  CheckpointPort,
+  Clock,
+  Closable,
+  DeadLetterStore,
+  EnvironmentPort,
+  JournalPort,
+  MessageSource,
+  MetricsPort,
+  RetryPort,
+  Side,
+  StreamPort,
+} from "../ports.js";
+
+/** One opened store and the roles it can serve; a backend implements only what it supports. */
+export interface Backend extends Closable {
+  readonly uri: string;
+  stream?(side: Side): StreamPort & MessageSource;
+  retry?(side: Side): RetryPort & MessageSource;
+  cache?(): CachePort;
+  checkpoint?(): CheckpointPort;
+  metrics?(): MetricsPort;
+  environment?(): EnvironmentPort;
+  journal?(): JournalPort;
+  /** Dead letters of its stream and retry store, if it keeps them. */
+  readonly deadLetters?: DeadLetterStore | undefined;
+}
+
+/** What opening a backend gets to know. */
+export interface BackendContext {
+  readonly clock: Clock;
+  /** Relative paths in URIs resolve against this directory. */
+  readonly baseDir: string;
+  readonly endpoints: Readonly<Record<string, string>>;
+  readonly logger: Logger;
+}

@@ -54,6 +54,15 @@ export function positiveInt(name: string) {
   };
 }
 
+/** Parse a positive number option. */
+export function positiveNumber(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${name} must be a positive number, got "${text}"`);
+    return value;
+  };
+}
+
 /** Print one JSON document on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -23,6 +23,12 @@ export interface WorkerOptions {
    * Without it the worker runs until {@link Worker.stop}.
    */
   readonly stopWhenIdle?: (() => Promise<boolean>) | undefined;
+  /**
+   * After {@link Worker.stop}, how long to wait for in-flight messages before handing them back to
+   * their sources (delivered again at once, to this or another worker) and returning. Default: wait
+   * as long as they take.
+   */
+  readonly shutdownTimeoutSeconds?: number | undefined;
   /** Longest pause between polls when there is no work, in ms (default 200). */
   readonly maxPollIntervalMs?: number | undefined;
   readonly logger?: Logger | undefined;
@@ -66,7 +72,10 @@ export class Worker {
     this.stats = { received: 0, processed: 0, outcomes: {}, unfinished: 0, inFlight: 0, startedAt: Date.now() };
   }
 
-  /** Ask the worker to stop taking work; {@link run} resolves once in-flight messages are done. */
+  /**
+   * Ask the worker to stop taking work; {@link run} resolves once in-flight messages are done, or
+   * when `shutdownTimeoutSeconds` has passed and they were handed back.
+   */
   stop(): void {
     this.#stopping = true;
     this.#wake?.();
@@ -105,7 +114,34 @@ export class Worker {
       await this.#pause(pause);
       pause = Math.min(maxPause, pause * 2);
     }
-    await Promise.all(this.#inFlight);
+    await this.#drain();
+  }
+
+  /** Wait for in-flight messages; past the shutdown timeout, hand them back instead. */
+  async #drain(): Promise<void> {
+    const timeout = this.#options.shutdownTimeoutSeconds;
+    if (timeout === undefined || this.#inFlight.size === 0) {
+      await Promise.all(this.#inFlight);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), timeout * 1000);
+    });
+    const outcome = await Promise.race([Promise.all(this.#inFlight), expired]);
+    clearTimeout(timer);
+    if (outcome !== "expired") return;
+    const claims = [...this.#claims];
+    this.#claims.clear(); // their heartbeats stop: the messages are no longer ours
+    this.#logger.warn(`shutdown timeout: handing ${claims.length} in-flight message(s) back for redelivery`);
+    await Promise.all(
+      claims.map(([delivery, { source }]) =>
+        source.release(delivery, 0).catch((error: Error) => {
+          this.#logger.error(`cannot hand message ${delivery.id} back to ${source.uri}: ${error.message}; it returns after its visibility timeout`);
+        }),
+      ),
+    );
+    this.stats.unfinished += claims.length;
   }
 
   /**

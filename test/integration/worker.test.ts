@@ -59,6 +59,20 @@ describe("worker", () => {
     expect((await sy.status(correlationId)).state).toBe("sleeping");
   });
 
+  it("past the shutdown timeout, in-flight messages are handed back for redelivery", async () => {
+    const { correlationId } = await sy.start("slow", { context: { sleep_ms: 3_000 } });
+    const worker = sy.worker({ concurrency: 4, shutdownTimeoutSeconds: 0.3 });
+    const running = worker.run();
+    setTimeout(() => worker.stop(), 200);
+    const began = Date.now();
+    const stats = await running;
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(stats.unfinished).toBe(1);
+    // Handed back: deliverable again at once, although its visibility timeout has not run out.
+    const [again] = await sy.sources[0]!.receive({ max: 1, visibilityTimeoutSeconds: 30, correlationId });
+    expect(again?.receiveCount).toBe(2);
+  });
+
   it("SIGTERM: the CLI worker finishes its in-flight message and exits 0", async () => {
     const { correlationId } = await sy.start("slow", { context: { sleep_ms: 3_000 } });
     const settingsFile = path.join(dir, "settings.yaml");
@@ -74,7 +88,7 @@ describe("worker", () => {
     child.kill("SIGTERM");
     const result = await done;
     expect(result.code, result.stderr).toBe(0);
-    expect(stderr).toMatch(/SIGTERM: finishing 1 in-flight message\(s\)/);
+    expect(stderr).toMatch(/SIGTERM: finishing 1 in-flight message\(s\) \(handing them back after 30 s\)/);
     expect((await sy.status(correlationId)).state).toBe("sleeping");
     expect(await sy.pending(correlationId)).toBe(1);
   });

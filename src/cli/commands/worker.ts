@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import type { Worker, WorkerStats } from "../../runtime/worker.js";
-import { definitionsOption, positiveInt, settingsOption, withSwitchyard } from "../common.js";
+import { definitionsOption, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 
 interface WorkerFlags {
   definitions: string;
   settings?: string;
   concurrency: number;
   untilIdle?: boolean;
+  shutdownTimeout: number;
   quiet?: boolean;
 }
 
@@ -19,14 +20,21 @@ export function workerCommand(program: Command): void {
     .addOption(settingsOption())
     .option("-n, --concurrency <n>", "messages processed at once", positiveInt("--concurrency"), 32)
     .option("--until-idle", "exit once nothing is left to process (delayed retries included)")
+    .option(
+      "--shutdown-timeout <seconds>",
+      "on SIGINT/SIGTERM, wait this long for in-flight messages, then hand them back for redelivery and exit",
+      positiveNumber("--shutdown-timeout"),
+      30,
+    )
     .option("-q, --quiet", "no progress output")
     .action(async (flags: WorkerFlags) => {
       await withSwitchyard(flags, async (sy) => {
         const worker = sy.worker({
           concurrency: flags.concurrency,
+          shutdownTimeoutSeconds: flags.shutdownTimeout,
           stopWhenIdle: flags.untilIdle ? async () => (await sy.pending()) === 0 : undefined,
         });
-        const stopSignals = handleSignals(worker);
+        const stopSignals = handleSignals(worker, flags.shutdownTimeout);
         const progress = flags.quiet ? undefined : startProgress(worker.stats);
         try {
           const stats = await worker.run();
@@ -39,14 +47,19 @@ export function workerCommand(program: Command): void {
     });
 }
 
-/** First SIGINT/SIGTERM: finish in-flight messages and exit; second: exit at once. */
-function handleSignals(worker: Worker): () => void {
+/**
+ * First SIGINT/SIGTERM: finish in-flight messages (up to the shutdown timeout, then hand them back)
+ * and exit; second: exit at once.
+ */
+function handleSignals(worker: Worker, timeoutSeconds: number): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (worker.stopping) {
       process.stderr.write(`\n${signal} again: exiting now; unfinished messages will be delivered again\n`);
       process.exit(130);
     }
-    process.stderr.write(`\n${signal}: finishing ${worker.stats.inFlight} in-flight message(s); send it again to exit at once\n`);
+    process.stderr.write(
+      `\n${signal}: finishing ${worker.stats.inFlight} in-flight message(s) (handing them back after ${timeoutSeconds} s); send it again to exit at once\n`,
+    );
     worker.stop();
   };
   process.on("SIGINT", onSignal);

@@ -95,9 +95,13 @@ export interface CachePort {
   ): Promise<LeaseResult>;
   /** Release the lease only if it is still held for `(steps, retries, fenceToken)`; true if released. */
   releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean>;
-  /** Whether step `steps` of the instance was already dispatched. */
+  /**
+   * Whether step `steps` of the instance was already dispatched. Steps of an instance are
+   * dispatched in order, so a backend may answer from the highest marked step (a step at or below
+   * it is done) rather than keep one flag per step.
+   */
   isDispatched(correlationId: string, steps: number): Promise<boolean>;
-  /** Mark step `steps` dispatched for `ttlSeconds`. */
+  /** Mark step `steps` (and so every earlier step) dispatched for `ttlSeconds`. */
   markDispatched(correlationId: string, steps: number, retries: number, ttlSeconds: number): Promise<void>;
 }
 

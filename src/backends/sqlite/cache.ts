@@ -1,16 +1,14 @@
 /**
- * The `cache` role on SQLite: leases with fence tokens (`leases`) and dispatched flags
- * (`dispatched`). Each operation is one statement; a lease is taken with one conditional upsert.
+ * The `cache` role on SQLite: one `leases` row per instance holding its lease (with fence token)
+ * and its dispatched mark. Each operation is one statement; a lease is taken with one conditional
+ * upsert. Keeping the mark in the row the lease just wrote costs no extra page per transition.
  */
 import type { Statement } from "better-sqlite3";
 import { type CachePort, type Clock, type LeaseResult, systemClock } from "../../ports.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
-/** Expired dispatched flags are purged at most this often (clock milliseconds). */
-const PURGE_INTERVAL_MS = 60_000;
-
-/** Cache port over the `leases` and `dispatched` tables. */
+/** Cache port over the `leases` table. */
 export class SqliteCache implements CachePort {
   readonly uri: string;
   readonly #db: SqliteDatabase;
@@ -19,9 +17,7 @@ export class SqliteCache implements CachePort {
   readonly #releaseLease: Statement<[string, number, number, number]>;
   readonly #leaseExpiry: Statement<[string], number>;
   readonly #isDispatched: Statement<[string, number, number]>;
-  readonly #markDispatched: Statement<[string, number, number, number]>;
-  readonly #purge: Statement<[number]>;
-  #nextPurge = 0;
+  readonly #markDispatched: Statement<[string, number, number]>;
 
   constructor(db: SqliteDatabase, options: SqlitePortOptions) {
     this.#db = db;
@@ -44,13 +40,16 @@ export class SqliteCache implements CachePort {
        WHERE correlation_id = ? AND state = 'leased' AND steps = ? AND retries = ? AND fence = ?`,
     );
     this.#isDispatched = db.prepare(
-      "SELECT 1 FROM dispatched WHERE correlation_id = ? AND steps = ? AND expires_at > ?",
+      "SELECT 1 FROM leases WHERE correlation_id = ? AND dispatched_steps >= ? AND dispatched_until > ?",
     ).pluck();
+    // A cache that holds no lease of the instance (the other side of a failover pair) still keeps
+    // its mark: the row is created open, with fence 0, so its first lease gets token 1.
     this.#markDispatched = db.prepare(
-      `INSERT INTO dispatched (correlation_id, steps, retries, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (correlation_id, steps) DO UPDATE SET retries = excluded.retries, expires_at = excluded.expires_at`,
+      `INSERT INTO leases (correlation_id, steps, retries, fence, state, expires_at, dispatched_steps, dispatched_until)
+       VALUES (?, -1, 0, 0, 'open', 0, ?, ?)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         dispatched_steps = max(dispatched_steps, excluded.dispatched_steps), dispatched_until = excluded.dispatched_until`,
     );
-    this.#purge = db.prepare("DELETE FROM dispatched WHERE expires_at <= ?");
   }
 
   async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
@@ -78,14 +77,8 @@ export class SqliteCache implements CachePort {
     return this.#db.read("read dispatched flag", () => this.#isDispatched.get(correlationId, steps, now) !== undefined);
   }
 
-  async markDispatched(correlationId: string, steps: number, retries: number, ttlSeconds: number): Promise<void> {
-    const now = this.#clock.now();
-    await this.#db.write("mark dispatched", () => {
-      this.#markDispatched.run(correlationId, steps, retries, now + ttlSeconds * 1000);
-      if (now >= this.#nextPurge) {
-        this.#nextPurge = now + PURGE_INTERVAL_MS;
-        this.#purge.run(now);
-      }
-    });
+  async markDispatched(correlationId: string, steps: number, _retries: number, ttlSeconds: number): Promise<void> {
+    const until = this.#clock.now() + ttlSeconds * 1000;
+    await this.#db.write("mark dispatched", () => this.#markDispatched.run(correlationId, steps, until));
   }
 }

@@ -131,4 +131,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE journal_messages_v3 RENAME TO journal_messages;
   CREATE INDEX journal_messages_instance ON journal_messages (correlation_id, id);
   `,
+  // 4: the dispatched mark moves into the instance's leases row, which every transition has just
+  // written anyway: one page per transition instead of a second random one in a growing table. The
+  // mark is the highest dispatched step (steps of one instance are dispatched in order, so a step
+  // at or below it is done) with the expiry of its last renewal.
+  `
+  ALTER TABLE leases ADD COLUMN dispatched_steps INTEGER NOT NULL DEFAULT -1;
+  ALTER TABLE leases ADD COLUMN dispatched_until INTEGER NOT NULL DEFAULT 0;
+  INSERT INTO leases (correlation_id, steps, retries, fence, state, expires_at)
+    SELECT DISTINCT correlation_id, -1, 0, 0, 'open', 0 FROM dispatched WHERE true
+    ON CONFLICT (correlation_id) DO NOTHING;
+  UPDATE leases SET
+    dispatched_steps = (SELECT MAX(steps) FROM dispatched d WHERE d.correlation_id = leases.correlation_id),
+    dispatched_until = (SELECT MAX(expires_at) FROM dispatched d WHERE d.correlation_id = leases.correlation_id)
+  WHERE correlation_id IN (SELECT correlation_id FROM dispatched);
+  DROP TABLE dispatched;
+  `,
 ];

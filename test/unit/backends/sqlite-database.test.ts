@@ -32,7 +32,6 @@ describe("SqliteDatabase", () => {
   };
   const insert = (db: SqliteDatabase, key = randomUUID()) =>
     db.write("insert", () => db.prepare("INSERT INTO environments VALUES (?, '{}', 0)").run(key));
-  const tick = () => new Promise((resolve) => setImmediate(resolve));
   const recordingLogger = (lines: string[]): Logger => ({
     debug() {},
     info() {},
@@ -159,19 +158,25 @@ describe("SqliteDatabase", () => {
     expect(count("environments")).toBe(1);
   });
 
-  it("purges expired dispatched flags now and then", async () => {
-    const db = open();
-    const clock = new TestClock();
-    const cache = new SqliteCache(db, { uri: "sqlite:test", clock });
-    await cache.markDispatched("a", 1, 0, 1);
-    await cache.markDispatched("b", 1, 0, 1);
-    clock.advance(2_000);
-    await cache.markDispatched("c", 1, 0, 1);
-    await tick();
-    expect(count("dispatched")).toBe(3);
-    clock.advance(60_000);
-    await cache.markDispatched("d", 1, 0, 3600);
-    await tick();
-    expect(count("dispatched")).toBe(1);
+  it("migrates version-3 dispatched flags into each instance's mark", async () => {
+    mkdirSync(join(file, ".."), { recursive: true });
+    const old = new Database(file);
+    for (const migration of MIGRATIONS.slice(0, 3)) old.exec(migration);
+    old.pragma("user_version = 3");
+    const now = Date.UTC(2030, 0, 1);
+    old.prepare("INSERT INTO leases VALUES ('a', 2, 0, 7, 'open', 0)").run();
+    const flag = old.prepare("INSERT INTO dispatched VALUES (?, ?, 0, ?)");
+    flag.run("a", 1, now + 1_000);
+    flag.run("a", 2, now + 5_000);
+    flag.run("b", 4, now + 5_000); // flags of an instance whose lease lives in the other cache
+    old.close();
+    const clock = new TestClock(now);
+    const cache = new SqliteCache(open(), { uri: "sqlite:test", clock });
+    expect([await cache.isDispatched("a", 2), await cache.isDispatched("a", 3), await cache.isDispatched("b", 4)]).toEqual([true, false, true]);
+    // The migrated lease keeps its fence token; the mark-only row starts at token 1.
+    expect(await cache.acquireLease("a", 3, 0, 60)).toEqual({ acquired: true, fenceToken: 8 });
+    expect(await cache.acquireLease("b", 5, 0, 60)).toEqual({ acquired: true, fenceToken: 1 });
+    clock.advance(5_000);
+    expect(await cache.isDispatched("b", 4)).toBe(false);
   });
 });

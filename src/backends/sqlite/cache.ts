@@ -1,14 +1,15 @@
 /**
- * The `cache` role on SQLite: one `leases` row per instance holding its lease (with fence token)
- * and its dispatched mark. Each operation is one statement; a lease is taken with one conditional
- * upsert. Keeping the mark in the row the lease just wrote costs no extra page per transition.
+ * The `cache` role on SQLite: the lease (with fence token) and the dispatched mark of each
+ * instance, in its `instance_state` row (which the checkpoint store shares). Each operation is one
+ * statement; a lease is taken with one conditional upsert. Keeping the mark and the checkpoint in
+ * the row the lease just wrote costs no extra page per transition.
  */
 import type { Statement } from "better-sqlite3";
 import { type CachePort, type Clock, type LeaseResult, systemClock } from "../../ports.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
-/** Cache port over the `leases` table. */
+/** Cache port over the `instance_state` table. */
 export class SqliteCache implements CachePort {
   readonly uri: string;
   readonly #db: SqliteDatabase;
@@ -26,7 +27,7 @@ export class SqliteCache implements CachePort {
     // The lease is free if absent (insert), released (state open) or expired; otherwise the WHERE
     // of the upsert fails and no row comes back. Fences only ever grow: rows are never deleted.
     this.#acquire = db.prepare(
-      `INSERT INTO leases (correlation_id, steps, retries, fence, state, expires_at)
+      `INSERT INTO instance_state (correlation_id, steps, retries, fence, state, expires_at)
        VALUES (?, ?, ?, 1, 'leased', ?)
        ON CONFLICT (correlation_id) DO UPDATE SET
          steps = excluded.steps, retries = excluded.retries, fence = fence + 1,
@@ -34,18 +35,18 @@ export class SqliteCache implements CachePort {
        WHERE state = 'open' OR expires_at < ?
        RETURNING fence`,
     );
-    this.#leaseExpiry = db.prepare<[string], number>("SELECT expires_at FROM leases WHERE correlation_id = ?").pluck();
+    this.#leaseExpiry = db.prepare<[string], number>("SELECT expires_at FROM instance_state WHERE correlation_id = ?").pluck();
     this.#releaseLease = db.prepare(
-      `UPDATE leases SET state = 'open'
+      `UPDATE instance_state SET state = 'open'
        WHERE correlation_id = ? AND state = 'leased' AND steps = ? AND retries = ? AND fence = ?`,
     );
     this.#isDispatched = db.prepare(
-      "SELECT 1 FROM leases WHERE correlation_id = ? AND dispatched_steps >= ? AND dispatched_until > ?",
+      "SELECT 1 FROM instance_state WHERE correlation_id = ? AND dispatched_steps >= ? AND dispatched_until > ?",
     ).pluck();
     // A cache that holds no lease of the instance (the other side of a failover pair) still keeps
     // its mark: the row is created open, with fence 0, so its first lease gets token 1.
     this.#markDispatched = db.prepare(
-      `INSERT INTO leases (correlation_id, steps, retries, fence, state, expires_at, dispatched_steps, dispatched_until)
+      `INSERT INTO instance_state (correlation_id, steps, retries, fence, state, expires_at, dispatched_steps, dispatched_until)
        VALUES (?, -1, 0, 0, 'open', 0, ?, ?)
        ON CONFLICT (correlation_id) DO UPDATE SET
          dispatched_steps = max(dispatched_steps, excluded.dispatched_steps), dispatched_until = excluded.dispatched_until`,

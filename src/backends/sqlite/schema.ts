@@ -147,4 +147,19 @@ export const MIGRATIONS: readonly string[] = [
   WHERE correlation_id IN (SELECT correlation_id FROM dispatched);
   DROP TABLE dispatched;
   `,
+  // 5: the checkpoint joins the lease and the dispatched mark: one row per instance, written once
+  // per transition however many of the cache and checkpoint roles this file serves.
+  `
+  ALTER TABLE leases RENAME TO instance_state;
+  ALTER TABLE instance_state ADD COLUMN checkpoint_steps INTEGER;
+  ALTER TABLE instance_state ADD COLUMN checkpoint_receipt TEXT;
+  ALTER TABLE instance_state ADD COLUMN checkpoint_at INTEGER;
+  INSERT INTO instance_state (correlation_id, steps, retries, fence, state, expires_at)
+    SELECT correlation_id, -1, 0, 0, 'open', 0 FROM checkpoints WHERE true
+    ON CONFLICT (correlation_id) DO NOTHING;
+  UPDATE instance_state SET
+    checkpoint_steps = c.steps, checkpoint_receipt = c.receipt, checkpoint_at = c.stored_at
+  FROM checkpoints c WHERE c.correlation_id = instance_state.correlation_id;
+  DROP TABLE checkpoints;
+  `,
 ];

@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteBackend } from "../../../src/backends/sqlite/backend.js";
 import { SqliteCache } from "../../../src/backends/sqlite/cache.js";
+import { SqliteCheckpointStore } from "../../../src/backends/sqlite/checkpoint-store.js";
 import { openSqliteDatabase, SqliteDatabase, type SqliteDatabaseOptions } from "../../../src/backends/sqlite/database.js";
 import { SqliteJournal } from "../../../src/backends/sqlite/journal.js";
 import { MIGRATIONS } from "../../../src/backends/sqlite/schema.js";
@@ -78,6 +79,25 @@ describe("SqliteDatabase", () => {
     const journal = new SqliteJournal(open(), { uri: "sqlite:test" });
     expect(await journal.history("a")).toEqual([{ cid: "a", seq: 1 }, { cid: "a", seq: 2 }]);
     expect(await journal.history("b")).toEqual([{ cid: "b", seq: 1 }, { cid: "b", seq: 2 }]);
+  });
+
+  it("migrates version-4 checkpoints into each instance's state row", async () => {
+    mkdirSync(join(file, ".."), { recursive: true });
+    const old = new Database(file);
+    for (const migration of MIGRATIONS.slice(0, 4)) old.exec(migration);
+    old.pragma("user_version = 4");
+    old.prepare("INSERT INTO leases (correlation_id, steps, retries, fence, state, expires_at) VALUES ('a', 2, 0, 7, 'open', 0)").run();
+    const checkpoint = old.prepare("INSERT INTO checkpoints VALUES (?, ?, ?, ?)");
+    checkpoint.run("a", 3, '{"id":1}', 10);
+    checkpoint.run("b", 5, '{"id":2}', 20); // an instance whose lease lives in the other cache
+    old.close();
+    const db = open();
+    const store = new SqliteCheckpointStore(db, { uri: "sqlite:test" });
+    expect(await store.get("a")).toEqual({ correlationId: "a", steps: 3, receipt: { id: 1 }, storedAt: 10 });
+    expect(await store.get("b")).toEqual({ correlationId: "b", steps: 5, receipt: { id: 2 }, storedAt: 20 });
+    const cache = new SqliteCache(db, { uri: "sqlite:test", clock: new TestClock() });
+    expect(await cache.acquireLease("a", 3, 0, 60)).toEqual({ acquired: true, fenceToken: 8 });
+    expect(await cache.acquireLease("b", 6, 0, 60)).toEqual({ acquired: true, fenceToken: 1 });
   });
 
   it("refuses a file from a newer schema version", () => {

@@ -21,7 +21,7 @@ import { isLocal, planTransition } from "../core/transitions.js";
 import type { DefinitionSet, MachineDefinition } from "../definition/types.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
-import type { Clock, Delivery, InstanceStatus, JournalMessage, OutgoingMessage, Side } from "../ports.js";
+import type { Clock, Delivery, InstanceStatus, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
 import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
 /** How long a dispatched flag lives (SPEC §3 step 5). */
@@ -107,8 +107,6 @@ class Processing {
   readonly #original: WireMessage;
   readonly #system: SystemContext;
   readonly #errors = new ErrorTally();
-  /** When a lease held by someone else expires (ms since the epoch), if the cache could tell. */
-  #leaseHeldUntil: number | undefined;
 
   constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage) {
     this.#engine = engine;
@@ -129,41 +127,40 @@ class Processing {
   async run(): Promise<ProcessOutcome> {
     const { steps, retries, lease_timeout: leaseTimeout } = this.#system;
     // 1. Lease.
-    let fenceToken = await this.#acquireLease(steps, retries, leaseTimeout);
-    if (fenceToken === "system-error") {
+    let lease = await this.#acquireLease(steps, retries, leaseTimeout);
+    if (lease === "system-error") {
       this.#errors.record("cache");
       this.#system.lease_primary = !this.#system.lease_primary;
-      fenceToken = await this.#acquireLease(steps, retries, leaseTimeout);
+      lease = await this.#acquireLease(steps, retries, leaseTimeout);
     }
+    const fenceToken = lease !== "system-error" && lease.acquired ? lease.fenceToken : undefined;
     let kind: Exclude<ProcessOutcome["kind"], "malformed">;
     try {
-      if (typeof fenceToken === "number") {
+      if (fenceToken !== undefined) {
         kind = await this.#dispatchAndRetry(fenceToken);
       } else {
         this.#errors.record("cache");
         this.#engine.logger.info("lease not acquired; retrying", this.#logFields());
         // Retry no earlier than the lease expires: a lease left behind by a killed worker would
         // otherwise use up every retry within the backoff (~1 minute) while it is still held.
-        const heldFor = this.#leaseHeldUntil === undefined ? 0 : (this.#leaseHeldUntil - this.#engine.clock.now()) / 1000;
+        const heldUntil = lease !== "system-error" && !lease.acquired ? lease.heldUntil : undefined;
+        const heldFor = heldUntil === undefined ? 0 : (heldUntil - this.#engine.clock.now()) / 1000;
         kind = await this.#retry(undefined, heldFor + 0.01);
       }
     } finally {
       // 7. Release, only if we hold it.
-      if (typeof fenceToken === "number") await this.#releaseLease(steps, retries, fenceToken);
+      if (fenceToken !== undefined) await this.#releaseLease(steps, retries, fenceToken);
       // 8. Metrics.
       await this.#emitErrors();
     }
     return { kind, correlationId: this.#correlationId };
   }
 
-  async #acquireLease(steps: number, retries: number, timeout: number): Promise<number | "held" | "system-error"> {
+  async #acquireLease(steps: number, retries: number, timeout: number): Promise<LeaseResult | "system-error"> {
     const port = this.#leaseCache();
     if (port === undefined) return "system-error";
     try {
-      const result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
-      if (result.acquired) return result.fenceToken;
-      this.#leaseHeldUntil = result.heldUntil;
-      return "held";
+      return await port.acquireLease(this.#correlationId, steps, retries, timeout);
     } catch (error) {
       this.#engine.logger.warn(`lease acquisition failed on ${port.uri}: ${(error as Error).message}`, this.#logFields());
       return "system-error";

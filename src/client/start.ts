@@ -185,7 +185,11 @@ async function withoutExistingIds(
     const correlationId = message.system_context.correlation_id;
     let existing: string | undefined = seen.has(correlationId) ? "started earlier in this batch" : undefined;
     if (existing === undefined && journal !== undefined) {
-      const record = await journal.getInstance(correlationId).catch(() => undefined);
+      const record = await journal.getInstance(correlationId).catch((error: Error) => {
+        // The journal is bookkeeping: if it cannot answer, start anyway, but say so.
+        (deps.logger ?? silentLogger).warn(`cannot check whether ${correlationId} is in use (${journal.uri}): ${error.message}`);
+        return undefined;
+      });
       if (record !== undefined) existing = `${record.machineName}, ${record.status}`;
     }
     seen.add(correlationId);

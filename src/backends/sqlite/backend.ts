@@ -22,8 +22,6 @@ export interface SqliteBackendOptions {
   readonly clock?: Clock | undefined;
   /** Relative paths in the URI resolve against this directory (default: the working directory). */
   readonly baseDir?: string | undefined;
-  /** Default side of the stream and retry sources (default primary). */
-  readonly side?: Side | undefined;
   readonly logger?: Logger | undefined;
   /** Applies when this process first opens the file; see {@link CommitMode}. */
   readonly commitMode?: CommitMode | undefined;
@@ -40,14 +38,14 @@ export class SqliteBackend implements Backend {
     this.uri = uri;
     this.db = db;
     this.deadLetters = new SqliteDeadLetters(db);
-    this.#options = { uri, clock: options.clock ?? systemClock, side: options.side ?? "primary" };
+    this.#options = { uri, clock: options.clock ?? systemClock };
   }
 
-  stream(side: Side = this.#options.side ?? "primary"): SqliteStream {
+  stream(side: Side = "primary"): SqliteStream {
     return new SqliteStream(this.db, { ...this.#options, side });
   }
 
-  retry(side: Side = this.#options.side ?? "primary"): SqliteRetryStore {
+  retry(side: Side = "primary"): SqliteRetryStore {
     return new SqliteRetryStore(this.db, { ...this.#options, side });
   }
 

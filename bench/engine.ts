@@ -2,11 +2,13 @@
  * The engine run: W instances of bench/fsm.yaml on the embedded SQLite backend (one file for every
  * role), processed by one worker, with per-message latency taken around the worker's handling.
  */
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { openSqliteDatabase } from "../src/backends/sqlite/database.js";
 import { Switchyard } from "../src/client/switchyard.js";
 import type { Delivery, MessageSource } from "../src/ports.js";
 import { Worker, type WorkerStats } from "../src/runtime/worker.js";
-import { longestGap, watchCommits } from "./commits.js";
+import { longestGap } from "./commits.js";
 
 export const MACHINE = "bench_loop";
 export const DEFINITIONS = fileURLToPath(new URL("./fsm.yaml", import.meta.url));
@@ -67,15 +69,23 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     const failedStart = started.find((r) => !r.ok);
     if (failedStart !== undefined && !failedStart.ok) throw new Error(`could not start an instance: ${failedStart.error.message}`);
 
-    const times: Timings = { receivedAt: new WeakMap(), durable: [], handled: [] };
+    const times: Timings = { receivedAt: new WeakMap(), awaitingCommit: [], durable: [], handled: [] };
     const sources = sy.sources.map((source) => timed(source, times));
+    // The Switchyard's own connection to the file (one per file per process): its commits are ours.
+    const db = openSqliteDatabase(path.join(dir, "bench.db"));
+    const commitTimes: number[] = [];
+    const stopWatching = db.onCommit(() => {
+      const now = performance.now();
+      commitTimes.push(now);
+      for (const start of times.awaitingCommit) times.durable.push(now - start);
+      times.awaitingCommit.length = 0;
+    });
     const worker = new Worker(sy.engine, sources, {
       concurrency,
       visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
       stopWhenIdle: async () => (await sy.pending()) === 0,
     });
     const progress = options.onWorker === undefined ? undefined : setInterval(() => options.onWorker?.(worker.stats), 250);
-    const commits = watchCommits();
     const cpu = process.cpuUsage();
     t = performance.now();
     let stats: WorkerStats;
@@ -84,7 +94,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       await nextTurn(); // the last group commit is part of the work
     } finally {
       clearInterval(progress);
-      commits.stop();
+      stopWatching();
+      await db.close();
     }
     const end = performance.now();
     const processingMs = end - t;
@@ -100,8 +111,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       transitions: instances * steps,
       latenciesMs: Float64Array.from(times.durable),
       handledMs: Float64Array.from(times.handled),
-      commits: commits.times.length,
-      longestCommitGapMs: longestGap(commits.times, t, end),
+      commits: commitTimes.length,
+      longestCommitGapMs: longestGap(commitTimes, t, end),
       outcomes: { ...stats.outcomes },
     };
   } finally {
@@ -110,19 +121,18 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 }
 
 /**
- * A source that stamps each delivery when its claim returns, and records its latency once the
- * group commit that holds its ack has run. The SQLite backend commits a turn's writes in a
- * `setImmediate` scheduled by the turn's first write, so an immediate scheduled after the ack
- * runs after that commit (if the event loop never reaches its immediates, the commit waits too, and
- * this shows it). Recording does not hold up the worker.
+ * Per-message timings: a source stamps each delivery when its claim returns; its ack moves the
+ * stamp to `awaitingCommit`, and the next group commit (see runEngine) turns it into a latency to
+ * durability. Recording does not hold up the worker.
  */
 interface Timings {
   readonly receivedAt: WeakMap<Delivery, number>;
+  readonly awaitingCommit: number[];
   readonly durable: number[];
   readonly handled: number[];
 }
 
-function timed(source: MessageSource, { receivedAt, durable, handled }: Timings): MessageSource {
+function timed(source: MessageSource, { receivedAt, awaitingCommit, handled }: Timings): MessageSource {
   return {
     uri: source.uri,
     role: source.role,
@@ -138,7 +148,7 @@ function timed(source: MessageSource, { receivedAt, durable, handled }: Timings)
       const start = receivedAt.get(delivery);
       if (start === undefined) return;
       handled.push(performance.now() - start);
-      setImmediate(() => durable.push(performance.now() - start));
+      awaitingCommit.push(start);
     },
     release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
     extend: (delivery, seconds) => source.extend(delivery, seconds),

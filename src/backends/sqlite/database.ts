@@ -95,6 +95,7 @@ export class SqliteDatabase {
   readonly #connection: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #logger: Logger;
+  readonly #commitListeners = new Set<() => void>();
   #group: Group | undefined;
   #closed = false;
 
@@ -174,6 +175,15 @@ export class SqliteDatabase {
     }
   }
 
+  /**
+   * Call `listener` after each group commit (for instrumentation: the benchmark counts commits and
+   * times transitions to durability with it). Returns a function that removes the listener.
+   */
+  onCommit(listener: () => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
   /** Commit the open group transaction now, if any; throws if the commit fails. */
   flush(): void {
     const group = this.#group;
@@ -223,6 +233,7 @@ export class SqliteDatabase {
     try {
       this.prepare("COMMIT").run();
       group.settle();
+      for (const listener of this.#commitListeners) listener();
       return undefined;
     } catch (error) {
       try {

@@ -4,11 +4,13 @@
  * is shared and noisy: compare the ratios, not the absolute figures, across runs.
  *
  *   npm run bench -- [--instances 1000] [--steps 10] [--concurrency 64] [--json]
+ *   npm run bench -- --backend sqlite|postgres|redis [--workers 1,4,16] [--concurrency 16] [--json]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { CLUSTER_BACKENDS, type ClusterBackend, type ClusterResult, type FloorRun, runCluster, runPortFloor } from "./cluster.js";
 import { LATENCY_DEFINITION, runEngine } from "./engine.js";
 import { FLOOR_PRAGMAS, measureFloor, sqliteVersion } from "./floor.js";
 
@@ -21,7 +23,17 @@ floor (better-sqlite3, same pragmas) for the same number of steps, and prints bo
   --steps N         durable transitions per instance (default 10)
   --concurrency C   worker concurrency (default 64)
   --json            print one JSON object with every figure on stdout
-  --help            show this help`;
+  --help            show this help
+
+Cluster mode: with --backend, W instances are processed by 1, 4 and 16 worker processes sharing one
+backend (PostgreSQL at SWITCHYARD_BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432/test;
+Redis at SWITCHYARD_BENCH_REDIS, default redis://127.0.0.1:6379/0; or one SQLite file), and the
+backend's floor (claim, send next, acknowledge through its stream port, no engine) runs in the same
+run with as many concurrent loops as the workers have in flight.
+
+  --backend B       sqlite, postgres or redis
+  --workers LIST    worker process counts to run, comma-separated (default 1,4,16)
+  --concurrency C   messages in flight per worker (default 16 in cluster mode)`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -46,11 +58,28 @@ async function main(): Promise<void> {
       steps: { type: "string" },
       concurrency: { type: "string" },
       json: { type: "boolean", default: false },
+      backend: { type: "string" },
+      workers: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.backend !== undefined) {
+    if (!(CLUSTER_BACKENDS as readonly string[]).includes(values.backend)) {
+      throw new Error(`--backend must be one of ${CLUSTER_BACKENDS.join(", ")}, got "${values.backend}"`);
+    }
+    const workers = (values.workers ?? "1,4,16").split(",").map((w) => positiveInt("workers", w.trim(), 1));
+    await clusterBench({
+      backend: values.backend as ClusterBackend,
+      workers,
+      instances: positiveInt("instances", values.instances, 1000),
+      steps: positiveInt("steps", values.steps, 10),
+      concurrency: positiveInt("concurrency", values.concurrency, 16),
+      json: values.json ?? false,
+    });
     return;
   }
   const instances = positiveInt("instances", values.instances, 1000);
@@ -147,6 +176,49 @@ async function main(): Promise<void> {
     endProgress();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function clusterBench(options: {
+  backend: ClusterBackend;
+  workers: number[];
+  instances: number;
+  steps: number;
+  concurrency: number;
+  json: boolean;
+}): Promise<void> {
+  const { backend, instances, steps, concurrency } = options;
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const body = JSON.stringify({ version: "0.1", system_context: sampleSystemContext(), user_context: { limit: steps, count: 0 } });
+  const rows: Array<{ engine: ClusterResult; floor: FloorRun }> = [];
+  try {
+    for (const workers of options.workers) {
+      process.stderr.write(`${backend}: ${workers} worker(s) × concurrency ${concurrency}, ${instances} × ${steps} …\n`);
+      const engine = await runCluster({ backend, dir, workers, instances, steps, concurrency });
+      const loops = Math.min(256, workers * concurrency);
+      process.stderr.write(`${backend}: floor with ${loops} concurrent loops …\n`);
+      const floor = await runPortFloor({ backend, dir, loops, instances, steps, body });
+      rows.push({ engine, floor });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ backend, instances, steps, concurrency, node_version: process.version, cpus: availableParallelism(), runs: rows })}\n`);
+    return;
+  }
+  const out = [
+    `Switchyard cluster bench on ${backend}: ${fmt(instances)} instances × ${steps} steps, concurrency ${concurrency} per worker; node ${process.version}, ${availableParallelism()} CPUs`,
+    "",
+    "| workers | transitions/s | p50 / p99 ms | CPU µs/transition | floor steps/s (loops) | engine / floor |",
+    "|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(({ engine, floor }) =>
+      `| ${engine.workers} | ${fmt(engine.transitionsPerSecond)} | ${fmt(engine.p50Ms, 1)} / ${fmt(engine.p99Ms, 1)} | ${fmt(engine.cpuUsPerTransition)} | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | ${fmt(engine.transitionsPerSecond / floor.stepsPerSecond, 2)} |`,
+    ),
+    "",
+    "latency = per message, from the worker's receive returning to its acknowledgement returning (every write of the transition done).",
+    "floor = the same claim, send-next and acknowledge through the backend's stream port, no engine, in one process.",
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
 }
 
 /** A system context shaped like the engine's, for the floor's message bodies. */

@@ -220,6 +220,12 @@ export interface MessageSource {
    * `worker --until-idle` and `run`. Optional: transports that cannot count leave it out.
    */
   pending?(correlationId?: string): Promise<number>;
+  /**
+   * Subscribe to "new messages may be due" signals (PostgreSQL LISTEN/NOTIFY), so an idle worker
+   * polls at once instead of after its pause. Returns the unsubscribe function. Optional: sources
+   * without it are polled on the worker's schedule.
+   */
+  onWork?(listener: () => void): () => void;
 }
 
 /** A message moved aside because it could not be processed. */

@@ -30,6 +30,13 @@ export interface Backend extends Closable {
   journal?(): JournalPort;
   /** Dead letters of its stream and retry store, if it keeps them. */
   readonly deadLetters?: DeadLetterStore | undefined;
+  /**
+   * Create what this backend needs and does not have yet (queues, streams, topics, tables with
+   * their indexes and TTL, schemas), idempotently; `switchyard resources create` calls it. Returns
+   * one line per resource saying what was done, e.g. `created table switchyard-cache` or
+   * `exists queue https://…/retry`. Backends that create their storage on open leave it out.
+   */
+  provision?(): Promise<string[]>;
 }
 
 /** What opening a backend gets to know. */

@@ -37,7 +37,18 @@ export interface EngineOptions {
   /** Returns a number in [0, 1); drives the retry jitter. Default `Math.random`. */
   readonly random?: (() => number) | undefined;
   readonly logger?: Logger | undefined;
+  /**
+   * How long (real ms) a lease acquisition keeps trying while the lease is held, before it counts
+   * as held (default {@link LEASE_HANDOVER_MS}). Step s sends step s+1's message before it
+   * releases its lease (SPEC §3 steps 4 and 7), so with several workers the next step is often
+   * received while its predecessor is still doing its bookkeeping; a short wait for that hand-over
+   * avoids a needless `cache` error and retry. 0 turns it off.
+   */
+  readonly leaseHandoverMs?: number | undefined;
 }
+
+/** Default of {@link EngineOptions.leaseHandoverMs}. */
+export const LEASE_HANDOVER_MS = 2_000;
 
 /** What became of one processed message. */
 export type ProcessOutcome =
@@ -55,8 +66,10 @@ export class Engine {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  readonly leaseHandoverMs: number;
 
   constructor(options: EngineOptions) {
+    this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
     this.definitions = options.definitions;
     this.roles = options.roles;
     this.clock = options.clock;
@@ -160,7 +173,14 @@ class Processing {
     const port = this.#leaseCache();
     if (port === undefined) return "system-error";
     try {
-      return await port.acquireLease(this.#correlationId, steps, retries, timeout);
+      let result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
+      // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs).
+      const giveUpAt = performance.now() + this.#engine.leaseHandoverMs;
+      for (let pause = 2; !result.acquired && performance.now() + pause <= giveUpAt; pause *= 2) {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
+      }
+      return result;
     } catch (error) {
       this.#engine.logger.warn(`lease acquisition failed on ${port.uri}: ${(error as Error).message}`, this.#logFields());
       return "system-error";

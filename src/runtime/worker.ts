@@ -89,10 +89,13 @@ export class Worker {
   async run(): Promise<WorkerStats> {
     const heartbeat = setInterval(() => this.#extendClaims(), Math.max(250, (this.#visibility * 1000) / 4));
     heartbeat.unref();
+    // Sources that announce new work (LISTEN/NOTIFY) end an idle pause at once.
+    const unsubscribe = this.#sources.map((source) => source.onWork?.(() => this.#wake?.()));
     try {
       await this.#loop(this.#options.maxPollIntervalMs ?? 200);
     } finally {
       clearInterval(heartbeat);
+      for (const stop of unsubscribe) stop?.();
     }
     return this.stats;
   }

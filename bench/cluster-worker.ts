@@ -1,0 +1,100 @@
+/**
+ * One benchmark worker process: opens Switchyard on the given settings, prints `ready`, waits for
+ * `go` on stdin (so every worker starts at once), processes until no work is left anywhere, and
+ * prints its figures as one JSON line.
+ *
+ *   node --import tsx bench/cluster-worker.ts SETTINGS_JSON_FILE CONCURRENCY
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Switchyard } from "../src/client/switchyard.js";
+import { silentLogger } from "../src/logger.js";
+import type { Delivery, MessageSource } from "../src/ports.js";
+import { Worker } from "../src/runtime/worker.js";
+import { DEFINITIONS } from "./engine.js";
+
+/** What a worker reports to the driver. */
+export interface WorkerReport {
+  readonly processed: number;
+  readonly unfinished: number;
+  readonly outcomes: Record<string, number>;
+  /** Receive → ack returned, ms, one per acknowledged message. */
+  readonly latenciesMs: number[];
+  /** Wall-clock ms (epoch) when this worker finished. */
+  readonly endedAt: number;
+  readonly cpuMs: number;
+}
+
+async function main(): Promise<void> {
+  const [settingsFile, concurrency] = process.argv.slice(2);
+  if (settingsFile === undefined || concurrency === undefined) {
+    throw new Error("usage: cluster-worker.ts SETTINGS_JSON_FILE CONCURRENCY");
+  }
+  const config = JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, unknown>;
+  const sy = await Switchyard.open({
+    definitions: DEFINITIONS,
+    settings: Switchyard.settings(config, path.dirname(settingsFile)),
+    logger: silentLogger,
+  });
+  try {
+    const latencies: number[] = [];
+    const receivedAt = new WeakMap<Delivery, number>();
+    const sources = sy.sources.map((source) => timed(source, receivedAt, latencies));
+    const worker = new Worker(sy.engine, sources, {
+      concurrency: Number(concurrency),
+      visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
+      maxPollIntervalMs: 20,
+      stopWhenIdle: async () => (await sy.pending()) === 0,
+    });
+    process.stdout.write("ready\n");
+    await new Promise<void>((resolve) => {
+      process.stdin.on("data", (chunk) => {
+        if (String(chunk).includes("go")) resolve();
+      });
+    });
+    process.stdin.pause();
+    const cpu = process.cpuUsage();
+    const stats = await worker.run();
+    const used = process.cpuUsage(cpu);
+    const report: WorkerReport = {
+      processed: stats.processed,
+      unfinished: stats.unfinished,
+      outcomes: { ...stats.outcomes },
+      latenciesMs: latencies,
+      endedAt: Date.now(),
+      cpuMs: (used.user + used.system) / 1000,
+    };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } finally {
+    await sy.close();
+  }
+}
+
+function timed(source: MessageSource, receivedAt: WeakMap<Delivery, number>, latencies: number[]): MessageSource {
+  return {
+    uri: source.uri,
+    role: source.role,
+    side: source.side,
+    async receive(options) {
+      const deliveries = await source.receive(options);
+      const now = performance.now();
+      for (const delivery of deliveries) receivedAt.set(delivery, now);
+      return deliveries;
+    },
+    async ack(delivery) {
+      await source.ack(delivery);
+      const start = receivedAt.get(delivery);
+      if (start !== undefined) latencies.push(performance.now() - start);
+    },
+    release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
+    extend: (delivery, seconds) => source.extend(delivery, seconds),
+    deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),
+    pending: (correlationId) => source.pending?.(correlationId) ?? Promise.resolve(0),
+    ...(source.onWork === undefined ? {} : { onWork: (listener: () => void) => source.onWork?.(listener) ?? (() => {}) }),
+  };
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench worker failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

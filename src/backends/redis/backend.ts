@@ -1,0 +1,67 @@
+/**
+ * The Redis backend (`redis://host:port/db?prefix=NAME`, `rediss://` for TLS): the stream, retry
+ * and cache roles on one Redis server (or ElastiCache for Redis), all keys under one prefix.
+ */
+import type { Side } from "../../ports.js";
+import type { Backend, BackendContext } from "../backend.js";
+import { RedisCache } from "./cache.js";
+import { RedisConnection } from "./connection.js";
+import { RedisDeadLetters } from "./dead-letters.js";
+import { RedisRetryStore } from "./retry-store.js";
+import { RedisStream } from "./stream.js";
+import { parseRedisUri, redact } from "./uri.js";
+
+/** The roles one Redis prefix serves. Ports of one backend share one connection. */
+export class RedisBackend implements Backend {
+  readonly uri: string;
+  readonly deadLetters: RedisDeadLetters;
+  readonly connection: RedisConnection;
+  readonly #context: BackendContext;
+  readonly #streams: RedisStream[] = [];
+
+  constructor(uri: string, connection: RedisConnection, context: BackendContext) {
+    this.uri = uri;
+    this.connection = connection;
+    this.#context = context;
+    this.deadLetters = new RedisDeadLetters(connection);
+  }
+
+  stream(side: Side = "primary"): RedisStream {
+    const stream = new RedisStream({ uri: this.uri, connection: this.connection, clock: this.#context.clock, side });
+    this.#streams.push(stream);
+    return stream;
+  }
+
+  retry(side: Side = "primary"): RedisRetryStore {
+    return new RedisRetryStore({ uri: this.uri, connection: this.connection, clock: this.#context.clock, side });
+  }
+
+  cache(): RedisCache {
+    return new RedisCache(this.uri, this.connection, this.#context.clock);
+  }
+
+  /** Leave the stream's consumer group (best effort) and disconnect from the server. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#streams.splice(0).map((stream) => stream.leaveGroup()));
+    await this.connection.close();
+  }
+}
+
+/**
+ * Open the Redis backend a `redis://` or `rediss://` URI names. Keys are created on first use, so
+ * there is nothing to provision. A server that is down does not fail the open: the ports' calls
+ * fail fast (so the engine fails over) until it answers.
+ *
+ * @example
+ * ```ts
+ * const redis = await openRedisBackend("redis://127.0.0.1:6379/0?prefix=orders", context);
+ * await redis.cache().acquireLease("order-1", 1, 0, 300);
+ * await redis.close();
+ * ```
+ */
+export async function openRedisBackend(uri: string, context: BackendContext): Promise<RedisBackend> {
+  const location = parseRedisUri(uri);
+  const connection = new RedisConnection(location, context.logger);
+  await connection.connect();
+  return new RedisBackend(redact(uri), connection, context);
+}

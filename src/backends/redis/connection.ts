@@ -1,0 +1,119 @@
+/**
+ * One ioredis connection per Redis backend, set up to fail fast: no offline queue, one retry per
+ * request, connect and command timeouts. A server that is down makes every call throw a one-line
+ * {@link SystemError} at once (the engine fails over), while the client reconnects in the background.
+ */
+import { Redis } from "ioredis";
+import { SystemError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { defineScripts, type RedisScripts } from "./scripts.js";
+import type { RedisLocation } from "./uri.js";
+
+/** A client with this backend's Lua scripts defined on it. */
+export type ScriptedRedis = Redis & RedisScripts;
+
+/** A fail-fast Redis connection and the one-line errors of its calls. */
+export class RedisConnection {
+  readonly location: RedisLocation;
+  readonly #redis: ScriptedRedis;
+  readonly #logger: Logger;
+  #lastError: Error | undefined;
+  #warned = false;
+
+  constructor(location: RedisLocation, logger: Logger) {
+    this.location = location;
+    this.#logger = logger;
+    const redis = new Redis({
+      host: location.host,
+      port: location.port,
+      db: location.db,
+      username: location.username,
+      password: location.password,
+      tls: location.tls ? {} : undefined,
+      lazyConnect: true,
+      connectTimeout: location.timeoutMs,
+      commandTimeout: location.timeoutMs,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: (attempt: number) => Math.min(attempt * 250, 2_000),
+    });
+    defineScripts(redis);
+    this.#redis = redis as ScriptedRedis;
+    redis.on("error", (error: Error) => {
+      this.#lastError = error;
+      if (!this.#warned) {
+        this.#warned = true;
+        this.#logger.warn(this.#unreachable().message);
+      }
+    });
+    redis.on("ready", () => {
+      this.#lastError = undefined;
+      this.#warned = false;
+    });
+  }
+
+  /**
+   * Try to connect within the timeout. A server that is down is not an error here: the backend
+   * opens, its calls fail (so the engine can fail over) until the server answers again.
+   */
+  async connect(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.location.timeoutMs + 100);
+    });
+    try {
+      await Promise.race([this.#redis.connect(), timeout]);
+    } catch (error) {
+      // The "error" event carries the cause (ECONNREFUSED, ETIMEDOUT, WRONGPASS); keep it.
+      this.#lastError ??= error as Error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Run `call` on the client; any failure becomes one line naming the server and the operation. */
+  async run<T>(operation: string, call: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+    if (this.#redis.status !== "ready") throw this.#unreachable();
+    try {
+      return await call(this.#redis);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (/timed out/i.test(reason)) {
+        throw new SystemError(
+          `Redis at ${this.location.address} did not answer ${operation} within ${this.location.timeoutMs} ms; check that the server runs and is not overloaded (timeout_ms in the URI)`,
+          { cause: error },
+        );
+      }
+      if (this.#redis.status !== "ready") throw this.#unreachable(error);
+      throw new SystemError(`Redis at ${this.location.address}: ${operation} failed: ${reason.split("\n")[0]}`, { cause: error });
+    }
+  }
+
+  /** Disconnect (politely if connected). */
+  async close(): Promise<void> {
+    if (this.#redis.status === "ready") {
+      try {
+        await this.#redis.quit();
+        return;
+      } catch {
+        // fall through to a hard disconnect
+      }
+    }
+    this.#redis.disconnect();
+  }
+
+  #unreachable(cause?: unknown): SystemError {
+    const error = this.#lastError as (Error & { code?: string }) | undefined;
+    const message = error?.message.split("\n")[0] ?? "";
+    const why =
+      error === undefined
+        ? `connection ${this.#redis.status}`
+        : /timed? ?out/i.test(message)
+          ? `no answer within ${this.location.timeoutMs} ms`
+          : (error.code ?? message);
+    return new SystemError(
+      `cannot reach Redis at ${this.location.address} (${why}); check the ${this.location.tls ? "rediss" : "redis"}:// URI and that the server runs`,
+      { cause: cause ?? error },
+    );
+  }
+}

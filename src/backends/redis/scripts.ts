@@ -1,0 +1,241 @@
+/**
+ * The Lua scripts of the Redis backend, defined on the client with `defineCommand`. Each one is a
+ * single atomic state change; every key a script touches shares one hash tag (the instance's
+ * correlation id for the cache, `{prefix:stream}` or `{prefix:retry}` for the queues), so the
+ * scripts also run on Redis Cluster. Times (`now`, due times, deadlines) come from the caller's
+ * injected clock; PEXPIRE only collects garbage.
+ */
+import type { Redis } from "ioredis";
+
+/** Arguments a script takes: keys, then arguments. */
+type Args = (string | number)[];
+
+/** The scripts, as methods on the client (what `defineCommand` adds). */
+export interface RedisScripts {
+  /** → `[1, fence]` when taken, `[0, heldUntil]` when held by someone else. */
+  syLeaseAcquire(...args: Args): Promise<[number, number | string]>;
+  /** → 1 when released, 0 when not held for those steps, retries and fence. */
+  syLeaseRelease(...args: Args): Promise<number>;
+  syMarkDispatched(...args: Args): Promise<number>;
+  /** → `["log", entryId]` or `["delayed", member]`. */
+  syStreamSend(...args: Args): Promise<[string, string]>;
+  /** → flat `[id, body, receiveCount, …]`. */
+  syStreamReceive(...args: Args): Promise<(string | number)[]>;
+  /** Ack or dead-letter a claimed entry; → 1 if the claim was current. */
+  syStreamFinish(...args: Args): Promise<number>;
+  /** Release or extend a claimed entry; → 1 if the claim was current. */
+  syStreamMove(...args: Args): Promise<number>;
+  syRetrySchedule(...args: Args): Promise<number>;
+  syRetryRemove(...args: Args): Promise<number>;
+  /** → flat `[member, body, receiveCount, …]`. */
+  syRetryReceive(...args: Args): Promise<(string | number)[]>;
+  syRetryFinish(...args: Args): Promise<number>;
+  syRetryMove(...args: Args): Promise<number>;
+}
+
+/** KEYS: lease, fence. ARGV: steps, retries, now, expiresAt, leaseTtlMs, fenceTtlMs. */
+const LEASE_ACQUIRE = `
+local lease = redis.call('HMGET', KEYS[1], 'state', 'expires')
+if lease[1] == 'leased' and tonumber(lease[2]) >= tonumber(ARGV[3]) then
+  return {0, lease[2]}
+end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('HSET', KEYS[1], 'state', 'leased', 'steps', ARGV[1], 'retries', ARGV[2], 'fence', fence, 'expires', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {1, fence}`;
+
+/** KEYS: lease. ARGV: steps, retries, fence. */
+const LEASE_RELEASE = `
+local l = redis.call('HMGET', KEYS[1], 'state', 'steps', 'retries', 'fence')
+if l[1] == 'leased' and l[2] == ARGV[1] and l[3] == ARGV[2] and l[4] == ARGV[3] then
+  redis.call('HSET', KEYS[1], 'state', 'released')
+  return 1
+end
+return 0`;
+
+/** KEYS: flag. ARGV: steps, until, ttlMs. The flag is a high-water mark: it never goes down. */
+const MARK_DISPATCHED = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'steps'))
+local steps = tonumber(ARGV[1])
+if current == nil or current < steps then current = steps end
+redis.call('HSET', KEYS[1], 'steps', current, 'until', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+// Stream keys, in this order for every stream script:
+// 1 log (stream), 2 claims (zset id → deadline), 3 tokens (hash id → claim token),
+// 4 counts (hash id → receives), 5 delayed (zset member → due), 6 delayed bodies, 7 delayed ids,
+// 8 instances (hash correlation id → pending), 9 dead letters (list), 10 dead-letter sequence.
+
+/** ARGV: body, correlationId, dueAt, now, member. */
+const STREAM_SEND = `
+redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
+if tonumber(ARGV[3]) > tonumber(ARGV[4]) then
+  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[5])
+  redis.call('HSET', KEYS[6], ARGV[5], ARGV[1])
+  redis.call('HSET', KEYS[7], ARGV[5], ARGV[2])
+  return {'delayed', ARGV[5]}
+end
+return {'log', redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'c', ARGV[2])}`;
+
+/** ARGV: now, until, token, max, group, consumer. */
+const STREAM_RECEIVE = `
+local now, max = ARGV[1], tonumber(ARGV[4])
+redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[5], '0', 'MKSTREAM')
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 1000)) do
+  local body = redis.call('HGET', KEYS[6], m)
+  local cid = redis.call('HGET', KEYS[7], m)
+  if body and cid then redis.call('XADD', KEYS[1], '*', 'b', body, 'c', cid) end
+  redis.call('ZREM', KEYS[5], m)
+  redis.call('HDEL', KEYS[6], m)
+  redis.call('HDEL', KEYS[7], m)
+end
+local out, n = {}, 0
+local function claim(id, body)
+  redis.call('ZADD', KEYS[2], ARGV[2], id)
+  redis.call('HSET', KEYS[3], id, ARGV[3])
+  local count = redis.call('HINCRBY', KEYS[4], id, 1)
+  out[#out + 1] = id
+  out[#out + 1] = body
+  out[#out + 1] = count
+  n = n + 1
+end
+local function field(fields, name)
+  for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end
+  return nil
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)) do
+  local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
+  if entry then
+    redis.pcall('XCLAIM', KEYS[1], ARGV[5], ARGV[6], 0, id, 'JUSTID')
+    claim(id, field(entry[2], 'b'))
+  else
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+  end
+end
+if n < max then
+  local read = redis.call('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
+  if read then
+    for _, entry in ipairs(read[1][2]) do
+      if entry[2] then claim(entry[1], field(entry[2], 'b')) end
+    end
+  end
+end
+return out`;
+
+/** ARGV: id, token, group, dead (0|1), reason, now, sourceUri. */
+const STREAM_FINISH = `
+local id = ARGV[1]
+if redis.call('HGET', KEYS[3], id) ~= ARGV[2] then return 0 end
+local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
+if entry then
+  local body, cid
+  for i = 1, #entry[2], 2 do
+    if entry[2][i] == 'b' then body = entry[2][i + 1] end
+    if entry[2][i] == 'c' then cid = entry[2][i + 1] end
+  end
+  if cid and redis.call('HINCRBY', KEYS[8], cid, -1) <= 0 then redis.call('HDEL', KEYS[8], cid) end
+  if ARGV[4] == '1' then
+    local seq = redis.call('INCR', KEYS[10])
+    redis.call('LPUSH', KEYS[9], cjson.encode({seq = seq, sourceUri = ARGV[7], messageId = id, body = body or '',
+      reason = ARGV[5], receiveCount = tonumber(redis.call('HGET', KEYS[4], id) or '0'), deadAt = ARGV[6]}))
+  end
+end
+redis.call('XACK', KEYS[1], ARGV[3], id)
+redis.call('XDEL', KEYS[1], id)
+redis.call('ZREM', KEYS[2], id)
+redis.call('HDEL', KEYS[3], id)
+redis.call('HDEL', KEYS[4], id)
+return 1`;
+
+/** ARGV: id, token, at, release (0|1). A release clears the token: no stale ack after it. */
+const STREAM_MOVE = `
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[1])
+if ARGV[4] == '1' then redis.call('HSET', KEYS[3], ARGV[1], '') end
+return 1`;
+
+// Retry keys, in this order for every retry script: 1 due (zset member → due time, or claim
+// deadline while claimed), 2 bodies, 3 tokens, 4 counts, 5 instances, 6 dead letters, 7 sequence.
+// A member is "<steps>:<correlationId>".
+
+/** ARGV: member, correlationId, body, dueAt. Replaces the step's earlier entry and its claim. */
+const RETRY_SCHEDULE = `
+if redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) == 1 then redis.call('HINCRBY', KEYS[5], ARGV[2], 1) end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], 0)
+return 1`;
+
+/** A Lua helper: delete a retry entry and count it out of its instance. */
+const REMOVE = `
+local function remove(member, cid)
+  if redis.call('HDEL', KEYS[2], member) == 1 and redis.call('HINCRBY', KEYS[5], cid, -1) <= 0 then
+    redis.call('HDEL', KEYS[5], cid)
+  end
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('HDEL', KEYS[3], member)
+  redis.call('HDEL', KEYS[4], member)
+end`;
+
+/** ARGV: member, correlationId. */
+const RETRY_REMOVE = `${REMOVE}
+remove(ARGV[1], ARGV[2])
+return 1`;
+
+/** ARGV: now, until, token, max. Claiming moves the entry's score to its claim deadline. */
+const RETRY_RECEIVE = `
+local out = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))) do
+  redis.call('ZADD', KEYS[1], ARGV[2], m)
+  redis.call('HSET', KEYS[3], m, ARGV[3])
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', KEYS[2], m) or ''
+  out[#out + 1] = redis.call('HINCRBY', KEYS[4], m, 1)
+end
+return out`;
+
+/** ARGV: member, token, correlationId, dead (0|1), reason, now, sourceUri, messageId. */
+const RETRY_FINISH = `${REMOVE}
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[4] == '1' then
+  local seq = redis.call('INCR', KEYS[7])
+  redis.call('LPUSH', KEYS[6], cjson.encode({seq = seq, sourceUri = ARGV[7], messageId = ARGV[8],
+    body = redis.call('HGET', KEYS[2], ARGV[1]) or '', reason = ARGV[5],
+    receiveCount = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0'), deadAt = ARGV[6]}))
+end
+remove(ARGV[1], ARGV[3])
+return 1`;
+
+/** ARGV: member, token, at, release (0|1). */
+const RETRY_MOVE = `
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
+return 1`;
+
+/** How many keys each stream and retry script takes (see the key lists above). */
+export const STREAM_KEYS = 10;
+export const RETRY_KEYS = 7;
+
+/** Define every script on `redis` (idempotent per client). */
+export function defineScripts(redis: Redis): void {
+  const scripts: Record<keyof RedisScripts, readonly [string, number]> = {
+    syLeaseAcquire: [LEASE_ACQUIRE, 2],
+    syLeaseRelease: [LEASE_RELEASE, 1],
+    syMarkDispatched: [MARK_DISPATCHED, 1],
+    syStreamSend: [STREAM_SEND, STREAM_KEYS],
+    syStreamReceive: [STREAM_RECEIVE, STREAM_KEYS],
+    syStreamFinish: [STREAM_FINISH, STREAM_KEYS],
+    syStreamMove: [STREAM_MOVE, STREAM_KEYS],
+    syRetrySchedule: [RETRY_SCHEDULE, RETRY_KEYS],
+    syRetryRemove: [RETRY_REMOVE, RETRY_KEYS],
+    syRetryReceive: [RETRY_RECEIVE, RETRY_KEYS],
+    syRetryFinish: [RETRY_FINISH, RETRY_KEYS],
+    syRetryMove: [RETRY_MOVE, RETRY_KEYS],
+  };
+  for (const [name, [lua, numberOfKeys]] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys });
+}

@@ -1,0 +1,219 @@
+/**
+ * The stream, retry and cache contracts against the real Redis server, each test under its own
+ * random key prefix, and what only the Redis backend promises (fail-fast when the server is down,
+ * fences that survive their lease key, claims across consumers, the URI).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type Socket } from "node:net";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { BackendContext } from "../../src/backends/backend.js";
+import { openRedisBackend, type RedisBackend } from "../../src/backends/redis/backend.js";
+import { cacheKeys, retryKeys, streamKeys } from "../../src/backends/redis/keys.js";
+import { parseRedisUri } from "../../src/backends/redis/uri.js";
+import { silentLogger } from "../../src/logger.js";
+import type { Clock } from "../../src/ports.js";
+import { TestClock } from "../support/clock.js";
+import { deleteRedisKeys, REDIS_URL, uniqueName } from "../support/servers.js";
+import { cacheContract } from "./cache.contract.js";
+import { message } from "./port-factory.js";
+import { retryContract } from "./retry.contract.js";
+import { streamContract } from "./stream.contract.js";
+
+const run = uniqueName("redis_test");
+afterAll(() => deleteRedisKeys(run));
+
+const context = (clock: Clock): BackendContext => ({ clock, baseDir: process.cwd(), endpoints: {}, logger: silentLogger });
+
+/** A backend under a fresh prefix of this run; cleanup closes it and deletes its keys. */
+async function openFresh(clock: Clock, prefix = `${run}_${randomUUID().slice(0, 8)}`) {
+  const backend = await openRedisBackend(`${REDIS_URL}?prefix=${prefix}`, context(clock));
+  return {
+    backend,
+    prefix,
+    cleanup: async () => {
+      await backend.close();
+      await deleteRedisKeys(prefix);
+    },
+  };
+}
+
+function factory<P>(make: (backend: RedisBackend) => P) {
+  return async (clock: TestClock) => {
+    const { backend, cleanup } = await openFresh(clock);
+    return { port: make(backend), cleanup, deadLetters: () => backend.deadLetters.list() };
+  };
+}
+
+streamContract("redis", factory((b) => b.stream()));
+retryContract("redis", factory((b) => b.retry()));
+cacheContract("redis", factory((b) => b.cache()));
+
+describe("redis backend", () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const open = async (clock: Clock = new TestClock(), prefix?: string) => {
+    const opened = await openFresh(clock, prefix);
+    cleanups.push(opened.cleanup);
+    return opened;
+  };
+  const raw = () => {
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(async () => {
+      redis.disconnect();
+    });
+    return redis;
+  };
+
+  it("fails port calls fast with one clear line when the server is down", async () => {
+    const backend = await openRedisBackend("redis://127.0.0.1:1/0?prefix=nowhere", context(new TestClock()));
+    cleanups.push(() => backend.close());
+    const started = Date.now();
+    const calls = [
+      backend.cache().acquireLease("c1", 1, 0, 60),
+      backend.stream().send(message("c1")),
+      backend.retry().receive({ max: 1, visibilityTimeoutSeconds: 30 }),
+    ];
+    for (const call of calls) {
+      await expect(call).rejects.toThrow(/^cannot reach Redis at 127\.0\.0\.1:1 \(ECONNREFUSED\); check the redis:\/\/ URI and that the server runs$/);
+    }
+    expect(Date.now() - started).toBeLessThan(2_500);
+    await expect(backend.cache().isDispatched("c1", 1)).rejects.toMatchObject({ name: "SystemError" });
+  });
+
+  it("fails port calls fast when a server accepts connections but never answers", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          silent.close(() => resolve());
+        }),
+    );
+    const { port } = silent.address() as { port: number };
+    const started = Date.now();
+    const backend = await openRedisBackend(`redis://127.0.0.1:${port}/0?prefix=mute&timeout_ms=300`, context(new TestClock()));
+    cleanups.push(() => backend.close());
+    await expect(backend.cache().acquireLease("c1", 1, 0, 60)).rejects.toThrow(new RegExp(`^cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(no answer within 300 ms\\); check the redis://`));
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("keeps fence tokens growing after the lease key is gone", async () => {
+    const clock = new TestClock();
+    const { backend, prefix } = await open(clock);
+    const cache = backend.cache();
+    expect(await cache.acquireLease("c1", 1, 0, 10)).toEqual({ acquired: true, fenceToken: 1 });
+    const keys = cacheKeys(prefix, "c1");
+    const redis = raw();
+    // Garbage collection only: the lease key lives its timeout plus a margin, the fence counter long.
+    expect(await redis.pttl(keys.lease)).toBeGreaterThan(10_000);
+    expect(await redis.pttl(keys.fence)).toBeGreaterThan(24 * 3_600_000);
+    await redis.del(keys.lease);
+    expect(await cache.acquireLease("c1", 2, 0, 10)).toEqual({ acquired: true, fenceToken: 2 });
+  });
+
+  it("puts every key of a script under one hash tag", () => {
+    const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
+    const cache = Object.values(cacheKeys("p", "order-7"));
+    expect(new Set(cache.map(tag))).toEqual(new Set(["order-7"]));
+    expect(new Set(streamKeys("p").map(tag))).toEqual(new Set(["p:stream"]));
+    expect(new Set(retryKeys("p").map(tag))).toEqual(new Set(["p:retry"]));
+  });
+
+  it("hands a message whose claim expired to another consumer, and ignores the first one's ack", async () => {
+    const clock = new TestClock();
+    const { backend, prefix } = await open(clock);
+    const other = await openRedisBackend(`${REDIS_URL}?prefix=${prefix}`, context(clock));
+    cleanups.push(() => other.close());
+    const [a, b] = [backend.stream(), other.stream()];
+    await a.send(message("c1", 1, { body: "shared" }));
+    const [first] = await a.receive({ max: 5, visibilityTimeoutSeconds: 10 });
+    expect(await b.receive({ max: 5, visibilityTimeoutSeconds: 10 })).toEqual([]);
+    clock.advance(10_001);
+    const [second] = await b.receive({ max: 5, visibilityTimeoutSeconds: 10 });
+    expect(second).toMatchObject({ id: first?.id, body: "shared", receiveCount: 2 });
+    await a.ack(first!);
+    expect(await a.pending()).toBe(1);
+    await b.ack(second!);
+    expect(await a.pending()).toBe(0);
+    // The consumer group's pending list is empty too: XACK went with the delete.
+    const redis = raw();
+    const summary = (await redis.xpending(streamKeys(prefix)[0] as string, "switchyard")) as [number, ...unknown[]];
+    expect(summary[0]).toBe(0);
+    // A closed backend leaves the consumer group.
+    const consumers = () => redis.xinfo("CONSUMERS", streamKeys(prefix)[0] as string, "switchyard") as Promise<unknown[]>;
+    expect(await consumers()).toHaveLength(2);
+    await other.close();
+    expect(await consumers()).toHaveLength(1);
+  });
+
+  it("keeps prefixes apart", async () => {
+    const clock = new TestClock();
+    const one = await open(clock);
+    const two = await open(clock);
+    await one.backend.stream().send(message("c1"));
+    await one.backend.retry().schedule(message("c1"));
+    expect(await one.backend.cache().acquireLease("c1", 1, 0, 60)).toMatchObject({ acquired: true });
+    expect(await two.backend.stream().receive({ max: 5, visibilityTimeoutSeconds: 30 })).toEqual([]);
+    expect(await two.backend.retry().receive({ max: 5, visibilityTimeoutSeconds: 30 })).toEqual([]);
+    expect(await two.backend.cache().acquireLease("c1", 1, 0, 60)).toEqual({ acquired: true, fenceToken: 1 });
+  });
+
+  it("lists the dead letters of stream and retry store together, newest first", async () => {
+    const clock = new TestClock();
+    const { backend } = await open(clock);
+    await backend.stream().send(message("c1", 1, { body: "s" }));
+    await backend.retry().schedule(message("c2", 4, { body: "r" }));
+    const [fromStream] = await backend.stream().receive({ max: 1, visibilityTimeoutSeconds: 30 });
+    await backend.stream().deadLetter(fromStream!, "bad stream message");
+    clock.advance(1);
+    const [fromRetry] = await backend.retry().receive({ max: 1, visibilityTimeoutSeconds: 30 });
+    await backend.retry().deadLetter(fromRetry!, "bad retry entry");
+    const letters = await backend.deadLetters.list();
+    expect(letters).toMatchObject([
+      { body: "r", reason: "bad retry entry", messageId: "c2:4", receiveCount: 1, deadAt: clock.now() },
+      { body: "s", reason: "bad stream message", messageId: fromStream?.id, receiveCount: 1, deadAt: clock.now() - 1 },
+    ]);
+    expect(new Set(letters.map((l) => l.id)).size).toBe(2);
+    expect(await backend.deadLetters.list(1)).toHaveLength(1);
+    expect(await backend.stream().pending("c1")).toBe(0);
+    expect(await backend.retry().pending("c2")).toBe(0);
+  });
+
+  it("reports every item of a batch, one per message", async () => {
+    const { backend } = await open();
+    const results = await backend.stream().sendBatch([message("c1"), message("c2", 1, { delaySeconds: 5 })]);
+    expect(results).toEqual([
+      { ok: true, receipt: { stream: expect.any(String), id: expect.any(String) } },
+      { ok: true, receipt: { delayed: expect.any(String), id: expect.any(String) } },
+    ]);
+  });
+
+  it("parses its URI and rejects bad ones with one line", () => {
+    expect(parseRedisUri("redis://127.0.0.1:6380/3?prefix=orders")).toMatchObject({
+      host: "127.0.0.1",
+      port: 6380,
+      db: 3,
+      tls: false,
+      prefix: "orders",
+      timeoutMs: 2000,
+    });
+    expect(parseRedisUri("rediss://user:secret@cache.example.com")).toMatchObject({
+      host: "cache.example.com",
+      port: 6379,
+      db: 0,
+      tls: true,
+      prefix: "switchyard",
+      username: "user",
+      password: "secret",
+    });
+    expect(() => parseRedisUri("redis://h:6379/0?prefx=a")).toThrow(/unknown option "prefx"; known options: prefix, timeout_ms/);
+    expect(() => parseRedisUri("redis://h:6379/zero")).toThrow(/names database "zero"/);
+    expect(() => parseRedisUri("redis://h:6379/0?prefix=a{b}")).toThrow(/without spaces or braces/);
+    expect(() => parseRedisUri("redis://:pw@h:6379/0?prefx=a")).toThrow(/redis:\/\/:\*\*\*@h/);
+  });
+});

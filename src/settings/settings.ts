@@ -172,7 +172,8 @@ function checkUri(label: string, what: string, uri: string): string {
 
 function defaultJournal(roles: Settings["roles"]): string {
   const checkpoint = roles.checkpoint?.primary;
-  return checkpoint?.startsWith("sqlite:") ? checkpoint : DEFAULT_STORE_URI;
+  // The journal lives where the checkpoints are, when that store can keep it.
+  return checkpoint !== undefined && /^(sqlite:|postgres(ql)?:\/\/)/.test(checkpoint) ? checkpoint : DEFAULT_STORE_URI;
 }
 
 function chaosRates(label: string, value: unknown): Map<`${RoleName}.${Side}`, number> {

@@ -18,6 +18,11 @@ export interface ProtocolBackend {
   readonly name: string;
   /** Settings with two distinct stores per role (primary and secondary). */
   settings(dir: string): SettingsConfig;
+  /**
+   * Create what the settings name before the test opens them (queues, streams, tables), as
+   * `switchyard resources create` would. Backends that create their storage on open leave it out.
+   */
+  prepare?(settings: SettingsConfig, dir: string): Promise<void>;
 }
 
 /** A compact message: [state, event, steps, retries, role, side]. */
@@ -35,7 +40,9 @@ export class ProtocolHarness {
 
   static async open(backend: ProtocolBackend, dir: string, extra: Partial<SettingsConfig> = {}): Promise<ProtocolHarness> {
     const clock = new TestClock(Date.UTC(2026, 0, 1));
-    const settings = Switchyard.settings({ ...backend.settings(dir), ...extra }, dir);
+    const config = { ...backend.settings(dir), ...extra };
+    await backend.prepare?.(config, dir);
+    const settings = Switchyard.settings(config, dir);
     let seed = 1;
     // Deterministic "randomness": chaos rates are 0 or 1 in these scenarios, jitter stays in range.
     const random = () => {

@@ -1,0 +1,147 @@
+/**
+ * The instance journal on PostgreSQL: one `instances` row per instance, and per instance the
+ * messages it produced (`journal_messages`) and its metrics emissions (`journal_errors`), in
+ * append order. Each call is one statement.
+ */
+import type { InstanceRecord, InstanceStatus, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
+import type { PostgresDatabase } from "./database.js";
+import type { PostgresPortOptions } from "./port-options.js";
+
+interface InstanceRow {
+  correlation_id: string;
+  machine_name: string;
+  status: InstanceStatus;
+  state: string;
+  user_context: string;
+  started_at: number;
+  updated_at: number;
+  reason: string | null;
+}
+
+const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
+
+/** Journal port over `instances`, `journal_messages` and `journal_errors`. */
+export class PostgresJournal implements JournalPort {
+  readonly uri: string;
+  readonly #db: PostgresDatabase;
+  readonly #instances: string;
+
+  constructor(options: PostgresPortOptions) {
+    this.#db = options.db;
+    this.uri = options.db.uri;
+    this.#instances = options.db.table("instances");
+  }
+
+  /** Create or replace the instance's record; its message and error history is kept. */
+  async putInstance(record: InstanceRecord): Promise<void> {
+    await this.#db.query(
+      "journal put instance",
+      `INSERT INTO ${this.#instances} (${INSTANCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
+         user_context = EXCLUDED.user_context, started_at = EXCLUDED.started_at,
+         updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason`,
+      [
+        record.correlationId,
+        record.machineName,
+        record.status,
+        record.state,
+        JSON.stringify(record.userContext),
+        Math.round(record.startedAt),
+        Math.round(record.updatedAt),
+        record.reason ?? null,
+      ],
+    );
+  }
+
+  async updateInstance(
+    correlationId: string,
+    update: Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason">,
+  ): Promise<void> {
+    await this.#db.query(
+      "journal update instance",
+      `INSERT INTO ${this.#instances} (${INSTANCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
+         user_context = EXCLUDED.user_context, updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason`,
+      [
+        correlationId,
+        update.machineName,
+        update.status,
+        update.state,
+        JSON.stringify(update.userContext),
+        Math.round(this.#db.clock.now()),
+        update.reason ?? null,
+      ],
+    );
+  }
+
+  async appendMessage(correlationId: string, message: JournalMessage): Promise<void> {
+    await this.#db.query(
+      "journal append message",
+      `INSERT INTO ${this.#db.table("journal_messages")} (correlation_id, message) VALUES ($1, $2)`,
+      [correlationId, JSON.stringify(message)],
+    );
+  }
+
+  async appendErrors(correlationId: string, errors: JournalErrors): Promise<void> {
+    await this.#db.query(
+      "journal append errors",
+      `INSERT INTO ${this.#db.table("journal_errors")} (correlation_id, errors) VALUES ($1, $2)`,
+      [correlationId, JSON.stringify(errors)],
+    );
+  }
+
+  async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
+    const { rows } = await this.#db.query<InstanceRow>(
+      "journal get instance",
+      `SELECT ${INSTANCE_COLUMNS} FROM ${this.#instances} WHERE correlation_id = $1`,
+      [correlationId],
+    );
+    const row = rows[0];
+    return row === undefined ? undefined : recordOf(row);
+  }
+
+  async history(correlationId: string): Promise<JournalMessage[]> {
+    const { rows } = await this.#db.query<{ message: string }>(
+      "journal history",
+      `SELECT message FROM ${this.#db.table("journal_messages")} WHERE correlation_id = $1 ORDER BY id`,
+      [correlationId],
+    );
+    return rows.map((row) => JSON.parse(row.message) as JournalMessage);
+  }
+
+  async errors(correlationId: string): Promise<JournalErrors[]> {
+    const { rows } = await this.#db.query<{ errors: string }>(
+      "journal errors",
+      `SELECT errors FROM ${this.#db.table("journal_errors")} WHERE correlation_id = $1 ORDER BY id`,
+      [correlationId],
+    );
+    return rows.map((row) => JSON.parse(row.errors) as JournalErrors);
+  }
+
+  /** Instances, most recently started first (all of them when `limit` is absent). */
+  async list(options: ListOptions): Promise<InstanceRecord[]> {
+    const { rows } = await this.#db.query<InstanceRow>(
+      "journal list",
+      `SELECT ${INSTANCE_COLUMNS} FROM ${this.#instances}
+       WHERE ($1::text IS NULL OR machine_name = $1) AND ($2::text IS NULL OR status = $2)
+       ORDER BY started_at DESC, correlation_id LIMIT $3`,
+      [options.machineName ?? null, options.status ?? null, options.limit ?? null],
+    );
+    return rows.map(recordOf);
+  }
+}
+
+function recordOf(row: InstanceRow): InstanceRecord {
+  return {
+    correlationId: row.correlation_id,
+    machineName: row.machine_name,
+    status: row.status,
+    state: row.state,
+    userContext: JSON.parse(row.user_context) as Record<string, unknown>,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    reason: row.reason ?? undefined,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The PostgreSQL schema, as numbered migrations applied in order. Each migration is a name and
+ * the DDL for a given (quoted) schema; {@link PostgresDatabase.migrate} records applied versions
+ * in `<schema>.schema_migrations`. Never edit a released migration: append a new one.
+ * Times are bigint milliseconds since the epoch, taken from the injected clock.
+ */
+
+/** One schema change. */
+export interface Migration {
+  /** A short description, recorded with the version and reported by `provision()`. */
+  readonly name: string;
+  /** The statements, for the quoted schema name `s` (e.g. `"switchyard"`). */
+  sql(s: string): string;
+}
+
+/** Every migration, version 1 first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: "initial tables",
+    sql: (s) => `
+      CREATE TABLE ${s}.stream_messages (
+        id             bigserial PRIMARY KEY,
+        correlation_id text    NOT NULL,
+        steps          integer NOT NULL,
+        retries        integer NOT NULL,
+        body           text    NOT NULL,
+        visible_at     bigint  NOT NULL,
+        receive_count  integer NOT NULL DEFAULT 0,
+        claim_token    uuid,
+        enqueued_at    bigint  NOT NULL
+      );
+      CREATE INDEX stream_messages_due ON ${s}.stream_messages (visible_at, id);
+      CREATE INDEX stream_messages_instance ON ${s}.stream_messages (correlation_id);
+
+      CREATE TABLE ${s}.retry_entries (
+        correlation_id text    NOT NULL,
+        steps          integer NOT NULL,
+        retries        integer NOT NULL,
+        body           text    NOT NULL,
+        run_at         bigint  NOT NULL,
+        receive_count  integer NOT NULL DEFAULT 0,
+        claim_token    uuid,
+        scheduled_at   bigint  NOT NULL,
+        PRIMARY KEY (correlation_id, steps)
+      );
+      CREATE INDEX retry_entries_due ON ${s}.retry_entries (run_at);
+
+      CREATE TABLE ${s}.dead_letters (
+        id            bigserial PRIMARY KEY,
+        source_uri    text    NOT NULL,
+        message_id    text    NOT NULL,
+        body          text    NOT NULL,
+        reason        text    NOT NULL,
+        receive_count integer NOT NULL,
+        dead_at       bigint  NOT NULL
+      );
+
+      CREATE TABLE ${s}.instance_state (
+        correlation_id   text    PRIMARY KEY,
+        steps            integer NOT NULL,
+        retries          integer NOT NULL,
+        fence            bigint  NOT NULL,
+        state            text    NOT NULL CHECK (state IN ('leased', 'open')),
+        expires_at       bigint  NOT NULL,
+        dispatched_steps integer NOT NULL DEFAULT -1,
+        dispatched_until bigint  NOT NULL DEFAULT 0
+      );
+
+      CREATE TABLE ${s}.checkpoints (
+        correlation_id text    PRIMARY KEY,
+        steps          integer NOT NULL,
+        receipt        text    NOT NULL,
+        stored_at      bigint  NOT NULL
+      );
+
+      CREATE TABLE ${s}.metrics (
+        id            bigserial PRIMARY KEY,
+        at            bigint NOT NULL,
+        machine_name  text   NOT NULL,
+        current_state text   NOT NULL,
+        current_event text   NOT NULL,
+        counters      jsonb  NOT NULL
+      );
+      CREATE INDEX metrics_at ON ${s}.metrics (at);
+
+      CREATE TABLE ${s}.environments (
+        key         text   PRIMARY KEY,
+        environment text   NOT NULL,
+        created_at  bigint NOT NULL
+      );
+
+      CREATE TABLE ${s}.instances (
+        correlation_id text   PRIMARY KEY,
+        machine_name   text   NOT NULL,
+        status         text   NOT NULL,
+        state          text   NOT NULL,
+        user_context   text   NOT NULL,
+        started_at     bigint NOT NULL,
+        updated_at     bigint NOT NULL,
+        reason         text
+      );
+      CREATE INDEX instances_started ON ${s}.instances (started_at);
+
+      CREATE TABLE ${s}.journal_messages (
+        id             bigserial PRIMARY KEY,
+        correlation_id text NOT NULL,
+        message        text NOT NULL
+      );
+      CREATE INDEX journal_messages_instance ON ${s}.journal_messages (correlation_id, id);
+
+      CREATE TABLE ${s}.journal_errors (
+        id             bigserial PRIMARY KEY,
+        correlation_id text NOT NULL,
+        errors         text NOT NULL
+      );
+      CREATE INDEX journal_errors_instance ON ${s}.journal_errors (correlation_id, id);
+    `,
+  },
+];

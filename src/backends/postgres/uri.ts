@@ -1,0 +1,94 @@
+/**
+ * PostgreSQL backend URIs: `postgres://user:password@host:port/database?schema=NAME&pool=10&connect_timeout=5`
+ * (`postgresql://` too). Switchyard's own options are taken out of the query; every other query
+ * parameter (e.g. `sslmode`) is handed to the `pg` driver untouched.
+ */
+import { SettingsError } from "../../errors.js";
+
+/** A parsed PostgreSQL backend URI. */
+export interface PostgresUri {
+  /** The URI as written in the settings. */
+  readonly uri: string;
+  /** What the `pg` driver connects with: the URI without Switchyard's options. */
+  readonly connectionString: string;
+  /** The schema holding every table of this backend (`?schema=`, default `switchyard`). */
+  readonly schema: string;
+  /** Maximum connections of the pool (`?pool=`, default 10). */
+  readonly poolSize: number;
+  /** Seconds to wait for a connection (`?connect_timeout=`, default 5). */
+  readonly connectTimeoutSeconds: number;
+  /** Seconds a statement may take before the call fails (`?statement_timeout=`, default 30). */
+  readonly statementTimeoutSeconds: number;
+  /** `host:port`, for error messages (never the password). */
+  readonly address: string;
+  /** The database name, for error messages. */
+  readonly database: string;
+}
+
+/** The schema used when the URI names none. */
+export const DEFAULT_SCHEMA = "switchyard";
+
+/** Longest schema name: the NOTIFY channel `<schema>_work` must fit PostgreSQL's 63-byte identifiers. */
+const MAX_SCHEMA_LENGTH = 58;
+
+const OPTIONS = ["schema", "pool", "connect_timeout", "statement_timeout"] as const;
+
+/**
+ * Parse a `postgres://` URI; a malformed one is a {@link SettingsError} naming the problem.
+ *
+ * @example
+ * ```ts
+ * parsePostgresUri("postgres://app@db:5432/prod?schema=orders&pool=20").schema; // "orders"
+ * ```
+ */
+export function parsePostgresUri(uri: string): PostgresUri {
+  if (!/^postgres(ql)?:\/\//.test(uri)) {
+    throw new SettingsError(`"${uri}" is not a PostgreSQL URI; write e.g. postgres://user@host:5432/db?schema=switchyard`);
+  }
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new SettingsError(`PostgreSQL URI "${redact(uri)}" is malformed; write e.g. postgres://user@host:5432/db?schema=switchyard`);
+  }
+  const shown = redact(uri);
+  const schema = url.searchParams.get("schema") ?? DEFAULT_SCHEMA;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema) || schema.length > MAX_SCHEMA_LENGTH) {
+    throw new SettingsError(
+      `PostgreSQL URI "${shown}": schema "${schema}" must be letters, digits and underscores (not starting with a digit), at most ${MAX_SCHEMA_LENGTH} characters`,
+    );
+  }
+  if (/^pg_/i.test(schema)) {
+    throw new SettingsError(`PostgreSQL URI "${shown}": schema "${schema}" starts with "pg_", which PostgreSQL reserves for system schemas; choose another ?schema=`);
+  }
+  const poolSize = integerOption(url, "pool", 10, shown, 1);
+  const connectTimeoutSeconds = integerOption(url, "connect_timeout", 5, shown, 1);
+  const statementTimeoutSeconds = integerOption(url, "statement_timeout", 30, shown, 1);
+  for (const option of OPTIONS) url.searchParams.delete(option);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || "postgres";
+  return {
+    uri,
+    connectionString: url.toString(),
+    schema,
+    poolSize,
+    connectTimeoutSeconds,
+    statementTimeoutSeconds,
+    address: `${url.hostname || "localhost"}:${url.port || "5432"}`,
+    database,
+  };
+}
+
+function integerOption(url: URL, name: string, fallback: number, shown: string, min: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new SettingsError(`PostgreSQL URI "${shown}": ${name} must be a whole number of at least ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** The URI with its password replaced by `***`, safe to show in messages and logs. */
+export function redact(uri: string): string {
+  return uri.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/, "$1:***@");
+}

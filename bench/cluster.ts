@@ -32,14 +32,18 @@ export function clusterSettings(backend: ClusterBackend, dir: string, run: strin
       return { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: false, environment: false, journal: uri };
     }
     case "postgres": {
-      const uri = `${POSTGRES}?schema=${run}`;
+      const uri = withParam(POSTGRES, "schema", run);
       return { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: false, environment: false, journal: uri };
     }
     case "redis": {
-      const uri = `${REDIS}?prefix=${run}`;
+      const uri = withParam(REDIS, "prefix", run);
       return { stream: uri, retry: uri, cache: uri, checkpoint: false, metrics: false, environment: false, journal: false };
     }
   }
+}
+
+function withParam(uri: string, name: string, value: string): string {
+  return `${uri}${uri.includes("?") ? "&" : "?"}${name}=${value}`;
 }
 
 export interface ClusterResult {
@@ -177,7 +181,7 @@ async function dropRun(backend: ClusterBackend, config: SettingsConfig): Promise
   const prefix = new URL(uri).searchParams.get(backend === "postgres" ? "schema" : "prefix");
   if (backend === "postgres" && prefix !== null) {
     const { default: pg } = await import("pg");
-    const client = new pg.Client({ connectionString: POSTGRES });
+    const client = new pg.Client({ connectionString: POSTGRES.split("?")[0] });
     await client.connect();
     try {
       await client.query(`DROP SCHEMA IF EXISTS "${prefix}" CASCADE`);

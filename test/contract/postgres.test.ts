@@ -394,6 +394,17 @@ describe("postgres backend", () => {
     expect(() => parsePostgresUri("postgres://h/db?schema=PG_mine")).toThrow(/starts with "pg_", which PostgreSQL reserves/);
     expect(() => parsePostgresUri("postgres://h/db?pool=0")).toThrow(/pool must be a whole number of at least 1, got "0"/);
     expect(() => parsePostgresUri("postgres://h/db?connect_timeout=soon")).toThrow(/connect_timeout must be/);
+    expect(() => parsePostgresUri("postgres://h/db?synchronous_commit=maybe")).toThrow(/synchronous_commit must be one of on, off, local, remote_write, remote_apply, got "maybe"/);
+  });
+
+  it("applies ?synchronous_commit= to every connection of the pool", async () => {
+    const { uri } = await open();
+    const relaxed = await another(`${uri}&synchronous_commit=off`);
+    const strict = await another(uri);
+    const setting = async (backend: typeof relaxed) =>
+      (await (backend as PostgresBackend).db.query<{ synchronous_commit: string }>("test", "SHOW synchronous_commit")).rows[0]?.synchronous_commit;
+    expect(await setting(relaxed)).toBe("off");
+    expect(await setting(strict)).toBe("on");
   });
 
   it("keeps a mixed-case schema apart from its lower-case namesake", async () => {

@@ -86,6 +86,7 @@ export class PostgresDatabase implements ErrorSubject {
       keepAlive: true,
       application_name: "switchyard",
       types: TYPES,
+      ...(parsed.synchronousCommit === undefined ? {} : { options: `-c synchronous_commit=${parsed.synchronousCommit}` }),
     };
     this.#pool = new pg.Pool({ ...this.clientConfig, max: parsed.poolSize, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
     // An idle connection that breaks (server restart) must not crash the process; the next

@@ -19,6 +19,13 @@ export interface PostgresUri {
   readonly connectTimeoutSeconds: number;
   /** Seconds a statement may take before the call fails (`?statement_timeout=`, default 30). */
   readonly statementTimeoutSeconds: number;
+  /**
+   * `?synchronous_commit=` (default: the server's setting, normally `on`): `off` lets a commit
+   * return before its WAL is flushed, trading the last fraction of a second of transitions on a
+   * server crash (never consistency) for many more transitions per second; see
+   * docs/backends/postgres.md.
+   */
+  readonly synchronousCommit: SynchronousCommit | undefined;
   /** `host:port`, for error messages (never the password). */
   readonly address: string;
   /** The database name, for error messages. */
@@ -31,7 +38,11 @@ export const DEFAULT_SCHEMA = "switchyard";
 /** Longest schema name: the NOTIFY channel `<schema>_work` must fit PostgreSQL's 63-byte identifiers. */
 const MAX_SCHEMA_LENGTH = 58;
 
-const OPTIONS = ["schema", "pool", "connect_timeout", "statement_timeout"] as const;
+const OPTIONS = ["schema", "pool", "connect_timeout", "statement_timeout", "synchronous_commit"] as const;
+
+/** PostgreSQL's values of `synchronous_commit`. */
+export const SYNCHRONOUS_COMMIT = ["on", "off", "local", "remote_write", "remote_apply"] as const;
+export type SynchronousCommit = (typeof SYNCHRONOUS_COMMIT)[number];
 
 /**
  * Parse a `postgres://` URI; a malformed one is a {@link SettingsError} naming the problem.
@@ -64,6 +75,10 @@ export function parsePostgresUri(uri: string): PostgresUri {
   const poolSize = integerOption(url, "pool", 10, shown, 1);
   const connectTimeoutSeconds = integerOption(url, "connect_timeout", 5, shown, 1);
   const statementTimeoutSeconds = integerOption(url, "statement_timeout", 30, shown, 1);
+  const synchronous = url.searchParams.get("synchronous_commit") ?? undefined;
+  if (synchronous !== undefined && !(SYNCHRONOUS_COMMIT as readonly string[]).includes(synchronous)) {
+    throw new SettingsError(`PostgreSQL URI "${shown}": synchronous_commit must be one of ${SYNCHRONOUS_COMMIT.join(", ")}, got "${synchronous}"`);
+  }
   for (const option of OPTIONS) url.searchParams.delete(option);
   const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || "postgres";
   return {
@@ -73,6 +88,7 @@ export function parsePostgresUri(uri: string): PostgresUri {
     poolSize,
     connectTimeoutSeconds,
     statementTimeoutSeconds,
+    synchronousCommit: synchronous as SynchronousCommit | undefined,
     address: `${url.hostname || "localhost"}:${url.port || "5432"}`,
     database,
   };

@@ -35,3 +35,4 @@ export { type Logger, createLogger, silentLogger } from "./logger.js";
 export type * from "./ports.js";
 export { Worker, type WorkerOptions, type WorkerStats } from "./runtime/worker.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
+export { type ProvisionReport, provisionAll } from "./settings/provision.js";

@@ -5,9 +5,12 @@
  */
 import { Command, CommanderError } from "commander";
 import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
+import { aslCommand } from "./commands/asl.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
+import { devLambdaCommand } from "./commands/dev-lambda.js";
 import { graphCommand } from "./commands/graph.js";
 import { metricsCommand } from "./commands/metrics.js";
+import { resourcesCommand } from "./commands/resources.js";
 import { runCommand } from "./commands/run.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommands } from "./commands/status.js";
@@ -21,7 +24,20 @@ export function program(): Command {
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const add of [validateCommand, graphCommand, startCommand, runCommand, workerCommand, statusCommands, metricsCommand, deadLettersCommand]) add(cli);
+  for (const add of [
+    validateCommand,
+    graphCommand,
+    aslCommand,
+    startCommand,
+    runCommand,
+    workerCommand,
+    devLambdaCommand,
+    statusCommands,
+    metricsCommand,
+    deadLettersCommand,
+    resourcesCommand,
+  ])
+    add(cli);
   for (const command of cli.commands) command.exitOverride();
   return cli;
 }

@@ -1,0 +1,81 @@
+/**
+ * DynamoDB for every role it serves: the factory the settings loader calls for
+ * `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`. The ARN names a family of tables (`NAME-stream`,
+ * `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`, `NAME-dead-letters`; see
+ * tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
+ */
+import { SettingsError } from "../../../errors.js";
+import type { Side } from "../../../ports.js";
+import type { Backend, BackendContext } from "../../backend.js";
+import { parseArn, resourceName } from "../arn.js";
+import { DynamoCache } from "./cache.js";
+import { DynamoCheckpointStore } from "./checkpoint-store.js";
+import { createDynamoDbClient } from "./client.js";
+import { DynamoDeadLetters } from "./dead-letters.js";
+import { DynamoEnvironment } from "./environment-store.js";
+import type { QueueOptions } from "./queue.js";
+import { DynamoRetryStore } from "./retry-store.js";
+import { DynamoStream } from "./stream.js";
+import { provisionFamily, type TableFamily, tableFamily } from "./tables.js";
+
+/** The longest suffix a family adds to NAME (`-dead-letters`); table names hold at most 255 characters. */
+const MAX_BASE_LENGTH = 255 - "-dead-letters".length;
+
+/** The DynamoDB backend of one table family. */
+export interface DynamoDbBackend extends Backend {
+  readonly tables: TableFamily;
+  stream(side?: Side): DynamoStream;
+  retry(side?: Side): DynamoRetryStore;
+  cache(): DynamoCache;
+  checkpoint(): DynamoCheckpointStore;
+  environment(): DynamoEnvironment;
+  readonly deadLetters: DynamoDeadLetters;
+  provision(): Promise<string[]>;
+}
+
+/**
+ * Open the table family an ARN names. Opening makes no call; a missing table shows up at the first
+ * call as `DynamoDB table … does not exist; run switchyard resources create --settings FILE`.
+ *
+ * @example
+ * ```ts
+ * const backend = await openDynamoDbBackend("arn:aws:dynamodb:us-east-1:123456789012:table/orders", context);
+ * await backend.provision?.();
+ * ```
+ */
+export async function openDynamoDbBackend(uri: string, context: BackendContext): Promise<DynamoDbBackend> {
+  const arn = parseArn(uri, "dynamodb");
+  const base = resourceName(arn, "table");
+  if (!/^[A-Za-z0-9_.-]{1,242}$/.test(base) || base.length > MAX_BASE_LENGTH) {
+    throw new SettingsError(
+      `DynamoDB ARN "${uri}" names table "${base}"; use 1-${MAX_BASE_LENGTH} of A-Z a-z 0-9 _ . - (the backend adds suffixes such as -stream)`,
+    );
+  }
+  const client = createDynamoDbClient(arn, context);
+  const tables = tableFamily(arn, base);
+  const { clock } = context;
+  const deadLetters = new DynamoDeadLetters(client, tables["dead-letters"], clock);
+  const streamLabel = new Date(clock.now()).toISOString().slice(0, 23);
+  const queue = (kind: "stream" | "retry", side: Side): QueueOptions => ({
+    client,
+    table: tables[kind],
+    uri,
+    region: arn.region,
+    side,
+    clock,
+    deadLetters,
+    streamLabel,
+  });
+  return {
+    uri,
+    tables,
+    deadLetters,
+    stream: (side: Side = "primary") => new DynamoStream(queue("stream", side)),
+    retry: (side: Side = "primary") => new DynamoRetryStore(queue("retry", side)),
+    cache: () => new DynamoCache(client, tables.cache, uri, clock),
+    checkpoint: () => new DynamoCheckpointStore(client, tables.checkpoint, uri, clock),
+    environment: () => new DynamoEnvironment(client, tables.environment, uri, clock),
+    provision: () => provisionFamily(client, tables),
+    close: async () => client.destroy(),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The `NAME-dead-letters` table: messages the stream and retry tables moved aside, newest first.
+ * All items share one partition (`pk = "dead-letters"`) sorted by a numeric id made of the time of
+ * death and a random suffix, so `list` is one Query read backwards. Dead letters are rare; the one
+ * partition is no throughput concern.
+ */
+import { DeleteItemCommand, type DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import type { Clock, DeadLetter, DeadLetterStore } from "../../../ports.js";
+import { call, type TableRef } from "./client.js";
+import { assertItemSize, type Item, N, num, S, str } from "./item.js";
+
+const PARTITION = "dead-letters";
+
+/** What is buried: where it came from and why. */
+export interface Burial {
+  readonly sourceUri: string;
+  readonly messageId: string;
+  readonly body: string;
+  readonly reason: string;
+  readonly receiveCount: number;
+}
+
+/** Dead-letter store over the `NAME-dead-letters` table. */
+export class DynamoDeadLetters implements DeadLetterStore {
+  readonly #client: DynamoDBClient;
+  readonly #table: TableRef;
+  readonly #clock: Clock;
+
+  constructor(client: DynamoDBClient, table: TableRef, clock: Clock) {
+    this.#client = client;
+    this.#table = table;
+    this.#clock = clock;
+  }
+
+  /** Store a dead letter; returns its id (to take it back with {@link unbury}). */
+  async bury(burial: Burial): Promise<number> {
+    const deadAt = this.#clock.now();
+    const id = deadAt * 1000 + Math.floor(Math.random() * 1000);
+    const item: Item = {
+      pk: S(PARTITION),
+      sk: N(id),
+      source_uri: S(burial.sourceUri),
+      message_id: S(burial.messageId),
+      body: S(burial.body),
+      reason: S(burial.reason.slice(0, 4000)),
+      receive_count: N(burial.receiveCount),
+      dead_at: N(deadAt),
+    };
+    assertItemSize(item, this.#table.name);
+    await call(this.#table, "PutItem", () => this.#client.send(new PutItemCommand({ TableName: this.#table.name, Item: item })));
+    return id;
+  }
+
+  /** Take back a dead letter whose message turned out to be held by someone else. */
+  async unbury(id: number): Promise<void> {
+    await call(this.#table, "DeleteItem", () =>
+      this.#client.send(new DeleteItemCommand({ TableName: this.#table.name, Key: { pk: S(PARTITION), sk: N(id) } })),
+    );
+  }
+
+  /** The latest `limit` dead letters, newest first. */
+  async list(limit = 100): Promise<DeadLetter[]> {
+    const { Items = [] } = await call(this.#table, "Query", () =>
+      this.#client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": S(PARTITION) },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    return Items.map((item) => ({
+      id: num(item, "sk") ?? 0,
+      sourceUri: str(item, "source_uri") ?? "",
+      messageId: str(item, "message_id") ?? "",
+      body: str(item, "body") ?? "",
+      reason: str(item, "reason") ?? "",
+      receiveCount: num(item, "receive_count") ?? 0,
+      deadAt: num(item, "dead_at") ?? 0,
+    }));
+  }
+}

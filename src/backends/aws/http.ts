@@ -1,0 +1,40 @@
+/**
+ * The HTTP handler every SQS, SNS and Kinesis client of Switchyard uses: bounded connection and
+ * request timeouts, so an unreachable endpoint fails a port call quickly (and the engine fails
+ * over) instead of hanging. Together with `clientConfig`'s `maxAttempts: 2`, a dead endpoint costs
+ * at most a few seconds.
+ */
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { SwitchyardError, SystemError } from "../../errors.js";
+
+/** Milliseconds to wait for a TCP connection before a call fails. */
+export const CONNECTION_TIMEOUT_MS = 2_000;
+/** Milliseconds to wait for an answer before a call fails. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+/** A fresh request handler with Switchyard's timeouts. */
+export function requestHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({ connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS });
+}
+
+/** The SDK error name (`QueueDoesNotExist`, `ResourceNotFoundException`, …), or undefined. */
+export function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/** One line describing what went wrong (connection errors may come with an empty message). */
+export function errorReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const text = error.message || (typeof code === "string" ? code : "") || error.name;
+  return text.split("\n")[0] ?? text;
+}
+
+/**
+ * Translate an SDK failure into a one-line {@link SystemError} naming the service, the operation
+ * and the resource; Switchyard's own errors pass through.
+ */
+export function awsFailure(service: string, operation: string, resource: string, error: unknown): Error {
+  if (error instanceof SwitchyardError) return error;
+  return new SystemError(`${service} ${operation} on ${resource} failed: ${errorReason(error)}`, { cause: error });
+}

@@ -1,0 +1,296 @@
+/**
+ * The stream and retry ports of an SQS queue, and its message source (also what Lambda and
+ * dev-lambda drive). Time follows the backend's clock: every message carries its due time, a
+ * receive never delivers a message before it is due (a not-yet-due one is handed back), and under
+ * an injected clock claims expire by that clock. Native SQS delays (DelaySeconds, at most 900 s)
+ * are used only under the system clock. See docs/backends/sqs.md.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { Message } from "@aws-sdk/client-sqs";
+import type { SQSEvent, SQSMessageAttributes } from "aws-lambda";
+import type { LambdaEventSource } from "../../lambda/source.js";
+import {
+  type BatchItemResult,
+  type Clock,
+  type Delivery,
+  type MessageSource,
+  type OutgoingMessage,
+  type Receipt,
+  type ReceiveOptions,
+  type RetryPort,
+  type Side,
+  type StreamPort,
+  systemClock,
+} from "../../ports.js";
+import { SQS_MAX_DELAY_SECONDS } from "./limits.js";
+import { ATTR, messageAttributes, numberAttribute, type ScheduleMark, stringAttribute } from "./sqs-attributes.js";
+import { ClaimBook, ScheduleMarks } from "./sqs-claims.js";
+import type { SqsQueue } from "./sqs-queue.js";
+import type { MessageSender, WireMessage } from "./sqs-send.js";
+
+/**
+ * The backend-private part of an SQS delivery. Deliveries the Lambda handler builds from decoded
+ * records carry only the receipt handle (and the due time): every method copes without `message`.
+ */
+export interface SqsHandle {
+  readonly receiptHandle: string;
+  readonly message?: Message | undefined;
+}
+
+/** How an SQS source is put together. */
+export interface SqsSourceOptions {
+  /** The configured ARN (the queue's, or the SNS topic's whose queue this reads). */
+  readonly uri: string;
+  readonly role: "stream" | "retry";
+  readonly side: Side;
+  readonly clock: Clock;
+  /** The queue messages are read from. */
+  readonly queue: SqsQueue;
+  /** The queue dead letters are moved to. */
+  readonly deadLetterQueue: SqsQueue;
+  /** Where sends go. */
+  readonly sender: MessageSender;
+  readonly region: string;
+}
+
+/** Under an injected clock, the real SQS visibility of a claim: long enough that the clock decides. */
+const INJECTED_CLOCK_VISIBILITY_SECONDS = 600;
+
+/** The stream or retry role on an SQS queue. */
+export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEventSource {
+  readonly uri: string;
+  readonly arn: string;
+  readonly role: "stream" | "retry";
+  readonly side: Side;
+  protected readonly options: SqsSourceOptions;
+  protected readonly book = new ClaimBook();
+  protected readonly marks = new ScheduleMarks();
+  readonly #systemTime: boolean;
+
+  constructor(options: SqsSourceOptions) {
+    this.options = options;
+    this.uri = options.uri;
+    this.arn = options.uri;
+    this.role = options.role;
+    this.side = options.side;
+    this.#systemTime = options.clock === systemClock;
+  }
+
+  #now(): number {
+    return this.options.clock.now();
+  }
+
+  #wire(message: OutgoingMessage, mark?: ScheduleMark): WireMessage {
+    const delaySeconds = Math.max(0, message.delaySeconds);
+    const due = this.#now() + delaySeconds * 1000;
+    const native = this.#systemTime && this.options.sender.nativeDelay;
+    return {
+      body: message.body,
+      attributes: messageAttributes(message, due, mark),
+      delaySeconds: native ? Math.min(SQS_MAX_DELAY_SECONDS, delaySeconds) : 0,
+    };
+  }
+
+  /** Send one message, due after its delay. */
+  send(message: OutgoingMessage): Promise<Receipt> {
+    return this.options.sender.send(this.#wire(message));
+  }
+
+  /** Send many: one result per message, in order. */
+  sendBatch(messages: readonly OutgoingMessage[]): Promise<BatchItemResult[]> {
+    return this.options.sender.sendBatch(messages.map((message) => this.#wire(message)));
+  }
+
+  /** Send a retry entry due after its backoff; it replaces an earlier entry of the same step. */
+  async schedule(message: OutgoingMessage): Promise<Receipt> {
+    const mark = { token: randomUUID(), at: this.#now() };
+    this.marks.sent(mark.token);
+    this.marks.mark(retryKey(message.correlationId, message.steps), mark);
+    return this.options.sender.send(this.#wire(message, mark));
+  }
+
+  /** Stop the retries of a step: its entry is dropped when received (SQS cannot delete by key). */
+  async remove(correlationId: string, steps: number): Promise<void> {
+    this.marks.mark(retryKey(correlationId, steps), { token: randomUUID(), at: this.#now() });
+  }
+
+  /** Claim up to `max` due messages; not-yet-due ones are handed back. */
+  async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    const now = this.#now();
+    if (!this.#systemTime) await this.#expireClaims(now);
+    const visibility = this.#systemTime ? options.visibilityTimeoutSeconds : INJECTED_CLOCK_VISIBILITY_SECONDS;
+    const deliveries: Delivery[] = [];
+    const rounds = Math.ceil(Math.max(1, options.max) / 10);
+    for (let round = 0; round < rounds && deliveries.length < options.max; round++) {
+      const asked = Math.min(10, options.max - deliveries.length);
+      const messages = await this.options.queue.receive(asked, visibility);
+      let delivered = 0;
+      for (const message of messages) {
+        const delivery = await this.#accept(message, now, options.visibilityTimeoutSeconds);
+        if (delivery !== undefined) {
+          deliveries.push(delivery);
+          delivered++;
+        }
+      }
+      if (messages.length < asked || delivered === 0) break;
+    }
+    return deliveries;
+  }
+
+  /** A received message as a delivery, or undefined when it was handed back or dropped. */
+  async #accept(message: Message, now: number, visibilityTimeoutSeconds: number): Promise<Delivery | undefined> {
+    const id = message.MessageId ?? "";
+    const receiptHandle = message.ReceiptHandle ?? "";
+    const attributes = message.MessageAttributes;
+    if (this.role === "retry") {
+      const key = retryKey(stringAttribute(attributes, ATTR.correlationId) ?? "", numberAttribute(attributes, ATTR.steps) ?? -1);
+      const token = stringAttribute(attributes, ATTR.token);
+      const mark = token === undefined ? undefined : { token, at: numberAttribute(attributes, ATTR.scheduledAt) ?? 0 };
+      if (this.marks.isSuperseded(key, mark)) {
+        await this.options.queue.delete(receiptHandle);
+        this.book.forget(id);
+        return undefined;
+      }
+    }
+    const due = numberAttribute(attributes, ATTR.due) ?? 0;
+    if (due > now) {
+      const remaining = Math.ceil((due - now) / 1000);
+      this.book.handBack(id);
+      await this.options.queue.changeVisibility(receiptHandle, this.#systemTime ? Math.min(SQS_MAX_DELAY_SECONDS, remaining) : 0);
+      return undefined;
+    }
+    const approximate = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+    const receiveCount = Math.max(1, approximate - this.book.handBacks(id));
+    this.book.claim(id, receiptHandle, now + visibilityTimeoutSeconds * 1000);
+    const handle: SqsHandle = { receiptHandle, message };
+    return { id, body: message.Body ?? "", receiveCount, role: this.role, side: this.side, handle };
+  }
+
+  /** Under an injected clock: make messages whose claim ended by that clock visible again. */
+  async #expireClaims(now: number): Promise<void> {
+    for (const [, claim] of [...this.book.due(now)]) {
+      claim.expired = true;
+      await this.options.queue.changeVisibility(claim.receiptHandle, 0);
+    }
+  }
+
+  #handle(delivery: Delivery): SqsHandle {
+    return delivery.handle as SqsHandle;
+  }
+
+  #stale(delivery: Delivery): boolean {
+    return this.book.isStale(delivery.id, this.#handle(delivery).receiptHandle);
+  }
+
+  /** Delete a handled message (a stale claim's ack is ignored). */
+  async ack(delivery: Delivery): Promise<void> {
+    if (this.#stale(delivery)) return;
+    const { receiptHandle, message } = this.#handle(delivery);
+    await this.options.queue.delete(receiptHandle);
+    this.book.forget(delivery.id);
+    if (this.role === "retry" && message !== undefined) {
+      const attributes = message.MessageAttributes;
+      const key = retryKey(stringAttribute(attributes, ATTR.correlationId) ?? "", numberAttribute(attributes, ATTR.steps) ?? -1);
+      this.marks.settled(key, stringAttribute(attributes, ATTR.token));
+    }
+  }
+
+  /** Hand a message back, visible again after `delaySeconds`. */
+  async release(delivery: Delivery, delaySeconds: number): Promise<void> {
+    if (this.#stale(delivery)) return;
+    const claim = this.book.get(delivery.id);
+    if (claim !== undefined) claim.until = this.#now() + delaySeconds * 1000;
+    if (this.#systemTime || delaySeconds <= 0) {
+      await this.options.queue.changeVisibility(this.#handle(delivery).receiptHandle, delaySeconds);
+      if (claim !== undefined && delaySeconds <= 0) claim.expired = true;
+    }
+  }
+
+  /** Keep a message claimed `visibilityTimeoutSeconds` more from now. */
+  async extend(delivery: Delivery, visibilityTimeoutSeconds: number): Promise<void> {
+    if (this.#stale(delivery)) return;
+    const claim = this.book.get(delivery.id);
+    if (claim !== undefined) claim.until = this.#now() + visibilityTimeoutSeconds * 1000;
+    if (this.#systemTime) await this.options.queue.changeVisibility(this.#handle(delivery).receiptHandle, visibilityTimeoutSeconds);
+  }
+
+  /** Send the message to the dead-letter queue with the reason, then delete it here. */
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    await this.options.deadLetterQueue.send({
+      MessageBody: delivery.body,
+      MessageAttributes: {
+        [ATTR.reason]: { DataType: "String", StringValue: reason || "(no reason)" },
+        [ATTR.source]: { DataType: "String", StringValue: this.uri },
+        [ATTR.messageId]: { DataType: "String", StringValue: delivery.id || "(none)" },
+        [ATTR.receiveCount]: { DataType: "Number", StringValue: String(delivery.receiveCount) },
+        [ATTR.deadAt]: { DataType: "Number", StringValue: String(this.#now()) },
+      },
+    });
+    if (!this.#stale(delivery)) await this.options.queue.delete(this.#handle(delivery).receiptHandle);
+    this.book.forget(delivery.id);
+  }
+
+  /**
+   * Messages in the queue: visible, in flight and delayed (SQS's approximate counts). SQS cannot
+   * count one instance's messages: with a correlation id the answer is the whole queue's, an upper
+   * bound.
+   */
+  async pending(_correlationId?: string): Promise<number> {
+    const attributes = await this.options.queue.attributes([
+      "ApproximateNumberOfMessages",
+      "ApproximateNumberOfMessagesNotVisible",
+      "ApproximateNumberOfMessagesDelayed",
+    ]);
+    return (
+      Number(attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+    );
+  }
+
+  /** The deliveries as the SQSEvent Lambda's SQS trigger sends. */
+  lambdaEvent(deliveries: readonly Delivery[]): unknown {
+    const event: SQSEvent = { Records: deliveries.map((delivery) => this.#record(delivery)) };
+    return event;
+  }
+
+  #record(delivery: Delivery): SQSEvent["Records"][number] {
+    const { receiptHandle, message } = this.#handle(delivery);
+    const system = message?.Attributes ?? {};
+    const messageAttributes: SQSMessageAttributes = {};
+    for (const [name, value] of Object.entries(message?.MessageAttributes ?? {})) {
+      messageAttributes[name] = {
+        dataType: value.DataType ?? "String",
+        ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+        stringListValues: [],
+        binaryListValues: [],
+      };
+    }
+    return {
+      messageId: delivery.id,
+      receiptHandle,
+      body: delivery.body,
+      attributes: {
+        ApproximateReceiveCount: String(delivery.receiveCount),
+        SentTimestamp: system.SentTimestamp ?? String(this.#now()),
+        SenderId: system.SenderId ?? "",
+        ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? String(this.#now()),
+      },
+      messageAttributes,
+      md5OfBody: message?.MD5OfBody ?? createHash("md5").update(delivery.body).digest("hex"),
+      eventSource: "aws:sqs",
+      eventSourceARN: this.options.queue.arn,
+      awsRegion: this.options.region,
+    };
+  }
+
+  /** The SQS message id. */
+  itemIdentifier(delivery: Delivery): string {
+    return delivery.id;
+  }
+}
+
+/** The key retry entries replace each other by. */
+export function retryKey(correlationId: string, steps: number): string {
+  return `${correlationId}\u0000${steps}`;
+}

@@ -1,0 +1,40 @@
+/** `switchyard asl <machine>`: the machine as an Amazon States Language document for Step Functions. */
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { loadDefinitionFile } from "../../definition/load.js";
+import { UsageError } from "../../errors.js";
+import { toAsl } from "../../lambda/asl.js";
+import { checkSettings, definitionsOption, settingsOption } from "../common.js";
+
+interface AslFlags {
+  definitions: string;
+  settings?: string;
+  lambdaArn: string;
+  output?: string;
+}
+
+/** `switchyard asl`: print (or write) the ASL document of a machine. */
+export function aslCommand(program: Command): void {
+  program
+    .command("asl")
+    .description("emit an Amazon States Language document that runs a machine on Step Functions, one Task per state invoking the deployed Lambda handler")
+    .argument("<machine>", "machine name")
+    .addOption(definitionsOption())
+    .requiredOption("--lambda-arn <arn>", "ARN of the deployed Switchyard Lambda handler")
+    .option("-o, --output <file>", "write to a file instead of stdout")
+    .addOption(settingsOption().argParser(checkSettings))
+    .action(async (machine: string, flags: AslFlags) => {
+      const definitions = await loadDefinitionFile(flags.definitions);
+      const text = `${JSON.stringify(toAsl(definitions.get(machine), { lambdaArn: flags.lambdaArn }), null, 2)}\n`;
+      if (flags.output === undefined) {
+        process.stdout.write(text);
+        return;
+      }
+      try {
+        writeFileSync(flags.output, text);
+      } catch (error) {
+        throw new UsageError(`cannot write ${flags.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the -o path`);
+      }
+      process.stderr.write(`wrote ${flags.output}\n`);
+    });
+}

@@ -1,0 +1,41 @@
+/**
+ * Decoding the records of Lambda's SNS trigger (`aws:sns`, the `SNSEventRecord` of
+ * @types/aws-lambda) into {@link LambdaRecord}s: the item identifier and id are the SNS message
+ * id, the source ARN the topic's, the body the message. SNS invokes Lambda with one record and
+ * does not count deliveries: the receive count is 1.
+ */
+import type { SNSEventRecord } from "aws-lambda";
+import type { LambdaRecord, LambdaRecordCodec } from "../source.js";
+
+/** The message attribute carrying the due time (ms); see backends/aws/sqs-attributes.ts. */
+const DUE_ATTRIBUTE = "switchyard.due";
+
+/** What the SNS codec puts in {@link LambdaRecord.handle}. */
+export interface SnsRecordHandle {
+  /** When the message is due (ms since the epoch); 0 when it carries no due time. */
+  readonly due: number;
+}
+
+function isSnsRecord(record: unknown): record is SNSEventRecord {
+  const candidate = record as Partial<SNSEventRecord> | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.Sns?.MessageId === "string" &&
+    typeof candidate.Sns.Message === "string" &&
+    typeof candidate.Sns.TopicArn === "string"
+  );
+}
+
+/** The codec of `aws:sns` records. */
+export const snsCodec: LambdaRecordCodec = {
+  eventSource: "aws:sns",
+  decode(record: unknown): LambdaRecord {
+    if (!isSnsRecord(record)) {
+      throw new Error("not an SNS record: expected Sns.MessageId, Sns.Message and Sns.TopicArn (event source aws:sns)");
+    }
+    const { MessageId, Message, TopicArn, MessageAttributes } = record.Sns;
+    const handle: SnsRecordHandle = { due: Number(MessageAttributes?.[DUE_ATTRIBUTE]?.Value ?? 0) || 0 };
+    return { itemIdentifier: MessageId, sourceArn: TopicArn, id: MessageId, body: Message, receiveCount: 1, handle };
+  },
+};

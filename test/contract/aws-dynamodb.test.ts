@@ -1,0 +1,305 @@
+/**
+ * The port contracts (stream, retry, cache, checkpoint, environment) and what only the DynamoDB
+ * backend promises, against dynalite started in-process; every test gets its own table family.
+ */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { type DynamoDbBackend, openDynamoDbBackend } from "../../src/backends/aws/dynamodb/backend.js";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { MAX_ITEM_BYTES } from "../../src/backends/aws/dynamodb/item.js";
+import type { DynamoDeadLetters } from "../../src/backends/aws/dynamodb/dead-letters.js";
+import { DynamoStream } from "../../src/backends/aws/dynamodb/stream.js";
+import { retryPartition } from "../../src/backends/aws/dynamodb/retry-store.js";
+import { decodeDynamoDbRecord, dynamoDbCodec, familyOf } from "../../src/lambda/events/dynamodb.js";
+import { silentLogger } from "../../src/logger.js";
+import { type Clock, systemClock } from "../../src/ports.js";
+import type { TestClock } from "../support/clock.js";
+import { startDynalite } from "../support/dynalite.js";
+import { cacheContract } from "./cache.contract.js";
+import { checkpointContract } from "./checkpoint.contract.js";
+import { environmentContract } from "./environment.contract.js";
+import { message } from "./port-factory.js";
+import { describeProtocol } from "./protocol.contract.js";
+import { retryContract } from "./retry.contract.js";
+import { streamContract } from "./stream.contract.js";
+
+const server = startDynalite();
+afterAll(async () => (await server).close());
+const { endpoint: dynaliteEndpoint } = await server;
+
+const uniqueArn = () => `arn:aws:dynamodb:us-east-1:123456789012:table/sy-${randomBytes(5).toString("hex")}`;
+
+/** A backend on a fresh table family (provisioned unless told otherwise). */
+async function openFresh(clock: Clock = systemClock, options: { provision?: boolean; arn?: string } = {}): Promise<DynamoDbBackend> {
+  const { endpoint } = await server;
+  const backend = await openDynamoDbBackend(options.arn ?? uniqueArn(), {
+    clock,
+    baseDir: process.cwd(),
+    endpoints: { dynamodb: endpoint },
+    logger: silentLogger,
+  });
+  if (options.provision !== false) await backend.provision();
+  return backend;
+}
+
+/** A contract factory: one port of a fresh backend. */
+function factory<P>(make: (backend: DynamoDbBackend) => P) {
+  return async (clock: TestClock) => {
+    const backend = await openFresh(clock);
+    return { port: make(backend), backend, cleanup: () => backend.close() };
+  };
+}
+
+const withDeadLetters = <P>(make: (backend: DynamoDbBackend) => P) => async (clock: TestClock) => {
+  const fixture = await factory(make)(clock);
+  return { ...fixture, deadLetters: () => fixture.backend.deadLetters.list() };
+};
+
+describeProtocol({
+  name: "dynamodb (a table family per side)",
+  settings: (dir) => {
+    const family = (side: string) =>
+      `arn:aws:dynamodb:us-east-1:123456789012:table/p-${createHash("sha1").update(dir).digest("hex").slice(0, 10)}-${side}`;
+    const [a, b] = [family("a"), family("b")];
+    return {
+      stream: { primary: a, secondary: b },
+      retry: { primary: a, secondary: b },
+      cache: { primary: a, secondary: b },
+      checkpoint: a,
+      metrics: `sqlite:${dir}/metrics.db`,
+      journal: `sqlite:${dir}/journal.db`,
+      endpoints: { dynamodb: dynaliteEndpoint },
+    };
+  },
+  prepare: async (settings) => {
+    const arns = new Set(
+      Object.values(settings)
+        .flatMap((value) => (typeof value === "string" ? [value] : Object.values(value ?? {})))
+        .filter((value): value is string => typeof value === "string" && value.startsWith("arn:aws:dynamodb:")),
+    );
+    for (const arn of arns) {
+      const backend = await openFresh(systemClock, { arn, provision: false });
+      await backend.provision();
+      await backend.close();
+    }
+  },
+});
+
+streamContract("dynamodb", withDeadLetters((b) => b.stream()));
+retryContract("dynamodb", withDeadLetters((b) => b.retry()));
+cacheContract("dynamodb", factory((b) => b.cache()));
+checkpointContract("dynamodb", factory((b) => b.checkpoint()));
+environmentContract("dynamodb", factory((b) => b.environment()));
+
+describe("dynamodb backend", () => {
+  const opened: DynamoDbBackend[] = [];
+  const open = async (...args: Parameters<typeof openFresh>) => {
+    const backend = await openFresh(...args);
+    opened.push(backend);
+    return backend;
+  };
+  afterAll(async () => {
+    for (const backend of opened) await backend.close();
+  });
+
+  it("provisions every table once, and is idempotent", async () => {
+    const backend = await open(systemClock, { provision: false });
+    const base = backend.tables.stream.name.replace(/-stream$/, "");
+    const first = await backend.provision();
+    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters"];
+    expect(first).toHaveLength(6);
+    for (const [index, line] of first.entries()) expect(line).toMatch(new RegExp(`^created table ${base}-${kinds[index]}\\b`));
+    expect(first[0]).toContain("DynamoDB stream NEW_IMAGE");
+    // dynalite has no UpdateTimeToLive: provisioning says so instead of failing.
+    expect(first[2]).toMatch(/TTL not set: this endpoint does not support UpdateTimeToLive/);
+    expect(await backend.provision()).toEqual(kinds.map((kind) => `exists table ${base}-${kind}`));
+  });
+
+  it("names the missing table and the command that creates it, in one line", async () => {
+    const arn = uniqueArn();
+    const backend = await open(systemClock, { provision: false, arn });
+    const expected = `DynamoDB table ${arn}-stream does not exist; run switchyard resources create --settings FILE`;
+    await expect(backend.stream().send(message("c1"))).rejects.toThrow(expected);
+    await expect(backend.cache().acquireLease("c1", 1, 0, 60)).rejects.toThrow(`DynamoDB table ${arn}-cache does not exist`);
+    const error = await backend.retry().receive({ max: 1, visibilityTimeoutSeconds: 30 }).catch((e: Error) => e);
+    expect((error as Error).message).not.toContain("\n");
+    expect((error as Error).name).toBe("SystemError");
+  });
+
+  it("rejects an item over 400 KiB before sending, naming the limit and the transport", async () => {
+    const backend = await open();
+    const big = message(randomUUID(), 1, { body: "x".repeat(MAX_ITEM_BYTES) });
+    await expect(backend.stream().send(big)).rejects.toThrow(/exceeds the 409600-byte limit of DynamoDB \(an item of table .*-stream holds at most 400 KiB\)/);
+    await expect(backend.retry().schedule(big)).rejects.toThrow(/409600-byte limit of DynamoDB/);
+    const results = await backend.stream().sendBatch([message("small"), big, message("small too")]);
+    expect(results.map((result) => result.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, error: { name: "PayloadTooLargeError" } });
+    // Just under the limit is fine.
+    const fits = message(randomUUID(), 1, { body: "y".repeat(MAX_ITEM_BYTES - 1000) });
+    await expect(backend.stream().send(fits)).resolves.toBeTypeOf("object");
+  });
+
+  it("sends a batch over 25 items in several requests, one result per item", async () => {
+    const backend = await open();
+    const batch = Array.from({ length: 60 }, (_, i) => message(randomUUID(), 1, { body: `b${i}` }));
+    const results = await backend.stream().sendBatch(batch);
+    expect(results).toHaveLength(60);
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(await backend.stream().pending()).toBe(60);
+  });
+
+  it("shapes deliveries as DynamoDB Streams records that the codec decodes back", async () => {
+    const backend = await open();
+    const stream = backend.stream();
+    const sent = [message("c-1", 1, { body: '{"a":1}' }), message("c-2", 4, { body: '{"b":2}' })];
+    for (const m of sent) await stream.send(m);
+    const deliveries = await stream.receive({ max: 10, visibilityTimeoutSeconds: 30 });
+    const event = stream.lambdaEvent(deliveries);
+    expect(event.Records).toHaveLength(2);
+    const [record] = event.Records;
+    expect(record).toMatchObject({
+      eventName: "INSERT",
+      eventSource: "aws:dynamodb",
+      eventVersion: "1.1",
+      awsRegion: "us-east-1",
+      eventSourceARN: expect.stringMatching(new RegExp(`^${backend.tables.stream.arn}/stream/\\d{4}-\\d\\d-\\d\\dT`)),
+      dynamodb: {
+        Keys: { pk: { S: deliveries[0]!.id } },
+        NewImage: expect.objectContaining({ body: { S: '{"a":1}' }, correlation_id: { S: "c-1" }, steps: { N: "1" } }),
+        SequenceNumber: expect.stringMatching(/^\d{22}$/),
+        StreamViewType: "NEW_IMAGE",
+      },
+    });
+    expect(dynamoDbCodec.eventSource).toBe("aws:dynamodb");
+    const decoded = event.Records.map((r) => dynamoDbCodec.decode(r));
+    expect(decoded.map((d) => d.body)).toEqual(['{"a":1}', '{"b":2}']);
+    expect(decoded.map((d) => d.id)).toEqual(deliveries.map((d) => d.id));
+    expect(decoded.map((d) => d.itemIdentifier)).toEqual(deliveries.map((d) => stream.itemIdentifier(d)));
+    expect(decoded.every((d) => d.sourceArn === backend.uri && d.receiveCount === 1)).toBe(true);
+    // The handler settles a record: its item is deleted.
+    await stream.settle(decoded[0]!);
+    expect(await stream.pending()).toBe(1);
+    // A record of another table is refused, in one line.
+    await expect(backend.retry().settle(decoded[1]!)).rejects.toThrow(/is not from table .*-retry/);
+  });
+
+  it("dead-letters a record the handler got from Lambda, by the codec's handle", async () => {
+    const backend = await open();
+    const stream = backend.stream();
+    await stream.send(message("c-dl", 1, { body: "not json" }));
+    const deliveries = await stream.receive({ max: 10, visibilityTimeoutSeconds: 30 });
+    const [record] = stream.lambdaEvent(deliveries).Records.map((r) => dynamoDbCodec.decode(r));
+    const delivery = { id: record!.id, body: record!.body, receiveCount: 1, role: "stream" as const, side: "primary" as const, handle: record!.handle };
+    await stream.deadLetter(delivery, "malformed message");
+    expect(await stream.pending()).toBe(0);
+    expect(await backend.deadLetters.list()).toEqual([
+      expect.objectContaining({ sourceUri: backend.uri, messageId: record!.id, body: "not json", reason: "malformed message" }),
+    ]);
+  });
+
+  it("sends unprocessed batch items again, then reports the rest failed, never dropping one", async () => {
+    const sent: string[][] = [];
+    // A client whose BatchWriteItem always leaves the item with body "stuck" unprocessed.
+    const client = {
+      send: async (command: { input: { RequestItems: Record<string, Array<{ PutRequest: { Item: Record<string, { S?: string }> } }>> } }) => {
+        const [[table, requests]] = Object.entries(command.input.RequestItems) as [[string, Array<{ PutRequest: { Item: Record<string, { S?: string }> } }>]];
+        sent.push(requests.map((r) => r.PutRequest.Item.body?.S ?? ""));
+        const stuck = requests.filter((r) => r.PutRequest.Item.body?.S === "stuck");
+        return { UnprocessedItems: stuck.length ? { [table]: stuck } : {} };
+      },
+    } as unknown as DynamoDBClient;
+    const stream = new DynamoStream({
+      client,
+      table: { name: "t-stream", arn: "arn:aws:dynamodb:us-east-1:1:table/t-stream" },
+      uri: "arn:aws:dynamodb:us-east-1:1:table/t",
+      region: "us-east-1",
+      side: "primary",
+      clock: systemClock,
+      deadLetters: {} as DynamoDeadLetters,
+      streamLabel: "2026-01-01T00:00:00.000",
+    });
+    const results = await stream.sendBatch([message("a", 1, { body: "ok" }), message("b", 1, { body: "stuck" }), message("c", 1, { body: "ok too" })]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, error: { message: expect.stringMatching(/left the item unprocessed after 3 retries/) } });
+    expect(sent).toEqual([["ok", "stuck", "ok too"], ["stuck"], ["stuck"], ["stuck"]]);
+  });
+
+  it("decodes a record as AWS delivers it, and refuses what is not an INSERT", () => {
+    const arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-stream/stream/2026-01-01T00:00:00.000";
+    const record = {
+      eventID: "1",
+      eventName: "INSERT",
+      eventVersion: "1.1",
+      eventSource: "aws:dynamodb",
+      awsRegion: "eu-west-1",
+      dynamodb: {
+        Keys: { pk: { S: "m-1" } },
+        NewImage: { pk: { S: "m-1" }, body: { S: "{}" }, receive_count: { N: "0" } },
+        SequenceNumber: "111",
+        SizeBytes: 10,
+        StreamViewType: "NEW_IMAGE",
+      },
+      eventSourceARN: arn,
+    };
+    expect(decodeDynamoDbRecord(record)).toEqual({
+      itemIdentifier: "111",
+      sourceArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/orders",
+      id: "m-1",
+      body: "{}",
+      receiveCount: 1,
+      handle: { table: "orders-stream", keys: { pk: "m-1" }, claimToken: undefined },
+    });
+    expect(() => decodeDynamoDbRecord({ ...record, eventName: "REMOVE" })).toThrow(/REMOVE, not an INSERT; filter the event source mapping/);
+    expect([dynamoDbCodec.ignore({ ...record, eventName: "REMOVE" }), dynamoDbCodec.ignore({ ...record, eventName: "MODIFY" }), dynamoDbCodec.ignore(record)]).toEqual([true, true, false]);
+    expect(() => decodeDynamoDbRecord({ ...record, dynamodb: { ...record.dynamodb, NewImage: undefined } })).toThrow(/NEW_IMAGE/);
+    expect(familyOf("arn:aws:dynamodb:us-east-1:1:table/x-retry").familyArn).toBe("arn:aws:dynamodb:us-east-1:1:table/x");
+  });
+
+  it("receives only the given instance's messages when asked to", async () => {
+    const backend = await open();
+    const [stream, retry] = [backend.stream(), backend.retry()];
+    for (const [steps, id] of ["a", "b", "a"].entries()) {
+      await stream.send(message(id, steps, { body: id }));
+      await retry.schedule(message(id, steps, { body: id }));
+    }
+    for (const source of [stream, retry]) {
+      const deliveries = await source.receive({ max: 10, visibilityTimeoutSeconds: 30, correlationId: "a" });
+      expect(deliveries.map((d) => d.body)).toEqual(["a", "a"]);
+    }
+  });
+
+  it("spreads retry entries over partitions p#00 … p#15, and is timer-polled", async () => {
+    const partitions = new Set(Array.from({ length: 200 }, () => retryPartition(randomUUID())));
+    expect([...partitions].every((p) => /^p#(0\d|1[0-5])$/.test(p))).toBe(true);
+    expect(partitions.size).toBe(16);
+    const backend = await open();
+    expect(backend.retry().polledOnTimer).toBe(true);
+  });
+
+  it("never hands one message to two concurrent consumers", async () => {
+    const backend = await open();
+    await backend.stream().sendBatch(Array.from({ length: 40 }, (_, i) => message(`c${i}`)));
+    const consumers = [backend.stream(), backend.stream(), backend.stream()];
+    const claimed: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const batches = await Promise.all(consumers.map((c) => c.receive({ max: 5, visibilityTimeoutSeconds: 60 })));
+      claimed.push(...batches.flat().map((d) => d.id));
+    }
+    expect(claimed).toHaveLength(40);
+    expect(new Set(claimed).size).toBe(40);
+  });
+
+  it("fails fast with a one-line error when the endpoint is down", async () => {
+    const backend = await openDynamoDbBackend(uniqueArn(), {
+      clock: systemClock,
+      baseDir: process.cwd(),
+      endpoints: { dynamodb: "http://127.0.0.1:9" },
+      logger: silentLogger,
+    });
+    opened.push(backend);
+    const error = (await backend.cache().isDispatched("c", 1).catch((e: Error) => e)) as Error;
+    expect(error.name).toBe("SystemError");
+    expect(error.message).toMatch(/^DynamoDB GetItem on table arn:aws:dynamodb:us-east-1:123456789012:table\/sy-[0-9a-f]+-cache failed: \S/);
+    expect(error.message).not.toContain("\n");
+  });
+});

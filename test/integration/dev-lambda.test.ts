@@ -1,0 +1,197 @@
+/**
+ * dev-lambda end to end on emulators: `switchyard resources create` provisions what the settings
+ * name (twice: the second run creates nothing), then an instance runs to completion through the
+ * Lambda handler fed by dev-lambda, with each AWS transport as the stream primary, and once with
+ * failover (chaos on the primary, the secondary on another transport). Retries go through the
+ * DynamoDB retry table, which the scheduled timer drains. Also: the CLI (`dev-lambda --until-idle`
+ * with `--actions`, SIGTERM, the one-line refusals) and `asl -o`.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { provisionAll } from "../../src/settings/provision.js";
+import { Switchyard } from "../../src/client/switchyard.js";
+import { DevLambda } from "../../src/lambda/dev-lambda.js";
+import { createHandler } from "../../src/lambda/handler.js";
+import { silentLogger } from "../../src/logger.js";
+import { loadSettings } from "../../src/settings/settings.js";
+import { type RunningEmulator, startFauxqs, startKinesalite } from "../support/aws-emulators.js";
+import { finished, runCli, spawnCli } from "../support/cli.js";
+import { type RunningDynalite, startDynalite } from "../support/dynalite.js";
+import { PROTOCOL_FSM, compact } from "../support/protocol-harness.js";
+
+const REGION = "us-east-1";
+const ACCOUNT = "000000000000";
+const name = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+const ARNS = {
+  sqs: () => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name("stream")}`,
+  sns: () => `arn:aws:sns:${REGION}:${ACCOUNT}:${name("stream")}`,
+  kinesis: () => `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${name("stream")}`,
+  dynamodb: () => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name("stream")}`,
+} as const;
+type Transport = keyof typeof ARNS;
+
+describe("dev-lambda on emulators", () => {
+  let dir: string;
+  let fauxqs: RunningEmulator;
+  let kinesalite: RunningEmulator;
+  let dynalite: RunningDynalite;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "switchyard-dev-lambda-"));
+    [fauxqs, kinesalite, dynalite] = await Promise.all([startFauxqs(), startKinesalite(), startDynalite()]);
+  });
+  afterAll(async () => {
+    await Promise.all([fauxqs?.close(), kinesalite?.close(), dynalite?.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A settings file: the given stream, retries/cache/checkpoints on DynamoDB, the journal in SQLite. */
+  function settingsFile(stream: string | { primary: string; secondary: string }, chaos: Record<string, number> = {}): string {
+    const family = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name("sy")}`;
+    const file = path.join(dir, `${name("settings")}.json`);
+    const settings = {
+      stream,
+      retry: family,
+      cache: family,
+      checkpoint: family,
+      metrics: false,
+      environment: false,
+      journal: `sqlite:./${name("journal")}.db`,
+      visibility_timeout: 5,
+      chaos,
+      endpoints: { sqs: fauxqs.endpoint, sns: fauxqs.endpoint, kinesis: kinesalite.endpoint, dynamodb: dynalite.endpoint },
+    };
+    writeFileSync(file, JSON.stringify(settings, null, 2));
+    return file;
+  }
+
+  /** `resources create` twice: the first creates, the second finds everything in place. */
+  async function provision(file: string): Promise<void> {
+    const first = await runCli(["resources", "create", "--settings", file], { cwd: dir });
+    expect(first.stderr).not.toMatch(/switchyard:/);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/created/);
+    // The second run (in-process, to keep the test fast) finds everything in place.
+    const second = (await provisionAll(loadSettings({ file }))).flatMap((report) => report.lines.map((line) => `${report.uri}: ${line}`));
+    expect(second.length).toBeGreaterThan(1);
+    expect(second.filter((line) => /created/.test(line))).toEqual([]);
+    expect(second).toContainEqual(expect.stringMatching(/^sqlite:.*: nothing to create$/));
+  }
+
+  /** Start `simple` with a failing first attempt of step 1 and drive it through dev-lambda. */
+  async function runThroughDevLambda(file: string) {
+    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: file, logger: silentLogger, cwd: dir });
+    try {
+      const handler = createHandler({ switchyard: sy, logger: silentLogger });
+      const progress: string[] = [];
+      const dev = new DevLambda(sy, handler, { timerIntervalSeconds: 0.25, progress: (line) => progress.push(line) });
+      const { correlationId } = await sy.start("simple", { context: { fail: ["1:0"] } });
+      const guard = setTimeout(() => dev.stop(), 25_000);
+      const stats = await dev.run({ until: async () => (await sy.status(correlationId)).status !== "running" });
+      clearTimeout(guard);
+      return { status: await sy.status(correlationId), history: (await sy.history(correlationId)).map(compact), stats, progress };
+    } finally {
+      await sy.close();
+    }
+  }
+
+  const CASES: ReadonlyArray<[Transport]> = [["sqs"], ["kinesis"], ["sns"], ["dynamodb"]];
+  it.each(CASES)("runs an instance to completion with %s as the stream", async (transport) => {
+    const file = settingsFile(ARNS[transport]());
+    await provision(file);
+    const { status, history, stats } = await runThroughDevLambda(file);
+    expect(status).toMatchObject({ status: "completed", state: "end", userContext: { fail: ["1:0"], count: 2 } });
+    expect(history).toEqual([
+      ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+      ["start", "go", 1, 0, "stream", "primary"],
+      ["start", "go", 1, 1, "retry", "primary"],
+      ["middle", "go", 2, 0, "stream", "primary"],
+    ]);
+    expect(stats.invocations).toBeGreaterThanOrEqual(3);
+    expect(stats.timerProcessed).toBe(1);
+  }, 60_000);
+
+  it("fails over to the secondary stream on another transport when the primary always fails", async () => {
+    const file = settingsFile({ primary: ARNS.sqs(), secondary: ARNS.kinesis() }, { "stream.primary": 1 });
+    await provision(file);
+    const { status, history } = await runThroughDevLambda(file);
+    expect(status).toMatchObject({ status: "completed", state: "end" });
+    expect(history).toEqual([
+      ["pseudo_init", "pseudo_init", 0, 0, "stream", "secondary"],
+      ["start", "go", 1, 0, "stream", "secondary"],
+      ["start", "go", 1, 1, "retry", "primary"],
+      ["middle", "go", 2, 0, "stream", "secondary"],
+    ]);
+  }, 60_000);
+
+  it("runs from the command line: start, then dev-lambda --until-idle", async () => {
+    const file = settingsFile(ARNS.dynamodb());
+    expect((await runCli(["resources", "create", "-s", file], { cwd: dir })).stdout).toMatch(/: created table /);
+    const again = await runCli(["resources", "create", "-s", file], { cwd: dir });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/: exists table /);
+    expect(again.stdout).not.toMatch(/created/);
+    const started = await runCli(["start", "simple", "-d", PROTOCOL_FSM, "-s", file, "--correlation-id", "cli-1"], { cwd: dir });
+    expect(started.stdout).toBe("cli-1\n");
+    // Actions registered in code (as a bundled Lambda does) replace the YAML's module references.
+    const actions = path.join(dir, "registered-actions.mjs");
+    writeFileSync(actions, 'export default { "./actions.ts#Go": (ctx) => { ctx.data.via = "registered"; return "go"; } };\n');
+    const run = await runCli(["dev-lambda", "-d", PROTOCOL_FSM, "-s", file, "--actions", actions, "--until-idle", "--timer-interval", "0.5"], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/dev-lambda: invoked handler with 1 record\(s\) from stream\.primary/);
+    const status = await runCli(["status", "cli-1", "-s", file, "--json"], { cwd: dir });
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: "completed", state: "end", user_context: { via: "registered" } });
+  }, 60_000);
+
+  it("stops cleanly on SIGTERM", async () => {
+    const file = settingsFile(ARNS.dynamodb());
+    expect((await runCli(["resources", "create", "-s", file], { cwd: dir })).code).toBe(0);
+    const child = spawnCli(["dev-lambda", "-d", PROTOCOL_FSM, "-s", file, "--timer-interval", "0.2"], { cwd: dir });
+    let stderr = "";
+    await new Promise<void>((resolve) => {
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes("timer")) resolve();
+      });
+      // The first timer run prints nothing when idle: give it a moment instead.
+      setTimeout(resolve, 3_000);
+    });
+    child.kill("SIGTERM");
+    const result = await finished(child, 20_000);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/SIGTERM: finishing the current invocation/);
+    expect(result.stderr).toMatch(/dev-lambda: \d+ invocation\(s\)/);
+  }, 60_000);
+
+  it("resources create fails in one line when a backend cannot be reached", async () => {
+    const file = path.join(dir, "unreachable.json");
+    writeFileSync(file, JSON.stringify({ stream: ARNS.sqs(), journal: false, endpoints: { sqs: "http://127.0.0.1:9" } }));
+    const run = await runCli(["resources", "create", "-s", file], { cwd: dir, env: { NODE_NO_WARNINGS: "1" } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^switchyard: cannot create the resources of arn:aws:sqs:[^\n]*ECONNREFUSED[^\n]*; check the endpoint and credentials\n$/);
+  });
+
+  it("asl writes the Step Functions document of a machine", async () => {
+    const out = path.join(dir, "tracer.asl.json");
+    const tracer = path.join(path.dirname(PROTOCOL_FSM), "../../../examples/tracer/fsm.yaml");
+    const run = await runCli(["asl", "tracer", "-d", tracer, "--lambda-arn", "arn:aws:lambda:us-east-1:123456789012:function:sy", "-o", out], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe(`wrote ${out}\n`);
+    const asl = JSON.parse(readFileSync(out, "utf8")) as { StartAt: string; States: Record<string, { Type: string }> };
+    expect(asl.StartAt).toBe("pseudo_init");
+    expect(asl.States.state1?.Type).toBe("Task");
+  });
+
+  it("refuses settings with no AWS transport, in one line", async () => {
+    const file = path.join(dir, "sqlite.json");
+    writeFileSync(file, JSON.stringify({ stream: "sqlite:./plain.db" }));
+    const run = await runCli(["dev-lambda", "-d", PROTOCOL_FSM, "-s", file, "--once"], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^switchyard: stream\.primary \(sqlite:\.\/plain\.db\) is not an AWS transport; dev-lambda drives SQS, Kinesis, SNS and DynamoDB — set stream and retry to their ARNs in the settings, or run switchyard worker\n$/,
+    );
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * An in-process DynamoDB emulator (dynalite) for tests: in-memory, on a free loopback port,
+ * tables ACTIVE at once. Sets fake AWS credentials when none are set, so the SDK signs requests.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+
+/** Options dynalite accepts (the package ships no types). */
+interface DynaliteOptions {
+  readonly createTableMs?: number;
+  readonly deleteTableMs?: number;
+  readonly updateTableMs?: number;
+  readonly maxItemSizeKb?: number;
+}
+
+const require = createRequire(import.meta.url);
+const dynalite = require("dynalite") as (options: DynaliteOptions) => Server;
+
+/** A running dynalite server. */
+export interface RunningDynalite {
+  /** `http://127.0.0.1:PORT`: use as the DynamoDB endpoint (settings `endpoints.dynamodb`). */
+  readonly endpoint: string;
+  /** Stop the server and drop its data. */
+  close(): Promise<void>;
+}
+
+/** Start dynalite on a free loopback port; call `close()` when done (e.g. in `afterAll`). */
+export async function startDynalite(): Promise<RunningDynalite> {
+  process.env.AWS_ACCESS_KEY_ID ??= "test";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections?.();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

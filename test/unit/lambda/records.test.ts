@@ -1,0 +1,161 @@
+/**
+ * The Lambda handler on recorded SQS, Kinesis, SNS and DynamoDB Streams events: each record is
+ * decoded by its transport's codec, matched to its source by ARN, processed by the real engine
+ * (SQLite behind it), and failures are reported per item — never the whole batch.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Switchyard } from "../../../src/client/switchyard.js";
+import { CODECS } from "../../../src/lambda/events/index.js";
+import { createHandler } from "../../../src/lambda/handler.js";
+import type { BatchResponse } from "../../../src/lambda/records.js";
+import { silentLogger } from "../../../src/logger.js";
+import type { MessageSource } from "../../../src/ports.js";
+import type { SettingsConfig } from "../../../src/settings/settings.js";
+import { PROTOCOL_FSM } from "../../support/protocol-harness.js";
+import { fixture, lambdaSource, withSources } from "./support.js";
+
+interface Case {
+  readonly fixture: string;
+  /** The ARN as the settings name it (what the codec reports as the record's source). */
+  readonly arn: string;
+  /** The item identifiers of the three records, as the codec reports them. */
+  readonly ids: readonly [string, string, string];
+  /** Correlation ids of the first and third records. */
+  readonly instances: readonly [string, string];
+  /** Ordered per shard: after a failure the later records are reported too. */
+  readonly ordered: boolean;
+}
+
+const CASES: readonly Case[] = [
+  {
+    fixture: "sqs",
+    arn: "arn:aws:sqs:us-east-1:123456789012:switchyard-stream",
+    ids: ["059f36b4-87a3-44ab-83d2-661975830a7d", "2e1424d4-f796-459a-8184-9c92662be6da", "7b270e59-b3ad-4b88-9a34-4e2f1ea5c1d7"],
+    instances: ["lambda-sqs-1", "lambda-sqs-2"],
+    ordered: false,
+  },
+  {
+    fixture: "kinesis",
+    arn: "arn:aws:kinesis:us-east-1:123456789012:stream/switchyard-stream",
+    ids: [
+      "49590338271490256608559692538361571095921575989136588898",
+      "49590338271490256608559692540925702759324208523137515618",
+      "49590338271490256608559692541212345678901234567890123456",
+    ],
+    instances: ["lambda-kinesis-1", "lambda-kinesis-2"],
+    ordered: true,
+  },
+  {
+    fixture: "dynamodb",
+    arn: "arn:aws:dynamodb:us-east-1:123456789012:table/switchyard",
+    ids: ["111100000000000000000001", "111200000000000000000002", "111300000000000000000003"],
+    instances: ["lambda-dynamodb-1", "lambda-dynamodb-2"],
+    ordered: true,
+  },
+];
+
+describe("Lambda handler: event source records", () => {
+  let dir: string;
+  let sy: Switchyard;
+  let stream: MessageSource;
+  const open = async (extra: Partial<SettingsConfig> = {}) => {
+    const settings = Switchyard.settings({ stream: `sqlite:${dir}/s.db`, retry: `sqlite:${dir}/s.db`, cache: `sqlite:${dir}/s.db`, ...extra }, dir);
+    sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, logger: silentLogger, cwd: dir });
+    stream = sy.sources.find((source) => source.role === "stream") as MessageSource;
+  };
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "switchyard-lambda-records-"));
+    await open();
+  });
+  afterEach(async () => {
+    await sy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("has one codec per event source", () => {
+    expect(CODECS.map((codec) => codec.eventSource).sort()).toEqual(["aws:dynamodb", "aws:kinesis", "aws:sns", "aws:sqs"]);
+  });
+
+  for (const c of CASES) {
+    describe(c.fixture, () => {
+      it("processes each record, dead-letters the malformed one, settles the rest, reports nothing", async () => {
+        const adapted = lambdaSource(stream, c.arn);
+        const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+        expect(await handler(fixture(c.fixture))).toEqual({ batchItemFailures: [] });
+        expect(adapted.deadLetters).toEqual([{ id: expect.any(String), reason: expect.stringMatching(/^message is not valid JSON/) }]);
+        expect(adapted.settled).toEqual([c.ids[0], c.ids[2]]);
+        for (const id of c.instances) {
+          expect(await sy.status(id)).toMatchObject({ status: "running", state: "start" });
+          expect((await sy.history(id)).map((m) => [m.current_state, m.current_event, m.steps])).toEqual([["start", "go", 1]]);
+        }
+      });
+
+      it(`reports a record that cannot be dead-lettered${c.ordered ? ", and the later records of its shard unprocessed" : ""}`, async () => {
+        const adapted = lambdaSource(stream, c.arn, { deadLetterFails: true });
+        const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+        const response = (await handler(fixture(c.fixture))) as BatchResponse;
+        if (c.ordered) {
+          expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: c.ids[1] }, { itemIdentifier: c.ids[2] }] });
+          expect(adapted.settled).toEqual([c.ids[0]]);
+          await expect(sy.status(c.instances[1])).rejects.toThrow("no instance with correlation id");
+        } else {
+          expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: c.ids[1] }] });
+          expect(adapted.settled).toEqual([c.ids[0], c.ids[2]]);
+        }
+      });
+
+      it("reports every record of an ARN the settings do not name", async () => {
+        const adapted = lambdaSource(stream, "arn:aws:sqs:us-east-1:123456789012:other");
+        const lines: string[] = [];
+        const logger = { ...silentLogger, error: (line: string) => lines.push(line) };
+        const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger });
+        const response = (await handler(fixture(c.fixture))) as BatchResponse;
+        expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(c.ids);
+        expect(lines[0]).toBe(
+          `record ${c.ids[0]} comes from ${c.arn}, which the settings do not name; add it as stream.primary, stream.secondary, retry.primary or retry.secondary in the settings (SWITCHYARD_SETTINGS)`,
+        );
+      });
+    });
+  }
+
+  it("skips DynamoDB Streams REMOVE records: they carry no message", async () => {
+    const adapted = lambdaSource(stream, "arn:aws:dynamodb:us-east-1:123456789012:table/switchyard");
+    const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+    const event = fixture("dynamodb") as { Records: Array<Record<string, unknown>> };
+    const [insert] = event.Records;
+    const remove = { ...insert, eventName: "REMOVE", dynamodb: { ...(insert?.dynamodb as object), NewImage: undefined, SequenceNumber: "111400000000000000000004" } };
+    expect(await handler({ Records: [remove, insert] })).toEqual({ batchItemFailures: [] });
+    expect(adapted.settled).toEqual(["111100000000000000000001"]);
+  });
+
+  it("reports a record the engine could not finish (every backend down) for redelivery", async () => {
+    await sy.close();
+    await open({ chaos: { "stream.primary": 1, "retry.primary": 1 } });
+    const adapted = lambdaSource(stream, CASES[0]?.arn as string);
+    const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+    const response = (await handler(fixture("sqs"))) as BatchResponse;
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: CASES[0]?.ids[0] }, { itemIdentifier: CASES[0]?.ids[2] }] });
+    expect(adapted.settled).toEqual([]);
+  });
+
+  describe("sns", () => {
+    const topic = "arn:aws:sns:us-east-1:123456789012:switchyard-stream";
+    it("processes the notification", async () => {
+      const adapted = lambdaSource(stream, topic);
+      const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+      expect(await handler(fixture("sns"))).toEqual({ batchItemFailures: [] });
+      expect(await sy.status("lambda-sns-1")).toMatchObject({ state: "start" });
+    });
+
+    it("fails the invocation when the notification fails (SNS has no partial batches)", async () => {
+      const adapted = lambdaSource(stream, "arn:aws:sns:us-east-1:123456789012:other");
+      const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+      await expect(handler(fixture("sns"))).rejects.toThrow(
+        "SNS message(s) 95df01b4-ee98-5cb9-9903-4c221d41eb5e could not be processed; Lambda will retry the invocation",
+      );
+    });
+  });
+});

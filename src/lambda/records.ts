@@ -7,6 +7,9 @@
  * DynamoDB Streams MODIFY and REMOVE records carry no message and are skipped (the event source
  * mapping should filter them out: `{"eventName": ["INSERT"]}`).
  *
+ * An SQS record that is not due yet (a delay over SQS's 900 s) is hidden again until it is due and
+ * reported, so it is delivered again then; it never runs early.
+ *
  * Kinesis and DynamoDB Streams records are processed in order per shard; after the first failure
  * of a shard its later records are reported too, without processing them (Lambda checkpoints at
  * the lowest failed sequence number and delivers them again). SQS and SNS records are processed
@@ -129,6 +132,12 @@ export function sourceFor(arn: string, sources: readonly MessageSource[]): Lambd
   return matching.find((source) => source.polledOnTimer !== true) ?? matching[0];
 }
 
+/** The due time (ms) a transport stamped on a record, if it did. */
+function dueOf(record: LambdaRecord): number | undefined {
+  const due = (record.handle as { due?: unknown } | undefined)?.due;
+  return typeof due === "number" && Number.isFinite(due) ? due : undefined;
+}
+
 async function processRecord(raw: unknown, context: RecordsContext): Promise<{ ok: boolean; itemIdentifier: string }> {
   const { logger } = context;
   const eventSource = eventSourceOf(raw) as string;
@@ -169,6 +178,20 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
     handle: record.handle,
   };
   const where = `${source.role}.${source.side} (${source.uri})`;
+  // SQS holds a message at most 900 s: a longer delay arrives early and is delayed again (hidden
+  // until it is due), never run early. Kinesis, SNS and DynamoDB Streams cannot delay on Lambda.
+  const due = dueOf(record);
+  const now = context.engine.clock.now();
+  if (eventSource === "aws:sqs" && due !== undefined && due > now) {
+    const seconds = Math.ceil((due - now) / 1000);
+    try {
+      await source.release(delivery, seconds);
+    } catch (error) {
+      return fail(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s and cannot be hidden until then: ${(error as Error).message}`);
+    }
+    logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: delayed again`);
+    return { ok: false, itemIdentifier: record.itemIdentifier };
+  }
   let outcome: Awaited<ReturnType<Engine["process"]>>;
   try {
     outcome = await context.engine.process(delivery);

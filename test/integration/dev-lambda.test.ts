@@ -15,7 +15,9 @@ import { provisionAll } from "../../src/settings/provision.js";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { DevLambda } from "../../src/lambda/dev-lambda.js";
 import { createHandler } from "../../src/lambda/handler.js";
+import type { LambdaEventSource } from "../../src/lambda/source.js";
 import { silentLogger } from "../../src/logger.js";
+import type { MessageSource, StreamPort } from "../../src/ports.js";
 import { loadSettings } from "../../src/settings/settings.js";
 import { type RunningEmulator, startFauxqs, startKinesalite } from "../support/aws-emulators.js";
 import { finished, runCli, spawnCli } from "../support/cli.js";
@@ -112,6 +114,39 @@ describe("dev-lambda on emulators", () => {
     ]);
     expect(stats.invocations).toBeGreaterThanOrEqual(3);
     expect(stats.timerProcessed).toBe(1);
+  }, 60_000);
+
+  it("hides an SQS record that reaches Lambda before it is due (a delay over 900 s) and runs it only once due", async () => {
+    const file = settingsFile(ARNS.sqs());
+    await provision(file);
+    let now = Date.now();
+    const clock = { now: () => now };
+    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: file, logger: silentLogger, cwd: dir, clock });
+    try {
+      const handler = createHandler({ switchyard: sy, logger: silentLogger });
+      const source = sy.sources.find((s) => s.role === "stream") as MessageSource & StreamPort & LambdaEventSource;
+      const { correlationId } = await sy.start("simple");
+      const [first] = await source.receive({ max: 1, visibilityTimeoutSeconds: 30 });
+      if (first === undefined) throw new Error("the start message did not arrive");
+      await source.ack(first);
+      // The same message again, due in 1000 s: more than SQS can hold back.
+      await source.send({ correlationId, steps: 0, retries: 0, body: first.body, delaySeconds: 1000 });
+      now += 1_001_000;
+      const [late] = await source.receive({ max: 1, visibilityTimeoutSeconds: 30 });
+      if (late === undefined) throw new Error("the delayed message did not arrive");
+      const event = source.lambdaEvent([late]);
+      now -= 1_001_000; // Lambda gets it before it is due
+      expect(await handler(event)).toEqual({ batchItemFailures: [{ itemIdentifier: source.itemIdentifier(late) }] });
+      expect((await sy.history(correlationId)).map(compact)).toEqual([["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"]]);
+      now += 1_001_000; // delivered again once due: it runs
+      expect(await handler(event)).toEqual({ batchItemFailures: [] });
+      expect((await sy.history(correlationId)).map(compact)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+      ]);
+    } finally {
+      await sy.close();
+    }
   }, 60_000);
 
   it("fails over to the secondary stream on another transport when the primary always fails", async () => {

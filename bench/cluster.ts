@@ -23,8 +23,15 @@ export type ClusterBackend = (typeof CLUSTER_BACKENDS)[number];
 const POSTGRES = process.env.SWITCHYARD_BENCH_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS = process.env.SWITCHYARD_BENCH_REDIS ?? "redis://127.0.0.1:6379/0";
 
-/** Settings for one run on `backend`: every role it can serve, the others switched off. */
-export function clusterSettings(backend: ClusterBackend, dir: string, run: string): SettingsConfig {
+/** Connections a PostgreSQL bench may open in all (the server's default max_connections is 100). */
+const POSTGRES_CONNECTIONS = 80;
+
+/**
+ * Settings for one run on `backend` with `workers` processes: every role it can serve, the others
+ * switched off. PostgreSQL pools are sized so that all workers together (each with one more
+ * connection for LISTEN) stay below the server's connection limit.
+ */
+export function clusterSettings(backend: ClusterBackend, dir: string, run: string, workers = 1, concurrency = 16): SettingsConfig {
   switch (backend) {
     case "sqlite": {
       // group-durable: a port call resolves once its group committed, so "ack returned" is durable.
@@ -32,7 +39,8 @@ export function clusterSettings(backend: ClusterBackend, dir: string, run: strin
       return { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: false, environment: false, journal: uri };
     }
     case "postgres": {
-      const uri = withParam(POSTGRES, "schema", run);
+      const pool = Math.max(1, Math.min(concurrency, Math.floor(POSTGRES_CONNECTIONS / workers) - 1));
+      const uri = withParam(withParam(POSTGRES, "schema", run), "pool", String(pool));
       return { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: false, environment: false, journal: uri };
     }
     case "redis": {
@@ -67,7 +75,7 @@ export async function runCluster(options: {
 }): Promise<ClusterResult> {
   const { backend, dir, workers, instances, steps, concurrency } = options;
   const run = `bench_${randomBytes(4).toString("hex")}`;
-  const config = clusterSettings(backend, dir, run);
+  const config = clusterSettings(backend, dir, run, workers, concurrency);
   const settingsFile = join(dir, `${run}.settings.json`);
   writeFileSync(settingsFile, JSON.stringify(config));
   const sy = await Switchyard.open({ definitions: DEFINITIONS, settings: Switchyard.settings(config, dir), logger: silentLogger });
@@ -178,7 +186,7 @@ export async function runPortFloor(options: { backend: ClusterBackend; dir: stri
 /** Remove what a run left on a server (its PostgreSQL schema, its Redis keys). */
 async function dropRun(backend: ClusterBackend, config: SettingsConfig): Promise<void> {
   const uri = config.stream as string;
-  const prefix = new URL(uri).searchParams.get(backend === "postgres" ? "schema" : "prefix");
+  const prefix = new URL(uri.replace(/^sqlite:/, "sqlite://")).searchParams.get(backend === "postgres" ? "schema" : "prefix");
   if (backend === "postgres" && prefix !== null) {
     const { default: pg } = await import("pg");
     const client = new pg.Client({ connectionString: POSTGRES.split("?")[0] });

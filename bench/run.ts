@@ -189,11 +189,15 @@ async function clusterBench(options: {
   const { backend, instances, steps, concurrency } = options;
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const body = JSON.stringify({ version: "0.1", system_context: sampleSystemContext(), user_context: { limit: steps, count: 0 } });
-  const rows: Array<{ engine: ClusterResult; floor: FloorRun }> = [];
+  const rows: Array<{ engine: ClusterResult | { workers: number; invalid: string }; floor: FloorRun }> = [];
   try {
     for (const workers of options.workers) {
       process.stderr.write(`${backend}: ${workers} worker(s) × concurrency ${concurrency}, ${instances} × ${steps} …\n`);
-      const engine = await runCluster({ backend, dir, workers, instances, steps, concurrency });
+      // An invalid run (an instance failed, a step missing) is reported in its row, not hidden.
+      const engine = await runCluster({ backend, dir, workers, instances, steps, concurrency }).catch((error: unknown) => ({
+        workers,
+        invalid: (error as Error).message.split("\n")[0] ?? "invalid",
+      }));
       const loops = Math.min(256, workers * concurrency);
       process.stderr.write(`${backend}: floor with ${loops} concurrent loops …\n`);
       const floor = await runPortFloor({ backend, dir, loops, instances, steps, body });
@@ -212,7 +216,9 @@ async function clusterBench(options: {
     "| workers | transitions/s | p50 / p99 ms | CPU µs/transition | floor steps/s (loops) | engine / floor |",
     "|---:|---:|---:|---:|---:|---:|",
     ...rows.map(({ engine, floor }) =>
-      `| ${engine.workers} | ${fmt(engine.transitionsPerSecond)} | ${fmt(engine.p50Ms, 1)} / ${fmt(engine.p99Ms, 1)} | ${fmt(engine.cpuUsPerTransition)} | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | ${fmt(engine.transitionsPerSecond / floor.stepsPerSecond, 2)} |`,
+      "invalid" in engine
+        ? `| ${engine.workers} | invalid run: ${engine.invalid} | | | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | |`
+        : `| ${engine.workers} | ${fmt(engine.transitionsPerSecond)} | ${fmt(engine.p50Ms, 1)} / ${fmt(engine.p99Ms, 1)} | ${fmt(engine.cpuUsPerTransition)} | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | ${fmt(engine.transitionsPerSecond / floor.stepsPerSecond, 2)} |`,
     ),
     "",
     "latency = per message, from the worker's receive returning to its acknowledgement returning (every write of the transition done).",

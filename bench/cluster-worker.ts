@@ -9,9 +9,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Switchyard } from "../src/client/switchyard.js";
 import { silentLogger } from "../src/logger.js";
-import type { Delivery, MessageSource } from "../src/ports.js";
+import type { Delivery } from "../src/ports.js";
 import { Worker } from "../src/runtime/worker.js";
 import { DEFINITIONS } from "./engine.js";
+import { observed } from "./observed-source.js";
 
 /** What a worker reports to the driver. */
 export interface WorkerReport {
@@ -39,7 +40,15 @@ async function main(): Promise<void> {
   try {
     const latencies: number[] = [];
     const receivedAt = new WeakMap<Delivery, number>();
-    const sources = sy.sources.map((source) => timed(source, receivedAt, latencies));
+    const sources = sy.sources.map((source) =>
+      observed(source, {
+        received: (delivery) => receivedAt.set(delivery, performance.now()),
+        acked: (delivery) => {
+          const start = receivedAt.get(delivery);
+          if (start !== undefined) latencies.push(performance.now() - start);
+        },
+      }),
+    );
     const worker = new Worker(sy.engine, sources, {
       concurrency: Number(concurrency),
       visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
@@ -68,30 +77,6 @@ async function main(): Promise<void> {
   } finally {
     await sy.close();
   }
-}
-
-function timed(source: MessageSource, receivedAt: WeakMap<Delivery, number>, latencies: number[]): MessageSource {
-  return {
-    uri: source.uri,
-    role: source.role,
-    side: source.side,
-    async receive(options) {
-      const deliveries = await source.receive(options);
-      const now = performance.now();
-      for (const delivery of deliveries) receivedAt.set(delivery, now);
-      return deliveries;
-    },
-    async ack(delivery) {
-      await source.ack(delivery);
-      const start = receivedAt.get(delivery);
-      if (start !== undefined) latencies.push(performance.now() - start);
-    },
-    release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
-    extend: (delivery, seconds) => source.extend(delivery, seconds),
-    deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),
-    pending: (correlationId) => source.pending?.(correlationId) ?? Promise.resolve(0),
-    ...(source.onWork === undefined ? {} : { onWork: (listener: () => void) => source.onWork?.(listener) ?? (() => {}) }),
-  };
 }
 
 main().catch((error: unknown) => {

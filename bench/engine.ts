@@ -9,6 +9,7 @@ import { Switchyard } from "../src/client/switchyard.js";
 import type { Delivery, MessageSource } from "../src/ports.js";
 import { Worker, type WorkerStats } from "../src/runtime/worker.js";
 import { longestGap } from "./commits.js";
+import { observed } from "./observed-source.js";
 
 export const MACHINE = "bench_loop";
 export const DEFINITIONS = fileURLToPath(new URL("./fsm.yaml", import.meta.url));
@@ -133,28 +134,15 @@ interface Timings {
 }
 
 function timed(source: MessageSource, { receivedAt, awaitingCommit, handled }: Timings): MessageSource {
-  return {
-    uri: source.uri,
-    role: source.role,
-    side: source.side,
-    async receive(options) {
-      const deliveries = await source.receive(options);
-      const now = performance.now();
-      for (const delivery of deliveries) receivedAt.set(delivery, now);
-      return deliveries;
-    },
-    async ack(delivery) {
-      await source.ack(delivery);
+  return observed(source, {
+    received: (delivery) => receivedAt.set(delivery, performance.now()),
+    acked: (delivery) => {
       const start = receivedAt.get(delivery);
       if (start === undefined) return;
       handled.push(performance.now() - start);
       awaitingCommit.push(start);
     },
-    release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
-    extend: (delivery, seconds) => source.extend(delivery, seconds),
-    deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),
-    pending: (correlationId) => source.pending?.(correlationId) ?? Promise.resolve(0),
-  };
+  });
 }
 
 /** Fail loudly unless every instance completed with exactly `steps` steps and nothing else ran. */

@@ -49,6 +49,11 @@ export async function startKinesalite(): Promise<RunningEmulator> {
   fakeCredentials();
   const kinesalite = require("kinesalite") as (options: KinesaliteOptions) => Server;
   const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10_000 });
+  return serve(server);
+}
+
+/** Listen on a free loopback port; the emulator's endpoint and how to stop it. */
+export async function serve(server: Server): Promise<RunningEmulator> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {

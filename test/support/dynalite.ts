@@ -3,8 +3,8 @@
  * tables ACTIVE at once. Sets fake AWS credentials when none are set, so the SDK signs requests.
  */
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
+import { serve } from "./aws-emulators.js";
 
 /** Options dynalite accepts (the package ships no types). */
 interface DynaliteOptions {
@@ -30,20 +30,5 @@ export async function startDynalite(): Promise<RunningDynalite> {
   process.env.AWS_ACCESS_KEY_ID ??= "test";
   process.env.AWS_SECRET_ACCESS_KEY ??= "test";
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections?.();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  return serve(server);
 }

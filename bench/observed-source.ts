@@ -1,0 +1,32 @@
+/** A message source that tells the benchmark when each delivery was received and acknowledged. */
+import type { Delivery, MessageSource } from "../src/ports.js";
+
+export interface SourceObserver {
+  /** Called with each delivery as soon as its receive returned. */
+  received(delivery: Delivery): void;
+  /** Called once the delivery's ack returned. */
+  acked(delivery: Delivery): void;
+}
+
+/** Wrap `source` so `observer` sees every receive and ack; everything else passes through. */
+export function observed(source: MessageSource, observer: SourceObserver): MessageSource {
+  return {
+    uri: source.uri,
+    role: source.role,
+    side: source.side,
+    async receive(options) {
+      const deliveries = await source.receive(options);
+      for (const delivery of deliveries) observer.received(delivery);
+      return deliveries;
+    },
+    async ack(delivery) {
+      await source.ack(delivery);
+      observer.acked(delivery);
+    },
+    release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
+    extend: (delivery, seconds) => source.extend(delivery, seconds),
+    deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),
+    pending: (correlationId) => source.pending?.(correlationId) ?? Promise.resolve(0),
+    ...(source.onWork === undefined ? {} : { onWork: (listener: () => void) => source.onWork?.(listener) ?? (() => {}) }),
+  };
+}

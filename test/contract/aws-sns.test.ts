@@ -3,6 +3,7 @@
  * queue), and what only SNS promises, against fauxqs (in process).
  */
 import { randomUUID } from "node:crypto";
+import { ListSubscriptionsByTopicCommand } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSnsBackend, type SnsBackend } from "../../src/backends/aws/sns.js";
 import type { BackendContext } from "../../src/backends/backend.js";
@@ -77,6 +78,23 @@ describe("sns backend", () => {
     expect((await backend.provision())[1]).toBe(`created queue ${queueArn}`);
     await backend.stream("primary").send(message("a", 1, { body: "via custom queue" }));
     expect((await receive(backend.stream("primary"))).map((d) => d.body)).toEqual(["via custom queue"]);
+    await backend.close();
+  });
+
+  it("with the topic's consumer set to lambda: no consumer queue or subscription, nothing to poll", async () => {
+    const topic = `arn:aws:sns:us-east-1:000000000000:t-${randomUUID()}`;
+    const backend = await openSnsBackend(topic, context(new TestClock(), { [`${topic}#queue`]: "lambda" }));
+    const dlq = `arn:aws:sqs:us-east-1:000000000000:${topic.split(":").pop()}-switchyard-dead-letters`;
+    expect(await backend.provision()).toEqual([
+      `created topic ${topic}`,
+      `created queue ${dlq}`,
+      `no consumer queue: the Lambda function subscribes to ${topic} itself`,
+    ]);
+    const subscriptions = await backend.client.send(new ListSubscriptionsByTopicCommand({ TopicArn: topic }));
+    expect(subscriptions.Subscriptions ?? []).toEqual([]);
+    await backend.stream("primary").send(message("a", 1, { body: "to lambda" }));
+    expect(await receive(backend.stream("primary"))).toEqual([]);
+    expect(await backend.stream("primary").pending()).toBe(0);
     await backend.close();
   });
 

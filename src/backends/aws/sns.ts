@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-sns";
 import type { SNSEvent, SNSEventRecord } from "aws-lambda";
 import { SystemError } from "../../errors.js";
-import type { BatchItemResult, Delivery, Receipt, Side } from "../../ports.js";
+import type { BatchItemResult, Delivery, ReceiveOptions, Receipt, Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { clientConfig, parseArn, resourceName } from "./arn.js";
 import { awsFailure, errorName, requestHandler } from "./http.js";
@@ -100,13 +100,32 @@ export class SnsSender implements MessageSender {
   }
 }
 
+/**
+ * `endpoints["<topicArn>#queue"]: lambda`: the function subscribes to the topic itself, so there is
+ * no consumer queue to create or to poll (only the dead-letter queue).
+ */
+export const LAMBDA_CONSUMER = "lambda";
+
 /** An SQS source on the topic's subscribed queue whose Lambda events look like SNS's. */
 export class SnsSource extends SqsSource {
   readonly #topicArn: string;
+  readonly #direct: boolean;
 
-  constructor(options: SqsSourceOptions) {
+  /** `direct`: Lambda consumes the topic itself; there is no queue to receive from. */
+  constructor(options: SqsSourceOptions, direct = false) {
     super(options);
     this.#topicArn = options.uri;
+    this.#direct = direct;
+  }
+
+  /** Nothing to poll when Lambda consumes the topic itself. */
+  override async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    return this.#direct ? [] : super.receive(options);
+  }
+
+  /** Nothing waits in a queue when Lambda consumes the topic itself. */
+  override async pending(correlationId?: string): Promise<number> {
+    return this.#direct ? 0 : super.pending(correlationId);
   }
 
   /** The deliveries as the SNSEvent Lambda's SNS trigger sends (one record per delivery). */
@@ -161,7 +180,7 @@ export interface SnsBackend extends Backend {
 /** The ARN of the queue that consumes topic `topicArn`. */
 export function consumerQueueArn(topicArn: string, endpoints: Readonly<Record<string, string>>): string {
   const configured = endpoints[`${topicArn}#queue`];
-  if (configured !== undefined) return configured;
+  if (configured !== undefined && configured !== LAMBDA_CONSUMER) return configured;
   const arn = parseArn(topicArn, "sns");
   return `arn:${arn.partition}:sqs:${arn.region}:${arn.account}:${resourceName(arn)}-switchyard`;
 }
@@ -171,6 +190,7 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
   const arn = parseArn(uri, "sns");
   const client = new SNSClient({ ...clientConfig(arn, context, "sns"), requestHandler: requestHandler() });
   const queueArn = consumerQueueArn(uri, context.endpoints);
+  const direct = context.endpoints[`${uri}#queue`] === LAMBDA_CONSUMER;
   const sqsClient = createSqsClient(parseArn(queueArn, "sqs"), context);
   const queue = new SqsQueue(sqsClient, queueArn);
   const deadLetterQueue = new SqsQueue(sqsClient, deadLetterQueueArn(queueArn));
@@ -180,7 +200,7 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
     const key = `${role}:${side}`;
     let found = sources.get(key);
     if (found === undefined) {
-      found = new SnsSource({ uri, role, side, clock: context.clock, queue, deadLetterQueue, sender, region: arn.region });
+      found = new SnsSource({ uri, role, side, clock: context.clock, queue, deadLetterQueue, sender, region: arn.region }, direct);
       sources.set(key, found);
     }
     return found;
@@ -236,6 +256,11 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
     retry: (side) => source("retry", side),
     async provision() {
       const lines = [await createTopic()];
+      if (direct) {
+        lines.push(`${await deadLetterQueue.create()} queue ${deadLetterQueue.arn}`);
+        lines.push(`no consumer queue: the Lambda function subscribes to ${uri} itself`);
+        return lines;
+      }
       for (const each of [queue, deadLetterQueue]) lines.push(`${await each.create()} queue ${each.arn}`);
       await queue.setAttributes({ Policy: JSON.stringify(queuePolicy(queueArn, uri)) });
       lines.push(await subscribe());

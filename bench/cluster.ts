@@ -89,7 +89,10 @@ export async function runCluster(options: {
     const outputs: Array<Promise<string>> = [];
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < workers; i++) {
-      const child = spawn(process.execPath, ["--import", "tsx", script, settingsFile, String(concurrency)], { stdio: ["pipe", "pipe", "inherit"] });
+      // SWITCHYARD_BENCH_PROFILE_DIR=DIR writes a V8 CPU profile of each worker there.
+      const profile = process.env.SWITCHYARD_BENCH_PROFILE_DIR;
+      const flags = profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile];
+      const child = spawn(process.execPath, [...flags, "--import", "tsx", script, settingsFile, String(concurrency)], { stdio: ["pipe", "pipe", "inherit"] });
       children.push(child);
       let out = "";
       let signalReady: () => void = () => {};

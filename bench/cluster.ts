@@ -13,6 +13,7 @@ import { Switchyard } from "../src/client/switchyard.js";
 import { silentLogger } from "../src/logger.js";
 import { systemClock, type MessageSource, type StreamPort } from "../src/ports.js";
 import type { SettingsConfig } from "../src/settings/settings.js";
+import { deleteRedisKeys, dropSchemas } from "../test/support/servers.js";
 import type { WorkerReport } from "./cluster-worker.js";
 import { DEFINITIONS, MACHINE } from "./engine.js";
 
@@ -189,30 +190,10 @@ export async function runPortFloor(options: { backend: ClusterBackend; dir: stri
 /** Remove what a run left on a server (its PostgreSQL schema, its Redis keys). */
 async function dropRun(backend: ClusterBackend, config: SettingsConfig): Promise<void> {
   const uri = config.stream as string;
-  const prefix = new URL(uri.replace(/^sqlite:/, "sqlite://")).searchParams.get(backend === "postgres" ? "schema" : "prefix");
-  if (backend === "postgres" && prefix !== null) {
-    const { default: pg } = await import("pg");
-    const client = new pg.Client({ connectionString: POSTGRES.split("?")[0] });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${prefix}" CASCADE`);
-    } finally {
-      await client.end();
-    }
-  } else if (backend === "redis" && prefix !== null) {
-    const { Redis } = await import("ioredis");
-    const redis = new Redis(REDIS);
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `*${prefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== "0");
-    } finally {
-      redis.disconnect();
-    }
-  }
+  const name = new URL(uri.replace(/^sqlite:/, "sqlite://")).searchParams.get(backend === "postgres" ? "schema" : "prefix");
+  if (name === null) return;
+  if (backend === "postgres") await dropSchemas(name, POSTGRES.split("?")[0]);
+  if (backend === "redis") await deleteRedisKeys(name, REDIS);
 }
 
 function percentile(sorted: Float64Array, p: number): number {

@@ -4,7 +4,6 @@
  * server is down, fences that survive their lease key, safe keys for any correlation id.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { MemcachedClient } from "../../src/backends/memcached/client.js";
@@ -15,7 +14,7 @@ import { silentLogger } from "../../src/logger.js";
 import type { Clock } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import { countMemcachedKeys, deleteMemcachedKeys } from "../support/memcached-keys.js";
-import { MEMCACHED_URL, uniqueName } from "../support/servers.js";
+import { MEMCACHED_URL, silentServer, uniqueName } from "../support/servers.js";
 import { cacheContract } from "./cache.contract.js";
 
 const run = uniqueName("memcached_test");
@@ -70,17 +69,9 @@ describe("memcached backend", () => {
   });
 
   it("times out a server that accepts but never answers, failing every waiting call", async () => {
-    const sockets: Socket[] = [];
-    const silent: Server = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          silent.close(() => resolve());
-        }),
-    );
-    const { port } = silent.address() as { port: number };
+    const silent = await silentServer();
+    cleanups.push(() => silent.close());
+    const { port } = silent;
     const mute = client({ host: "127.0.0.1", port, timeoutMs: 300 });
     const started = Date.now();
     const calls = [mute.get("a"), mute.set("b", "1", 60)];

@@ -4,7 +4,6 @@
  * fences that survive their lease key, claims across consumers, the URI).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
@@ -14,7 +13,7 @@ import { parseRedisUri } from "../../src/backends/redis/uri.js";
 import { silentLogger } from "../../src/logger.js";
 import type { Clock } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
-import { deleteRedisKeys, REDIS_URL, uniqueName } from "../support/servers.js";
+import { deleteRedisKeys, REDIS_URL, silentServer, uniqueName } from "../support/servers.js";
 import { cacheContract } from "./cache.contract.js";
 import { message } from "./port-factory.js";
 import { retryContract } from "./retry.contract.js";
@@ -84,17 +83,9 @@ describe("redis backend", () => {
   });
 
   it("fails port calls fast when a server accepts connections but never answers", async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          silent.close(() => resolve());
-        }),
-    );
-    const { port } = silent.address() as { port: number };
+    const silent = await silentServer();
+    cleanups.push(() => silent.close());
+    const { port } = silent;
     const started = Date.now();
     const backend = await openRedisBackend(`redis://127.0.0.1:${port}/0?prefix=mute&timeout_ms=300`, context(new TestClock()));
     cleanups.push(() => backend.close());

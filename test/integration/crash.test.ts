@@ -2,13 +2,14 @@
  * A worker killed with SIGKILL mid-run loses nothing: after a restart every instance completes, and
  * no step whose processing had completed (its next message durably sent) runs again.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { ROOT, finished, spawnCli } from "../support/cli.js";
+import { lines, waitFor } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/crash/fsm.yaml");
 const INSTANCES = 30;
@@ -90,15 +91,3 @@ describe("crash: SIGKILL of a worker mid-run", () => {
     }
   }, 180_000);
 });
-
-function lines(file: string): string[] {
-  return readFileSync(file, "utf8").split("\n").filter(Boolean);
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the worker to make progress");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

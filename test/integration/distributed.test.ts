@@ -4,57 +4,43 @@
  * mid-run; the others finish every instance, no step runs twice unless the kill interrupted it,
  * and fence tokens never go backwards.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Redis } from "ioredis";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { finished, ROOT, spawnCli } from "../support/cli.js";
+import { deleteRedisKeys, dropSchemas, lines, POSTGRES_URL, REDIS_URL, uniqueName, waitFor } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/crash/fsm.yaml");
-const POSTGRES = "postgres://postgres@127.0.0.1:5432/test";
-const REDIS = "redis://127.0.0.1:6379/0";
 const INSTANCES = 1000;
 const STEPS = 4;
 const WORKERS = 4;
 
 describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL", () => {
-  const run = `dist_${randomBytes(4).toString("hex")}`;
+  const run = uniqueName("dist");
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), "switchyard-distributed-"));
   });
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: POSTGRES });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${run}" CASCADE`);
-    await client.end();
-    const redis = new Redis(REDIS);
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `*${run}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
-    redis.disconnect();
+    await dropSchemas(run);
+    await deleteRedisKeys(run);
   });
 
   it("every instance completes, each step once unless interrupted, fence tokens only grow", async () => {
     const effects = path.join(dir, "effects.log");
     writeFileSync(effects, "");
     const settingsFile = path.join(dir, "settings.yaml");
-    const pgUri = `${POSTGRES}?schema=${run}`;
+    const pgUri = `${POSTGRES_URL}?schema=${run}`;
     writeFileSync(
       settingsFile,
       [
         `stream: ${pgUri}`,
         `retry: ${pgUri}`,
-        `cache: ${REDIS}?prefix=${run}`,
+        `cache: ${REDIS_URL}?prefix=${run}`,
         `checkpoint: ${pgUri}`,
         `metrics: ${pgUri}`,
         `journal: ${pgUri}`,
@@ -112,15 +98,3 @@ describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL"
     expect(new Set(executions.map((e) => e.pid)).size).toBe(WORKERS);
   }, 300_000);
 });
-
-function lines(file: string): string[] {
-  return readFileSync(file, "utf8").split("\n").filter(Boolean);
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the workers to make progress");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

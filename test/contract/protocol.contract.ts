@@ -260,6 +260,25 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect((await h.sy.status(correlationId)).status).toBe("completed");
     });
 
+    it("a lease released while the next step waits for it: taken over, no cache error, no retry", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("simple");
+      expect(await h.step()).toBe(true); // pseudo_init → start, sends (start, go, 1)
+      // The predecessor still holds the lease while it does its bookkeeping, and lets go 50 ms later.
+      const held = await h.sy.roles.cache.primary.acquireLease(correlationId, 1, 0, 300);
+      if (!held.acquired) throw new Error("could not take the lease");
+      setTimeout(() => void h.sy.roles.cache.primary.releaseLease(correlationId, 1, 0, held.fenceToken), 50);
+      expect(await h.step()).toBe(true);
+      expect(h.outcomes.at(-1)).toEqual({ kind: "dispatched", correlationId });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.errors(correlationId)).toEqual([]);
+    });
+
     it("a lease left behind by a dead worker: one retry, scheduled for when it expires", async () => {
       const h = await open({ lease_timeout: 300 });
       const { correlationId } = await h.sy.start("simple");

@@ -11,6 +11,7 @@ export { WorkListener } from "./listener.js";
 export { PostgresMetrics, type PostgresMetricsEmission } from "./metrics.js";
 export type { PostgresPortOptions } from "./port-options.js";
 export { PostgresRetryStore } from "./retry-store.js";
-export { invalidMessage, PostgresStream } from "./stream.js";
+export { invalidMessage } from "./claim-queue.js";
+export { PostgresStream } from "./stream.js";
 export { DEFAULT_SCHEMA, type PostgresUri, parsePostgresUri, redact } from "./uri.js";
 export { type Migration, MIGRATIONS } from "./schema.js";

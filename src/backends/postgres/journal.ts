@@ -3,22 +3,10 @@
  * messages it produced (`journal_messages`) and its metrics emissions (`journal_errors`), in
  * append order. Each call is one statement.
  */
-import type { InstanceRecord, InstanceStatus, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
+import type { InstanceRecord, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
+import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
 import type { PostgresDatabase } from "./database.js";
 import type { PostgresPortOptions } from "./port-options.js";
-
-interface InstanceRow {
-  correlation_id: string;
-  machine_name: string;
-  status: InstanceStatus;
-  state: string;
-  user_context: string;
-  started_at: number;
-  updated_at: number;
-  reason: string | null;
-}
-
-const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
 
 /** Journal port over `instances`, `journal_messages` and `journal_errors`. */
 export class PostgresJournal implements JournalPort {
@@ -99,7 +87,7 @@ export class PostgresJournal implements JournalPort {
       [correlationId],
     );
     const row = rows[0];
-    return row === undefined ? undefined : recordOf(row);
+    return row === undefined ? undefined : instanceRecordOf(row);
   }
 
   async history(correlationId: string): Promise<JournalMessage[]> {
@@ -129,19 +117,6 @@ export class PostgresJournal implements JournalPort {
        ORDER BY started_at DESC, correlation_id LIMIT $3`,
       [options.machineName ?? null, options.status ?? null, options.limit ?? null],
     );
-    return rows.map(recordOf);
+    return rows.map(instanceRecordOf);
   }
-}
-
-function recordOf(row: InstanceRow): InstanceRecord {
-  return {
-    correlationId: row.correlation_id,
-    machineName: row.machine_name,
-    status: row.status,
-    state: row.state,
-    userContext: JSON.parse(row.user_context) as Record<string, unknown>,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    reason: row.reason ?? undefined,
-  };
 }

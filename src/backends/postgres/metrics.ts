@@ -4,6 +4,7 @@
  * `run --json`, the dashboard and tests).
  */
 import type { ErrorCounters, MetricDimensions, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal } from "../../ports.js";
+import { type DimensionRow, dimensionsOf } from "../sql-rows.js";
 import type { PostgresDatabase } from "./database.js";
 import type { PostgresPortOptions } from "./port-options.js";
 
@@ -15,11 +16,8 @@ export interface PostgresMetricsEmission {
   readonly counters: ErrorCounters;
 }
 
-interface Row {
+interface Row extends DimensionRow {
   at: number;
-  machine_name: string;
-  current_state: string;
-  current_event: string;
   counters: ErrorCounters;
 }
 
@@ -77,8 +75,4 @@ export class PostgresMetrics implements MetricsPort, MetricsQuery {
     );
     return rows.map((row) => ({ at: row.at, dimensions: dimensionsOf(row), counters: row.counters }));
   }
-}
-
-function dimensionsOf(row: Omit<Row, "at" | "counters">): MetricDimensions {
-  return { machine_name: row.machine_name, current_state: row.current_state, current_event: row.current_event };
 }

@@ -6,34 +6,15 @@ import type { Statement } from "better-sqlite3";
 import {
   type Clock,
   type InstanceRecord,
-  type InstanceStatus,
   type JournalErrors,
   type JournalMessage,
   type JournalPort,
   type ListOptions,
   systemClock,
 } from "../../ports.js";
+import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
-
-interface InstanceRow {
-  correlation_id: string;
-  machine_name: string;
-  status: InstanceStatus;
-  state: string;
-  user_context: string;
-  started_at: number;
-  updated_at: number;
-  reason: string | null;
-}
-
-const INSTANCE_COLUMNS =
-  "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
-
-/** Append `@entry` to the numbered list `table` of instance `@cid`. */
-const append = (table: string, column: string) =>
-  `INSERT INTO ${table} (correlation_id, seq, ${column})
-   VALUES (@cid, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ${table} WHERE correlation_id = @cid), @entry)`;
 
 /** Journal port over the `instances`, `journal_messages` and `journal_errors` tables. */
 export class SqliteJournal implements JournalPort {
@@ -65,7 +46,11 @@ export class SqliteJournal implements JournalPort {
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason`,
     );
     this.#appendMessage = db.prepare("INSERT INTO journal_messages (correlation_id, message) VALUES (@cid, @entry)");
-    this.#appendErrors = db.prepare(append("journal_errors", "errors"));
+    // The next number in the instance's list of emissions.
+    this.#appendErrors = db.prepare(
+      `INSERT INTO journal_errors (correlation_id, seq, errors)
+       VALUES (@cid, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal_errors WHERE correlation_id = @cid), @entry)`,
+    );
     this.#get = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE correlation_id = ?`);
     this.#history = db
       .prepare<[string], string>("SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY id")
@@ -123,7 +108,7 @@ export class SqliteJournal implements JournalPort {
 
   async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
     const row = this.#db.read("journal get instance", () => this.#get.get(correlationId));
-    return row === undefined ? undefined : recordOf(row);
+    return row === undefined ? undefined : instanceRecordOf(row);
   }
 
   async history(correlationId: string): Promise<JournalMessage[]> {
@@ -140,19 +125,6 @@ export class SqliteJournal implements JournalPort {
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const parameters = { machine: options.machineName ?? null, status: options.status ?? null, limit: options.limit ?? -1 };
     const rows = this.#db.read("journal list", () => this.#list.all(parameters));
-    return rows.map(recordOf);
+    return rows.map(instanceRecordOf);
   }
-}
-
-function recordOf(row: InstanceRow): InstanceRecord {
-  return {
-    correlationId: row.correlation_id,
-    machineName: row.machine_name,
-    status: row.status,
-    state: row.state,
-    userContext: JSON.parse(row.user_context) as Record<string, unknown>,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    reason: row.reason ?? undefined,
-  };
 }

@@ -13,6 +13,7 @@ import {
   type MetricsTotal,
   systemClock,
 } from "../../ports.js";
+import { type DimensionRow, dimensionsOf } from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
@@ -24,11 +25,8 @@ export interface MetricsEmission {
   readonly counters: ErrorCounters;
 }
 
-interface Row {
+interface Row extends DimensionRow {
   at: number;
-  machine_name: string;
-  current_state: string;
-  current_event: string;
   counters: string;
 }
 
@@ -91,8 +89,4 @@ export class SqliteMetrics implements MetricsPort, MetricsQuery {
     const rows = this.#db.read("read metrics", () => this.#recent.all(limit));
     return rows.map((row) => ({ at: row.at, dimensions: dimensionsOf(row), counters: JSON.parse(row.counters) }));
   }
-}
-
-function dimensionsOf(row: Omit<Row, "at" | "counters">): MetricDimensions {
-  return { machine_name: row.machine_name, current_state: row.current_state, current_event: row.current_event };
 }

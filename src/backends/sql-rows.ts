@@ -1,0 +1,122 @@
+/**
+ * Rows of the SQL backends (SQLite and PostgreSQL share the table layout) and how they become the
+ * records the ports return: instances, dead letters, metric dimensions and claimed deliveries.
+ */
+import type { DeadLetter, Delivery, InstanceRecord, InstanceStatus, MetricDimensions, Side } from "../ports.js";
+
+/** The columns of `instances`, in the order the journals insert them. */
+export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
+
+export interface InstanceRow {
+  correlation_id: string;
+  machine_name: string;
+  status: InstanceStatus;
+  state: string;
+  user_context: string;
+  started_at: number;
+  updated_at: number;
+  reason: string | null;
+}
+
+export function instanceRecordOf(row: InstanceRow): InstanceRecord {
+  return {
+    correlationId: row.correlation_id,
+    machineName: row.machine_name,
+    status: row.status,
+    state: row.state,
+    userContext: JSON.parse(row.user_context) as Record<string, unknown>,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    reason: row.reason ?? undefined,
+  };
+}
+
+/** The columns of `dead_letters`, as {@link DeadLetterRow} names them. */
+export const DEAD_LETTER_COLUMNS = "id, source_uri, message_id, body, reason, receive_count, dead_at";
+
+export interface DeadLetterRow {
+  id: number;
+  source_uri: string;
+  message_id: string;
+  body: string;
+  reason: string;
+  receive_count: number;
+  dead_at: number;
+}
+
+export function deadLetterOf(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    sourceUri: row.source_uri,
+    messageId: row.message_id,
+    body: row.body,
+    reason: row.reason,
+    receiveCount: row.receive_count,
+    deadAt: row.dead_at,
+  };
+}
+
+/** The dimension columns of a `metrics` row. */
+export interface DimensionRow {
+  machine_name: string;
+  current_state: string;
+  current_event: string;
+}
+
+export function dimensionsOf(row: DimensionRow): MetricDimensions {
+  return { machine_name: row.machine_name, current_state: row.current_state, current_event: row.current_event };
+}
+
+/** A `stream_messages` row as a receive claims it. */
+export interface ClaimedMessage {
+  id: number;
+  body: string;
+  receive_count: number;
+}
+
+/** What ack, release, extend and dead-letter of a stream delivery need. */
+export interface StreamHandle {
+  readonly id: number;
+  readonly token: string;
+}
+
+/** The deliveries of one stream receive (claim `token`), in send order. */
+export function streamDeliveries(rows: ClaimedMessage[], token: string, side: Side): Delivery[] {
+  return rows
+    .sort((a, b) => a.id - b.id)
+    .map((row) => ({
+      id: String(row.id),
+      body: row.body,
+      receiveCount: row.receive_count,
+      role: "stream",
+      side,
+      handle: { id: row.id, token } satisfies StreamHandle,
+    }));
+}
+
+/** A `retry_entries` row as a receive claims it. */
+export interface ClaimedRetry {
+  correlation_id: string;
+  steps: number;
+  body: string;
+  receive_count: number;
+}
+
+/** What ack, release, extend and dead-letter of a retry delivery need. */
+export interface RetryHandle {
+  readonly correlationId: string;
+  readonly steps: number;
+  readonly token: string;
+}
+
+/** The deliveries of one retry receive (claim `token`), in the order the rows came back. */
+export function retryDeliveries(rows: ClaimedRetry[], token: string, side: Side): Delivery[] {
+  return rows.map((row) => ({
+    id: `${row.correlation_id}:${row.steps}`,
+    body: row.body,
+    receiveCount: row.receive_count,
+    role: "retry",
+    side,
+    handle: { correlationId: row.correlation_id, steps: row.steps, token } satisfies RetryHandle,
+  }));
+}

@@ -11,6 +11,7 @@ import type { Context } from "aws-lambda";
 import type { Switchyard } from "../client/switchyard.js";
 import { UsageError } from "../errors.js";
 import type { Delivery } from "../ports.js";
+import { Pause } from "../runtime/pause.js";
 import type { HandlerResult, SwitchyardHandler } from "./handler.js";
 import { type LambdaEventSource, isLambdaEventSource } from "./source.js";
 import type { TimerSummary } from "./timer.js";
@@ -92,7 +93,7 @@ export class DevLambda {
   readonly #triggered: readonly LambdaEventSource[];
   readonly #options: DevLambdaOptions;
   #stopping = false;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   #lastTimer = 0;
   readonly stats: DevLambdaStats = { invocations: 0, records: 0, failedRecords: 0, timerRuns: 0, timerProcessed: 0 };
 
@@ -118,7 +119,7 @@ export class DevLambda {
   /** Stop after the current invocation. */
   stop(): void {
     this.#stopping = true;
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   get stopping(): boolean {
@@ -140,7 +141,7 @@ export class DevLambda {
         continue;
       }
       if (options.untilIdle && (await this.#sy.pending()) === 0) break;
-      await this.#pause(pause);
+      await this.#pause.for(pause);
       pause = Math.min(500, pause * 2);
     }
     return this.stats;
@@ -221,18 +222,5 @@ export class DevLambda {
 
   #progress(line: string): void {
     this.#options.progress?.(line);
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    }).finally(() => {
-      this.#wake = undefined;
-    });
   }
 }

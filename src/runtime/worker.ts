@@ -9,6 +9,7 @@
 import type { Engine, ProcessOutcome } from "../engine/engine.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Delivery, MessageSource } from "../ports.js";
+import { Pause } from "./pause.js";
 
 /** Worker options. */
 export interface WorkerOptions {
@@ -58,7 +59,7 @@ export class Worker {
   /** In-flight deliveries by when their claim was last taken or extended (ms, monotonic). */
   readonly #claims = new Map<Delivery, { source: MessageSource; since: number }>();
   #stopping = false;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   #next = 0;
   readonly stats: WorkerStats;
 
@@ -78,7 +79,7 @@ export class Worker {
    */
   stop(): void {
     this.#stopping = true;
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   get stopping(): boolean {
@@ -90,7 +91,7 @@ export class Worker {
     const heartbeat = setInterval(() => this.#extendClaims(), Math.max(250, (this.#visibility * 1000) / 4));
     heartbeat.unref();
     // Sources that announce new work (LISTEN/NOTIFY) end an idle pause at once.
-    const unsubscribe = this.#sources.map((source) => source.onWork?.(() => this.#wake?.()));
+    const unsubscribe = this.#sources.map((source) => source.onWork?.(() => this.#pause.wake()));
     try {
       await this.#loop(this.#options.maxPollIntervalMs ?? 200);
     } finally {
@@ -114,7 +115,7 @@ export class Worker {
         continue;
       }
       if (this.#inFlight.size === 0 && this.#options.stopWhenIdle !== undefined && (await this.#options.stopWhenIdle())) break;
-      await this.#pause(pause);
+      await this.#pause.for(pause);
       pause = Math.min(maxPause, pause * 2);
     }
     await this.#drain();
@@ -193,7 +194,7 @@ export class Worker {
       this.#claims.delete(delivery);
       this.#inFlight.delete(task);
       this.stats.inFlight = this.#inFlight.size;
-      this.#wake?.();
+      this.#pause.wake();
     });
     this.#inFlight.add(task);
     this.stats.inFlight = this.#inFlight.size;
@@ -220,19 +221,6 @@ export class Worker {
     }
     this.stats.processed++;
     this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    }).finally(() => {
-      this.#wake = undefined;
-    });
   }
 }
 

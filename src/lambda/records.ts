@@ -7,8 +7,8 @@
  * DynamoDB Streams MODIFY and REMOVE records carry no message and are skipped (the event source
  * mapping should filter them out: `{"eventName": ["INSERT"]}`).
  *
- * An SQS record that is not due yet (a delay over SQS's 900 s) is hidden again until it is due and
- * reported, so it is delivered again then; it never runs early.
+ * A record that is not due yet (an SQS delay over 900 s) is hidden until it is due where its
+ * source can (`holdUntilDue`) and reported, so it is delivered again then and never runs early.
  *
  * Kinesis and DynamoDB Streams records are processed in order per shard; after the first failure
  * of a shard its later records are reported too, without processing them (Lambda checkpoints at
@@ -178,19 +178,22 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
     handle: record.handle,
   };
   const where = `${source.role}.${source.side} (${source.uri})`;
-  // SQS holds a message at most 900 s: a longer delay arrives early and is delayed again (hidden
-  // until it is due), never run early. Kinesis, SNS and DynamoDB Streams cannot delay on Lambda.
+  // A record early for its due time (a delay longer than SQS holds a message back) is hidden
+  // until then where its transport can, and reported so it comes again; elsewhere it runs now.
   const due = dueOf(record);
   const now = context.engine.clock.now();
-  if (eventSource === "aws:sqs" && due !== undefined && due > now) {
+  if (due !== undefined && due > now && source.holdUntilDue !== undefined) {
     const seconds = Math.ceil((due - now) / 1000);
+    let held: boolean;
     try {
-      await source.release(delivery, seconds);
+      held = await source.holdUntilDue(delivery, seconds);
     } catch (error) {
       return fail(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s and cannot be hidden until then: ${(error as Error).message}`);
     }
-    logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: delayed again`);
-    return { ok: false, itemIdentifier: record.itemIdentifier };
+    if (held) {
+      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: hidden until then`);
+      return { ok: false, itemIdentifier: record.itemIdentifier };
+    }
   }
   let outcome: Awaited<ReturnType<Engine["process"]>>;
   try {

@@ -21,8 +21,9 @@ import { SystemError } from "../../errors.js";
 import type { BatchItemResult, Delivery, ReceiveOptions, Receipt, Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { clientConfig, parseArn, resourceName } from "./arn.js";
-import { awsFailure, errorName, requestHandler } from "./http.js";
+import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
 import { checkSize, SNS_MAX_BYTES, SQS_BATCH_ENTRIES } from "./limits.js";
+import { sourcePerRole } from "./sources.js";
 import { deadLetterQueueArn, SqsDeadLetters } from "./sqs-dead-letters.js";
 import { createSqsClient, SqsQueue } from "./sqs-queue.js";
 import { batchWithRetry, type MessageSender, type WireMessage, wireSize } from "./sqs-send.js";
@@ -30,10 +31,7 @@ import { type SqsHandle, SqsSource, type SqsSourceOptions } from "./sqs-source.j
 
 /** The one-line error for a topic that is not there. */
 export function missingTopicError(arn: string, cause?: unknown): SystemError {
-  return new SystemError(`SNS topic ${arn} does not exist; run switchyard resources create --settings FILE`, {
-    code: "missing_topic",
-    cause,
-  });
+  return missingResourceError(`SNS topic ${arn}`, "missing_topic", cause);
 }
 
 function translate(topicArn: string, operation: string, error: unknown): Error {
@@ -160,6 +158,11 @@ export class SnsSource extends SqsSource {
     };
   }
 
+  /** A notification cannot be held back: SNS has no delays, so an early one runs on arrival. */
+  override async holdUntilDue(): Promise<boolean> {
+    return false;
+  }
+
   /** The message id (SNS has no partial batches: one record per invocation). */
   override itemIdentifier(delivery: Delivery): string {
     return delivery.id;
@@ -195,16 +198,7 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
   const queue = new SqsQueue(sqsClient, queueArn);
   const deadLetterQueue = new SqsQueue(sqsClient, deadLetterQueueArn(queueArn));
   const sender = new SnsSender(client, uri);
-  const sources = new Map<string, SnsSource>();
-  const source = (role: "stream" | "retry", side: Side): SnsSource => {
-    const key = `${role}:${side}`;
-    let found = sources.get(key);
-    if (found === undefined) {
-      found = new SnsSource({ uri, role, side, clock: context.clock, queue, deadLetterQueue, sender, region: arn.region }, direct);
-      sources.set(key, found);
-    }
-    return found;
-  };
+  const source = sourcePerRole((role, side) => new SnsSource({ uri, role, side, clock: context.clock, queue, deadLetterQueue, sender, region: arn.region }, direct));
 
   async function createTopic(): Promise<string> {
     try {

@@ -284,6 +284,12 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     };
   }
 
+  /** Hide an early record until it is due: the message's visibility timeout (up to 12 h). */
+  async holdUntilDue(delivery: Delivery, seconds: number): Promise<boolean> {
+    await this.release(delivery, seconds);
+    return true;
+  }
+
   /** The SQS message id. */
   itemIdentifier(delivery: Delivery): string {
     return delivery.id;

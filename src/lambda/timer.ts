@@ -33,7 +33,7 @@ export interface TimerSummary {
 export interface TimerOptions {
   /** At most this many messages per run (default 1000). */
   readonly maxMessages?: number | undefined;
-  /** Stop receiving when less than this many ms remain before the deadline. */
+  /** Stop receiving at this time (ms since the epoch; the caller keeps its own reserve before it). */
   readonly deadline: number;
   readonly visibilityTimeoutSeconds: number;
 }

@@ -11,7 +11,7 @@ import { silentLogger } from "../../src/logger.js";
 import { type Clock, type MessageSource, systemClock } from "../../src/ports.js";
 import { type RunningEmulator, startKinesalite } from "../support/aws-emulators.js";
 import { TestClock } from "../support/clock.js";
-import { message } from "./port-factory.js";
+import { message, withoutPending } from "./port-factory.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
 
@@ -43,16 +43,6 @@ async function openStream(clock: Clock, uri = `arn:aws:kinesis:us-east-1:0000000
  * delivered before it and the count after the acks is 2, not 1. The contracts therefore see the
  * source without `pending`; the count is tested below.
  */
-function withoutPending<T extends MessageSource>(source: T): T {
-  return new Proxy(source, {
-    get(target, property) {
-      if (property === "pending") return undefined;
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 function factory(role: "stream" | "retry") {
   return async (clock: TestClock) => {
     const { backend, cleanup } = await openStream(clock);

@@ -12,7 +12,7 @@ import { silentLogger } from "../../src/logger.js";
 import { type Clock, type MessageSource, systemClock } from "../../src/ports.js";
 import { type RunningEmulator, startFauxqs } from "../support/aws-emulators.js";
 import { TestClock } from "../support/clock.js";
-import { message } from "./port-factory.js";
+import { message, withoutPending } from "./port-factory.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
 
@@ -34,16 +34,6 @@ async function openTopic(clock: Clock, endpoints?: Record<string, string>): Prom
 }
 
 /** As for SQS: the consumer queue cannot count one instance's messages (see aws-sqs.test.ts). */
-function withoutPending<T extends MessageSource>(source: T): T {
-  return new Proxy(source, {
-    get(target, property) {
-      if (property === "pending") return undefined;
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 function factory(role: "stream" | "retry") {
   return async (clock: TestClock) => {
     const backend = await openTopic(clock);

@@ -1,3 +1,4 @@
+import type { MessageSource } from "../../src/ports.js";
 import type { TestClock } from "../support/clock.js";
 
 /** A port under test and how to dispose of it; `Extra` lets a backend expose what a port cannot. */
@@ -26,4 +27,19 @@ export function message(correlationId: string, steps = 1, options: { body?: stri
     body: options.body ?? JSON.stringify({ correlationId, steps }),
     delaySeconds: options.delaySeconds ?? 0,
   };
+}
+
+/**
+ * `source` as the contracts should see it when the backend cannot count one instance's messages:
+ * `pending` reads as absent, so the contracts skip their `pending` cases (each caller says why and
+ * tests its own count).
+ */
+export function withoutPending<T extends MessageSource>(source: T): T {
+  return new Proxy(source, {
+    get(target, property) {
+      if (property === "pending") return undefined;
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

@@ -38,3 +38,8 @@ export function awsFailure(service: string, operation: string, resource: string,
   if (error instanceof SwitchyardError) return error;
   return new SystemError(`${service} ${operation} on ${resource} failed: ${errorReason(error)}`, { cause: error });
 }
+
+/** The one-line error for a resource that is not there (`resource` names it), naming the command that creates it. */
+export function missingResourceError(resource: string, code: string, cause?: unknown): SystemError {
+  return new SystemError(`${resource} does not exist; run switchyard resources create --settings FILE`, { code, cause });
+}

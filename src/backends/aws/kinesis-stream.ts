@@ -22,7 +22,7 @@ import {
 import { SystemError } from "../../errors.js";
 import type { BackendContext } from "../backend.js";
 import { type Arn, clientConfig, parseArn, resourceName } from "./arn.js";
-import { awsFailure, errorName, requestHandler } from "./http.js";
+import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
 
 /** A Kinesis client for the region and endpoint of `arn`, with bounded retries and timeouts. */
 export function createKinesisClient(arn: Arn, context: Pick<BackendContext, "endpoints">): KinesisClient {
@@ -31,10 +31,7 @@ export function createKinesisClient(arn: Arn, context: Pick<BackendContext, "end
 
 /** The one-line error for a stream that is not there. */
 export function missingStreamError(arn: string, cause?: unknown): SystemError {
-  return new SystemError(`Kinesis stream ${arn} does not exist; run switchyard resources create --settings FILE`, {
-    code: "missing_stream",
-    cause,
-  });
+  return missingResourceError(`Kinesis stream ${arn}`, "missing_stream", cause);
 }
 
 /** Milliseconds between status checks while a created stream becomes ACTIVE. */

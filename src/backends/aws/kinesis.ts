@@ -14,6 +14,7 @@ import { KinesisDeadLetters } from "./kinesis-dead-letters.js";
 import { PositionStore } from "./kinesis-positions.js";
 import { KinesisSource } from "./kinesis-source.js";
 import { createKinesisClient, KinesisStream } from "./kinesis-stream.js";
+import { sourcePerRole } from "./sources.js";
 
 /** An opened Kinesis backend. */
 export interface KinesisBackend extends Backend {
@@ -32,16 +33,7 @@ export async function openKinesisBackend(uri: string, context: BackendContext): 
   const stream = new KinesisStream(client, uri);
   const deadLetters = new KinesisDeadLetters(context.baseDir, uri);
   const positions = new PositionStore(context.baseDir, uri);
-  const sources = new Map<string, KinesisSource>();
-  const source = (role: "stream" | "retry", side: Side): KinesisSource => {
-    const key = `${role}:${side}`;
-    let found = sources.get(key);
-    if (found === undefined) {
-      found = new KinesisSource({ uri, role, side, clock: context.clock, stream, positions, deadLetters, region: arn.region });
-      sources.set(key, found);
-    }
-    return found;
-  };
+  const source = sourcePerRole((role, side) => new KinesisSource({ uri, role, side, clock: context.clock, stream, positions, deadLetters, region: arn.region }));
   return {
     uri,
     client,

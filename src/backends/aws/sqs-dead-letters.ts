@@ -8,11 +8,6 @@ import type { DeadLetter, DeadLetterStore } from "../../ports.js";
 import { ATTR, numberAttribute, stringAttribute } from "./sqs-attributes.js";
 import type { SqsQueue } from "./sqs-queue.js";
 
-/** The name of the dead-letter queue of queue `name`. */
-export function deadLetterQueueName(name: string): string {
-  return `${name}-dead-letters`;
-}
-
 /** The ARN of the dead-letter queue of queue `arn`. */
 export function deadLetterQueueArn(arn: string): string {
   return `${arn}-dead-letters`;

@@ -23,7 +23,7 @@ import {
 import { SystemError } from "../../errors.js";
 import type { BackendContext } from "../backend.js";
 import { type Arn, clientConfig, parseArn, resourceName } from "./arn.js";
-import { awsFailure, errorName, requestHandler } from "./http.js";
+import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
 import { SQS_MAX_VISIBILITY_SECONDS } from "./limits.js";
 
 /** An SQS client for the region and endpoint of `arn`, with bounded retries and timeouts. */
@@ -33,10 +33,7 @@ export function createSqsClient(arn: Arn, context: Pick<BackendContext, "endpoin
 
 /** The one-line error for a queue that is not there. */
 export function missingQueueError(arn: string, cause?: unknown): SystemError {
-  return new SystemError(`SQS queue ${arn} does not exist; run switchyard resources create --settings FILE`, {
-    code: "missing_queue",
-    cause,
-  });
+  return missingResourceError(`SQS queue ${arn}`, "missing_queue", cause);
 }
 
 function isMissing(error: unknown): boolean {

@@ -7,6 +7,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { parseArn } from "./arn.js";
+import { sourcePerRole } from "./sources.js";
 import { deadLetterQueueArn, SqsDeadLetters } from "./sqs-dead-letters.js";
 import { createSqsClient, SqsQueue } from "./sqs-queue.js";
 import { SqsSender } from "./sqs-send.js";
@@ -31,16 +32,7 @@ export async function openSqsBackend(uri: string, context: BackendContext): Prom
   const queue = new SqsQueue(client, uri);
   const deadLetterQueue = new SqsQueue(client, deadLetterQueueArn(uri));
   const sender = new SqsSender(queue);
-  const sources = new Map<string, SqsSource>();
-  const source = (role: "stream" | "retry", side: Side): SqsSource => {
-    const key = `${role}:${side}`;
-    let found = sources.get(key);
-    if (found === undefined) {
-      found = new SqsSource({ uri, role, side, clock: context.clock, queue, deadLetterQueue, sender, region: arn.region });
-      sources.set(key, found);
-    }
-    return found;
-  };
+  const source = sourcePerRole((role, side) => new SqsSource({ uri, role, side, clock: context.clock, queue, deadLetterQueue, sender, region: arn.region }));
   return {
     uri,
     client,

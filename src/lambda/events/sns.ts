@@ -5,10 +5,8 @@
  * does not count deliveries: the receive count is 1.
  */
 import type { SNSEventRecord } from "aws-lambda";
+import { ATTR } from "../../backends/aws/sqs-attributes.js";
 import type { LambdaRecord, LambdaRecordCodec } from "../source.js";
-
-/** The message attribute carrying the due time (ms); see backends/aws/sqs-attributes.ts. */
-const DUE_ATTRIBUTE = "switchyard.due";
 
 /** What the SNS codec puts in {@link LambdaRecord.handle}. */
 export interface SnsRecordHandle {
@@ -35,7 +33,7 @@ export const snsCodec: LambdaRecordCodec = {
       throw new Error("not an SNS record: expected Sns.MessageId, Sns.Message and Sns.TopicArn (event source aws:sns)");
     }
     const { MessageId, Message, TopicArn, MessageAttributes } = record.Sns;
-    const handle: SnsRecordHandle = { due: Number(MessageAttributes?.[DUE_ATTRIBUTE]?.Value ?? 0) || 0 };
+    const handle: SnsRecordHandle = { due: Number(MessageAttributes?.[ATTR.due]?.Value ?? 0) || 0 };
     return { itemIdentifier: MessageId, sourceArn: TopicArn, id: MessageId, body: Message, receiveCount: 1, handle };
   },
 };

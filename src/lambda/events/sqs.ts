@@ -5,10 +5,8 @@
  * a message with a longer delay can reach Lambda before it is due).
  */
 import type { SQSRecord } from "aws-lambda";
+import { ATTR } from "../../backends/aws/sqs-attributes.js";
 import type { LambdaRecord, LambdaRecordCodec } from "../source.js";
-
-/** The message attribute carrying the due time (ms); see backends/aws/sqs-attributes.ts. */
-const DUE_ATTRIBUTE = "switchyard.due";
 
 /** What the SQS codec puts in {@link LambdaRecord.handle}. */
 export interface SqsRecordHandle {
@@ -42,7 +40,7 @@ export const sqsCodec: LambdaRecordCodec = {
       id: record.messageId,
       body: record.body,
       receiveCount: Number.isFinite(count) && count > 0 ? count : 1,
-      handle: { receiptHandle: record.receiptHandle, due: Number(record.messageAttributes?.[DUE_ATTRIBUTE]?.stringValue ?? 0) || 0 },
+      handle: { receiptHandle: record.receiptHandle, due: Number(record.messageAttributes?.[ATTR.due]?.stringValue ?? 0) || 0 },
     };
   },
 };

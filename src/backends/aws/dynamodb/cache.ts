@@ -5,9 +5,14 @@
  * conditional UpdateItem that also adds 1 to the fence token; it is released only by its owner.
  * Every decision compares with the injected clock; `expires_ttl` only lets DynamoDB clean up.
  */
-import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBClient,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+  type UpdateItemCommandOutput,
+} from "@aws-sdk/client-dynamodb";
 import type { CachePort, Clock, LeaseResult } from "../../../ports.js";
-import { call, conditional, type TableRef } from "./client.js";
+import { call, conditional, getItem, type TableRef } from "./client.js";
 import { BOOL, N, num, S } from "./item.js";
 
 /** Items outlive their lease and mark by this long before TTL may delete them. */
@@ -27,6 +32,11 @@ export class DynamoCache implements CachePort {
     this.#clock = clock;
   }
 
+  /** UpdateItem on the item of `correlationId`. */
+  #update(correlationId: string, input: Omit<UpdateItemCommandInput, "TableName" | "Key">): Promise<UpdateItemCommandOutput> {
+    return this.#client.send(new UpdateItemCommand({ TableName: this.#table.name, Key: { pk: S(correlationId) }, ...input }));
+  }
+
   #ttl(untilMs: number): number {
     return Math.ceil(untilMs / 1000) + TTL_GRACE_SECONDS;
   }
@@ -35,69 +45,48 @@ export class DynamoCache implements CachePort {
     const now = this.#clock.now();
     const expiresAt = now + timeoutSeconds * 1000;
     const output = await conditional(this.#table, "UpdateItem", () =>
-      this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table.name,
-          Key: { pk: S(correlationId) },
-          UpdateExpression:
-            "SET lease_steps = :steps, lease_retries = :retries, expires_at = :expires, released = :false, expires_ttl = :ttl ADD fence_token :one",
-          // Free if never leased, expired, or released (as in the SQLite cache, expiry is strict).
-          ConditionExpression: "attribute_not_exists(lease_steps) OR expires_at < :now OR released = :true",
-          ExpressionAttributeValues: {
-            ":steps": N(steps),
-            ":retries": N(retries),
-            ":expires": N(expiresAt),
-            ":false": BOOL(false),
-            ":true": BOOL(true),
-            ":ttl": N(this.#ttl(expiresAt)),
-            ":one": N(1),
-            ":now": N(now),
-          },
-          ReturnValues: "ALL_NEW",
-        }),
-      ),
+      this.#update(correlationId, {
+        UpdateExpression:
+          "SET lease_steps = :steps, lease_retries = :retries, expires_at = :expires, released = :false, expires_ttl = :ttl ADD fence_token :one",
+        // Free if never leased, expired, or released (as in the SQLite cache, expiry is strict).
+        ConditionExpression: "attribute_not_exists(lease_steps) OR expires_at < :now OR released = :true",
+        ExpressionAttributeValues: {
+          ":steps": N(steps),
+          ":retries": N(retries),
+          ":expires": N(expiresAt),
+          ":false": BOOL(false),
+          ":true": BOOL(true),
+          ":ttl": N(this.#ttl(expiresAt)),
+          ":one": N(1),
+          ":now": N(now),
+        },
+        ReturnValues: "ALL_NEW",
+      }),
     );
     if (output !== undefined) return { acquired: true, fenceToken: num(output.Attributes, "fence_token") ?? 1 };
-    const { Item } = await call(this.#table, "GetItem", () =>
-      this.#client.send(
-        new GetItemCommand({ TableName: this.#table.name, Key: { pk: S(correlationId) }, ConsistentRead: true, ProjectionExpression: "expires_at" }),
-      ),
-    );
+    const Item = await getItem(this.#client, this.#table, { pk: S(correlationId) }, "expires_at");
     return { acquired: false, heldUntil: num(Item, "expires_at") };
   }
 
   async releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean> {
     const output = await conditional(this.#table, "UpdateItem", () =>
-      this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table.name,
-          Key: { pk: S(correlationId) },
-          UpdateExpression: "SET released = :true",
-          ConditionExpression: "lease_steps = :steps AND lease_retries = :retries AND fence_token = :fence AND released = :false",
-          ExpressionAttributeValues: {
-            ":true": BOOL(true),
-            ":false": BOOL(false),
-            ":steps": N(steps),
-            ":retries": N(retries),
-            ":fence": N(fenceToken),
-          },
-        }),
-      ),
+      this.#update(correlationId, {
+        UpdateExpression: "SET released = :true",
+        ConditionExpression: "lease_steps = :steps AND lease_retries = :retries AND fence_token = :fence AND released = :false",
+        ExpressionAttributeValues: {
+          ":true": BOOL(true),
+          ":false": BOOL(false),
+          ":steps": N(steps),
+          ":retries": N(retries),
+          ":fence": N(fenceToken),
+        },
+      }),
     );
     return output !== undefined;
   }
 
   async isDispatched(correlationId: string, steps: number): Promise<boolean> {
-    const { Item } = await call(this.#table, "GetItem", () =>
-      this.#client.send(
-        new GetItemCommand({
-          TableName: this.#table.name,
-          Key: { pk: S(correlationId) },
-          ConsistentRead: true,
-          ProjectionExpression: "dispatched_steps, dispatched_until",
-        }),
-      ),
-    );
+    const Item = await getItem(this.#client, this.#table, { pk: S(correlationId) }, "dispatched_steps, dispatched_until");
     const marked = num(Item, "dispatched_steps");
     const until = num(Item, "dispatched_until");
     return marked !== undefined && until !== undefined && marked >= steps && until > this.#clock.now();
@@ -111,26 +100,15 @@ export class DynamoCache implements CachePort {
     const until = this.#clock.now() + ttlSeconds * 1000;
     const values = { ":until": N(until), ":ttl": N(this.#ttl(until)) };
     const raised = await conditional(this.#table, "UpdateItem", () =>
-      this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table.name,
-          Key: { pk: S(correlationId) },
-          UpdateExpression: "SET dispatched_steps = :steps, dispatched_until = :until, expires_ttl = :ttl",
-          ConditionExpression: "attribute_not_exists(dispatched_steps) OR dispatched_steps <= :steps",
-          ExpressionAttributeValues: { ...values, ":steps": N(steps) },
-        }),
-      ),
+      this.#update(correlationId, {
+        UpdateExpression: "SET dispatched_steps = :steps, dispatched_until = :until, expires_ttl = :ttl",
+        ConditionExpression: "attribute_not_exists(dispatched_steps) OR dispatched_steps <= :steps",
+        ExpressionAttributeValues: { ...values, ":steps": N(steps) },
+      }),
     );
     if (raised !== undefined) return;
     await call(this.#table, "UpdateItem", () =>
-      this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table.name,
-          Key: { pk: S(correlationId) },
-          UpdateExpression: "SET dispatched_until = :until, expires_ttl = :ttl",
-          ExpressionAttributeValues: values,
-        }),
-      ),
+      this.#update(correlationId, { UpdateExpression: "SET dispatched_until = :until, expires_ttl = :ttl", ExpressionAttributeValues: values }),
     );
   }
 }

@@ -2,10 +2,10 @@
  * The `checkpoint` role on the `NAME-checkpoint` table: one item per instance (`pk` = correlation
  * id) with the step, the transport receipt as JSON, and when it was stored.
  */
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Checkpoint, CheckpointPort, Clock, Receipt } from "../../../ports.js";
-import { call, type TableRef } from "./client.js";
-import { assertItemSize, type Item, N, num, S, str } from "./item.js";
+import { getItem, putItem, type TableRef } from "./client.js";
+import { type Item, N, num, S, str } from "./item.js";
 
 /** Checkpoint port over the `NAME-checkpoint` table. */
 export class DynamoCheckpointStore implements CheckpointPort {
@@ -28,14 +28,11 @@ export class DynamoCheckpointStore implements CheckpointPort {
       receipt: S(JSON.stringify(receipt)),
       stored_at: N(this.#clock.now()),
     };
-    assertItemSize(item, this.#table.name);
-    await call(this.#table, "PutItem", () => this.#client.send(new PutItemCommand({ TableName: this.#table.name, Item: item })));
+    await putItem(this.#client, this.#table, item);
   }
 
   async get(correlationId: string): Promise<Checkpoint | undefined> {
-    const { Item } = await call(this.#table, "GetItem", () =>
-      this.#client.send(new GetItemCommand({ TableName: this.#table.name, Key: { pk: S(correlationId) }, ConsistentRead: true })),
-    );
+    const Item = await getItem(this.#client, this.#table, { pk: S(correlationId) });
     const receipt = str(Item, "receipt");
     if (receipt === undefined) return undefined;
     return {

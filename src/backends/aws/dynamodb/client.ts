@@ -3,11 +3,12 @@
  * {@link SystemError} naming the operation and the table (so the engine fails over), a missing
  * table names the command that creates it, and a failed condition is an answer, not an error.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SwitchyardError, SystemError } from "../../../errors.js";
 import type { BackendContext } from "../../backend.js";
 import { type Arn, clientConfig } from "../arn.js";
-import { errorName, errorReason, requestHandler } from "../http.js";
+import { errorName, errorReason, missingResourceError, requestHandler } from "../http.js";
+import { assertItemSize, type Item } from "./item.js";
 
 export { errorName };
 
@@ -32,10 +33,7 @@ export function isConditionFailure(error: unknown): boolean {
 
 /** The one-line error for a table that is not there. */
 export function missingTableError(table: TableRef, cause?: unknown): SystemError {
-  return new SystemError(
-    `DynamoDB table ${table.arn} does not exist; run switchyard resources create --settings FILE`,
-    { code: "missing_table", cause },
-  );
+  return missingResourceError(`DynamoDB table ${table.arn}`, "missing_table", cause);
 }
 
 /** Translate an SDK failure of `operation` on `table` into a one-line error. */
@@ -62,4 +60,25 @@ export async function conditional<T>(table: TableRef, operation: string, run: ()
     if (isConditionFailure(error)) return undefined;
     throw translate(error, table, operation);
   }
+}
+
+/** PutItem `item` into `table`, after checking its size (see {@link assertItemSize}). */
+export async function putItem(client: DynamoDBClient, table: TableRef, item: Item): Promise<void> {
+  assertItemSize(item, table.name);
+  await call(table, "PutItem", () => client.send(new PutItemCommand({ TableName: table.name, Item: item })));
+}
+
+/** The item of `table` under `key`, read consistently (only `projection`'s attributes, when given). */
+export async function getItem(client: DynamoDBClient, table: TableRef, key: Item, projection?: string): Promise<Item | undefined> {
+  const { Item } = await call(table, "GetItem", () =>
+    client.send(
+      new GetItemCommand({
+        TableName: table.name,
+        Key: key,
+        ConsistentRead: true,
+        ...(projection === undefined ? {} : { ProjectionExpression: projection }),
+      }),
+    ),
+  );
+  return Item;
 }

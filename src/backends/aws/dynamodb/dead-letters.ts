@@ -4,10 +4,10 @@
  * death and a random suffix, so `list` is one Query read backwards. Dead letters are rare; the one
  * partition is no throughput concern.
  */
-import { DeleteItemCommand, type DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import type { Clock, DeadLetter, DeadLetterStore } from "../../../ports.js";
-import { call, type TableRef } from "./client.js";
-import { assertItemSize, type Item, N, num, S, str } from "./item.js";
+import { call, putItem, type TableRef } from "./client.js";
+import { type Item, N, num, S, str } from "./item.js";
 
 const PARTITION = "dead-letters";
 
@@ -46,8 +46,7 @@ export class DynamoDeadLetters implements DeadLetterStore {
       receive_count: N(burial.receiveCount),
       dead_at: N(deadAt),
     };
-    assertItemSize(item, this.#table.name);
-    await call(this.#table, "PutItem", () => this.#client.send(new PutItemCommand({ TableName: this.#table.name, Item: item })));
+    await putItem(this.#client, this.#table, item);
     return id;
   }
 

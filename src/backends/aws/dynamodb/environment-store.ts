@@ -4,10 +4,10 @@
  * clean-up only.
  */
 import { randomUUID } from "node:crypto";
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Clock, EnvironmentPort } from "../../../ports.js";
-import { call, type TableRef } from "./client.js";
-import { assertItemSize, type Item, N, S, stringMap, strings } from "./item.js";
+import { getItem, putItem, type TableRef } from "./client.js";
+import { type Item, N, S, stringMap, strings } from "./item.js";
 
 const TTL_SECONDS = 30 * 24 * 3600;
 
@@ -34,15 +34,11 @@ export class DynamoEnvironment implements EnvironmentPort {
       created_at: N(now),
       expires_ttl: N(Math.ceil(now / 1000) + TTL_SECONDS),
     };
-    assertItemSize(item, this.#table.name);
-    await call(this.#table, "PutItem", () => this.#client.send(new PutItemCommand({ TableName: this.#table.name, Item: item })));
+    await putItem(this.#client, this.#table, item);
     return key;
   }
 
   async get(key: string): Promise<Record<string, string> | undefined> {
-    const { Item } = await call(this.#table, "GetItem", () =>
-      this.#client.send(new GetItemCommand({ TableName: this.#table.name, Key: { pk: S(key) }, ConsistentRead: true })),
-    );
-    return strings(Item, "environment");
+    return strings(await getItem(this.#client, this.#table, { pk: S(key) }), "environment");
   }
 }

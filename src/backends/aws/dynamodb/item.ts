@@ -37,12 +37,6 @@ export function num(item: Item | undefined, name: string): number | undefined {
   return value !== undefined && "N" in value && value.N !== undefined ? Number(value.N) : undefined;
 }
 
-/** A boolean field of an item, or undefined. */
-export function bool(item: Item | undefined, name: string): boolean | undefined {
-  const value = item?.[name];
-  return value !== undefined && "BOOL" in value ? value.BOOL : undefined;
-}
-
 /** A map-of-strings field of an item, or undefined. */
 export function strings(item: Item | undefined, name: string): Record<string, string> | undefined {
   const value = item?.[name];

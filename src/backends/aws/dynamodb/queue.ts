@@ -17,11 +17,12 @@ import type { DynamoDBStreamEvent } from "aws-lambda";
 import { SystemError } from "../../../errors.js";
 import type { DynamoDbRecordHandle } from "../../../lambda/events/dynamodb.js";
 import type { LambdaEventSource, LambdaRecord } from "../../../lambda/source.js";
-import type { Clock, Delivery, ReceiveOptions, Side } from "../../../ports.js";
+import type { Clock, Delivery, OutgoingMessage, ReceiveOptions, Side } from "../../../ports.js";
 import { call, conditional, type TableRef } from "./client.js";
 import type { DynamoDeadLetters } from "./dead-letters.js";
 import { type Item, N, num, S, str } from "./item.js";
 import { insertRecord } from "./stream-record.js";
+import { DUE_PARTITION } from "./tables.js";
 
 /** What a claimable table needs to know. */
 export interface QueueOptions {
@@ -102,6 +103,25 @@ export abstract class DynamoQueue implements LambdaEventSource {
     this.#region = options.region;
     this.#deadLetters = options.deadLetters;
     this.#streamLabel = options.streamLabel;
+  }
+
+  /** The item for a new message under `key`, due after its delay (its size not yet checked). */
+  protected newItem(key: Item, message: OutgoingMessage): Item {
+    const now = this.clock.now();
+    const due = now + message.delaySeconds * 1000;
+    return {
+      ...key,
+      gsi_pk: S(DUE_PARTITION),
+      correlation_id: S(message.correlationId),
+      steps: N(message.steps),
+      retries: N(message.retries),
+      body: S(message.body),
+      due_at: N(due),
+      visible_at: N(due),
+      enqueued_at: N(now),
+      receive_count: N(0),
+      seq: N(BigInt(nextSequenceNumber(now))),
+    };
   }
 
   /** The key attributes of an item (or of an index entry, which carries them). */

@@ -6,11 +6,11 @@
  * (delete) the new one. Lambda cannot trigger on due times: the scheduled timer claims due items
  * (`polledOnTimer`), as workers do.
  */
-import { DeleteItemCommand, PutItemCommand, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
 import type { OutgoingMessage, Receipt, RetryPort } from "../../../ports.js";
-import { call } from "./client.js";
-import { assertItemSize, type Item, N, num, S, str } from "./item.js";
-import { DynamoQueue, nextSequenceNumber } from "./queue.js";
+import { call, putItem } from "./client.js";
+import { type Item, N, num, S, str } from "./item.js";
+import { DynamoQueue } from "./queue.js";
 import { DUE_INDEX, DUE_PARTITION } from "./tables.js";
 
 /** How many partitions the retry entries spread over. */
@@ -35,23 +35,8 @@ export class DynamoRetryStore extends DynamoQueue implements RetryPort {
   readonly polledOnTimer = true;
 
   async schedule(message: OutgoingMessage): Promise<Receipt> {
-    const now = this.clock.now();
-    const due = now + message.delaySeconds * 1000;
-    const item: Item = {
-      ...retryKey(message.correlationId, message.steps),
-      gsi_pk: S(DUE_PARTITION),
-      correlation_id: S(message.correlationId),
-      steps: N(message.steps),
-      retries: N(message.retries),
-      body: S(message.body),
-      due_at: N(due),
-      visible_at: N(due),
-      enqueued_at: N(now),
-      receive_count: N(0),
-      seq: N(BigInt(nextSequenceNumber(now))),
-    };
-    assertItemSize(item, this.table.name);
-    await call(this.table, "PutItem", () => this.client.send(new PutItemCommand({ TableName: this.table.name, Item: item })));
+    const item = this.newItem(retryKey(message.correlationId, message.steps), message);
+    await putItem(this.client, this.table, item);
     return { table: this.table.name, correlation_id: message.correlationId, steps: message.steps };
   }
 

@@ -4,12 +4,12 @@
  * item (`settle`); workers and dev-lambda claim due items instead (see queue.ts).
  */
 import { randomUUID } from "node:crypto";
-import { BatchWriteItemCommand, PutItemCommand, type QueryCommandInput, type WriteRequest } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, type QueryCommandInput, type WriteRequest } from "@aws-sdk/client-dynamodb";
 import { SystemError } from "../../../errors.js";
 import type { BatchItemResult, OutgoingMessage, Receipt, StreamPort } from "../../../ports.js";
-import { call, translate } from "./client.js";
+import { putItem, translate } from "./client.js";
 import { assertItemSize, type Item, N, S, str } from "./item.js";
-import { DynamoQueue, nextSequenceNumber } from "./queue.js";
+import { DynamoQueue } from "./queue.js";
 import { CORRELATION_INDEX, DUE_INDEX, DUE_PARTITION } from "./tables.js";
 
 /** BatchWriteItem takes at most 25 items. */
@@ -21,34 +21,13 @@ export const UNPROCESSED_RETRIES = 3;
 export class DynamoStream extends DynamoQueue implements StreamPort {
   readonly role = "stream" as const;
 
-  /** The item for a message (also checks its size). */
-  #item(message: OutgoingMessage): Item {
-    const now = this.clock.now();
-    const due = now + message.delaySeconds * 1000;
-    const item: Item = {
-      pk: S(randomUUID()),
-      gsi_pk: S(DUE_PARTITION),
-      correlation_id: S(message.correlationId),
-      steps: N(message.steps),
-      retries: N(message.retries),
-      body: S(message.body),
-      due_at: N(due),
-      visible_at: N(due),
-      enqueued_at: N(now),
-      receive_count: N(0),
-      seq: N(BigInt(nextSequenceNumber(now))),
-    };
-    assertItemSize(item, this.table.name);
-    return item;
-  }
-
   #receipt(item: Item): Receipt {
     return { table: this.table.name, id: str(item, "pk"), SequenceNumber: item.seq?.N };
   }
 
   async send(message: OutgoingMessage): Promise<Receipt> {
-    const item = this.#item(message);
-    await call(this.table, "PutItem", () => this.client.send(new PutItemCommand({ TableName: this.table.name, Item: item })));
+    const item = this.newItem({ pk: S(randomUUID()) }, message);
+    await putItem(this.client, this.table, item);
     return this.#receipt(item);
   }
 
@@ -61,7 +40,9 @@ export class DynamoStream extends DynamoQueue implements StreamPort {
     const pending: Array<{ index: number; item: Item }> = [];
     messages.forEach((message, index) => {
       try {
-        pending.push({ index, item: this.#item(message) });
+        const item = this.newItem({ pk: S(randomUUID()) }, message);
+        assertItemSize(item, this.table.name);
+        pending.push({ index, item });
       } catch (error) {
         results[index] = { ok: false, error: error as Error };
       }

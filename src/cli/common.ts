@@ -76,3 +76,30 @@ export function checkSettings(file: string): string {
   loadSettings({ file });
   return file;
 }
+
+/** Something a first SIGINT/SIGTERM asks to stop gracefully. */
+export interface Stoppable {
+  readonly stopping: boolean;
+  stop(): void;
+}
+
+/**
+ * First SIGINT/SIGTERM: print `first(signal)` and stop `target` gracefully; second: print
+ * `again(signal)` and exit at once with 130. Returns the function that removes the handlers.
+ */
+export function onStopSignals(target: Stoppable, first: (signal: string) => string, again: (signal: string) => string): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (target.stopping) {
+      process.stderr.write(`\n${again(signal)}\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\n${first(signal)}\n`);
+    target.stop();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}

@@ -10,7 +10,7 @@ import { UsageError } from "../../errors.js";
 import { createLogger } from "../../logger.js";
 import { DevLambda } from "../../lambda/dev-lambda.js";
 import { createHandler } from "../../lambda/handler.js";
-import { definitionsOption, positiveInt, positiveNumber, settingsOption } from "../common.js";
+import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption } from "../common.js";
 
 interface DevLambdaFlags {
   definitions: string;
@@ -77,18 +77,9 @@ async function loadActions(file: string): Promise<ActionRegistry> {
 
 /** First SIGINT/SIGTERM: finish the current invocation and exit; second: exit at once. */
 function handleSignals(dev: DevLambda): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (dev.stopping) {
-      process.stderr.write(`\n${signal} again: exiting now; unacknowledged records will be delivered again\n`);
-      process.exit(130);
-    }
-    process.stderr.write(`\n${signal}: finishing the current invocation; send it again to exit at once\n`);
-    dev.stop();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
+  return onStopSignals(
+    dev,
+    (signal) => `${signal}: finishing the current invocation; send it again to exit at once`,
+    (signal) => `${signal} again: exiting now; unacknowledged records will be delivered again`,
+  );
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Worker, WorkerStats } from "../../runtime/worker.js";
-import { definitionsOption, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
+import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 
 interface WorkerFlags {
   definitions: string;
@@ -52,22 +52,12 @@ export function workerCommand(program: Command): void {
  * and exit; second: exit at once.
  */
 function handleSignals(worker: Worker, timeoutSeconds: number): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (worker.stopping) {
-      process.stderr.write(`\n${signal} again: exiting now; unfinished messages will be delivered again\n`);
-      process.exit(130);
-    }
-    process.stderr.write(
-      `\n${signal}: finishing ${worker.stats.inFlight} in-flight message(s) (handing them back after ${timeoutSeconds} s); send it again to exit at once\n`,
-    );
-    worker.stop();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
+  return onStopSignals(
+    worker,
+    (signal) =>
+      `${signal}: finishing ${worker.stats.inFlight} in-flight message(s) (handing them back after ${timeoutSeconds} s); send it again to exit at once`,
+    (signal) => `${signal} again: exiting now; unfinished messages will be delivered again`,
+  );
 }
 
 /** A status line, redrawn each second on a TTY and printed every 10 s elsewhere. */

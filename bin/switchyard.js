@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources through tsx's loader, which also lets user action modules
-// (`./actions.ts#Log`) load without a build step. Both hooks are needed: in a project whose
-// package.json does not say "type": "module", Node treats a .ts file as CommonJS.
-import { register as registerCommonJs } from "tsx/cjs/api";
-import { register as registerEsm } from "tsx/esm/api";
+// The `switchyard` command. An installed package runs the compiled CLI in dist/. In this repository
+// (src/ present, no build needed) it runs the TypeScript sources through tsx, with the repository's
+// tsconfig so `switchyard-fsm` imports in examples resolve to src/.
+import { existsSync } from "node:fs";
 
-registerCommonJs();
-registerEsm();
-const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv);
+const source = new URL("../src/cli/main.ts", import.meta.url);
+let cli;
+if (existsSync(source)) {
+  const tsconfig = new URL("../tsconfig.json", import.meta.url).pathname;
+  const [{ register: registerEsm }, { register: registerCommonJs }] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")]);
+  registerEsm({ tsconfig });
+  registerCommonJs();
+  // Tell the action loader a TypeScript loader is already active.
+  globalThis[Symbol.for("switchyard-fsm.typescript-loader")] = Promise.resolve();
+  cli = await import(source.href);
+} else {
+  cli = await import("../dist/cli/main.js");
+}
+process.exitCode = await cli.main(process.argv);

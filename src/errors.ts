@@ -63,6 +63,30 @@ export class SettingsError extends SwitchyardError {
   }
 }
 
+/**
+ * An optional package is not installed: a backend driver (`pg`, `ioredis`, `@aws-sdk/*`) that a
+ * setting names, or `tsx` for a TypeScript action module. Install it, or change what needs it.
+ */
+export class MissingPackageError extends SwitchyardError {
+  override readonly name = "MissingPackageError";
+  /** The npm package to install. */
+  readonly packageName: string;
+  constructor(packageName: string, message: string, options?: ErrorOptions) {
+    super("missing_package", message, options);
+    this.packageName = packageName;
+  }
+}
+
+/** The npm package a failed import could not find, when it is a package (not one of our own files). */
+export function missingPackage(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") return undefined;
+  const specifier = /Cannot find (?:package|module) '([^']+)'/.exec(String((error as Error).message))?.[1];
+  if (specifier === undefined || /^(\.|\/|[a-z]:)/i.test(specifier)) return undefined;
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
 /** Bad user input to a command or client call: invalid JSON context, unknown machine, unknown instance. */
 export class UsageError extends SwitchyardError {
   override readonly name = "UsageError";

@@ -25,6 +25,7 @@ export {
   DefinitionErrors,
   FatalActionError,
   MalformedMessageError,
+  MissingPackageError,
   PayloadTooLargeError,
   SettingsError,
   SwitchyardError,

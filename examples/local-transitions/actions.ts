@@ -1,4 +1,4 @@
-import type { ActionContext } from "../../src/core/action.js";
+import type { ActionContext } from "switchyard-fsm";
 
 function text(context: ActionContext): string {
   return String(context.data.text ?? "");

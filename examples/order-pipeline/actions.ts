@@ -1,4 +1,4 @@
-import { type ActionContext, type ActionObj, maxRetryEvent } from "../../src/core/action.js";
+import { type ActionContext, type ActionObj, maxRetryEvent } from "switchyard-fsm";
 import { carrier, inventory, type Line, PRICES, payments } from "./services.js";
 
 function lines(context: ActionContext): Line[] {

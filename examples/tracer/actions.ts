@@ -1,4 +1,4 @@
-import type { ActionContext, ActionFunction } from "../../src/core/action.js";
+import type { ActionContext, ActionFunction } from "switchyard-fsm";
 
 /** An action that logs where the instance is; logs go to stderr so the CLI's stdout stays clean. */
 function log(kind: "entry" | "exit" | "transition"): ActionFunction {

@@ -2,8 +2,7 @@
  * A machine defined in TypeScript instead of YAML: the builder checks at compile time that every
  * target is a state and that every event a do-action can return has a transition.
  */
-import type { ActionContext } from "../../src/core/action.js";
-import { defineMachine } from "../../src/definition/builder.js";
+import { type ActionContext, defineMachine } from "switchyard-fsm";
 
 /** Fetch a page (simulated); an empty body means there is nothing to index. */
 function fetchPage(ctx: ActionContext): "fetched" | "empty" {

@@ -4,8 +4,7 @@
  *
  *   npx tsx examples/typescript-api/main.ts https://example.com/a
  */
-import { Switchyard } from "../../src/client/switchyard.js";
-import { defineMachines } from "../../src/definition/define.js";
+import { defineMachines, Switchyard } from "switchyard-fsm";
 import { indexer } from "./machine.js";
 
 const url = process.argv[2] ?? "https://example.com/switchyard";

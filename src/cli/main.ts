@@ -3,6 +3,7 @@
  * parses, calls the library and prints. Every failure ends as one line on stderr and a non-zero
  * exit code; set SWITCHYARD_DEBUG=1 to see stacks.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
 import { aslCommand } from "./commands/asl.js";
@@ -17,11 +18,17 @@ import { statusCommands } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
 import { workerCommand } from "./commands/worker.js";
 
+/** The installed package's version (src/cli and dist/cli both sit two folders below package.json). */
+function packageVersion(): string {
+  const manifest = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
 /** Build the program (exported for tests and for embedding). */
 export function program(): Command {
   const cli = new Command("switchyard")
     .description("durable finite-state-machine workflows")
-    .version("0.1.0")
+    .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const add of [

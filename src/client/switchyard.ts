@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { Switchyard } from "switchyard";
+ * import { Switchyard } from "switchyard-fsm";
  *
  * const sy = await Switchyard.open({ definitions: "fsm.yaml" });
  * const { correlationId } = await sy.start("order", { context: { orderId: 42 } });

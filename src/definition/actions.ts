@@ -7,6 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Action, type ActionExport, toAction } from "../core/action.js";
 import { hint } from "./suggest.js";
+import { ensureLoaderFor } from "./typescript-loader.js";
 
 /**
  * Actions registered in code, by name. A reference that names a registered action resolves to it
@@ -109,6 +110,11 @@ export class ActionResolver {
     }
     let exports: Record<string, unknown>;
     try {
+      await ensureLoaderFor(file, config.includes("#") ? reference.module : path.relative(baseDir, file));
+    } catch (error) {
+      return { problem: `action "${config}": ${(error as Error).message}` };
+    }
+    try {
       exports = await importModule(file);
     } catch (error) {
       const reason = error instanceof Error ? error.message.split("\n", 1)[0] : String(error);
@@ -153,8 +159,19 @@ function isFile(file: string): boolean {
 function importModule(file: string): Promise<Record<string, unknown>> {
   let loading = modules.get(file);
   if (loading === undefined) {
-    loading = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+    loading = (import(pathToFileURL(file).href) as Promise<Record<string, unknown>>).then(withCommonJsExports);
     modules.set(file, loading);
   }
   return loading;
+}
+
+/**
+ * A CommonJS module imported from ESM shows its `module.exports` as `default`, and its named exports
+ * only when Node can detect them statically, which it cannot in transpiled code (a `.ts` file in a
+ * package without `"type": "module"`). Its exports object's own keys count as exports too.
+ */
+function withCommonJsExports(namespace: Record<string, unknown>): Record<string, unknown> {
+  const exported = namespace.default;
+  if (exported === null || typeof exported !== "object" || Object.getPrototypeOf(exported) !== Object.prototype) return namespace;
+  return { ...(exported as Record<string, unknown>), ...namespace };
 }

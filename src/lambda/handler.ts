@@ -66,7 +66,7 @@ const TIMER_DEFAULT_MS = 60_000;
  * @example
  * ```ts
  * // handler.ts, bundled with esbuild; SWITCHYARD_SETTINGS names the settings file in the bundle.
- * import { createHandler } from "switchyard/lambda";
+ * import { createHandler } from "switchyard-fsm/lambda";
  * import * as actions from "./actions.js";
  *
  * export const handler = createHandler({

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { createHandler } from "switchyard/lambda";
+ * import { createHandler } from "switchyard-fsm/lambda";
  * export const handler = createHandler({ definitions: "./fsm.yaml" });
  * ```
  */

@@ -1,9 +1,10 @@
 /**
  * Backends by URI: which module serves a scheme, loaded lazily so an embedded user never loads a
- * driver or SDK they do not use.
+ * driver or SDK they do not use. The drivers are optional peer dependencies of the package: a
+ * setting that names a backend whose driver is not installed fails with one line naming both.
  */
 import type { Backend, BackendContext } from "../backends/backend.js";
-import { SettingsError } from "../errors.js";
+import { MissingPackageError, missingPackage, SettingsError } from "../errors.js";
 
 interface BackendModule {
   readonly scheme: string;
@@ -95,13 +96,27 @@ async function openElastiCache(arn: string, context: BackendContext): Promise<Ba
   return openBackend(url, context);
 }
 
-/** Open the backend a URI names; unknown schemes get one line listing the supported ones. */
-export async function openBackend(uri: string, context: BackendContext): Promise<Backend> {
+/**
+ * Open the backend a URI names; unknown schemes get one line listing the supported ones. `usedBy`
+ * names the settings keys that need it (`stream.primary, cache.primary`), for the missing-driver line.
+ */
+export async function openBackend(uri: string, context: BackendContext, usedBy?: readonly string[]): Promise<Backend> {
   const module = MODULES.find((candidate) => candidate.matches(uri));
   if (module === undefined) {
     throw new SettingsError(
       `unsupported backend URI "${uri}"; supported here: ${MODULES.map((m) => m.example).join(", ")}`,
     );
   }
-  return module.open(uri, context);
+  try {
+    return await module.open(uri, context);
+  } catch (error) {
+    const missing = missingPackage(error);
+    if (missing === undefined) throw error;
+    const setting = usedBy === undefined || usedBy.length === 0 ? "" : `${usedBy.join(", ")} `;
+    throw new MissingPackageError(
+      missing,
+      `${setting}${module.scheme} backend needs the package ${missing}, which is not installed; run: npm install ${missing}`,
+      { cause: error },
+    );
+  }
 }

@@ -9,7 +9,7 @@ import type { Clock, DeadLetterStore, MessageSource, RoleName, Side, Sided } fro
 import type { Backend } from "../backends/backend.js";
 import { openBackend } from "./backends.js";
 import { withChaos } from "./chaos.js";
-import type { OptionalRole, RoleBinding, Settings } from "./settings.js";
+import { keysNaming, type OptionalRole, type RoleBinding, type Settings } from "./settings.js";
 
 /** Everything the settings opened. */
 export interface OpenedRoles {
@@ -32,7 +32,7 @@ export async function openRoles(
   const backend = (uri: string) => {
     let promise = opened.get(uri);
     if (promise === undefined) {
-      promise = openBackend(uri, context);
+      promise = openBackend(uri, context, keysNaming(settings, uri));
       opened.set(uri, promise);
     }
     return promise;

@@ -7,7 +7,7 @@ import { SwitchyardError, SystemError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { systemClock } from "../ports.js";
 import { openBackend } from "./backends.js";
-import type { Settings } from "./settings.js";
+import { keysNaming, type Settings } from "./settings.js";
 
 /** Every distinct backend URI the settings name (roles, both sides, and the journal), in order. */
 export function settingsUris(settings: Settings): string[] {
@@ -35,7 +35,7 @@ export async function provisionAll(settings: Settings, onReport?: (report: Provi
   for (const uri of settingsUris(settings)) {
     let backend: Backend | undefined;
     try {
-      backend = await openBackend(uri, context);
+      backend = await openBackend(uri, context, keysNaming(settings, uri));
       const lines = backend.provision === undefined ? ["nothing to create"] : await backend.provision();
       const report = { uri, lines: lines.length === 0 ? ["nothing to create"] : lines };
       reports.push(report);

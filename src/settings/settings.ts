@@ -70,6 +70,17 @@ export interface Settings {
   readonly endpoints: Readonly<Record<string, string>>;
 }
 
+/** The settings keys that name `uri` (`stream.primary`, `journal`, …), for messages. */
+export function keysNaming(settings: Settings, uri: string): string[] {
+  const keys: string[] = [];
+  for (const [role, binding] of Object.entries(settings.roles) as [RoleName, RoleBinding | undefined][]) {
+    if (binding?.primary === uri) keys.push(`${role}.primary`);
+    if (binding?.secondary === uri) keys.push(`${role}.secondary`);
+  }
+  if (settings.journal === uri) keys.push("journal");
+  return keys;
+}
+
 /** Roles the protocol cannot do without (SPEC §4). */
 export const REQUIRED_ROLES = ["stream", "retry", "cache"] as const;
 export type RequiredRole = (typeof REQUIRED_ROLES)[number];

@@ -55,7 +55,45 @@ export function encodeMessage(message: WireMessage): string {
 }
 
 const REQUIRED_STRINGS = ["machine_name", "current_state", "current_event", "correlation_id"] as const;
-const REQUIRED_INTEGERS = ["steps", "retries"] as const;
+
+/**
+ * The largest `steps` or `retries` a message may carry: the next message's count (one more) must
+ * still fit the narrowest column that stores it (a signed 32-bit integer in PostgreSQL).
+ */
+export const MAX_COUNT = 2 ** 31 - 2;
+/** The longest delay a message may ask for (`additional_delay_seconds`): one year. */
+export const MAX_DELAY_SECONDS = 365 * 24 * 3600;
+/** The longest lease (`lease_timeout`): what a timer can wait, 2^31 - 1 ms. */
+export const MAX_LEASE_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** The latest `started_at` (seconds since the epoch) a JavaScript date can hold. */
+const MAX_EPOCH_SECONDS = 8.64e12;
+
+/**
+ * The numbers of the system context with the range every backend can store and every timer can
+ * wait; a message outside them is malformed rather than retried or redelivered forever.
+ */
+const NUMBER_RANGES = {
+  steps: { min: 0, max: MAX_COUNT, integer: true, required: true },
+  retries: { min: 0, max: MAX_COUNT, integer: true, required: true },
+  max_retries: { min: 0, max: MAX_COUNT, integer: true, required: false },
+  started_at: { min: 0, max: MAX_EPOCH_SECONDS, integer: false, required: false },
+  additional_delay_seconds: { min: 0, max: MAX_DELAY_SECONDS, integer: false, required: false },
+  lease_timeout: { min: Number.MIN_VALUE, max: MAX_LEASE_TIMEOUT_SECONDS, integer: false, required: false },
+} as const;
+
+function checkNumber(sc: Record<string, unknown>, key: keyof typeof NUMBER_RANGES): void {
+  const value = sc[key];
+  const range = NUMBER_RANGES[key];
+  if (value === undefined && !range.required) return;
+  const kind = range.integer ? "an integer" : "a number";
+  if (typeof value !== "number" || !Number.isFinite(value) || (range.integer && !Number.isInteger(value))) {
+    throw new MalformedMessageError(`message system_context.${key} is ${value === undefined ? "missing" : JSON.stringify(value)}, not ${kind}`);
+  }
+  if (value < range.min || value > range.max) {
+    const low = range.min === Number.MIN_VALUE ? "above 0" : `from ${range.min}`;
+    throw new MalformedMessageError(`message system_context.${key} is ${value}, outside the range every backend can store (${low} to ${range.max})`);
+  }
+}
 
 /** Parse and check a message body; anything unusable raises {@link MalformedMessageError}. */
 export function decodeMessage(body: string): WireMessage {
@@ -80,11 +118,7 @@ export function decodeMessage(body: string): WireMessage {
       throw new MalformedMessageError(`message system_context.${key} is missing or not a string`);
     }
   }
-  for (const key of REQUIRED_INTEGERS) {
-    if (!Number.isInteger(sc[key]) || (sc[key] as number) < 0) {
-      throw new MalformedMessageError(`message system_context.${key} is missing or not a non-negative integer`);
-    }
-  }
+  for (const key of Object.keys(NUMBER_RANGES) as (keyof typeof NUMBER_RANGES)[]) checkNumber(sc, key);
   const uc = parsed.user_context ?? {};
   if (!isObject(uc)) throw new MalformedMessageError("message user_context is not a JSON object");
   const system = sc as Partial<SystemContext>;

@@ -45,7 +45,19 @@ export interface EngineOptions {
    * avoids a needless `cache` error and retry. 0 turns it off.
    */
   readonly leaseHandoverMs?: number | undefined;
+  /**
+   * A message delivered more often than this without being handled (its processing kept failing
+   * so that not even a retry could be stored) goes to the dead letters with the last error seen,
+   * instead of being redelivered forever. Default {@link MAX_RECEIVE_COUNT}; SQS's
+   * `maxReceiveCount` is the model.
+   */
+  readonly maxReceiveCount?: number | undefined;
 }
+
+/** Default of {@link EngineOptions.maxReceiveCount}. */
+export const MAX_RECEIVE_COUNT = 10;
+/** How many last errors of unhandled deliveries an engine remembers for their dead-letter reason. */
+const REMEMBERED_ERRORS = 1_000;
 
 /** Default of {@link EngineOptions.leaseHandoverMs}. */
 export const LEASE_HANDOVER_MS = 2_000;
@@ -56,8 +68,12 @@ export type ProcessOutcome =
       readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate";
       readonly correlationId: string;
     }
-  /** The message cannot be processed at all: the worker moves it to the dead-letter store. */
-  | { readonly kind: "malformed"; readonly reason: string };
+  /**
+   * The message cannot be processed at all (`malformed`), or was delivered more than
+   * `maxReceiveCount` times without being handled (`poison`): the worker moves it to the
+   * dead-letter store with `reason`.
+   */
+  | { readonly kind: "malformed" | "poison"; readonly reason: string };
 
 /** The engine: stateless between messages, safe to share across concurrent processings. */
 export class Engine {
@@ -67,9 +83,13 @@ export class Engine {
   readonly random: () => number;
   readonly logger: Logger;
   readonly leaseHandoverMs: number;
+  readonly maxReceiveCount: number;
+  /** The last error of each delivery whose processing rejected, by source and message id. */
+  readonly #lastErrors = new Map<string, string>();
 
   constructor(options: EngineOptions) {
     this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
+    this.maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
     this.definitions = options.definitions;
     this.roles = options.roles;
     this.clock = options.clock;
@@ -83,6 +103,28 @@ export class Engine {
    * must not be acknowledged (its source delivers it again).
    */
   async process(delivery: Delivery): Promise<ProcessOutcome> {
+    const key = `${delivery.role}.${delivery.side}:${delivery.id}`;
+    if (delivery.receiveCount > this.maxReceiveCount) {
+      const last = this.#lastErrors.get(key);
+      this.#lastErrors.delete(key);
+      return {
+        kind: "poison",
+        reason: `delivered ${delivery.receiveCount} times without being handled (max_receive_count ${this.maxReceiveCount}); last error: ${last ?? "not seen by this process"}`,
+      };
+    }
+    try {
+      const outcome = await this.#process(delivery);
+      this.#lastErrors.delete(key);
+      return outcome;
+    } catch (error) {
+      this.#lastErrors.delete(key); // re-insert as the newest
+      this.#lastErrors.set(key, (error as Error).message ?? String(error));
+      if (this.#lastErrors.size > REMEMBERED_ERRORS) this.#lastErrors.delete(this.#lastErrors.keys().next().value as string);
+      throw error;
+    }
+  }
+
+  async #process(delivery: Delivery): Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
       message = decodeMessage(delivery.body);
@@ -147,7 +189,7 @@ class Processing {
       lease = await this.#acquireLease(steps, retries, leaseTimeout);
     }
     const fenceToken = lease !== "system-error" && lease.acquired ? lease.fenceToken : undefined;
-    let kind: Exclude<ProcessOutcome["kind"], "malformed">;
+    let kind: Exclude<ProcessOutcome["kind"], "malformed" | "poison">;
     try {
       if (fenceToken !== undefined) {
         kind = await this.#dispatchAndRetry(fenceToken);
@@ -203,7 +245,7 @@ class Processing {
   }
 
   /** Steps 2–6 with the lease held. */
-  async #dispatchAndRetry(fenceToken: number): Promise<Exclude<ProcessOutcome["kind"], "malformed">> {
+  async #dispatchAndRetry(fenceToken: number): Promise<Exclude<ProcessOutcome["kind"], "malformed" | "poison">> {
     let result: TransitionResult;
     let sent: SentMessage | undefined;
     try {

@@ -201,13 +201,13 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
   } catch (error) {
     return fail(`record ${record.itemIdentifier} from ${where} left for redelivery: ${(error as Error).message}`);
   }
-  if (outcome.kind === "malformed") {
+  if ("reason" in outcome) {
     try {
       await source.deadLetter(delivery, outcome.reason);
       logger.error(`record ${record.itemIdentifier} from ${where} moved to dead letters: ${outcome.reason}`);
       return { ok: true, itemIdentifier: record.itemIdentifier };
     } catch (error) {
-      return fail(`record ${record.itemIdentifier} from ${where} is malformed (${outcome.reason}) and cannot be dead-lettered: ${(error as Error).message}`);
+      return fail(`record ${record.itemIdentifier} from ${where} is ${outcome.kind} (${outcome.reason}) and cannot be dead-lettered: ${(error as Error).message}`);
     }
   }
   try {

@@ -65,7 +65,7 @@ export async function runTimer(
         deliveries.map(async (delivery) => {
           try {
             const outcome = await engine.process(delivery);
-            if (outcome.kind === "malformed") await source.deadLetter(delivery, outcome.reason);
+            if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
             else await source.ack(delivery);
             entry.processed++;
             entry.outcomes[outcome.kind] = (entry.outcomes[outcome.kind] ?? 0) + 1;

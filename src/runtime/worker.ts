@@ -39,7 +39,7 @@ export interface WorkerOptions {
 export interface WorkerStats {
   received: number;
   processed: number;
-  /** Outcomes by kind (dispatched, completed, retrying, failed, duplicate, waiting, malformed). */
+  /** Outcomes by kind (dispatched, completed, retrying, failed, duplicate, waiting, malformed, poison). */
   outcomes: Record<string, number>;
   /** Messages the engine could not finish (left for redelivery). */
   unfinished: number;
@@ -210,7 +210,7 @@ export class Worker {
       return;
     }
     try {
-      if (outcome.kind === "malformed") {
+      if ("reason" in outcome) {
         this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} moved to dead letters: ${outcome.reason}`);
         await source.deadLetter(delivery, outcome.reason);
       } else {

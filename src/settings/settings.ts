@@ -8,6 +8,7 @@
  * chaos:   { "stream.primary": 1.0 }
  * lease_timeout: 300               # seconds
  * visibility_timeout: 30           # seconds before an unacknowledged message is delivered again
+ * max_receive_count: 10            # deliveries without being handled before a message is dead-lettered
  * ```
  *
  * Roles left out use the default store, one SQLite file under `./.switchyard/`. Relative paths in
@@ -17,6 +18,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_LEASE_TIMEOUT_SECONDS } from "../core/message.js";
+import { MAX_RECEIVE_COUNT } from "../engine/engine.js";
 import { SettingsError } from "../errors.js";
 import { ROLES, type RoleName, SIDES, type Side } from "../ports.js";
 
@@ -45,6 +47,7 @@ export interface SettingsConfig {
   chaos?: Record<string, number>;
   lease_timeout?: number;
   visibility_timeout?: number;
+  max_receive_count?: number;
   /** ARN or service → endpoint URL (emulators, VPC endpoints). */
   endpoints?: Record<string, string>;
 }
@@ -67,6 +70,8 @@ export interface Settings {
   readonly chaos: ReadonlyMap<`${RoleName}.${Side}`, number>;
   readonly leaseTimeoutSeconds: number;
   readonly visibilityTimeoutSeconds: number;
+  /** Deliveries without being handled before a message goes to the dead letters. */
+  readonly maxReceiveCount: number;
   readonly endpoints: Readonly<Record<string, string>>;
 }
 
@@ -86,7 +91,7 @@ export const REQUIRED_ROLES = ["stream", "retry", "cache"] as const;
 export type RequiredRole = (typeof REQUIRED_ROLES)[number];
 export type OptionalRole = Exclude<RoleName, RequiredRole>;
 
-const KNOWN_KEYS = new Set<string>([...ROLES, "journal", "chaos", "lease_timeout", "visibility_timeout", "endpoints"]);
+const KNOWN_KEYS = new Set<string>([...ROLES, "journal", "chaos", "lease_timeout", "visibility_timeout", "max_receive_count", "endpoints"]);
 
 /**
  * Load settings: from `file` if given (it must exist), else from a default settings file in `cwd`,
@@ -140,6 +145,7 @@ export function resolveSettings(config: unknown, where: { baseDir: string; file:
     chaos: chaosRates(label, raw.chaos),
     leaseTimeoutSeconds: positiveNumber(label, "lease_timeout", raw.lease_timeout, DEFAULT_LEASE_TIMEOUT_SECONDS),
     visibilityTimeoutSeconds: positiveNumber(label, "visibility_timeout", raw.visibility_timeout, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+    maxReceiveCount: wholeNumber(label, "max_receive_count", raw.max_receive_count, MAX_RECEIVE_COUNT, { min: 1, max: 1000 }),
     endpoints: stringMap(label, "endpoints", raw.endpoints),
   };
 }
@@ -210,6 +216,14 @@ function positiveNumber(label: string, key: string, value: unknown, fallback: nu
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value > 0)) {
     throw new SettingsError(`${label}: ${key} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function wholeNumber(label: string, key: string, value: unknown, fallback: number, range: { min: number; max: number }): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new SettingsError(`${label}: ${key} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
   }
   return value;
 }

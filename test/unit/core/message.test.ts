@@ -29,11 +29,27 @@ describe("wire format", () => {
     [JSON.stringify({ ...valid, version: "9" }), /unsupported version "9"/],
     [JSON.stringify({ ...valid, system_context: undefined }), /no system_context/],
     [JSON.stringify({ ...valid, system_context: { ...valid.system_context, machine_name: "" } }), /machine_name is missing/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: -1 } }), /steps is missing or not a non-negative integer/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: -1 } }), /steps is -1, outside the range every backend can store \(from 0 to 2147483646\)/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: undefined } }), /steps is missing, not an integer/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 1.5 } }), /steps is 1.5, not an integer/],
+    // A valid message whose next step no PostgreSQL INTEGER column can hold, and one SQLite would
+    // store as a float equal to itself (so it was dropped as its own duplicate, forever running).
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 2147483648 } }), /steps is 2147483648, outside the range/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 1e300 } }), /steps is 1e\+300, outside the range/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, retries: 2147483647 } }), /retries is 2147483647, outside the range/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, max_retries: "5" } }), /max_retries is "5", not an integer/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, additional_delay_seconds: 1e12 } }), /additional_delay_seconds is 1000000000000, outside the range every backend can store \(from 0 to 31536000\)/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, lease_timeout: 0 } }), /lease_timeout is 0, outside the range every backend can store \(above 0 to 2147483\)/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, started_at: -1 } }), /started_at is -1, outside the range/],
     [JSON.stringify({ ...valid, user_context: [1] }), /user_context is not a JSON object/],
   ])("rejects %s", (body, message) => {
     expect(() => decodeMessage(body)).toThrow(MalformedMessageError);
     expect(() => decodeMessage(body)).toThrow(message);
+  });
+
+  it("accepts the largest counts and delays every backend can store", () => {
+    const edge = { ...valid.system_context, steps: 2147483646, retries: 2147483646, additional_delay_seconds: 31536000, lease_timeout: 2147483 };
+    expect(decodeMessage(JSON.stringify({ ...valid, system_context: edge })).system_context).toMatchObject(edge);
   });
 
   it("refuses a context JSON cannot carry (the engine retries such an attempt)", () => {

@@ -80,7 +80,7 @@ export class Switchyard {
     const random = options.random ?? Math.random;
     const logger = options.logger ?? createLogger();
     const opened = await openRoles(settings, { clock, random, logger });
-    const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount });
+    const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds });
     return new Switchyard(definitions, settings, engine, opened);
   }
 

@@ -95,8 +95,22 @@ function checkNumber(sc: Record<string, unknown>, key: keyof typeof NUMBER_RANGE
   }
 }
 
-/** Parse and check a message body; anything unusable raises {@link MalformedMessageError}. */
-export function decodeMessage(body: string): WireMessage {
+/** What a message may leave out and its reader fills in, as the seed system does. */
+export interface MessageDefaults {
+  /** The machine definition's `max_retries`. */
+  readonly max_retries: number;
+  /** The settings' `lease_timeout`, in seconds. */
+  readonly lease_timeout: number;
+}
+
+const FIXED_DEFAULTS: MessageDefaults = { max_retries: DEFAULT_MAX_RETRIES, lease_timeout: DEFAULT_LEASE_TIMEOUT_SECONDS };
+
+/**
+ * Parse and check a message body; anything unusable raises {@link MalformedMessageError}. A message
+ * without `max_retries` or `lease_timeout` (the seed system's own start messages carry neither) takes
+ * them from `defaults`, called with the message's machine name: the definition and the settings.
+ */
+export function decodeMessage(body: string, defaults: (machineName: string) => MessageDefaults = () => FIXED_DEFAULTS): WireMessage {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -122,6 +136,7 @@ export function decodeMessage(body: string): WireMessage {
   const uc = parsed.user_context ?? {};
   if (!isObject(uc)) throw new MalformedMessageError("message user_context is not a JSON object");
   const system = sc as Partial<SystemContext>;
+  const fill = system.max_retries === undefined || system.lease_timeout === undefined ? defaults(system.machine_name as string) : FIXED_DEFAULTS;
   return {
     version: WIRE_VERSION,
     system_context: {
@@ -132,11 +147,11 @@ export function decodeMessage(body: string): WireMessage {
       correlation_id: system.correlation_id as string,
       steps: system.steps as number,
       retries: system.retries as number,
-      max_retries: numberOr(system.max_retries, DEFAULT_MAX_RETRIES),
-      started_at: numberOr(system.started_at, 0),
+      max_retries: system.max_retries ?? fill.max_retries,
+      started_at: system.started_at ?? 0,
       lease_primary: system.lease_primary !== false,
-      additional_delay_seconds: numberOr(system.additional_delay_seconds, 0),
-      lease_timeout: numberOr(system.lease_timeout, DEFAULT_LEASE_TIMEOUT_SECONDS),
+      additional_delay_seconds: system.additional_delay_seconds ?? 0,
+      lease_timeout: system.lease_timeout ?? fill.lease_timeout,
     },
     user_context: uc,
   };
@@ -149,8 +164,4 @@ export function cloneMessage(message: WireMessage): WireMessage {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }

@@ -12,6 +12,8 @@ import { retryBackoffSeconds } from "../core/backoff.js";
 import { ErrorTally } from "../core/counters.js";
 import {
   cloneMessage,
+  DEFAULT_LEASE_TIMEOUT_SECONDS,
+  DEFAULT_MAX_RETRIES,
   decodeMessage,
   encodeMessage,
   type SystemContext,
@@ -52,6 +54,8 @@ export interface EngineOptions {
    * `maxReceiveCount` is the model.
    */
   readonly maxReceiveCount?: number | undefined;
+  /** The lease of a message that does not carry `lease_timeout` (the settings' `lease_timeout`). Default 300. */
+  readonly leaseTimeoutSeconds?: number | undefined;
 }
 
 /** Default of {@link EngineOptions.maxReceiveCount}. */
@@ -84,12 +88,14 @@ export class Engine {
   readonly logger: Logger;
   readonly leaseHandoverMs: number;
   readonly maxReceiveCount: number;
+  readonly leaseTimeoutSeconds: number;
   /** The last error of each delivery whose processing rejected, by source and message id. */
   readonly #lastErrors = new Map<string, string>();
 
   constructor(options: EngineOptions) {
     this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
     this.maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
+    this.leaseTimeoutSeconds = options.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
     this.definitions = options.definitions;
     this.roles = options.roles;
     this.clock = options.clock;
@@ -127,7 +133,10 @@ export class Engine {
   async #process(delivery: Delivery): Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
-      message = decodeMessage(delivery.body);
+      message = decodeMessage(delivery.body, (name) => ({
+        max_retries: this.definitions.machines.get(name)?.maxRetries ?? DEFAULT_MAX_RETRIES,
+        lease_timeout: this.leaseTimeoutSeconds,
+      }));
     } catch (error) {
       if (error instanceof MalformedMessageError) return { kind: "malformed", reason: error.message };
       throw error;

@@ -105,6 +105,27 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect(await h.sy.pending()).toBe(0);
     });
 
+    it("a start message in the seed's layout (no max_retries, no lease_timeout) takes max_retries from the definition", async () => {
+      const h = await open();
+      const correlationId = "seedstart1";
+      const body = JSON.stringify({
+        version: "0.1",
+        system_context: { machine_name: "simple", current_state: "pseudo_init", current_event: "pseudo_init", correlation_id: correlationId, steps: 0, retries: 0 },
+        user_context: { fail: ["1:0", "1:1", "1:2", "1:3", "1:4"] },
+      });
+      await h.sy.roles.stream.primary.send({ correlationId, steps: 0, retries: 0, body, delaySeconds: 0 });
+      await h.drain();
+      // simple has max_retries 2: two retries, then fatal (with the fixed default of 5 it ran five).
+      // (The start message itself is in no history: nothing journaled it.)
+      expect((await h.trace(correlationId)).filter(([state]) => state !== "pseudo_init")).toEqual([
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "primary"],
+        ["start", "go", 1, 2, "retry", "primary"],
+      ]);
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ retry: 1 }, { retry: 1 }, { fatal: 1 }]);
+      expect((await h.sy.status(correlationId)).reason).toMatch(/^gave up after 2 retries/);
+    });
+
     it("primary stream failing (chaos 1.0) fails over to the secondary stream", async () => {
       const h = await open({ chaos: { "stream.primary": 1.0 } });
       const { correlationId } = await h.sy.start("simple");

@@ -23,6 +23,13 @@ describe("wire format", () => {
     expect(JSON.parse(encodeMessage(decoded))).toEqual(decoded);
   });
 
+  it("takes a missing max_retries and lease_timeout from the reader's defaults for the machine, as the seed does", () => {
+    const defaults = (machine: string) => ({ max_retries: machine === "m" ? 2 : 9, lease_timeout: 60 });
+    expect(decodeMessage(JSON.stringify(valid), defaults).system_context).toMatchObject({ max_retries: 2, lease_timeout: 60 });
+    const carried = { ...valid, system_context: { ...valid.system_context, max_retries: 7, lease_timeout: 30 } };
+    expect(decodeMessage(JSON.stringify(carried), defaults).system_context).toMatchObject({ max_retries: 7, lease_timeout: 30 });
+  });
+
   it.each([
     ["{oops", /not valid JSON/],
     ["[]", /not a JSON object/],

@@ -14,7 +14,7 @@
  * ```
  */
 import { loadDefinitionFile } from "../definition/load.js";
-import type { DefinitionSet } from "../definition/types.js";
+import type { DefinitionSet } from "../core/machine.js";
 import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";

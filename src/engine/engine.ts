@@ -18,7 +18,7 @@ import {
   type WireMessage,
 } from "../core/message.js";
 import { isLocal, planTransition } from "../core/transitions.js";
-import type { DefinitionSet, MachineDefinition } from "../definition/types.js";
+import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Clock, Delivery, InstanceStatus, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";

@@ -15,7 +15,7 @@ import { Switchyard } from "../client/switchyard.js";
 import type { ActionExport } from "../core/action.js";
 import { ActionRegistry } from "../definition/actions.js";
 import { loadDefinitionFile } from "../definition/load.js";
-import type { DefinitionSet } from "../definition/types.js";
+import type { DefinitionSet } from "../core/machine.js";
 import { SystemError, UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
 import { type Settings, type SettingsConfig, loadSettings } from "../settings/settings.js";

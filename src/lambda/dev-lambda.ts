@@ -13,7 +13,7 @@ import { UsageError } from "../errors.js";
 import type { Delivery } from "../ports.js";
 import { Pause } from "../runtime/pause.js";
 import type { HandlerResult, SwitchyardHandler } from "./handler.js";
-import { type LambdaEventSource, isLambdaEventSource } from "./source.js";
+import { type LambdaEventSource, isLambdaEventSource } from "../lambda-port.js";
 import type { TimerSummary } from "./timer.js";
 
 /** Options of {@link DevLambda}. */

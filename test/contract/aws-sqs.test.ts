@@ -3,7 +3,6 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqsBackend, type SqsBackend } from "../../src/backends/aws/sqs.js";
 import type { BackendContext } from "../../src/backends/backend.js";
-import { sqsCodec } from "../../src/lambda/events/sqs.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, type MessageSource, systemClock } from "../../src/ports.js";
 import { type RunningEmulator, startFauxqs } from "../support/aws-emulators.js";
@@ -171,7 +170,7 @@ describe("sqs backend", () => {
     await backend.close();
   });
 
-  it("shapes deliveries as an SQSEvent that the codec decodes back", async () => {
+  it("shapes deliveries as an SQSEvent that its codec decodes back", async () => {
     const clock = new TestClock();
     const backend = await openQueue(clock);
     const stream = backend.stream("primary");
@@ -180,11 +179,11 @@ describe("sqs backend", () => {
     const event = stream.lambdaEvent(deliveries) as { Records: unknown[] };
     expect(event.Records).toHaveLength(2);
     expect(event.Records[0]).toMatchObject({ eventSource: "aws:sqs", eventSourceARN: backend.uri, awsRegion: "us-east-1" });
-    const decoded = event.Records.map((record) => sqsCodec.decode(record));
+    const decoded = event.Records.map((record) => stream.codec.decode(record));
     expect(decoded.map((r) => [r.id, r.body, r.itemIdentifier, r.sourceArn, r.receiveCount])).toEqual(
       deliveries.map((d) => [d.id, d.body, stream.itemIdentifier(d), backend.uri, 1]),
     );
-    expect(() => sqsCodec.decode({ eventSource: "aws:sqs" })).toThrow(/SQS record/);
+    expect(() => stream.codec.decode({ eventSource: "aws:sqs" })).toThrow(/SQS record/);
     await backend.close();
   });
 });

@@ -15,7 +15,7 @@ import { provisionAll } from "../../src/settings/provision.js";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { DevLambda } from "../../src/lambda/dev-lambda.js";
 import { createHandler } from "../../src/lambda/handler.js";
-import type { LambdaEventSource } from "../../src/lambda/source.js";
+import type { LambdaEventSource } from "../../src/lambda-port.js";
 import { silentLogger } from "../../src/logger.js";
 import type { MessageSource, StreamPort } from "../../src/ports.js";
 import { loadSettings } from "../../src/settings/settings.js";

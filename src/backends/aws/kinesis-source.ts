@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { _Record } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { SystemError } from "../../errors.js";
-import type { LambdaEventSource } from "../../lambda/source.js";
+import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
 import type {
   BatchItemResult,
   Clock,
@@ -27,6 +27,7 @@ import { errorName } from "./http.js";
 import type { KinesisDeadLetters } from "./kinesis-dead-letters.js";
 import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, partitionKey } from "./kinesis-envelope.js";
 import type { PositionStore } from "./kinesis-positions.js";
+import { kinesisCodec } from "./kinesis-record.js";
 import type { KinesisStream } from "./kinesis-stream.js";
 import { byteLength, checkSize, KINESIS_BATCH_BYTES, KINESIS_BATCH_RECORDS, KINESIS_MAX_BYTES } from "./limits.js";
 import type { ScheduleMark } from "./sqs-attributes.js";
@@ -101,6 +102,8 @@ const PENDING_READ_ROUNDS = 5;
 export class KinesisSource implements StreamPort, RetryPort, MessageSource, LambdaEventSource {
   readonly uri: string;
   readonly arn: string;
+  /** Kinesis records (`aws:kinesis`). */
+  readonly codec: LambdaRecordCodec = kinesisCodec;
   readonly role: "stream" | "retry";
   readonly side: Side;
   readonly #options: KinesisSourceOptions;

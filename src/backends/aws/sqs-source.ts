@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Message } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSMessageAttributes } from "aws-lambda";
-import type { LambdaEventSource } from "../../lambda/source.js";
+import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
 import {
   type BatchItemResult,
   type Clock,
@@ -25,6 +25,7 @@ import {
 import { SQS_MAX_DELAY_SECONDS } from "./limits.js";
 import { ATTR, messageAttributes, numberAttribute, type ScheduleMark, stringAttribute } from "./sqs-attributes.js";
 import { ClaimBook, ScheduleMarks } from "./sqs-claims.js";
+import { sqsCodec } from "./sqs-record.js";
 import type { SqsQueue } from "./sqs-queue.js";
 import type { MessageSender, WireMessage } from "./sqs-send.js";
 
@@ -60,6 +61,8 @@ const INJECTED_CLOCK_VISIBILITY_SECONDS = 600;
 export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEventSource {
   readonly uri: string;
   readonly arn: string;
+  /** SQS records (`aws:sqs`). */
+  readonly codec: LambdaRecordCodec = sqsCodec;
   readonly role: "stream" | "retry";
   readonly side: Side;
   protected readonly options: SqsSourceOptions;

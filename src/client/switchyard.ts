@@ -21,7 +21,7 @@ import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
 import type { Clock, DeadLetter, InstanceRecord, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
 import { systemClock } from "../ports.js";
-import { Worker, type WorkerOptions } from "../runtime/worker.js";
+import { Worker, type WorkerOptions } from "./worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";

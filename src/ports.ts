@@ -102,7 +102,7 @@ export interface CachePort {
    */
   isDispatched(correlationId: string, steps: number): Promise<boolean>;
   /** Mark step `steps` (and so every earlier step) dispatched for `ttlSeconds`. */
-  markDispatched(correlationId: string, steps: number, retries: number, ttlSeconds: number): Promise<void>;
+  markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void>;
 }
 
 /** The last transport receipt of an instance. */

@@ -255,7 +255,7 @@ class Processing {
     let all = true;
     for (const [side, cache] of sidesOf(this.#roles.cache)) {
       try {
-        await cache.markDispatched(this.#correlationId, this.#system.steps, this.#system.retries, DISPATCHED_TTL_SECONDS);
+        await cache.markDispatched(this.#correlationId, this.#system.steps, DISPATCHED_TTL_SECONDS);
       } catch (error) {
         all = false;
         this.#engine.logger.warn(`could not set dispatched flag on cache.${side}: ${(error as Error).message}`, this.#logFields());

@@ -85,8 +85,8 @@ describeProtocol({
   },
 });
 
-streamContract("dynamodb", withDeadLetters((b) => b.stream()));
-retryContract("dynamodb", withDeadLetters((b) => b.retry()));
+streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId: true });
+retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true });
 cacheContract("dynamodb", factory((b) => b.cache()));
 checkpointContract("dynamodb", factory((b) => b.checkpoint()));
 environmentContract("dynamodb", factory((b) => b.environment()));

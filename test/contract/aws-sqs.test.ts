@@ -31,8 +31,8 @@ async function openQueue(clock: Clock): Promise<SqsBackend> {
 }
 
 /**
- * SQS cannot count one instance's messages (`pending(correlationId)` answers the whole queue), so
- * the contracts see the source without `pending`; the total count is tested below.
+ * SQS cannot count one instance's messages (`pending(correlationId)` is refused), so the contracts
+ * see the source without `pending`; the total count and the refusal are tested below.
  */
 function factory(role: "stream" | "retry") {
   return async (clock: TestClock) => {
@@ -46,13 +46,13 @@ function factory(role: "stream" | "retry") {
   };
 }
 
-streamContract("sqs", factory("stream"));
-retryContract("sqs", factory("retry"));
+streamContract("sqs", factory("stream"), { byCorrelationId: false });
+retryContract("sqs", factory("retry"), { byCorrelationId: false });
 
 describe("sqs backend", () => {
   const receive = (source: MessageSource, max = 10) => source.receive({ max, visibilityTimeoutSeconds: 30 });
 
-  it("counts the whole queue as pending: visible, in flight and delayed", async () => {
+  it("counts the whole queue as pending: visible, in flight and delayed; refuses to count one instance's", async () => {
     const clock = new TestClock();
     const backend = await openQueue(clock);
     const stream = backend.stream("primary");
@@ -65,6 +65,9 @@ describe("sqs backend", () => {
     expect(await stream.pending()).toBe(3);
     for (const delivery of deliveries) await stream.ack(delivery);
     expect(await stream.pending()).toBe(1);
+    await expect(stream.pending("a")).rejects.toThrow(
+      `stream.primary (${backend.uri}) cannot count the messages of one instance (a): SQS counts whole queues only; count without a correlation id`,
+    );
     await backend.close();
   });
 

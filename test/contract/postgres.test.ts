@@ -92,11 +92,11 @@ const deadLetters = (backend: PostgresBackend) => backend.deadLetters.list();
 streamContract("postgres", async (clock) => {
   const fixture = await factory((b) => b.stream())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-});
+}, { byCorrelationId: true });
 retryContract("postgres", async (clock) => {
   const fixture = await factory((b) => b.retry())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-});
+}, { byCorrelationId: true });
 cacheContract("postgres", factory((b) => b.cache()));
 checkpointContract("postgres", factory((b) => b.checkpoint()));
 environmentContract("postgres", factory((b) => b.environment()));

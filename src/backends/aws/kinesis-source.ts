@@ -23,6 +23,7 @@ import type {
   Side,
   StreamPort,
 } from "../../ports.js";
+import { refuseInstanceFilter } from "../unfiltered.js";
 import { errorName } from "./http.js";
 import type { KinesisDeadLetters } from "./kinesis-dead-letters.js";
 import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, partitionKey } from "./kinesis-envelope.js";
@@ -258,8 +259,15 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     return this.#marks.isSuperseded(retryKey(envelope.correlationId, envelope.steps), mark);
   }
 
-  /** Claim up to `max` due records, in shard order; a not-yet-due record holds its shard. */
+  /** Shards are read in order: a consumer cannot pick one instance's records. */
+  readonly filtersByCorrelationId = false;
+
+  /**
+   * Claim up to `max` due records, in shard order; a not-yet-due record holds its shard. Rejects a
+   * `correlationId`.
+   */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    refuseInstanceFilter(this, options);
     const now = this.#now();
     const until = now + options.visibilityTimeoutSeconds * 1000;
     const deliveries: Delivery[] = [];

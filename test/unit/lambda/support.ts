@@ -39,6 +39,7 @@ export function lambdaSource(
     codec: options.codec ?? NO_RECORDS,
     role: source.role,
     side: source.side,
+    filtersByCorrelationId: source.filtersByCorrelationId,
     polledOnTimer: options.polledOnTimer ?? false,
     receive: (receive) => source.receive(receive),
     ack: (delivery) => source.ack(delivery),

@@ -134,7 +134,10 @@ export abstract class DynamoQueue implements LambdaEventSource {
   /** The Query that finds every item (of one instance, when given), for counting. */
   protected abstract countQuery(correlationId?: string): Omit<QueryCommandInput, "TableName">;
 
-  /** Claim up to `max` due messages. */
+  /** The stream table's correlation index, the retry table's instance partition. */
+  readonly filtersByCorrelationId = true;
+
+  /** Claim up to `max` due messages (of one instance, when given). */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const now = this.clock.now();
     const token = randomUUID();

@@ -32,10 +32,18 @@ export interface Sided<T> {
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Resolve once `ms` milliseconds have passed on this clock. The engine waits only through this
+   * (for a lease hand-over), so under a test clock its waits take no real time.
+   */
+  sleep(ms: number): Promise<void>;
 }
 
 /** The clock of the machine. */
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 /**
  * What a transport answered for a send (e.g. Kinesis `{ShardId, SequenceNumber}`, SQS

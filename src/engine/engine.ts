@@ -38,11 +38,12 @@ export interface EngineOptions {
   readonly random?: (() => number) | undefined;
   readonly logger?: Logger | undefined;
   /**
-   * How long (real ms) a lease acquisition keeps trying while the lease is held, before it counts
-   * as held (default {@link LEASE_HANDOVER_MS}). Step s sends step s+1's message before it
-   * releases its lease (SPEC §3 steps 4 and 7), so with several workers the next step is often
-   * received while its predecessor is still doing its bookkeeping; a short wait for that hand-over
-   * avoids a needless `cache` error and retry. 0 turns it off.
+   * How long (ms, on the clock) a lease acquisition keeps trying while the lease is held, before it
+   * counts as held (default {@link LEASE_HANDOVER_MS}): it asks again after pauses of 2, 4, 8, …
+   * ms (`clock.sleep`) for as long as they add up to no more than this. Step s sends step s+1's
+   * message before it releases its lease (SPEC §3 steps 4 and 7), so with several workers the next
+   * step is often received while its predecessor is still doing its bookkeeping; a short wait for
+   * that hand-over avoids a needless `cache` error and retry. 0 turns it off.
    */
   readonly leaseHandoverMs?: number | undefined;
 }
@@ -174,10 +175,10 @@ class Processing {
     if (port === undefined) return "system-error";
     try {
       let result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
-      // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs).
-      const giveUpAt = performance.now() + this.#engine.leaseHandoverMs;
-      for (let pause = 2; !result.acquired && performance.now() + pause <= giveUpAt; pause *= 2) {
-        await new Promise((resolve) => setTimeout(resolve, pause));
+      // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
+      // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.
+      for (let pause = 2, waited = 0; !result.acquired && waited + pause <= this.#engine.leaseHandoverMs; waited += pause, pause *= 2) {
+        await this.#engine.clock.sleep(pause);
         result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
       }
       return result;

@@ -6,8 +6,8 @@
  *
  * Where backends keep a promise differently, the port's comment says how each one keeps it; the
  * backend's page under docs/backends/ has the detail. A backend that cannot keep a promise says
- * so in a capability (e.g. {@link MessageSource.filtersByCorrelationId}) or refuses the call; it
- * never ignores an argument.
+ * so in a capability (e.g. {@link MessageSource.filtersByCorrelationId}) or refuses the call,
+ * rather than ignore the argument it cannot honour.
  *
  * Deliberately left out: transactions. A backend that can make many port calls share one commit
  * (SQLite) does so behind these interfaces (see `backends/sqlite/database.ts`), so the engine never

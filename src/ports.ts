@@ -155,7 +155,10 @@ export interface Checkpoint {
   readonly storedAt: number;
 }
 
-/** The `checkpoint` role. */
+/**
+ * The `checkpoint` role, on sqlite, postgres and dynamodb alike: one durable record per instance,
+ * which every `store` overwrites (the latest call wins).
+ */
 export interface CheckpointPort {
   readonly uri: string;
   store(correlationId: string, steps: number, receipt: Receipt): Promise<void>;
@@ -174,7 +177,12 @@ export interface MetricDimensions {
   readonly current_event: string;
 }
 
-/** The `metrics` role: one call per processing with all its counters. */
+/**
+ * The `metrics` role: one call per processing with all its counters. sqlite and postgres store
+ * every emission and can sum them ({@link MetricsQuery}); cloudwatch (PutMetricData),
+ * cloudwatch-emf (a line on stdout) and log (a line on stderr, or in a file) send them on and
+ * cannot be queried.
+ */
 export interface MetricsPort {
   readonly uri: string;
   emit(counters: ErrorCounters, dimensions: MetricDimensions): Promise<void>;
@@ -200,7 +208,10 @@ export interface MetricsQuery {
   totals(filter?: MetricsFilter): Promise<MetricsTotal[]>;
 }
 
-/** The `environment` role: data handed to container steps, addressed by a generated key. */
+/**
+ * The `environment` role: data handed to container steps, addressed by a generated key (a UUID);
+ * durable on sqlite, postgres and dynamodb alike.
+ */
 export interface EnvironmentPort {
   readonly uri: string;
   put(environment: Record<string, string>): Promise<string>;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { Switchyard } from "../src/client/switchyard.js";
 import { silentLogger } from "../src/logger.js";
 import type { Delivery } from "../src/ports.js";
-import { Worker } from "../src/runtime/worker.js";
+import { Worker } from "../src/client/worker.js";
 import { DEFINITIONS } from "./engine.js";
 import { observed } from "./observed-source.js";
 

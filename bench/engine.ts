@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { openSqliteDatabase } from "../src/backends/sqlite/database.js";
 import { Switchyard } from "../src/client/switchyard.js";
 import type { Delivery, MessageSource } from "../src/ports.js";
-import { Worker, type WorkerStats } from "../src/runtime/worker.js";
+import { Worker, type WorkerStats } from "../src/client/worker.js";
 import { longestGap } from "./commits.js";
 import { observed } from "./observed-source.js";
 

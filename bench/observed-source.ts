@@ -14,6 +14,7 @@ export function observed(source: MessageSource, observer: SourceObserver): Messa
     uri: source.uri,
     role: source.role,
     side: source.side,
+    filtersByCorrelationId: source.filtersByCorrelationId,
     async receive(options) {
       const deliveries = await source.receive(options);
       for (const delivery of deliveries) observer.received(delivery);

@@ -50,7 +50,7 @@ async function run(commitMode: CommitMode, synchronous: "FULL" | "NORMAL", n: nu
     if (!lease.acquired || (await cache.isDispatched(id, 1))) throw new Error("unexpected state");
     // The next message is delayed so this run does not receive it again.
     const receipt = await stream.send(message(i, 2, 3600));
-    await cache.markDispatched(id, 1, 0, 86_400);
+    await cache.markDispatched(id, 1, 86_400);
     await checkpoint.store(id, 2, receipt);
     await stream.ack(delivery);
     await cache.releaseLease(id, 1, 0, lease.fenceToken);

@@ -34,6 +34,6 @@ export {
 } from "./errors.js";
 export { type Logger, createLogger, silentLogger } from "./logger.js";
 export type * from "./ports.js";
-export { Worker, type WorkerOptions, type WorkerStats } from "./runtime/worker.js";
+export { Worker, type WorkerOptions, type WorkerStats } from "./client/worker.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
 export { type ProvisionReport, provisionAll } from "./settings/provision.js";

@@ -4,6 +4,11 @@
  * change is one atomic operation in the backend, and any error a port throws counts as a system
  * error (the engine fails over to the secondary side).
  *
+ * Where backends keep a promise differently, the port's comment says how each one keeps it; the
+ * backend's page under docs/backends/ has the detail. A backend that cannot keep a promise says
+ * so in a capability (e.g. {@link MessageSource.filtersByCorrelationId}) or refuses the call,
+ * rather than ignore the argument it cannot honour.
+ *
  * Deliberately left out: transactions. A backend that can make many port calls share one commit
  * (SQLite) does so behind these interfaces (see `backends/sqlite/database.ts`), so the engine never
  * has to know.
@@ -27,10 +32,18 @@ export interface Sided<T> {
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Resolve once `ms` milliseconds have passed on this clock. The engine waits only through this
+   * (for a lease hand-over), so under a test clock its waits take no real time.
+   */
+  sleep(ms: number): Promise<void>;
 }
 
 /** The clock of the machine. */
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 /**
  * What a transport answered for a send (e.g. Kinesis `{ShardId, SequenceNumber}`, SQS
@@ -54,7 +67,19 @@ export type BatchItemResult =
   | { readonly ok: true; readonly receipt: Receipt }
   | { readonly ok: false; readonly error: Error };
 
-/** The producer side of the `stream` role: where next-event messages go. */
+/**
+ * The producer side of the `stream` role: where next-event messages go. Every backend delivers a
+ * message no earlier than `delaySeconds` after the send, by its clock:
+ *
+ * | backend | how a delay is kept |
+ * | --- | --- |
+ * | sqlite, postgres | the row's due time |
+ * | redis | a delayed set, moved into the stream when due |
+ * | dynamodb | the item's due time (`visible_at`) |
+ * | sqs | a due-time attribute; native `DelaySeconds` (at most 900 s) under the system clock, a longer or early message handed back until due |
+ * | sns | a due-time attribute the consumer queue honours (SNS has no delays) |
+ * | kinesis | the due time in the record's envelope; a record not yet due holds its shard |
+ */
 export interface StreamPort {
   /** The backend's URI or ARN, for messages and diagnostics. */
   readonly uri: string;
@@ -64,8 +89,13 @@ export interface StreamPort {
 }
 
 /**
- * The producer side of the `retry` role: messages to run again after a backoff. Stores keyed by
- * `(correlationId, steps)` replace an earlier entry for the same step.
+ * The producer side of the `retry` role: messages to run again after a backoff, keyed by
+ * `(correlationId, steps)`: scheduling a step again replaces its entry, and `remove` stops it.
+ *
+ * | backend | replace and remove |
+ * | --- | --- |
+ * | sqlite, postgres, redis, dynamodb | in the store, at once, whichever process made the entry |
+ * | sqs, sns, kinesis | on receipt: a transport cannot delete by key, so each entry carries a schedule mark and the process that replaced or removed it drops it when received; an entry replaced by another process is still delivered (the dispatched flag then drops it as a duplicate) |
  */
 export interface RetryPort {
   readonly uri: string;
@@ -80,7 +110,18 @@ export type LeaseResult =
   /** Held by someone else, until `heldUntil` (ms since the epoch) where the backend can tell. */
   | { readonly acquired: false; readonly heldUntil?: number | undefined };
 
-/** The `cache` role: leases with fence tokens, and dispatched flags. */
+/**
+ * The `cache` role: leases with fence tokens, and dispatched flags. Every backend takes a lease
+ * and bumps its fence in one atomic operation (a transaction in sqlite and postgres, a Lua script
+ * in redis, a conditional write in dynamodb, gets/cas in memcached) and reports until when a
+ * refused lease is held. What survives a restart of the store:
+ *
+ * | backend | leases, fences and flags |
+ * | --- | --- |
+ * | sqlite, postgres, dynamodb | durable |
+ * | redis | as durable as the server's persistence; `maxmemory-policy` must be `noeviction` |
+ * | memcached | lost on restart or eviction: an evicted lease is free (its fence still rises while the lease or the counter key survives), an evicted flag lets a duplicate run again |
+ */
 export interface CachePort {
   readonly uri: string;
   /**
@@ -101,8 +142,8 @@ export interface CachePort {
    * it is done) rather than keep one flag per step.
    */
   isDispatched(correlationId: string, steps: number): Promise<boolean>;
-  /** Mark step `steps` (and so every earlier step) dispatched for `ttlSeconds`. */
-  markDispatched(correlationId: string, steps: number, retries: number, ttlSeconds: number): Promise<void>;
+  /** Mark step `steps` (and so every earlier step) dispatched for `ttlSeconds`; marking again renews it. */
+  markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void>;
 }
 
 /** The last transport receipt of an instance. */
@@ -114,7 +155,10 @@ export interface Checkpoint {
   readonly storedAt: number;
 }
 
-/** The `checkpoint` role. */
+/**
+ * The `checkpoint` role, on sqlite, postgres and dynamodb alike: one durable record per instance,
+ * which every `store` overwrites (the latest call wins).
+ */
 export interface CheckpointPort {
   readonly uri: string;
   store(correlationId: string, steps: number, receipt: Receipt): Promise<void>;
@@ -133,7 +177,12 @@ export interface MetricDimensions {
   readonly current_event: string;
 }
 
-/** The `metrics` role: one call per processing with all its counters. */
+/**
+ * The `metrics` role: one call per processing with all its counters. sqlite and postgres store
+ * every emission and can sum them ({@link MetricsQuery}); cloudwatch (PutMetricData),
+ * cloudwatch-emf (a line on stdout) and log (a line on stderr, or in a file) send them on and
+ * cannot be queried.
+ */
 export interface MetricsPort {
   readonly uri: string;
   emit(counters: ErrorCounters, dimensions: MetricDimensions): Promise<void>;
@@ -159,7 +208,10 @@ export interface MetricsQuery {
   totals(filter?: MetricsFilter): Promise<MetricsTotal[]>;
 }
 
-/** The `environment` role: data handed to container steps, addressed by a generated key. */
+/**
+ * The `environment` role: data handed to container steps, addressed by a generated key (a UUID);
+ * durable on sqlite, postgres and dynamodb alike.
+ */
 export interface EnvironmentPort {
   readonly uri: string;
   put(environment: Record<string, string>): Promise<string>;
@@ -187,21 +239,44 @@ export interface ReceiveOptions {
   /** Seconds a received message stays invisible to other consumers before it is delivered again. */
   readonly visibilityTimeoutSeconds: number;
   /**
-   * Only messages of this instance, where the backend can filter (SQLite, PostgreSQL). Used by
-   * `switchyard run` so it drives one instance in a shared store; other backends ignore it.
+   * Only messages of this instance. Used by `switchyard run` to drive one instance in a store that
+   * others share. Only sources whose {@link MessageSource.filtersByCorrelationId} is true accept
+   * it; the others reject the receive rather than hand out other instances' messages.
    */
   readonly correlationId?: string | undefined;
 }
 
 /**
  * The consumer side of a stream or retry backend: what a worker polls. Polling is not subject to
- * chaos (SPEC §4).
+ * chaos (SPEC §4). What each backend's source can do beyond receiving in due order:
+ *
+ * | backend | `receive({correlationId})` | `pending(correlationId)` | `extend` | `onWork` |
+ * | --- | --- | --- | --- | --- |
+ * | sqlite | filters (indexed) | exact | yes | no |
+ * | postgres | filters (indexed) | exact | yes | LISTEN/NOTIFY |
+ * | dynamodb | filters (the stream table's correlation index, the retry table's instance partition) | exact | yes | no |
+ * | redis | rejects: a consumer group hands out entries in stream order | exact (a per-instance count) | yes | no |
+ * | kinesis | rejects: shards are read in order | what this consumer has read ahead: a lower bound | yes, by the clock | no |
+ * | sqs, sns | rejects: a queue hands out any visible message | rejects: SQS counts whole queues only | yes | no |
+ *
+ * `pending()` without an id counts every message the source holds; on Kinesis, what this consumer
+ * has read ahead; on SQS and SNS, SQS's approximate counts.
  */
 export interface MessageSource {
   readonly uri: string;
   readonly role: "stream" | "retry";
   readonly side: Side;
-  /** Claim up to `max` messages that are due now (never blocks long; may return none). */
+  /**
+   * Whether `receive({correlationId})` claims only that instance's messages (sqlite, postgres,
+   * dynamodb). False: the source rejects such a receive, and `switchyard run` (which drives one
+   * instance in a store others may share) refuses to start over it instead of processing other
+   * instances' work.
+   */
+  readonly filtersByCorrelationId: boolean;
+  /**
+   * Claim up to `max` messages that are due now (never blocks long; may return none). With a
+   * `correlationId`, only that instance's; a source that cannot filter rejects that.
+   */
   receive(options: ReceiveOptions): Promise<Delivery[]>;
   /** The message was handled: delete it (unless it was replaced since it was received). */
   ack(delivery: Delivery): Promise<void>;
@@ -217,7 +292,9 @@ export interface MessageSource {
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
   /**
    * How many messages wait here (delayed and claimed ones included), of one instance or all; for
-   * `worker --until-idle` and `run`. Optional: transports that cannot count leave it out.
+   * `worker --until-idle` and `run`. A source that cannot count one instance's messages (SQS,
+   * SNS) rejects a `correlationId` instead of answering for the whole queue. Optional: transports
+   * that cannot count at all leave it out.
    */
   pending?(correlationId?: string): Promise<number>;
   /**

@@ -13,7 +13,7 @@ import {
 } from "../core/message.js";
 import { journalMessage, writeJournal } from "../engine/engine.js";
 import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
-import type { DefinitionSet } from "../definition/types.js";
+import type { DefinitionSet } from "../core/machine.js";
 import { SystemError, UsageError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Clock, OutgoingMessage } from "../ports.js";

@@ -14,14 +14,14 @@
  * ```
  */
 import { loadDefinitionFile } from "../definition/load.js";
-import type { DefinitionSet } from "../definition/types.js";
+import type { DefinitionSet } from "../core/machine.js";
 import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
 import type { Clock, DeadLetter, InstanceRecord, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
 import { systemClock } from "../ports.js";
-import { Worker, type WorkerOptions } from "../runtime/worker.js";
+import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
@@ -148,10 +148,14 @@ export class Switchyard {
 
   /**
    * Start one instance and process its messages (waiting out retry backoffs) until it completes or
-   * fails, or stops in a non-final state with nothing left to process.
+   * fails, or stops in a non-final state with nothing left to process. Only its own messages: every
+   * stream and retry source must filter by instance (sqlite, postgres, dynamodb), so other
+   * instances in a shared store are left alone; over any other source it throws a
+   * {@link UsageError} before starting anything.
    */
   async run(machineName: string, options: StartOptions & Pick<WorkerOptions, "concurrency"> = {}): Promise<RunResult> {
     this.#journal();
+    refuseUnfilteredSources(this.sources, "run");
     const { correlationId } = await this.start(machineName, options);
     const worker = this.worker({
       concurrency: options.concurrency ?? 1,

@@ -3,8 +3,8 @@
  * the engine runs the planned actions in order. Knows the two pseudo-states every machine has.
  */
 import type { Action } from "./action.js";
+import type { MachineDefinition, StateDefinition, TransitionDefinition } from "./machine.js";
 import { PSEUDO_FINAL, PSEUDO_INIT } from "./message.js";
-import type { MachineDefinition, StateDefinition, TransitionDefinition } from "../definition/types.js";
 import { SwitchyardError } from "../errors.js";
 
 /** The current state has no transition on the current event. An action-level error: it is retried. */

@@ -1,9 +1,8 @@
 /**
  * Machine definitions: `*Config` is what a user writes (YAML or the TypeScript builder), `*Definition`
- * is the resolved, validated form the engine runs.
+ * is the resolved, validated form the engine runs (defined in `core/machine.ts`, re-exported here).
  */
-import type { Action, ActionExport } from "../core/action.js";
-import type { SourceLocation } from "../errors.js";
+import type { ActionExport } from "../core/action.js";
 
 /** An action as written: a reference (`./actions.ts#Log`, `pkg.module.Log`, a registered name) or code. */
 export type ActionConfig = string | ActionExport;
@@ -44,43 +43,4 @@ export interface DefinitionConfig {
   machines: MachineEntryConfig[];
 }
 
-/** A resolved transition. */
-export interface TransitionDefinition {
-  readonly event: string;
-  readonly source: string;
-  readonly target: string;
-  readonly action?: Action | undefined;
-  readonly local: boolean;
-  readonly location?: SourceLocation | undefined;
-}
-
-/** A resolved state. */
-export interface StateDefinition {
-  readonly name: string;
-  readonly initial: boolean;
-  readonly final: boolean;
-  readonly entryAction?: Action | undefined;
-  readonly doAction?: Action | undefined;
-  readonly exitAction?: Action | undefined;
-  /** Transitions by event. */
-  readonly transitions: ReadonlyMap<string, TransitionDefinition>;
-  readonly location?: SourceLocation | undefined;
-}
-
-/** A resolved machine. Its `states` do not include the pseudo-states; the core adds those. */
-export interface MachineDefinition {
-  readonly name: string;
-  readonly maxRetries: number;
-  readonly initialState: string;
-  readonly states: ReadonlyMap<string, StateDefinition>;
-  readonly location?: SourceLocation | undefined;
-}
-
-/** All machines loaded from a file and its imports. */
-export interface DefinitionSet {
-  readonly machines: ReadonlyMap<string, MachineDefinition>;
-  /** Every file read, the entry file first. */
-  readonly files: readonly string[];
-  /** The machine called `name`; throws a `UsageError` naming the known machines otherwise. */
-  get(name: string): MachineDefinition;
-}
+export type { DefinitionSet, MachineDefinition, StateDefinition, TransitionDefinition } from "../core/machine.js";

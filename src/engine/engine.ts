@@ -20,7 +20,7 @@ import {
   type WireMessage,
 } from "../core/message.js";
 import { isLocal, planTransition } from "../core/transitions.js";
-import type { DefinitionSet, MachineDefinition } from "../definition/types.js";
+import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Clock, Delivery, InstanceStatus, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
@@ -40,11 +40,12 @@ export interface EngineOptions {
   readonly random?: (() => number) | undefined;
   readonly logger?: Logger | undefined;
   /**
-   * How long (real ms) a lease acquisition keeps trying while the lease is held, before it counts
-   * as held (default {@link LEASE_HANDOVER_MS}). Step s sends step s+1's message before it
-   * releases its lease (SPEC §3 steps 4 and 7), so with several workers the next step is often
-   * received while its predecessor is still doing its bookkeeping; a short wait for that hand-over
-   * avoids a needless `cache` error and retry. 0 turns it off.
+   * How long (ms, on the clock) a lease acquisition keeps trying while the lease is held, before it
+   * counts as held (default {@link LEASE_HANDOVER_MS}): it asks again after pauses of 2, 4, 8, …
+   * ms (`clock.sleep`) for as long as they add up to no more than this. Step s sends step s+1's
+   * message before it releases its lease (SPEC §3 steps 4 and 7), so with several workers the next
+   * step is often received while its predecessor is still doing its bookkeeping; a short wait for
+   * that hand-over avoids a needless `cache` error and retry. 0 turns it off.
    */
   readonly leaseHandoverMs?: number | undefined;
   /**
@@ -225,10 +226,10 @@ class Processing {
     if (port === undefined) return "system-error";
     try {
       let result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
-      // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs).
-      const giveUpAt = performance.now() + this.#engine.leaseHandoverMs;
-      for (let pause = 2; !result.acquired && performance.now() + pause <= giveUpAt; pause *= 2) {
-        await new Promise((resolve) => setTimeout(resolve, pause));
+      // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
+      // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.
+      for (let pause = 2, waited = 0; !result.acquired && waited + pause <= this.#engine.leaseHandoverMs; waited += pause, pause *= 2) {
+        await this.#engine.clock.sleep(pause);
         result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
       }
       return result;
@@ -306,7 +307,7 @@ class Processing {
     let all = true;
     for (const [side, cache] of sidesOf(this.#roles.cache)) {
       try {
-        await cache.markDispatched(this.#correlationId, this.#system.steps, this.#system.retries, DISPATCHED_TTL_SECONDS);
+        await cache.markDispatched(this.#correlationId, this.#system.steps, DISPATCHED_TTL_SECONDS);
       } catch (error) {
         all = false;
         this.#engine.logger.warn(`could not set dispatched flag on cache.${side}: ${(error as Error).message}`, this.#logFields());

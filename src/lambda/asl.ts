@@ -10,7 +10,7 @@
  * or an event with no transition ends in a Fail state. Local transitions become ordinary hops.
  */
 import { PSEUDO_FINAL, PSEUDO_INIT } from "../core/message.js";
-import type { MachineDefinition, StateDefinition } from "../definition/types.js";
+import type { MachineDefinition, StateDefinition } from "../core/machine.js";
 import { UsageError } from "../errors.js";
 import { STEP_MARKER } from "./step.js";
 

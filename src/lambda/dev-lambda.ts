@@ -11,9 +11,9 @@ import type { Context } from "aws-lambda";
 import type { Switchyard } from "../client/switchyard.js";
 import { UsageError } from "../errors.js";
 import type { Delivery } from "../ports.js";
-import { Pause } from "../runtime/pause.js";
+import { Pause } from "../client/pause.js";
 import type { HandlerResult, SwitchyardHandler } from "./handler.js";
-import { type LambdaEventSource, isLambdaEventSource } from "./source.js";
+import { type LambdaEventSource, isLambdaEventSource } from "../lambda-port.js";
 import type { TimerSummary } from "./timer.js";
 
 /** Options of {@link DevLambda}. */

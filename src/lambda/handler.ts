@@ -15,13 +15,13 @@ import { Switchyard } from "../client/switchyard.js";
 import type { ActionExport } from "../core/action.js";
 import { ActionRegistry } from "../definition/actions.js";
 import { loadDefinitionFile } from "../definition/load.js";
-import type { DefinitionSet } from "../definition/types.js";
+import type { DefinitionSet } from "../core/machine.js";
 import { SystemError, UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
 import { type Settings, type SettingsConfig, loadSettings } from "../settings/settings.js";
 import { type HttpResponse, handleHttp, isHttpEvent } from "./http.js";
-import { type BatchResponse, eventSourceOf, isRecordsEvent, processRecords } from "./records.js";
-import type { LambdaRecordCodec } from "./source.js";
+import { type BatchResponse, codecsOf, eventSourceOf, isRecordsEvent, processRecords } from "./records.js";
+import type { LambdaRecordCodec } from "../lambda-port.js";
 import { type StepOutput, isStepInput, runStep } from "./step.js";
 import { type TimerSummary, isScheduledEvent, runTimer } from "./timer.js";
 
@@ -39,7 +39,7 @@ export interface HandlerOptions {
   readonly logger?: Logger | undefined;
   /** An already opened Switchyard to use instead of opening one (dev-lambda, tests). */
   readonly switchyard?: Switchyard | undefined;
-  /** Record codecs; default: SQS, Kinesis, SNS and DynamoDB Streams (`lambda/events/index.ts`). */
+  /** Record codecs; default: the codecs of the configured sources (SQS, Kinesis, SNS, DynamoDB Streams). */
   readonly codecs?: readonly LambdaRecordCodec[] | undefined;
   /** At most this many messages per timer invocation (default 1000). */
   readonly timerMaxMessages?: number | undefined;
@@ -79,7 +79,6 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
   const logger = options.logger ?? createLogger();
   let definitions: Promise<DefinitionSet> | undefined;
   let opening: Promise<Switchyard> | undefined;
-  let codecs: Promise<readonly LambdaRecordCodec[]> | undefined;
 
   const loadDefinitions = (): Promise<DefinitionSet> => {
     if (options.switchyard !== undefined) return Promise.resolve(options.switchyard.definitions);
@@ -100,17 +99,13 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
     );
     return opening;
   };
-  const loadCodecs = (): Promise<readonly LambdaRecordCodec[]> => {
-    if (options.codecs !== undefined) return Promise.resolve(options.codecs);
-    codecs ??= import("./events/index.js").then((module) => module.CODECS);
-    return codecs;
-  };
 
   const handler = async (event: unknown, context?: Partial<Context>): Promise<HandlerResult> => {
     if (isStepInput(event)) return runStep(await loadDefinitions(), event);
     if (isRecordsEvent(event)) {
       const sy = await switchyard();
-      const failures = await processRecords(event.Records, { engine: sy.engine, sources: sy.sources, codecs: await loadCodecs(), logger });
+      const codecs = options.codecs ?? codecsOf(sy.sources);
+      const failures = await processRecords(event.Records, { engine: sy.engine, sources: sy.sources, codecs, logger });
       if (failures.length > 0 && event.Records.some((record) => eventSourceOf(record) === "aws:sns")) {
         // SNS has no partial batch response: a failed notification must fail the invocation, so
         // Lambda retries it and finally hands it to the function's dead-letter destination.

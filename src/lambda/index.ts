@@ -16,7 +16,7 @@ export { DevLambda, type DevLambdaOptions, type DevLambdaStats, lambdaContext, s
 export { type HandlerOptions, type HandlerResult, type SwitchyardHandler, createHandler } from "./handler.js";
 export type { HttpResponse } from "./http.js";
 export type { BatchResponse } from "./records.js";
-export { type LambdaEventSource, type LambdaRecord, type LambdaRecordCodec, isLambdaEventSource } from "./source.js";
+export { type LambdaEventSource, type LambdaRecord, type LambdaRecordCodec, isLambdaEventSource } from "../lambda-port.js";
 export { STEP_MARKER, type StepInput, type StepOutput } from "./step.js";
 export type { TimerSummary } from "./timer.js";
 

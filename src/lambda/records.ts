@@ -1,11 +1,11 @@
 /**
  * Lambda event records (SQS, Kinesis, SNS, DynamoDB Streams) → engine processings, with partial
- * batch failures: each record is decoded by its codec, matched to the configured source by ARN,
- * processed, and either settled or reported in `batchItemFailures`, so one bad record never
- * replays the whole batch.
+ * batch failures: each record is decoded by the codec its transport's source offers (the
+ * `LambdaEventSource` port), matched to the configured source by ARN, processed, and either
+ * settled or reported in `batchItemFailures`, so one bad record never replays the whole batch.
  *
- * DynamoDB Streams MODIFY and REMOVE records carry no message and are skipped (the event source
- * mapping should filter them out: `{"eventName": ["INSERT"]}`).
+ * Records a codec says carry no message (DynamoDB Streams MODIFY and REMOVE) are skipped (the
+ * event source mapping should filter them out: `{"eventName": ["INSERT"]}`).
  *
  * A record that is not due yet (an SQS delay over 900 s) is hidden until it is due where its
  * source can (`holdUntilDue`) and reported, so it is delivered again then and never runs early.
@@ -18,7 +18,7 @@
 import type { Engine } from "../engine/engine.js";
 import type { Logger } from "../logger.js";
 import type { Delivery, MessageSource } from "../ports.js";
-import { type LambdaEventSource, type LambdaRecord, type LambdaRecordCodec, isLambdaEventSource } from "./source.js";
+import { type LambdaEventSource, type LambdaRecord, type LambdaRecordCodec, isLambdaEventSource } from "../lambda-port.js";
 
 /** The partial batch response Lambda understands (`ReportBatchItemFailures`). */
 export interface BatchResponse {
@@ -31,6 +31,18 @@ export interface RecordsContext {
   readonly sources: readonly MessageSource[];
   readonly codecs: readonly LambdaRecordCodec[];
   readonly logger: Logger;
+}
+
+/**
+ * The codecs of the configured sources Lambda can drive, one per event source: the handler reads
+ * the records of exactly the transports the settings name.
+ */
+export function codecsOf(sources: readonly MessageSource[]): LambdaRecordCodec[] {
+  const codecs = new Map<string, LambdaRecordCodec>();
+  for (const source of sources.filter(isLambdaEventSource)) {
+    if (!codecs.has(source.codec.eventSource)) codecs.set(source.codec.eventSource, source.codec);
+  }
+  return [...codecs.values()];
 }
 
 /** Event sources whose records are ordered per shard. */
@@ -143,13 +155,15 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
   const eventSource = eventSourceOf(raw) as string;
   const codec = codecFor(raw, context.codecs);
   if (codec === undefined) {
-    const known = context.codecs.map((c) => c.eventSource).join(", ");
-    logger.error(`record ${rawItemIdentifier(raw)} comes from ${eventSource}, which the Switchyard handler cannot read (it reads ${known}); remove this trigger`);
+    const known = context.codecs.map((c) => c.eventSource).join(", ") || "none";
+    logger.error(
+      `record ${rawItemIdentifier(raw)} comes from ${eventSource}, which no source in the settings reads (they read: ${known}); name its queue, stream, topic or table in the settings (SWITCHYARD_SETTINGS), or remove this trigger`,
+    );
     return { ok: false, itemIdentifier: rawItemIdentifier(raw) };
   }
-  if (eventSource === "aws:dynamodb" && (raw as { eventName?: unknown }).eventName !== "INSERT") {
-    // MODIFY and REMOVE records (a claim, the deletion of a processed item) carry no message.
-    logger.debug(`skipped DynamoDB Streams ${String((raw as { eventName?: unknown }).eventName)} record ${rawItemIdentifier(raw)}: only INSERTs carry messages`);
+  if (codec.ignore?.(raw) === true) {
+    // e.g. DynamoDB Streams MODIFY and REMOVE records (a claim, the deletion of a processed item).
+    logger.debug(`skipped ${eventSource} record ${rawItemIdentifier(raw)}: it carries no message`);
     return { ok: true, itemIdentifier: rawItemIdentifier(raw) };
   }
   let record: LambdaRecord;

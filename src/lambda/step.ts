@@ -8,7 +8,7 @@
 import type { ActionContext, ActionObj } from "../core/action.js";
 import { PSEUDO_INIT } from "../core/message.js";
 import { planTransition } from "../core/transitions.js";
-import type { DefinitionSet } from "../definition/types.js";
+import type { DefinitionSet } from "../core/machine.js";
 import { UsageError } from "../errors.js";
 
 /** The marker of a Step Functions task input. */

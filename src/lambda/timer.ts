@@ -6,7 +6,7 @@
 import type { Engine } from "../engine/engine.js";
 import type { Logger } from "../logger.js";
 import type { MessageSource } from "../ports.js";
-import { isLambdaEventSource } from "./source.js";
+import { isLambdaEventSource } from "../lambda-port.js";
 
 /** Whether an event is an EventBridge scheduled event (or the explicit `{"switchyard": "timer"}`). */
 export function isScheduledEvent(event: unknown): boolean {

@@ -10,7 +10,7 @@ import { MAX_ITEM_BYTES } from "../../src/backends/aws/dynamodb/item.js";
 import type { DynamoDeadLetters } from "../../src/backends/aws/dynamodb/dead-letters.js";
 import { DynamoStream } from "../../src/backends/aws/dynamodb/stream.js";
 import { retryPartition } from "../../src/backends/aws/dynamodb/retry-store.js";
-import { decodeDynamoDbRecord, dynamoDbCodec, familyOf } from "../../src/lambda/events/dynamodb.js";
+import { decodeDynamoDbRecord, dynamoDbCodec, familyOf } from "../../src/backends/aws/dynamodb/stream-record.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
 import type { TestClock } from "../support/clock.js";
@@ -85,8 +85,8 @@ describeProtocol({
   },
 });
 
-streamContract("dynamodb", withDeadLetters((b) => b.stream()));
-retryContract("dynamodb", withDeadLetters((b) => b.retry()));
+streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId: true });
+retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true });
 cacheContract("dynamodb", factory((b) => b.cache()));
 checkpointContract("dynamodb", factory((b) => b.checkpoint()));
 environmentContract("dynamodb", factory((b) => b.environment()));
@@ -148,7 +148,7 @@ describe("dynamodb backend", () => {
     expect(await backend.stream().pending()).toBe(60);
   });
 
-  it("shapes deliveries as DynamoDB Streams records that the codec decodes back", async () => {
+  it("shapes deliveries as DynamoDB Streams records that its codec decodes back", async () => {
     const backend = await open();
     const stream = backend.stream();
     const sent = [message("c-1", 1, { body: '{"a":1}' }), message("c-2", 4, { body: '{"b":2}' })];
@@ -170,8 +170,8 @@ describe("dynamodb backend", () => {
         StreamViewType: "NEW_IMAGE",
       },
     });
-    expect(dynamoDbCodec.eventSource).toBe("aws:dynamodb");
-    const decoded = event.Records.map((r) => dynamoDbCodec.decode(r));
+    expect([stream.codec, backend.retry().codec]).toEqual([dynamoDbCodec, dynamoDbCodec]);
+    const decoded = event.Records.map((r) => stream.codec.decode(r));
     expect(decoded.map((d) => d.body)).toEqual(['{"a":1}', '{"b":2}']);
     expect(decoded.map((d) => d.id)).toEqual(deliveries.map((d) => d.id));
     expect(decoded.map((d) => d.itemIdentifier)).toEqual(deliveries.map((d) => stream.itemIdentifier(d)));

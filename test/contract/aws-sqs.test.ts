@@ -3,7 +3,6 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqsBackend, type SqsBackend } from "../../src/backends/aws/sqs.js";
 import type { BackendContext } from "../../src/backends/backend.js";
-import { sqsCodec } from "../../src/lambda/events/sqs.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, type MessageSource, systemClock } from "../../src/ports.js";
 import { type RunningEmulator, startFauxqs } from "../support/aws-emulators.js";
@@ -32,8 +31,8 @@ async function openQueue(clock: Clock): Promise<SqsBackend> {
 }
 
 /**
- * SQS cannot count one instance's messages (`pending(correlationId)` answers the whole queue), so
- * the contracts see the source without `pending`; the total count is tested below.
+ * SQS cannot count one instance's messages (`pending(correlationId)` is refused), so the contracts
+ * see the source without `pending`; the total count and the refusal are tested below.
  */
 function factory(role: "stream" | "retry") {
   return async (clock: TestClock) => {
@@ -47,13 +46,13 @@ function factory(role: "stream" | "retry") {
   };
 }
 
-streamContract("sqs", factory("stream"));
-retryContract("sqs", factory("retry"));
+streamContract("sqs", factory("stream"), { byCorrelationId: false });
+retryContract("sqs", factory("retry"), { byCorrelationId: false });
 
 describe("sqs backend", () => {
   const receive = (source: MessageSource, max = 10) => source.receive({ max, visibilityTimeoutSeconds: 30 });
 
-  it("counts the whole queue as pending: visible, in flight and delayed", async () => {
+  it("counts the whole queue as pending: visible, in flight and delayed; refuses to count one instance's", async () => {
     const clock = new TestClock();
     const backend = await openQueue(clock);
     const stream = backend.stream("primary");
@@ -66,6 +65,9 @@ describe("sqs backend", () => {
     expect(await stream.pending()).toBe(3);
     for (const delivery of deliveries) await stream.ack(delivery);
     expect(await stream.pending()).toBe(1);
+    await expect(stream.pending("a")).rejects.toThrow(
+      `stream.primary (${backend.uri}) cannot count the messages of one instance (a): SQS counts whole queues only; count without a correlation id`,
+    );
     await backend.close();
   });
 
@@ -171,7 +173,7 @@ describe("sqs backend", () => {
     await backend.close();
   });
 
-  it("shapes deliveries as an SQSEvent that the codec decodes back", async () => {
+  it("shapes deliveries as an SQSEvent that its codec decodes back", async () => {
     const clock = new TestClock();
     const backend = await openQueue(clock);
     const stream = backend.stream("primary");
@@ -180,11 +182,11 @@ describe("sqs backend", () => {
     const event = stream.lambdaEvent(deliveries) as { Records: unknown[] };
     expect(event.Records).toHaveLength(2);
     expect(event.Records[0]).toMatchObject({ eventSource: "aws:sqs", eventSourceARN: backend.uri, awsRegion: "us-east-1" });
-    const decoded = event.Records.map((record) => sqsCodec.decode(record));
+    const decoded = event.Records.map((record) => stream.codec.decode(record));
     expect(decoded.map((r) => [r.id, r.body, r.itemIdentifier, r.sourceArn, r.receiveCount])).toEqual(
       deliveries.map((d) => [d.id, d.body, stream.itemIdentifier(d), backend.uri, 1]),
     );
-    expect(() => sqsCodec.decode({ eventSource: "aws:sqs" })).toThrow(/SQS record/);
+    expect(() => stream.codec.decode({ eventSource: "aws:sqs" })).toThrow(/SQS record/);
     await backend.close();
   });
 });

@@ -81,7 +81,7 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
 
     it("keeps a step marked dispatched until its TTL runs out", async () => {
       expect(await cache.isDispatched(id, 1)).toBe(false);
-      await cache.markDispatched(id, 1, 0, 60);
+      await cache.markDispatched(id, 1, 60);
       expect(await cache.isDispatched(id, 1)).toBe(true);
       expect(await cache.isDispatched(id, 2)).toBe(false);
       expect(await cache.isDispatched(randomUUID(), 1)).toBe(false);
@@ -92,23 +92,23 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
     });
 
     it("counts a step as dispatched once a later step of the instance is", async () => {
-      await cache.markDispatched(id, 3, 0, 60);
+      await cache.markDispatched(id, 3, 60);
       expect([await cache.isDispatched(id, 2), await cache.isDispatched(id, 3), await cache.isDispatched(id, 4)]).toEqual([true, true, false]);
       // Marking an earlier step again (a late retry) does not lower the mark.
-      await cache.markDispatched(id, 1, 1, 60);
+      await cache.markDispatched(id, 1, 60);
       expect(await cache.isDispatched(id, 3)).toBe(true);
     });
 
     it("keeps the mark of an instance whose lease it never held, and still starts fences at 1", async () => {
-      await cache.markDispatched(id, 5, 0, 60);
+      await cache.markDispatched(id, 5, 60);
       expect(await cache.acquireLease(id, 6, 0, 60)).toEqual({ acquired: true, fenceToken: 1 });
       expect(await cache.isDispatched(id, 5)).toBe(true);
     });
 
     it("renews a dispatched flag when marked again", async () => {
-      await cache.markDispatched(id, 1, 0, 10);
+      await cache.markDispatched(id, 1, 10);
       clock.advance(9_000);
-      await cache.markDispatched(id, 1, 1, 10);
+      await cache.markDispatched(id, 1, 10);
       clock.advance(9_000);
       expect(await cache.isDispatched(id, 1)).toBe(true);
     });

@@ -13,7 +13,7 @@ import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
 import { openBackend } from "../../src/settings/backends.js";
 import { dropSchemas, POSTGRES_URL, uniqueName } from "../support/servers.js";
-import type { TestClock } from "../support/clock.js";
+import { TestClock } from "../support/clock.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
 import { environmentContract } from "./environment.contract.js";
@@ -92,11 +92,11 @@ const deadLetters = (backend: PostgresBackend) => backend.deadLetters.list();
 streamContract("postgres", async (clock) => {
   const fixture = await factory((b) => b.stream())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-});
+}, { byCorrelationId: true });
 retryContract("postgres", async (clock) => {
   const fixture = await factory((b) => b.retry())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-});
+}, { byCorrelationId: true });
 cacheContract("postgres", factory((b) => b.cache()));
 checkpointContract("postgres", factory((b) => b.checkpoint()));
 environmentContract("postgres", factory((b) => b.environment()));
@@ -278,13 +278,12 @@ describe("postgres backend", () => {
   });
 
   it("keeps fractional delays whole in milliseconds", async () => {
-    let now = Date.UTC(2030, 0, 1);
-    const clock = { now: () => now };
+    const clock = new TestClock();
     const { backend } = await open(clock);
     await backend.stream().send(message(randomUUID(), 1, { delaySeconds: 1.5 }));
-    now += 1_499;
+    clock.advance(1_499);
     expect(await backend.stream().receive({ max: 1, visibilityTimeoutSeconds: 0.25 })).toEqual([]);
-    now += 1;
+    clock.advance(1);
     expect(await backend.stream().receive({ max: 1, visibilityTimeoutSeconds: 0.25 })).toHaveLength(1);
   });
 
@@ -426,12 +425,12 @@ describe("postgres backend", () => {
   });
 
   it("sums stored metrics per dimension set", async () => {
-    let now = 1_000;
-    const { backend } = await open({ now: () => now });
+    const clock = new TestClock(1_000);
+    const { backend } = await open(clock);
     const metrics = backend.metrics();
     const dims = { machine_name: "m", current_state: "s", current_event: "e" };
     await metrics.emit({ retry: 1 }, dims);
-    now = 2_000;
+    clock.advance(1_000);
     await metrics.emit({ retry: 2, fatal: 1 }, dims);
     await metrics.emit({}, { ...dims, current_event: "done" });
     await metrics.emit({ error: 1 }, { ...dims, machine_name: "other" });

@@ -267,7 +267,10 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect(await h.step()).toBe(true); // pseudo_init → start, sends (start, go, 1)
       const held = await h.sy.roles.cache.primary.acquireLease(correlationId, 1, 0, 300);
       expect(held.acquired).toBe(true);
+      const before = h.clock.now();
       expect(await h.step()).toBe(true);
+      // The hand-over wait ran on the engine's clock: pauses of 2, 4, …, 512 ms (2 s at most).
+      expect(h.clock.now() - before).toBe(1_022);
       expect(h.outcomes.at(-1)).toEqual({ kind: "retrying", correlationId });
       expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 1, retry: 1 }]);
       if (held.acquired) await h.sy.roles.cache.primary.releaseLease(correlationId, 1, 0, held.fenceToken);
@@ -285,11 +288,14 @@ export function describeProtocol(backend: ProtocolBackend): void {
       const h = await open();
       const { correlationId } = await h.sy.start("simple");
       expect(await h.step()).toBe(true); // pseudo_init → start, sends (start, go, 1)
-      // The predecessor still holds the lease while it does its bookkeeping, and lets go 50 ms later.
+      // The predecessor still holds the lease while it does its bookkeeping, and lets go 50 ms
+      // later (on the engine's clock: during its hand-over wait).
       const held = await h.sy.roles.cache.primary.acquireLease(correlationId, 1, 0, 300);
       if (!held.acquired) throw new Error("could not take the lease");
-      setTimeout(() => void h.sy.roles.cache.primary.releaseLease(correlationId, 1, 0, held.fenceToken), 50);
+      h.clock.after(50, () => h.sy.roles.cache.primary.releaseLease(correlationId, 1, 0, held.fenceToken));
+      const before = h.clock.now();
       expect(await h.step()).toBe(true);
+      expect(h.clock.now() - before).toBe(2 + 4 + 8 + 16 + 32); // taken after the pause that passed 50 ms
       expect(h.outcomes.at(-1)).toEqual({ kind: "dispatched", correlationId });
       await h.drain();
       expect(await h.trace(correlationId)).toEqual([
@@ -310,7 +316,8 @@ export function describeProtocol(backend: ProtocolBackend): void {
       await h.step();
       const [, , retry] = await h.sy.history(correlationId);
       expect(retry).toMatchObject({ current_state: "start", steps: 1, retries: 1, role: "retry" });
-      h.clock.advance(299_000);
+      // (The hand-over wait before the retry passed on this clock too: measure from the take.)
+      h.clock.advance(takenAt + 299_000 - h.clock.now());
       expect(await h.step()).toBe(false); // not due before the lease expires
       await h.drain();
       expect(h.clock.now() - takenAt).toBeGreaterThanOrEqual(300_000);

@@ -10,7 +10,8 @@ import { type DeadLetterInspection, message, type PortFactory, type PortFixture 
 
 export type RetrySource = RetryPort & MessageSource;
 
-export function retryContract(name: string, factory: PortFactory<RetrySource, DeadLetterInspection>): void {
+/** `filters`: as for the stream contract, what the backend declares and is held to. */
+export function retryContract(name: string, factory: PortFactory<RetrySource, DeadLetterInspection>, filters: { readonly byCorrelationId: boolean }): void {
   describe(`${name}: retry contract`, () => {
     let clock: TestClock;
     let fixture: PortFixture<RetrySource, DeadLetterInspection>;
@@ -112,6 +113,24 @@ export function retryContract(name: string, factory: PortFactory<RetrySource, De
       for (const delivery of await receive()) await retry.ack(delivery);
       expect(await retry.pending()).toBe(1);
       expect(await retry.pending(b)).toBe(0);
+    });
+
+    it(filters.byCorrelationId ? "receives only one instance's entries when asked" : "refuses to receive one instance's entries, claiming nothing", async () => {
+      expect(retry.filtersByCorrelationId).toBe(filters.byCorrelationId);
+      const [a, b] = [randomUUID(), randomUUID()];
+      await retry.schedule(message(a, 1, { retries: 1, body: "a1" }));
+      await retry.schedule(message(b, 1, { retries: 1, body: "b1" }));
+      await retry.schedule(message(a, 2, { retries: 1, body: "a2" }));
+      const mine = retry.receive({ max: 10, visibilityTimeoutSeconds: 30, correlationId: a });
+      if (filters.byCorrelationId) {
+        expect((await mine).map((d) => d.body).sort()).toEqual(["a1", "a2"]);
+        expect((await receive()).map((d) => d.body)).toEqual(["b1"]);
+      } else {
+        await expect(mine).rejects.toThrow(
+          `retry.${retry.side} (${retry.uri}) cannot receive the messages of one instance (${a}) apart from other instances'; receive without a correlation id, or use a backend that filters: sqlite, postgres, dynamodb`,
+        );
+        expect((await receive()).map((d) => d.body).sort()).toEqual(["a1", "a2", "b1"]);
+      }
     });
 
     it("moves a dead-lettered entry aside with its body and reason", async () => {

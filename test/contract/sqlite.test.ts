@@ -49,11 +49,11 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 streamContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.stream())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-});
+}, { byCorrelationId: true });
 retryContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.retry())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-});
+}, { byCorrelationId: true });
 cacheContract("sqlite", factory((b) => b.cache()));
 checkpointContract("sqlite", factory((b) => b.checkpoint()));
 environmentContract("sqlite", factory((b) => b.environment()));

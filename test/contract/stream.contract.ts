@@ -9,7 +9,12 @@ import { type DeadLetterInspection, message, type PortFactory, type PortFixture 
 
 export type StreamSource = StreamPort & MessageSource;
 
-export function streamContract(name: string, factory: PortFactory<StreamSource, DeadLetterInspection>): void {
+/**
+ * `filters`: whether the backend declares it can receive one instance's messages apart
+ * ({@link MessageSource.filtersByCorrelationId}); the contract pins the declaration and holds the
+ * source to it.
+ */
+export function streamContract(name: string, factory: PortFactory<StreamSource, DeadLetterInspection>, filters: { readonly byCorrelationId: boolean }): void {
   describe(`${name}: stream contract`, () => {
     let clock: TestClock;
     let fixture: PortFixture<StreamSource, DeadLetterInspection>;
@@ -133,6 +138,24 @@ export function streamContract(name: string, factory: PortFactory<StreamSource, 
       for (const delivery of deliveries) await stream.ack(delivery);
       expect(await stream.pending()).toBe(1);
       expect(await stream.pending(b)).toBe(0);
+    });
+
+    it(filters.byCorrelationId ? "receives only one instance's messages when asked" : "refuses to receive one instance's messages, claiming nothing", async () => {
+      expect(stream.filtersByCorrelationId).toBe(filters.byCorrelationId);
+      const [a, b] = [randomUUID(), randomUUID()];
+      await stream.send(message(a, 1, { body: "a1" }));
+      await stream.send(message(b, 1, { body: "b1" }));
+      await stream.send(message(a, 2, { body: "a2" }));
+      const mine = stream.receive({ max: 10, visibilityTimeoutSeconds: 30, correlationId: a });
+      if (filters.byCorrelationId) {
+        expect((await mine).map((d) => d.body).sort()).toEqual(["a1", "a2"]);
+        expect((await receive()).map((d) => d.body)).toEqual(["b1"]);
+      } else {
+        await expect(mine).rejects.toThrow(
+          `stream.${stream.side} (${stream.uri}) cannot receive the messages of one instance (${a}) apart from other instances'; receive without a correlation id, or use a backend that filters: sqlite, postgres, dynamodb`,
+        );
+        expect((await receive()).map((d) => d.body).sort()).toEqual(["a1", "a2", "b1"]);
+      }
     });
 
     it("moves a dead-lettered message aside with its body and reason", async () => {

@@ -15,9 +15,9 @@ import { provisionAll } from "../../src/settings/provision.js";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { DevLambda } from "../../src/lambda/dev-lambda.js";
 import { createHandler } from "../../src/lambda/handler.js";
-import type { LambdaEventSource } from "../../src/lambda/source.js";
+import type { LambdaEventSource } from "../../src/lambda-port.js";
 import { silentLogger } from "../../src/logger.js";
-import type { MessageSource, StreamPort } from "../../src/ports.js";
+import type { Clock, MessageSource, StreamPort } from "../../src/ports.js";
 import { loadSettings } from "../../src/settings/settings.js";
 import { type RunningEmulator, startFauxqs, startKinesalite } from "../support/aws-emulators.js";
 import { finished, runCli, spawnCli } from "../support/cli.js";
@@ -120,7 +120,13 @@ describe("dev-lambda on emulators", () => {
     const file = settingsFile(ARNS.sqs());
     await provision(file);
     let now = Date.now();
-    const clock = { now: () => now };
+    // Moved back and forth by hand; waits take no real time.
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    };
     const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: file, logger: silentLogger, cwd: dir, clock });
     try {
       const handler = createHandler({ switchyard: sy, logger: silentLogger });

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { _Record } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { SystemError } from "../../errors.js";
-import type { LambdaEventSource } from "../../lambda/source.js";
+import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
 import type {
   BatchItemResult,
   Clock,
@@ -23,10 +23,12 @@ import type {
   Side,
   StreamPort,
 } from "../../ports.js";
+import { refuseInstanceFilter } from "../unfiltered.js";
 import { errorName } from "./http.js";
 import type { KinesisDeadLetters } from "./kinesis-dead-letters.js";
 import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, partitionKey } from "./kinesis-envelope.js";
 import type { PositionStore } from "./kinesis-positions.js";
+import { kinesisCodec } from "./kinesis-record.js";
 import type { KinesisStream } from "./kinesis-stream.js";
 import { byteLength, checkSize, KINESIS_BATCH_BYTES, KINESIS_BATCH_RECORDS, KINESIS_MAX_BYTES } from "./limits.js";
 import type { ScheduleMark } from "./sqs-attributes.js";
@@ -101,6 +103,8 @@ const PENDING_READ_ROUNDS = 5;
 export class KinesisSource implements StreamPort, RetryPort, MessageSource, LambdaEventSource {
   readonly uri: string;
   readonly arn: string;
+  /** Kinesis records (`aws:kinesis`). */
+  readonly codec: LambdaRecordCodec = kinesisCodec;
   readonly role: "stream" | "retry";
   readonly side: Side;
   readonly #options: KinesisSourceOptions;
@@ -255,8 +259,15 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     return this.#marks.isSuperseded(retryKey(envelope.correlationId, envelope.steps), mark);
   }
 
-  /** Claim up to `max` due records, in shard order; a not-yet-due record holds its shard. */
+  /** Shards are read in order: a consumer cannot pick one instance's records. */
+  readonly filtersByCorrelationId = false;
+
+  /**
+   * Claim up to `max` due records, in shard order; a not-yet-due record holds its shard. Rejects a
+   * `correlationId`.
+   */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    refuseInstanceFilter(this, options);
     const now = this.#now();
     const until = now + options.visibilityTimeoutSeconds * 1000;
     const deliveries: Delivery[] = [];

@@ -18,11 +18,13 @@ import {
 } from "@aws-sdk/client-sns";
 import type { SNSEvent, SNSEventRecord } from "aws-lambda";
 import { SystemError } from "../../errors.js";
+import type { LambdaRecordCodec } from "../../lambda-port.js";
 import type { BatchItemResult, Delivery, ReceiveOptions, Receipt, Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { clientConfig, parseArn, resourceName } from "./arn.js";
 import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
 import { checkSize, SNS_MAX_BYTES, SQS_BATCH_ENTRIES } from "./limits.js";
+import { snsCodec } from "./sns-record.js";
 import { sourcePerRole } from "./sources.js";
 import { deadLetterQueueArn, SqsDeadLetters } from "./sqs-dead-letters.js";
 import { createSqsClient, SqsQueue } from "./sqs-queue.js";
@@ -106,6 +108,8 @@ export const LAMBDA_CONSUMER = "lambda";
 
 /** An SQS source on the topic's subscribed queue whose Lambda events look like SNS's. */
 export class SnsSource extends SqsSource {
+  /** SNS notifications (`aws:sns`): Lambda subscribes to the topic. */
+  override readonly codec: LambdaRecordCodec = snsCodec;
   readonly #topicArn: string;
   readonly #direct: boolean;
 

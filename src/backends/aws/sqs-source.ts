@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Message } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSMessageAttributes } from "aws-lambda";
-import type { LambdaEventSource } from "../../lambda/source.js";
+import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
 import {
   type BatchItemResult,
   type Clock,
@@ -22,9 +22,12 @@ import {
   type StreamPort,
   systemClock,
 } from "../../ports.js";
+import { UsageError } from "../../errors.js";
+import { refuseInstanceFilter } from "../unfiltered.js";
 import { SQS_MAX_DELAY_SECONDS } from "./limits.js";
 import { ATTR, messageAttributes, numberAttribute, type ScheduleMark, stringAttribute } from "./sqs-attributes.js";
 import { ClaimBook, ScheduleMarks } from "./sqs-claims.js";
+import { sqsCodec } from "./sqs-record.js";
 import type { SqsQueue } from "./sqs-queue.js";
 import type { MessageSender, WireMessage } from "./sqs-send.js";
 
@@ -60,6 +63,8 @@ const INJECTED_CLOCK_VISIBILITY_SECONDS = 600;
 export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEventSource {
   readonly uri: string;
   readonly arn: string;
+  /** SQS records (`aws:sqs`). */
+  readonly codec: LambdaRecordCodec = sqsCodec;
   readonly role: "stream" | "retry";
   readonly side: Side;
   protected readonly options: SqsSourceOptions;
@@ -114,8 +119,12 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     this.marks.mark(retryKey(correlationId, steps), { token: randomUUID(), at: this.#now() });
   }
 
-  /** Claim up to `max` due messages; not-yet-due ones are handed back. */
+  /** A queue hands out any visible message: it cannot pick one instance's. */
+  readonly filtersByCorrelationId = false;
+
+  /** Claim up to `max` due messages; not-yet-due ones are handed back. Rejects a `correlationId`. */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    refuseInstanceFilter(this, options);
     const now = this.#now();
     if (!this.#systemTime) await this.#expireClaims(now);
     const visibility = this.#systemTime ? options.visibilityTimeoutSeconds : INJECTED_CLOCK_VISIBILITY_SECONDS;
@@ -232,10 +241,16 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
 
   /**
    * Messages in the queue: visible, in flight and delayed (SQS's approximate counts). SQS cannot
-   * count one instance's messages: with a correlation id the answer is the whole queue's, an upper
-   * bound.
+   * count one instance's messages: a correlation id is refused rather than answered for the whole
+   * queue.
    */
-  async pending(_correlationId?: string): Promise<number> {
+  async pending(correlationId?: string): Promise<number> {
+    if (correlationId !== undefined) {
+      throw new UsageError(
+        `${this.role}.${this.side} (${this.uri}) cannot count the messages of one instance (${correlationId}): SQS counts whole queues only; count without a correlation id`,
+        { code: "unfiltered_source" },
+      );
+    }
     const attributes = await this.options.queue.attributes([
       "ApproximateNumberOfMessages",
       "ApproximateNumberOfMessagesNotVisible",

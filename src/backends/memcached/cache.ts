@@ -84,7 +84,7 @@ export class MemcachedCache implements CachePort {
     return flag !== undefined && flag.s >= steps && flag.u > this.#clock.now();
   }
 
-  async markDispatched(correlationId: string, steps: number, _retries: number, ttlSeconds: number): Promise<void> {
+  async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const { dispatched: key } = instanceKeys(this.#prefix, correlationId);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const stored = await this.#client.gets(key);

@@ -71,7 +71,7 @@ export class PostgresCache implements CachePort {
    * Raise the mark to `steps` (never lower it) and renew its expiry. An instance whose lease this
    * cache never held gets an open row with fence 0, so its first lease still gets token 1.
    */
-  async markDispatched(correlationId: string, steps: number, _retries: number, ttlSeconds: number): Promise<void> {
+  async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     await this.#db.query(
       "mark dispatched",
       `INSERT INTO ${this.#table} AS l (correlation_id, steps, retries, fence, state, expires_at, dispatched_steps, dispatched_until)

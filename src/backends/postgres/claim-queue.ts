@@ -97,6 +97,9 @@ export abstract class PostgresClaimQueue<Row extends { receive_count: number }, 
     };
   }
 
+  /** An indexed claim by correlation id. */
+  readonly filtersByCorrelationId = true;
+
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const now = this.db.clock.now();
     const token = randomUUID();

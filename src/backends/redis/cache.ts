@@ -49,7 +49,7 @@ export class RedisCache implements CachePort {
     return marked !== null && until !== null && Number(marked) >= steps && Number(until) > now;
   }
 
-  async markDispatched(correlationId: string, steps: number, _retries: number, ttlSeconds: number): Promise<void> {
+  async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const { dispatched } = cacheKeys(this.#prefix, correlationId);
     const ttlMs = Math.ceil(ttlSeconds * 1000);
     const until = this.#clock.now() + ttlMs;

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Delivery, MessageSource, OutgoingMessage, ReceiveOptions, Receipt, RetryPort, Side } from "../../ports.js";
+import { refuseInstanceFilter } from "../unfiltered.js";
 import type { RedisConnection } from "./connection.js";
 import { retryKeys } from "./keys.js";
 import type { RedisPortOptions } from "./port-options.js";
@@ -50,8 +51,12 @@ export class RedisRetryStore implements RetryPort, MessageSource {
     await this.#connection.run("retry remove", (redis) => redis.syRetryRemove(...this.#keys, member(correlationId, steps), correlationId));
   }
 
-  /** Claims due entries; the `correlationId` filter is ignored. */
+  /** The due set is claimed in due order by one script: it cannot pick one instance's entries. */
+  readonly filtersByCorrelationId = false;
+
+  /** Claims due entries; rejects a `correlationId` (see {@link filtersByCorrelationId}). */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    refuseInstanceFilter(this, options);
     const now = this.#options.clock.now();
     const token = randomUUID();
     const until = now + options.visibilityTimeoutSeconds * 1000;

@@ -19,6 +19,7 @@ import type {
   Side,
   StreamPort,
 } from "../../ports.js";
+import { refuseInstanceFilter } from "../unfiltered.js";
 import type { RedisConnection } from "./connection.js";
 import { streamKeys } from "./keys.js";
 import type { RedisPortOptions } from "./port-options.js";
@@ -65,8 +66,12 @@ export class RedisStream implements StreamPort, MessageSource {
     );
   }
 
-  /** Claims due messages; the `correlationId` filter is ignored (Redis streams cannot filter). */
+  /** A consumer group hands out entries in stream order: it cannot pick one instance's. */
+  readonly filtersByCorrelationId = false;
+
+  /** Claims due messages; rejects a `correlationId` (see {@link filtersByCorrelationId}). */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
+    refuseInstanceFilter(this, options);
     const now = this.#options.clock.now();
     const token = randomUUID();
     const until = now + options.visibilityTimeoutSeconds * 1000;

@@ -78,7 +78,7 @@ export class SqliteCache implements CachePort {
     return this.#db.read("read dispatched flag", () => this.#isDispatched.get(correlationId, steps, now) !== undefined);
   }
 
-  async markDispatched(correlationId: string, steps: number, _retries: number, ttlSeconds: number): Promise<void> {
+  async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const until = this.#clock.now() + ttlSeconds * 1000;
     await this.#db.write("mark dispatched", () => this.#markDispatched.run(correlationId, steps, until));
   }

@@ -75,6 +75,9 @@ export abstract class SqliteClaimQueue<Row, Handle extends { readonly token: str
     });
   }
 
+  /** An indexed claim by correlation id. */
+  readonly filtersByCorrelationId = true;
+
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const now = this.clock.now();
     const token = randomUUID();

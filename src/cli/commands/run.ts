@@ -15,7 +15,10 @@ interface RunFlags {
 export function runCommand(program: Command): void {
   program
     .command("run")
-    .description("start one instance and drive it to its end in this process (waiting out retry backoffs), then print its history")
+    .summary("start one instance and drive it to its end in this process (waiting out retry backoffs), then print its history")
+    .description(
+      "start one instance and drive it to its end in this process (waiting out retry backoffs), then print its history; only its own messages are processed, so the stream and retry backends must filter by instance (sqlite, postgres, dynamodb)",
+    )
     .argument("<machine>", "machine name")
     .addOption(definitionsOption())
     .addOption(settingsOption())

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Worker, WorkerStats } from "../../runtime/worker.js";
+import type { Worker, WorkerStats } from "../../client/worker.js";
 import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 
 interface WorkerFlags {

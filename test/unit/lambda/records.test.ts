@@ -1,14 +1,18 @@
 /**
  * The Lambda handler on recorded SQS, Kinesis, SNS and DynamoDB Streams events: each record is
- * decoded by its transport's codec, matched to its source by ARN, processed by the real engine
- * (SQLite behind it), and failures are reported per item — never the whole batch.
+ * decoded by the codec its source offers, matched to its source by ARN, processed by the real
+ * engine (SQLite behind it), and failures are reported per item — never the whole batch.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { dynamoDbCodec } from "../../../src/backends/aws/dynamodb/stream-record.js";
+import { kinesisCodec } from "../../../src/backends/aws/kinesis-record.js";
+import { snsCodec } from "../../../src/backends/aws/sns-record.js";
+import { sqsCodec } from "../../../src/backends/aws/sqs-record.js";
 import { Switchyard } from "../../../src/client/switchyard.js";
-import { CODECS } from "../../../src/lambda/events/index.js";
+import type { LambdaRecordCodec } from "../../../src/lambda-port.js";
 import { createHandler } from "../../../src/lambda/handler.js";
 import type { BatchResponse } from "../../../src/lambda/records.js";
 import { silentLogger } from "../../../src/logger.js";
@@ -19,6 +23,8 @@ import { fixture, lambdaSource, withSources } from "./support.js";
 
 interface Case {
   readonly fixture: string;
+  /** The codec of its transport's source. */
+  readonly codec: LambdaRecordCodec;
   /** The ARN as the settings name it (what the codec reports as the record's source). */
   readonly arn: string;
   /** The item identifiers of the three records, as the codec reports them. */
@@ -32,6 +38,7 @@ interface Case {
 const CASES: readonly Case[] = [
   {
     fixture: "sqs",
+    codec: sqsCodec,
     arn: "arn:aws:sqs:us-east-1:123456789012:switchyard-stream",
     ids: ["059f36b4-87a3-44ab-83d2-661975830a7d", "2e1424d4-f796-459a-8184-9c92662be6da", "7b270e59-b3ad-4b88-9a34-4e2f1ea5c1d7"],
     instances: ["lambda-sqs-1", "lambda-sqs-2"],
@@ -39,6 +46,7 @@ const CASES: readonly Case[] = [
   },
   {
     fixture: "kinesis",
+    codec: kinesisCodec,
     arn: "arn:aws:kinesis:us-east-1:123456789012:stream/switchyard-stream",
     ids: [
       "49590338271490256608559692538361571095921575989136588898",
@@ -50,6 +58,7 @@ const CASES: readonly Case[] = [
   },
   {
     fixture: "dynamodb",
+    codec: dynamoDbCodec,
     arn: "arn:aws:dynamodb:us-east-1:123456789012:table/switchyard",
     ids: ["111100000000000000000001", "111200000000000000000002", "111300000000000000000003"],
     instances: ["lambda-dynamodb-1", "lambda-dynamodb-2"],
@@ -75,14 +84,22 @@ describe("Lambda handler: event source records", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("has one codec per event source", () => {
-    expect(CODECS.map((codec) => codec.eventSource).sort()).toEqual(["aws:dynamodb", "aws:kinesis", "aws:sns", "aws:sqs"]);
+  it("reads the records of the transports the settings name, and reports others with the reason", async () => {
+    const [sqs, kinesis] = CASES as [Case, Case];
+    const adapted = lambdaSource(stream, sqs.arn, { codec: sqs.codec });
+    const lines: string[] = [];
+    const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: { ...silentLogger, error: (line: string) => lines.push(line) } });
+    const response = (await handler(fixture("kinesis"))) as BatchResponse;
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(kinesis.ids);
+    expect(lines).toEqual([
+      `record ${kinesis.ids[0]} comes from aws:kinesis, which no source in the settings reads (they read: aws:sqs); name its queue, stream, topic or table in the settings (SWITCHYARD_SETTINGS), or remove this trigger`,
+    ]);
   });
 
   for (const c of CASES) {
     describe(c.fixture, () => {
       it("processes each record, dead-letters the malformed one, settles the rest, reports nothing", async () => {
-        const adapted = lambdaSource(stream, c.arn);
+        const adapted = lambdaSource(stream, c.arn, { codec: c.codec });
         const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
         expect(await handler(fixture(c.fixture))).toEqual({ batchItemFailures: [] });
         expect(adapted.deadLetters).toEqual([{ id: expect.any(String), reason: expect.stringMatching(/^message is not valid JSON/) }]);
@@ -94,7 +111,7 @@ describe("Lambda handler: event source records", () => {
       });
 
       it(`reports a record that cannot be dead-lettered${c.ordered ? ", and the later records of its shard unprocessed" : ""}`, async () => {
-        const adapted = lambdaSource(stream, c.arn, { deadLetterFails: true });
+        const adapted = lambdaSource(stream, c.arn, { codec: c.codec, deadLetterFails: true });
         const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
         const response = (await handler(fixture(c.fixture))) as BatchResponse;
         if (c.ordered) {
@@ -108,7 +125,7 @@ describe("Lambda handler: event source records", () => {
       });
 
       it("reports every record of an ARN the settings do not name", async () => {
-        const adapted = lambdaSource(stream, "arn:aws:sqs:us-east-1:123456789012:other");
+        const adapted = lambdaSource(stream, "arn:aws:sqs:us-east-1:123456789012:other", { codec: c.codec });
         const lines: string[] = [];
         const logger = { ...silentLogger, error: (line: string) => lines.push(line) };
         const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger });
@@ -122,7 +139,7 @@ describe("Lambda handler: event source records", () => {
   }
 
   it("skips DynamoDB Streams REMOVE records: they carry no message", async () => {
-    const adapted = lambdaSource(stream, "arn:aws:dynamodb:us-east-1:123456789012:table/switchyard");
+    const adapted = lambdaSource(stream, "arn:aws:dynamodb:us-east-1:123456789012:table/switchyard", { codec: dynamoDbCodec });
     const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
     const event = fixture("dynamodb") as { Records: Array<Record<string, unknown>> };
     const [insert] = event.Records;
@@ -134,7 +151,7 @@ describe("Lambda handler: event source records", () => {
   it("reports a record the engine could not finish (every backend down) for redelivery", async () => {
     await sy.close();
     await open({ chaos: { "stream.primary": 1, "retry.primary": 1 } });
-    const adapted = lambdaSource(stream, CASES[0]?.arn as string);
+    const adapted = lambdaSource(stream, CASES[0]?.arn as string, { codec: sqsCodec });
     const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
     const response = (await handler(fixture("sqs"))) as BatchResponse;
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: CASES[0]?.ids[0] }, { itemIdentifier: CASES[0]?.ids[2] }] });
@@ -144,14 +161,14 @@ describe("Lambda handler: event source records", () => {
   describe("sns", () => {
     const topic = "arn:aws:sns:us-east-1:123456789012:switchyard-stream";
     it("processes the notification", async () => {
-      const adapted = lambdaSource(stream, topic);
+      const adapted = lambdaSource(stream, topic, { codec: snsCodec });
       const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
       expect(await handler(fixture("sns"))).toEqual({ batchItemFailures: [] });
       expect(await sy.status("lambda-sns-1")).toMatchObject({ state: "start" });
     });
 
     it("fails the invocation when the notification fails (SNS has no partial batches)", async () => {
-      const adapted = lambdaSource(stream, "arn:aws:sns:us-east-1:123456789012:other");
+      const adapted = lambdaSource(stream, "arn:aws:sns:us-east-1:123456789012:other", { codec: snsCodec });
       const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
       await expect(handler(fixture("sns"))).rejects.toThrow(
         "SNS message(s) 95df01b4-ee98-5cb9-9903-4c221d41eb5e could not be processed; Lambda will retry the invocation",

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Switchyard } from "../../../src/client/switchyard.js";
-import type { LambdaEventSource } from "../../../src/lambda/source.js";
+import type { LambdaEventSource, LambdaRecordCodec } from "../../../src/lambda-port.js";
 import type { MessageSource } from "../../../src/ports.js";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures/lambda");
@@ -13,19 +13,33 @@ export function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as Record<string, unknown>;
 }
 
+/** A codec for sources whose records the tests never decode (the timer path). */
+const NO_RECORDS: LambdaRecordCodec = {
+  eventSource: "none",
+  decode: () => {
+    throw new Error("this source has no Lambda records");
+  },
+};
+
 /**
- * A real (SQLite) message source presented under an ARN, as a Lambda event source: what the
- * handler's timer and record paths see of an AWS transport. Dead-lettered and settled messages are
- * recorded for the assertions.
+ * A real (SQLite) message source presented under an ARN, as a Lambda event source with the given
+ * transport's codec: what the handler's timer and record paths see of an AWS transport.
+ * Dead-lettered and settled messages are recorded for the assertions.
  */
-export function lambdaSource(source: MessageSource, arn: string, options: { polledOnTimer?: boolean; deadLetterFails?: boolean } = {}) {
+export function lambdaSource(
+  source: MessageSource,
+  arn: string,
+  options: { codec?: LambdaRecordCodec; polledOnTimer?: boolean; deadLetterFails?: boolean } = {},
+) {
   const deadLetters: Array<{ id: string; reason: string }> = [];
   const settled: string[] = [];
   const adapted: LambdaEventSource = {
     uri: arn,
     arn,
+    codec: options.codec ?? NO_RECORDS,
     role: source.role,
     side: source.side,
+    filtersByCorrelationId: source.filtersByCorrelationId,
     polledOnTimer: options.polledOnTimer ?? false,
     receive: (receive) => source.receive(receive),
     ack: (delivery) => source.ack(delivery),

@@ -96,7 +96,7 @@ export class DynamoCache implements CachePort {
    * Raise the mark to `steps` (never lower it) and renew it for `ttlSeconds`: one conditional
    * write, and a second that only renews when a higher step is already marked.
    */
-  async markDispatched(correlationId: string, steps: number, _retries: number, ttlSeconds: number): Promise<void> {
+  async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const until = this.#clock.now() + ttlSeconds * 1000;
     const values = { ":until": N(until), ":ttl": N(this.#ttl(until)) };
     const raised = await conditional(this.#table, "UpdateItem", () =>

@@ -15,13 +15,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import { SystemError } from "../../../errors.js";
-import type { DynamoDbRecordHandle } from "../../../lambda/events/dynamodb.js";
-import type { LambdaEventSource, LambdaRecord } from "../../../lambda/source.js";
+import type { LambdaEventSource, LambdaRecord, LambdaRecordCodec } from "../../../lambda-port.js";
 import type { Clock, Delivery, OutgoingMessage, ReceiveOptions, Side } from "../../../ports.js";
 import { call, conditional, type TableRef } from "./client.js";
 import type { DynamoDeadLetters } from "./dead-letters.js";
 import { type Item, N, num, S, str } from "./item.js";
-import { insertRecord } from "./stream-record.js";
+import { type DynamoDbRecordHandle, dynamoDbCodec, insertRecord } from "./stream-record.js";
 import { DUE_PARTITION } from "./tables.js";
 
 /** What a claimable table needs to know. */
@@ -84,6 +83,8 @@ function sequenceOf(item: Item): string {
 export abstract class DynamoQueue implements LambdaEventSource {
   readonly uri: string;
   readonly arn: string;
+  /** DynamoDB Streams records (`aws:dynamodb`). */
+  readonly codec: LambdaRecordCodec = dynamoDbCodec;
   abstract readonly role: "stream" | "retry";
   readonly side: Side;
   protected readonly client: DynamoDBClient;
@@ -133,7 +134,10 @@ export abstract class DynamoQueue implements LambdaEventSource {
   /** The Query that finds every item (of one instance, when given), for counting. */
   protected abstract countQuery(correlationId?: string): Omit<QueryCommandInput, "TableName">;
 
-  /** Claim up to `max` due messages. */
+  /** The stream table's correlation index, the retry table's instance partition. */
+  readonly filtersByCorrelationId = true;
+
+  /** Claim up to `max` due messages (of one instance, when given). */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {
     const now = this.clock.now();
     const token = randomUUID();

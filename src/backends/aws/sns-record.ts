@@ -5,8 +5,8 @@
  * does not count deliveries: the receive count is 1.
  */
 import type { SNSEventRecord } from "aws-lambda";
-import { ATTR } from "../../backends/aws/sqs-attributes.js";
-import type { LambdaRecord, LambdaRecordCodec } from "../source.js";
+import type { LambdaRecord, LambdaRecordCodec } from "../../lambda-port.js";
+import { ATTR } from "./sqs-attributes.js";
 
 /** What the SNS codec puts in {@link LambdaRecord.handle}. */
 export interface SnsRecordHandle {

@@ -1,9 +1,11 @@
 /**
- * What the Lambda runtime needs from an AWS transport, beyond the ports: how its Lambda event
+ * What an AWS transport offers the Lambda runtime, beyond the role ports: how its Lambda event
  * records decode into deliveries (the handler), and how deliveries received by polling are shaped
- * into the event Lambda itself would send (dev-lambda).
+ * into the event Lambda itself would send (dev-lambda). A port like those of `ports.ts`: the AWS
+ * backends implement it and the Lambda runtime (`lambda/`) uses it, and neither imports the other.
+ * `switchyard/lambda` re-exports it.
  */
-import type { Delivery, MessageSource } from "../ports.js";
+import type { Delivery, MessageSource } from "./ports.js";
 
 /** One record of a Lambda event, decoded. */
 export interface LambdaRecord {
@@ -20,7 +22,11 @@ export interface LambdaRecord {
   /** The serialized wire message. */
   readonly body: string;
   readonly receiveCount: number;
-  /** Transport data the source needs to settle the record after processing (e.g. a table key). */
+  /**
+   * Transport data the source needs to settle the record after processing (e.g. a table key).
+   * A `due` number in it (ms since the epoch) is the time the message is due: the handler holds
+   * a record that arrives earlier (see {@link LambdaEventSource.holdUntilDue}).
+   */
   readonly handle?: unknown;
 }
 
@@ -30,12 +36,19 @@ export interface LambdaRecordCodec {
   readonly eventSource: string;
   /** Decode one record; throws a one-line error for a record this codec cannot read. */
   decode(record: unknown): LambdaRecord;
+  /**
+   * Whether a record carries no message and needs no processing (a DynamoDB Streams `MODIFY` or
+   * `REMOVE`): the handler skips it instead of reporting it failed. Absent: every record counts.
+   */
+  ignore?(record: unknown): boolean;
 }
 
 /** A message source that Lambda (or dev-lambda) can drive. */
 export interface LambdaEventSource extends MessageSource {
   /** The ARN, as in the settings (equal to `uri`). */
   readonly arn: string;
+  /** How this transport's Lambda records decode; the handler reads each record with the codec of its event source. */
+  readonly codec: LambdaRecordCodec;
   /** Shape received deliveries as the Lambda event this transport's trigger delivers. */
   lambdaEvent(deliveries: readonly Delivery[]): unknown;
   /** The `itemIdentifier` of a delivery in that event. */

@@ -7,6 +7,7 @@
  * lease and the dispatched flag make the repeat harmless.
  */
 import type { Engine, ProcessOutcome } from "../engine/engine.js";
+import { UsageError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Delivery, MessageSource } from "../ports.js";
 import { Pause } from "./pause.js";
@@ -17,7 +18,10 @@ export interface WorkerOptions {
   readonly concurrency?: number | undefined;
   /** Seconds a received message stays claimed before it is delivered again (default 30). */
   readonly visibilityTimeoutSeconds?: number | undefined;
-  /** Only messages of this instance, where the sources can filter. */
+  /**
+   * Only messages of this instance. Every source must filter by correlation id
+   * ({@link MessageSource.filtersByCorrelationId}); the constructor refuses others.
+   */
   readonly correlationId?: string | undefined;
   /**
    * Called whenever the worker finds no work and has none in flight; resolve true to stop.
@@ -63,7 +67,9 @@ export class Worker {
   #next = 0;
   readonly stats: WorkerStats;
 
+  /** Throws a {@link UsageError} for a `correlationId` over sources that cannot filter by it. */
   constructor(engine: Engine, sources: readonly MessageSource[], options: WorkerOptions = {}) {
+    if (options.correlationId !== undefined) refuseUnfilteredSources(sources, "a worker with a correlation id");
     this.#engine = engine;
     this.#sources = sources;
     this.#concurrency = Math.max(1, options.concurrency ?? 32);
@@ -222,6 +228,22 @@ export class Worker {
     this.stats.processed++;
     this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
   }
+}
+
+/**
+ * Refuse to drive one instance (`what`: "run", …) over sources that cannot receive its messages
+ * apart from other instances': they would hand this consumer, and so process, other instances'
+ * work in a shared store. One line naming each such source and the remedy.
+ */
+export function refuseUnfilteredSources(sources: readonly MessageSource[], what: string): void {
+  const unfiltered = sources.filter((source) => !source.filtersByCorrelationId);
+  if (unfiltered.length === 0) return;
+  const names = unfiltered.map((source) => `${source.role}.${source.side} (${source.uri})`);
+  const listed = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  throw new UsageError(
+    `${what} drives one instance, but ${listed} cannot receive one instance's messages apart from other instances' (${names.length === 1 ? "it" : "they"} would process those too); use start and worker instead, or stream and retry backends that filter by instance: sqlite, postgres, dynamodb`,
+    { code: "unfiltered_source" },
+  );
 }
 
 /** Let I/O and timers run (and the SQLite group commit land) before polling again. */

@@ -6,8 +6,8 @@
  * a record was delivered: the receive count is 1.
  */
 import type { KinesisStreamRecord } from "aws-lambda";
-import { decodeEnvelope } from "../../backends/aws/kinesis-envelope.js";
-import type { LambdaRecord, LambdaRecordCodec } from "../source.js";
+import type { LambdaRecord, LambdaRecordCodec } from "../../lambda-port.js";
+import { decodeEnvelope } from "./kinesis-envelope.js";
 
 function isKinesisRecord(record: unknown): record is KinesisStreamRecord {
   const candidate = record as Partial<KinesisStreamRecord> | null;

@@ -5,8 +5,8 @@
  * a message with a longer delay can reach Lambda before it is due).
  */
 import type { SQSRecord } from "aws-lambda";
-import { ATTR } from "../../backends/aws/sqs-attributes.js";
-import type { LambdaRecord, LambdaRecordCodec } from "../source.js";
+import type { LambdaRecord, LambdaRecordCodec } from "../../lambda-port.js";
+import { ATTR } from "./sqs-attributes.js";
 
 /** What the SQS codec puts in {@link LambdaRecord.handle}. */
 export interface SqsRecordHandle {

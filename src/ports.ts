@@ -126,13 +126,17 @@ export interface CachePort {
   readonly uri: string;
   /**
    * Take the instance's lease for `(steps, retries)` if it is free: absent, released, or expired.
-   * Taking it increments the instance's fence token (first token: 1) and returns it.
+   * Taking it returns a fence token one above the larger of this cache's counter for the instance
+   * and `minFenceToken` (the highest token the instance's message carries; default 0), and stores
+   * it as the new counter: the first token is 1, and tokens keep growing when the lease moves
+   * between a primary and a secondary cache that count separately.
    */
   acquireLease(
     correlationId: string,
     steps: number,
     retries: number,
     timeoutSeconds: number,
+    minFenceToken?: number,
   ): Promise<LeaseResult>;
   /** Release the lease only if it is still held for `(steps, retries, fenceToken)`; true if released. */
   releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean>;

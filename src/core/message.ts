@@ -36,6 +36,12 @@ export interface SystemContext {
   /** Default delay, in seconds, before each next message of this instance. */
   additional_delay_seconds: number;
   lease_timeout: number;
+  /**
+   * The highest fence token this instance has been given so far (Switchyard's key; the seed
+   * carries it through unread). A cache hands out a token above both its own counter and this one,
+   * so tokens keep growing when the lease moves to the other cache (SPEC §3 failover).
+   */
+  fence_token?: number | undefined;
   [key: string]: unknown;
 }
 
@@ -79,6 +85,7 @@ const NUMBER_RANGES = {
   started_at: { min: 0, max: MAX_EPOCH_SECONDS, integer: false, required: false },
   additional_delay_seconds: { min: 0, max: MAX_DELAY_SECONDS, integer: false, required: false },
   lease_timeout: { min: Number.MIN_VALUE, max: MAX_LEASE_TIMEOUT_SECONDS, integer: false, required: false },
+  fence_token: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, required: false },
 } as const;
 
 function checkNumber(sc: Record<string, unknown>, key: keyof typeof NUMBER_RANGES): void {

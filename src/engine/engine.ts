@@ -168,6 +168,8 @@ class Processing {
   readonly #engine: Engine;
   readonly #machine: MachineDefinition;
   readonly #delivery: Delivery;
+  /** The fence token of the lease this processing holds, once taken. */
+  #fenceToken: number | undefined;
   /** The message as received; retries start from it, untouched by the attempt (step 6). */
   readonly #original: WireMessage;
   readonly #system: SystemContext;
@@ -199,6 +201,7 @@ class Processing {
       lease = await this.#acquireLease(steps, retries, leaseTimeout);
     }
     const fenceToken = lease !== "system-error" && lease.acquired ? lease.fenceToken : undefined;
+    this.#fenceToken = fenceToken;
     let kind: Exclude<ProcessOutcome["kind"], "malformed" | "poison">;
     try {
       if (fenceToken !== undefined) {
@@ -225,12 +228,13 @@ class Processing {
     const port = this.#leaseCache();
     if (port === undefined) return "system-error";
     try {
-      let result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
+      const floor = this.#system.fence_token ?? 0;
+      let result = await port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
       // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
       // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.
       for (let pause = 2, waited = 0; !result.acquired && waited + pause <= this.#engine.leaseHandoverMs; waited += pause, pause *= 2) {
         await this.#engine.clock.sleep(pause);
-        result = await port.acquireLease(this.#correlationId, steps, retries, timeout);
+        result = await port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
       }
       return result;
     } catch (error) {
@@ -376,6 +380,7 @@ class Processing {
         current_event: nextEvent,
         steps: this.#system.steps + 1,
         retries: 0,
+        fence_token: this.#fenceToken,
       },
       user_context: result.userContext,
     };
@@ -390,6 +395,8 @@ class Processing {
     const retry = cloneMessage(this.#original);
     const system = retry.system_context;
     system.retries += 1;
+    // The retry's lease must come out above the token this attempt held, on either cache.
+    if (this.#fenceToken !== undefined) system.fence_token = this.#fenceToken;
     if (error !== undefined) this.#engine.logger.warn(`attempt failed: ${describe(error)}`, this.#logFields());
     if (system.retries > system.max_retries || error instanceof FatalActionError) {
       this.#errors.record("fatal");

@@ -58,6 +58,17 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
       expect(fences).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
+    it("hands out a token above the one the message carries, when its own counter is behind", async () => {
+      // The lease lived on the other cache meanwhile: that one handed out tokens up to 41.
+      const first = await cache.acquireLease(id, 1, 0, 60, 41);
+      expect(first).toEqual({ acquired: true, fenceToken: 42 });
+      if (first.acquired) expect(await cache.releaseLease(id, 1, 0, 42)).toBe(true);
+      // Its counter is now 42: a lower carried token does not pull it back.
+      expect(await cache.acquireLease(id, 2, 0, 60, 7)).toEqual({ acquired: true, fenceToken: 43 });
+      clock.advance(60_001);
+      expect(await cache.acquireLease(id, 3, 0, 60, 43)).toEqual({ acquired: true, fenceToken: 44 });
+    });
+
     it("releases a lease only for its owner's steps, retries and fence token", async () => {
       const lease = await cache.acquireLease(id, 3, 1, 60);
       if (!lease.acquired) throw new Error("not acquired");

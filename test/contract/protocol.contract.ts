@@ -345,6 +345,18 @@ export function describeProtocol(backend: ProtocolBackend): void {
       for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1] as number);
     });
 
+    it("fence tokens keep growing when the lease moves to the secondary cache, which counts from 0", async () => {
+      const before = await open();
+      const { correlationId } = await before.sy.start("looping", { context: { loops: 6, fences: [] } });
+      for (let i = 0; i < 4; i++) expect(await before.step()).toBe(true);
+      await before.close();
+      // The same stores, now with the primary cache down: every lease is taken on the secondary.
+      const h = await open({ chaos: { "cache.primary": 1.0 } });
+      await h.drain();
+      const fences = (await h.sy.status(correlationId)).userContext.fences as number[];
+      expect(fences).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
     it("a context that cannot be serialized is an action error: retried, not a crash", async () => {
       const h = await open();
       const { correlationId } = await h.sy.start("failures", { context: { next: { start: "cyclic" } } });

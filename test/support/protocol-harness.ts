@@ -66,7 +66,7 @@ export class ProtocolHarness {
       if (delivery === undefined) continue;
       const outcome = await this.sy.engine.process(delivery);
       this.outcomes.push(outcome);
-      if (outcome.kind === "malformed") await source.deadLetter(delivery, outcome.reason);
+      if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
       else await source.ack(delivery);
       return true;
     }

@@ -50,14 +50,14 @@ export class MemcachedCache implements CachePort {
     this.#prefix = prefix;
   }
 
-  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
+  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
     const keys = instanceKeys(this.#prefix, correlationId);
     const now = this.#clock.now();
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const stored = await this.#client.gets(keys.lease);
       const current = parse<Lease>(stored);
       if (current !== undefined && current.st === "leased" && current.e >= now) return { acquired: false, heldUntil: current.e };
-      const fence = await this.#nextFence(keys.fence, current?.f ?? 0);
+      const fence = await this.#nextFence(keys.fence, Math.max(current?.f ?? 0, minFenceToken));
       const lease: Lease = { st: "leased", s: steps, r: retries, f: fence, e: now + timeoutSeconds * 1000 };
       if (await this.#write(keys.lease, stored, JSON.stringify(lease), exptime(timeoutSeconds))) {
         return { acquired: true, fenceToken: fence };

@@ -27,21 +27,21 @@ export class PostgresCache implements CachePort {
    * expiry is read from the same statement's snapshot (absent only if a racing taker created the
    * row meanwhile).
    */
-  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
+  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
     const now = this.#db.clock.now();
     const { rows } = await this.#db.query<{ fence: number | null; held_until: number | null }>(
       "acquire lease",
       `WITH taken AS (
          INSERT INTO ${this.#table} AS l (correlation_id, steps, retries, fence, state, expires_at)
-         VALUES ($1, $2, $3, 1, 'leased', $4)
+         VALUES ($1, $2, $3, $6::bigint + 1, 'leased', $4)
          ON CONFLICT (correlation_id) DO UPDATE SET
-           steps = EXCLUDED.steps, retries = EXCLUDED.retries, fence = l.fence + 1,
+           steps = EXCLUDED.steps, retries = EXCLUDED.retries, fence = GREATEST(l.fence, $6::bigint) + 1,
            state = 'leased', expires_at = EXCLUDED.expires_at
          WHERE l.state = 'open' OR l.expires_at < $5
          RETURNING fence)
        SELECT (SELECT fence FROM taken) AS fence,
               (SELECT expires_at FROM ${this.#table} WHERE correlation_id = $1) AS held_until`,
-      [correlationId, steps, retries, after(now, timeoutSeconds), Math.round(now)],
+      [correlationId, steps, retries, after(now, timeoutSeconds), Math.round(now), minFenceToken],
     );
     const row = rows[0];
     if (row?.fence != null) return { acquired: true, fenceToken: row.fence };

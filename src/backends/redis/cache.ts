@@ -26,12 +26,12 @@ export class RedisCache implements CachePort {
     this.#prefix = connection.location.prefix;
   }
 
-  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
+  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
     const { lease, fence } = cacheKeys(this.#prefix, correlationId);
     const now = this.#clock.now();
     const timeoutMs = Math.ceil(timeoutSeconds * 1000);
     const [taken, value] = await this.#connection.run("acquire lease", (redis) =>
-      redis.syLeaseAcquire(lease, fence, steps, retries, now, now + timeoutMs, timeoutMs + GC_MARGIN_MS, FENCE_TTL_MS),
+      redis.syLeaseAcquire(lease, fence, steps, retries, now, now + timeoutMs, timeoutMs + GC_MARGIN_MS, FENCE_TTL_MS, minFenceToken),
     );
     return taken === 1 ? { acquired: true, fenceToken: Number(value) } : { acquired: false, heldUntil: Number(value) };
   }

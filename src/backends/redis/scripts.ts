@@ -33,13 +33,17 @@ export interface RedisScripts {
   syRetryMove(...args: Args): Promise<number>;
 }
 
-/** KEYS: lease, fence. ARGV: steps, retries, now, expiresAt, leaseTtlMs, fenceTtlMs. */
+/** KEYS: lease, fence. ARGV: steps, retries, now, expiresAt, leaseTtlMs, fenceTtlMs, minFence. */
 const LEASE_ACQUIRE = `
 local lease = redis.call('HMGET', KEYS[1], 'state', 'expires')
 if lease[1] == 'leased' and tonumber(lease[2]) >= tonumber(ARGV[3]) then
   return {0, lease[2]}
 end
 local fence = redis.call('INCR', KEYS[2])
+if fence <= tonumber(ARGV[7]) then
+  fence = tonumber(ARGV[7]) + 1
+  redis.call('SET', KEYS[2], fence)
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('HSET', KEYS[1], 'state', 'leased', 'steps', ARGV[1], 'retries', ARGV[2], 'fence', fence, 'expires', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])

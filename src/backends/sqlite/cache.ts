@@ -14,7 +14,7 @@ export class SqliteCache implements CachePort {
   readonly uri: string;
   readonly #db: SqliteDatabase;
   readonly #clock: Clock;
-  readonly #acquire: Statement<[string, number, number, number, number], { fence: number }>;
+  readonly #acquire: Statement<[string, number, number, number, number, number, number], { fence: number }>;
   readonly #releaseLease: Statement<[string, number, number, number]>;
   readonly #leaseExpiry: Statement<[string], number>;
   readonly #isDispatched: Statement<[string, number, number]>;
@@ -28,9 +28,9 @@ export class SqliteCache implements CachePort {
     // of the upsert fails and no row comes back. Fences only ever grow: rows are never deleted.
     this.#acquire = db.prepare(
       `INSERT INTO instance_state (correlation_id, steps, retries, fence, state, expires_at)
-       VALUES (?, ?, ?, 1, 'leased', ?)
+       VALUES (?, ?, ?, ? + 1, 'leased', ?)
        ON CONFLICT (correlation_id) DO UPDATE SET
-         steps = excluded.steps, retries = excluded.retries, fence = fence + 1,
+         steps = excluded.steps, retries = excluded.retries, fence = MAX(fence, ?) + 1,
          state = 'leased', expires_at = excluded.expires_at
        WHERE state = 'open' OR expires_at < ?
        RETURNING fence`,
@@ -53,13 +53,13 @@ export class SqliteCache implements CachePort {
     );
   }
 
-  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
+  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
     const now = this.#clock.now();
     // Durable before it resolves: after a crash the next taker must get a higher fence token than
     // any the actions of this processing may already have used.
     const row = await this.#db.write(
       "acquire lease",
-      () => this.#acquire.get(correlationId, steps, retries, now + timeoutSeconds * 1000, now),
+      () => this.#acquire.get(correlationId, steps, retries, minFenceToken, now + timeoutSeconds * 1000, minFenceToken, now),
       { durable: true },
     );
     if (row !== undefined) return { acquired: true, fenceToken: row.fence };

@@ -11,6 +11,7 @@ import {
   type UpdateItemCommandInput,
   type UpdateItemCommandOutput,
 } from "@aws-sdk/client-dynamodb";
+import { SystemError } from "../../../errors.js";
 import type { CachePort, Clock, LeaseResult } from "../../../ports.js";
 import { call, conditional, getItem, type TableRef } from "./client.js";
 import { BOOL, N, num, S } from "./item.js";
@@ -41,7 +42,7 @@ export class DynamoCache implements CachePort {
     return Math.ceil(untilMs / 1000) + TTL_GRACE_SECONDS;
   }
 
-  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number): Promise<LeaseResult> {
+  async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
     const now = this.#clock.now();
     const expiresAt = now + timeoutSeconds * 1000;
     const output = await conditional(this.#table, "UpdateItem", () =>
@@ -63,9 +64,29 @@ export class DynamoCache implements CachePort {
         ReturnValues: "ALL_NEW",
       }),
     );
-    if (output !== undefined) return { acquired: true, fenceToken: num(output.Attributes, "fence_token") ?? 1 };
+    if (output !== undefined) {
+      const token = num(output.Attributes, "fence_token") ?? 1;
+      return { acquired: true, fenceToken: token > minFenceToken ? token : await this.#raiseFence(correlationId, token, minFenceToken + 1) };
+    }
     const Item = await getItem(this.#client, this.#table, { pk: S(correlationId) }, "expires_at");
     return { acquired: false, heldUntil: num(Item, "expires_at") };
+  }
+
+  /**
+   * The lease was just taken with `taken`, below the token the message carries (the counter was
+   * behind: the lease used to live on the other cache). Raise it to `to` while the lease is ours;
+   * an update expression has no max(), hence this second, conditional write.
+   */
+  async #raiseFence(correlationId: string, taken: number, to: number): Promise<number> {
+    const output = await conditional(this.#table, "UpdateItem", () =>
+      this.#update(correlationId, {
+        UpdateExpression: "SET fence_token = :to",
+        ConditionExpression: "fence_token = :taken AND released = :false",
+        ExpressionAttributeValues: { ":to": N(to), ":taken": N(taken), ":false": BOOL(false) },
+      }),
+    );
+    if (output === undefined) throw new SystemError(`DynamoDB table ${this.#table.name}: lost the lease of ${correlationId} while raising its fence token to ${to}; try again`);
+    return to;
   }
 
   async releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean> {

@@ -296,8 +296,14 @@ export interface ListOptions {
  */
 export interface JournalPort {
   readonly uri: string;
-  /** Create or reset an instance record. */
-  putInstance(record: InstanceRecord): Promise<void>;
+  /**
+   * Create the records of new instances in one call, leaving any id that already has a record
+   * untouched (the insert itself is the uniqueness check of `start`). Returns, per record in order,
+   * whether it was created. The ids must be distinct.
+   */
+  createInstances(records: readonly InstanceRecord[]): Promise<boolean[]>;
+  /** Delete an instance's record and history (a start that could not send anything). */
+  deleteInstance(correlationId: string): Promise<void>;
   /** Update status, state and context; unknown instances are created. */
   updateInstance(
     correlationId: string,
@@ -306,6 +312,11 @@ export interface JournalPort {
   appendMessage(correlationId: string, message: JournalMessage): Promise<void>;
   appendErrors(correlationId: string, errors: JournalErrors): Promise<void>;
   getInstance(correlationId: string): Promise<InstanceRecord | undefined>;
+  /**
+   * The instance's messages in step order (messages of one step in append order): producers may
+   * journal concurrently, e.g. `start` records step 0 after its send, while a worker may already
+   * have recorded step 1.
+   */
   history(correlationId: string): Promise<JournalMessage[]>;
   errors(correlationId: string): Promise<JournalErrors[]>;
   list(options: ListOptions): Promise<InstanceRecord[]>;

@@ -368,6 +368,54 @@ export function describeProtocol(backend: ProtocolBackend): void {
       for (const id of ["a", "b", "taken"]) expect((await h.sy.status(id)).status).toBe("completed");
     });
 
+    it("a worker faster than start: start neither resets the instance's record nor reorders its history", async () => {
+      const h = await open();
+      const stream = h.sy.roles.stream.primary;
+      const sendBatch = stream.sendBatch.bind(stream);
+      // A worker that runs every instance to its end between start's send and start's return (once:
+      // a backend's own sends may go through sendBatch too).
+      stream.sendBatch = async (messages) => {
+        stream.sendBatch = sendBatch;
+        const results = await sendBatch(messages);
+        await h.drain();
+        return results;
+      };
+      const results = await h.sy.startMany([{ machineName: "simple" }, { machineName: "simple" }]);
+      for (const result of results) {
+        expect(result.ok).toBe(true);
+        expect((await h.trace(result.correlationId)).map(([state, , steps]) => [state, steps])).toEqual([
+          ["pseudo_init", 0],
+          ["start", 1],
+          ["middle", 2],
+        ]);
+        expect(await h.sy.status(result.correlationId)).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
+      }
+    });
+
+    it("a start that no stream or retry backend takes fails and leaves its id free", async () => {
+      const h = await open({ chaos: { "stream.primary": 1.0, "stream.secondary": 1.0, "retry.primary": 1.0, "retry.secondary": 1.0 } });
+      await expect(h.sy.start("simple", { correlationId: "unsent" })).rejects.toThrow(
+        "could not start instance unsent: every stream and retry backend failed",
+      );
+      await expect(h.sy.status("unsent")).rejects.toThrow('no instance with correlation id "unsent"');
+      expect(await h.sy.roles.journal?.history("unsent")).toEqual([]);
+    });
+
+    it("bulk start while a worker runs: every history in step order, every instance completed", async () => {
+      const h = await open();
+      let startedAll = false;
+      const worker = h.sy.worker({ concurrency: 8, stopWhenIdle: async () => startedAll && (await h.sy.pending()) === 0 });
+      const running = worker.run();
+      const results = await h.sy.startMany(Array.from({ length: 60 }, () => ({ machineName: "simple" })));
+      startedAll = true;
+      await running;
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      for (const { correlationId } of results) {
+        expect((await h.sy.history(correlationId)).map((m) => m.steps), correlationId).toEqual([0, 1, 2]);
+        expect(await h.sy.status(correlationId), correlationId).toMatchObject({ status: "completed", state: "end" });
+      }
+    });
+
     it("obj.delay holds the next message back; additional_delay_seconds is the default", async () => {
       const h = await open();
       const { correlationId } = await h.sy.start("timing", { context: { next: { start: "delay" }, delay: 30 } });

@@ -22,6 +22,7 @@ import type { DefinitionSet, MachineDefinition } from "../definition/types.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Clock, Delivery, InstanceStatus, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
+import { RecentIds } from "./recent-ids.js";
 import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
 /** How long a dispatched flag lives (SPEC §3 step 5). */
@@ -59,7 +60,13 @@ export type ProcessOutcome =
   /** The message cannot be processed at all: the worker moves it to the dead-letter store. */
   | { readonly kind: "malformed"; readonly reason: string };
 
-/** The engine: stateless between messages, safe to share across concurrent processings. */
+/** How many instances an engine remembers as recorded in the journal. */
+const JOURNALED_IDS_REMEMBERED = 10_000;
+
+/**
+ * The engine: stateless between messages (but for which instances it knows to be in the journal),
+ * safe to share across concurrent processings.
+ */
 export class Engine {
   readonly definitions: DefinitionSet;
   readonly roles: RoleBindings;
@@ -67,6 +74,8 @@ export class Engine {
   readonly random: () => number;
   readonly logger: Logger;
   readonly leaseHandoverMs: number;
+  /** @internal Instances whose journal record this engine created or found: it checks once per instance. */
+  readonly journaled = new RecentIds(JOURNALED_IDS_REMEMBERED);
 
   constructor(options: EngineOptions) {
     this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
@@ -214,6 +223,7 @@ class Processing {
         await this.#stopRetries();
         return "duplicate";
       }
+      await this.#ensureRecorded();
       // 3. Transitions.
       result = await this.#runTransitions(fenceToken);
       // 4. Next message.
@@ -238,6 +248,34 @@ class Processing {
     );
     if (result.final) return "completed";
     return result.nextEvent === undefined ? "waiting" : "dispatched";
+  }
+
+  /**
+   * Give an instance the journal has never seen (started by another producer, or before the
+   * journal was configured) its record at its first processing, before any action runs, with the
+   * message that introduced it as the first entry of its history.
+   */
+  async #ensureRecorded(): Promise<void> {
+    const correlationId = this.#correlationId;
+    if (this.#engine.journaled.has(correlationId)) return;
+    const now = this.#engine.clock.now();
+    const startedAt = this.#original.system_context.started_at;
+    let created = false;
+    await this.#journal(async (journal) => {
+      [created = false] = await journal.createInstances([
+        {
+          correlationId,
+          machineName: this.#machine.name,
+          status: "running",
+          state: this.#original.system_context.current_state,
+          userContext: this.#original.user_context,
+          startedAt: typeof startedAt === "number" && startedAt > 0 ? startedAt * 1000 : now,
+          updatedAt: now,
+        },
+      ]);
+      this.#engine.journaled.add(correlationId);
+    });
+    if (created) await journalMessage(this.#engine, this.#original, this.#delivery.role, this.#delivery.side);
   }
 
   async #isDispatched(): Promise<boolean> {

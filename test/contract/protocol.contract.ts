@@ -463,6 +463,41 @@ export function describeProtocol(backend: ProtocolBackend): void {
       );
     });
 
+    it("a message from another producer: its first processing creates the instance's record, even when it fails", async () => {
+      const h = await open();
+      // An instance started elsewhere (the seed system, or before the journal was configured), mid-run.
+      const body = JSON.stringify({
+        version: "0.1",
+        system_context: {
+          machine_name: "simple",
+          current_state: "start",
+          current_event: "go",
+          correlation_id: "seeded",
+          steps: 1,
+          retries: 0,
+          max_retries: 2,
+          started_at: 1_767_225_000.5,
+        },
+        user_context: { count: 1, fail: ["1:0"] },
+      });
+      await h.sy.roles.stream.primary.send({ correlationId: "seeded", steps: 1, retries: 0, body, delaySeconds: 0 });
+      expect(await h.step()).toBe(true); // fails at (1, 0): a retry is scheduled
+      expect(await h.sy.status("seeded")).toMatchObject({
+        machineName: "simple",
+        status: "running",
+        state: "start",
+        userContext: { count: 1, fail: ["1:0"] },
+        startedAt: 1_767_225_000_500,
+      });
+      await h.drain();
+      expect(await h.trace("seeded")).toEqual([
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.sy.status("seeded")).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
+    });
+
     it("a message for a machine this worker does not know goes to the dead letters", async () => {
       const h = await open();
       const body = JSON.stringify({

@@ -14,15 +14,19 @@ import {
 import { journalMessage, writeJournal } from "../engine/engine.js";
 import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
 import type { DefinitionSet } from "../definition/types.js";
-import { SystemError, UsageError } from "../errors.js";
+import { SwitchyardError, SystemError, UsageError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Clock, InstanceRecord, OutgoingMessage } from "../ports.js";
+import { checkCorrelationId } from "./correlation-id.js";
 
 /** Options of one start. */
 export interface StartOptions {
   /** The initial user context (a JSON object). */
   readonly context?: Record<string, unknown> | undefined;
-  /** Your own correlation id (default: a random 32-hex-digit id); it must not name an existing instance. */
+  /**
+   * Your own correlation id (default: a random 32-hex-digit id): 1 to 128 characters from A-Z a-z
+   * 0-9 . _ : - (what every transport carries unchanged); it must not name an existing instance.
+   */
   readonly correlationId?: string | undefined;
   /** Start in this state instead of `pseudo_init` (with `initialEvent`), e.g. to resume by hand. */
   readonly initialState?: string | undefined;
@@ -51,9 +55,10 @@ export interface StarterDeps {
   readonly logger?: Logger | undefined;
 }
 
-/** Build the start message of a new instance (validating machine, state and context). */
+/** Build the start message of a new instance (validating machine, correlation id, state and context). */
 export function startMessage(deps: StarterDeps, machineName: string, options: StartOptions = {}): WireMessage {
   const machine = deps.definitions.get(machineName);
+  if (options.correlationId !== undefined) checkCorrelationId(options.correlationId);
   const context = options.context ?? {};
   if (typeof context !== "object" || context === null || Array.isArray(context)) {
     throw new UsageError("the initial context must be a JSON object, e.g. {\"orderId\": 42}");
@@ -101,14 +106,27 @@ export async function startMachine(deps: StarterDeps, machineName: string, optio
 
 /**
  * Start many instances with batch sends. Items that the primary stream rejects are retried on the
- * secondary stream, then through the retry role; each item reports its own result.
+ * secondary stream, then through the retry role; each item reports its own result, including an
+ * item that is invalid (unknown machine or state, bad correlation id or context).
  */
 export async function startMachines(
   deps: StarterDeps,
   items: ReadonlyArray<{ machineName: string } & StartOptions>,
 ): Promise<StartItemResult[]> {
-  const messages = items.map((item) => startMessage(deps, item.machineName, item));
-  return sendStarts(deps, messages);
+  const results: StartItemResult[] = new Array(items.length);
+  const messages: WireMessage[] = [];
+  const positions: number[] = [];
+  for (const [index, item] of items.entries()) {
+    try {
+      messages.push(startMessage(deps, item.machineName, item));
+      positions.push(index);
+    } catch (error) {
+      if (!(error instanceof SwitchyardError)) throw error;
+      results[index] = { ok: false, correlationId: item.correlationId ?? "", error };
+    }
+  }
+  for (const [position, result] of (await sendStarts(deps, messages)).entries()) results[positions[position] as number] = result;
+  return results;
 }
 
 /**

@@ -416,6 +416,34 @@ export function describeProtocol(backend: ProtocolBackend): void {
       }
     });
 
+    it("correlation ids: the longest id of every allowed character runs; others are refused with one line", async () => {
+      const h = await open();
+      const longest = `Az09._:-${"x".repeat(120)}`;
+      const { correlationId } = await h.sy.start("simple", { correlationId: longest });
+      expect(correlationId).toBe(longest);
+      const rule = "use 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+      await expect(h.sy.start("simple", { correlationId: "" })).rejects.toThrow(`correlation id is empty; ${rule}`);
+      await expect(h.sy.start("simple", { correlationId: `${longest}y` })).rejects.toThrow(
+        `correlation id "Az09._:-xxxxxxxxxxxx…" is 129 characters long; ${rule}`,
+      );
+      await expect(h.sy.start("simple", { correlationId: "order 42" })).rejects.toThrow(`correlation id "order 42" contains " "; ${rule}`);
+      await expect(h.sy.start("simple", { correlationId: "{tenant}/42" })).rejects.toThrow(`correlation id "{tenant}/42" contains "{"; ${rule}`);
+      const results = await h.sy.startMany([
+        { machineName: "simple", correlationId: "ok-1" },
+        { machineName: "simple", correlationId: "" },
+        { machineName: "simple", correlationId: "ok-2" },
+      ]);
+      expect(results.map((r) => [r.correlationId, r.ok])).toEqual([["ok-1", true], ["", false], ["ok-2", true]]);
+      const refused = results[1];
+      expect(refused?.ok === false && refused.error.message).toBe(`correlation id is empty; ${rule}`);
+      await h.drain();
+      for (const id of [longest, "ok-1", "ok-2"]) {
+        expect((await h.sy.status(id)).status).toBe("completed");
+        expect((await h.trace(id)).map(([, , steps]) => steps)).toEqual([0, 1, 2]);
+      }
+      expect(await h.sy.pending()).toBe(0);
+    });
+
     it("obj.delay holds the next message back; additional_delay_seconds is the default", async () => {
       const h = await open();
       const { correlationId } = await h.sy.start("timing", { context: { next: { start: "delay" }, delay: 30 } });

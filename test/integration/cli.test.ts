@@ -73,6 +73,17 @@ describe("switchyard CLI", () => {
     expect(text.stdout).toMatch(/status:\s+completed/);
   });
 
+  it("start refuses a correlation id not every transport can carry, with one line and no id printed", async () => {
+    const rule = "use 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+    const empty = await cli("start", "simple", "-d", FSM, "--correlation-id", "");
+    expect([empty.code, empty.stdout, empty.stderr]).toEqual([1, "", `switchyard: correlation id is empty; ${rule}\n`]);
+    const spaced = await cli("start", "simple", "-d", FSM, "--correlation-id", "order 42");
+    expect([spaced.code, spaced.stdout, spaced.stderr]).toEqual([1, "", `switchyard: correlation id "order 42" contains " "; ${rule}\n`]);
+    const refused = await cli("status", "", "--json");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^switchyard: no instance with correlation id "" in /);
+  });
+
   it("an unprocessable message lands in dead-letters with its reason", async () => {
     const { Switchyard } = await import("../../src/client/switchyard.js");
     const sy = await Switchyard.open({ definitions: FSM, cwd: dir });

@@ -47,6 +47,12 @@ export interface OutgoingMessage {
   readonly body: string;
   /** Seconds before the message may be delivered (0 = now). */
   readonly delaySeconds: number;
+  /**
+   * Resolve only once the message would survive a crash of this process: `start` tells its caller
+   * the instance exists. Transports that store a message before they answer ignore it; SQLite's
+   * group commit waits for the commit.
+   */
+  readonly durable?: boolean | undefined;
 }
 
 /** Per-item outcome of a batch send: batches fail item by item, never as a whole. */

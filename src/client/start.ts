@@ -90,7 +90,7 @@ export function startMessage(deps: StarterDeps, machineName: string, options: St
 
 /**
  * Start one instance of `machineName`; resolves with its correlation id once the start message is
- * durably sent.
+ * durably sent (on SQLite: committed, whatever the commit mode).
  *
  * @example
  * ```ts
@@ -147,6 +147,8 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
       retries: 0,
       body: encodeMessage(message),
       delaySeconds: message.system_context.additional_delay_seconds,
+      // The caller is told the instance exists: it must survive a crash from then on.
+      durable: true,
     };
   });
   // The primary stream first, in one batch; failed items go one by one through the full failover.

@@ -54,11 +54,29 @@ export const LEASE_HANDOVER_MS = 2_000;
 /** What became of one processed message. */
 export type ProcessOutcome =
   | {
-      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate";
+      /**
+       * `abandoned`: the caller's signal aborted while the actions ran. Nothing was sent and the
+       * lease is released: hand the message back (do not acknowledge it) and it runs again at once.
+       */
+      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate" | "abandoned";
       readonly correlationId: string;
     }
   /** The message cannot be processed at all: the worker moves it to the dead-letter store. */
   | { readonly kind: "malformed"; readonly reason: string };
+
+/** Options of one {@link Engine.process} call. */
+export interface ProcessOptions {
+  /**
+   * Abort to stop waiting for the actions (a worker past its shutdown timeout). A processing whose
+   * actions have not finished then sends nothing, releases its lease and resolves `abandoned`; the
+   * actions run on unobserved and their result is discarded. A processing already past its actions
+   * (sending, bookkeeping) finishes as usual.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Thrown inside a processing when its signal aborts before its actions finish. */
+class Abandoned extends Error {}
 
 /** How many instances an engine remembers as recorded in the journal. */
 const JOURNALED_IDS_REMEMBERED = 10_000;
@@ -91,7 +109,7 @@ export class Engine {
    * rejects only when not even the last-resort retry could be stored, in which case the message
    * must not be acknowledged (its source delivers it again).
    */
-  async process(delivery: Delivery): Promise<ProcessOutcome> {
+  async process(delivery: Delivery, options: ProcessOptions = {}): Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
       message = decodeMessage(delivery.body);
@@ -107,7 +125,7 @@ export class Engine {
         reason: `unknown machine "${message.system_context.machine_name}" (this worker knows: ${known}); start the worker with the definition file that holds it`,
       };
     }
-    return new Processing(this, machine, delivery, message).run();
+    return new Processing(this, machine, delivery, message, options.signal).run();
   }
 }
 
@@ -129,13 +147,15 @@ class Processing {
   readonly #original: WireMessage;
   readonly #system: SystemContext;
   readonly #errors = new ErrorTally();
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage) {
+  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, signal: AbortSignal | undefined) {
     this.#engine = engine;
     this.#machine = machine;
     this.#delivery = delivery;
     this.#original = message;
     this.#system = { ...message.system_context };
+    this.#signal = signal;
   }
 
   get #roles() {
@@ -162,10 +182,17 @@ class Processing {
         kind = await this.#dispatchAndRetry(fenceToken);
       } else {
         this.#errors.record("cache");
-        this.#engine.logger.info("lease not acquired; retrying", this.#logFields());
         // Retry no earlier than the lease expires: a lease left behind by a killed worker would
         // otherwise use up every retry within the backoff (~1 minute) while it is still held.
         const heldUntil = lease !== "system-error" && !lease.acquired ? lease.heldUntil : undefined;
+        if (lease !== "system-error") {
+          // Once per wait: the retry is scheduled for when the lease expires.
+          const until =
+            heldUntil === undefined
+              ? "held by another processing; its message is retried after a backoff"
+              : `held until ${new Date(heldUntil).toISOString()} by another processing; its message is retried then`;
+          this.#engine.logger.warn(`waiting for the lease of instance ${this.#correlationId} (steps ${steps}, retries ${retries}): ${until}`, this.#logFields());
+        }
         const heldFor = heldUntil === undefined ? 0 : (heldUntil - this.#engine.clock.now()) / 1000;
         kind = await this.#retry(undefined, heldFor + 0.01);
       }
@@ -225,10 +252,14 @@ class Processing {
       }
       await this.#ensureRecorded();
       // 3. Transitions.
-      result = await this.#runTransitions(fenceToken);
+      result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken));
       // 4. Next message.
       if (result.nextEvent !== undefined) sent = await this.#sendNext(result, result.nextEvent);
     } catch (error) {
+      if (error instanceof Abandoned) {
+        this.#engine.logger.info("actions abandoned: the message is handed back", this.#logFields());
+        return "abandoned";
+      }
       // 6. On an exception: retry from the original message.
       return this.#retry(error);
     }
@@ -276,6 +307,23 @@ class Processing {
       this.#engine.journaled.add(correlationId);
     });
     if (created) await journalMessage(this.#engine, this.#original, this.#delivery.role, this.#delivery.side);
+  }
+
+  /**
+   * Run the actions, or stop waiting for them once the signal aborts (throwing {@link Abandoned}):
+   * they cannot be interrupted, so they run on, and whatever they return or throw is ignored.
+   */
+  #unlessAbandoned<T>(actions: () => Promise<T>): Promise<T> {
+    const signal = this.#signal;
+    if (signal === undefined) return actions();
+    if (signal.aborted) return Promise.reject(new Abandoned());
+    return new Promise<T>((resolve, reject) => {
+      const abandon = () => reject(new Abandoned());
+      signal.addEventListener("abort", abandon, { once: true });
+      actions()
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener("abort", abandon));
+    });
   }
 
   async #isDispatched(): Promise<boolean> {

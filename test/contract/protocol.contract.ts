@@ -297,6 +297,26 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect((await h.sy.status(correlationId)).status).toBe("completed");
     });
 
+    it("an abandoned processing releases its lease and sends nothing; the message runs again at once", async () => {
+      const h = await open();
+      // The first execution (fence token 1) would take far longer than this test.
+      const { correlationId } = await h.sy.start("slow", { context: { first_sleep_ms: 30_000, sleep_ms: 0 } });
+      const [source] = h.sy.sources.filter((s) => s.role === "stream" && s.side === "primary");
+      const [delivery] = (await source?.receive({ max: 1, visibilityTimeoutSeconds: 30 })) ?? [];
+      if (source === undefined || delivery === undefined) throw new Error("the start message should be deliverable");
+      const abandon = new AbortController();
+      const processing = h.sy.engine.process(delivery, { signal: abandon.signal });
+      setTimeout(() => abandon.abort(), 100);
+      expect(await processing).toEqual({ kind: "abandoned", correlationId });
+      await source.release(delivery, 0);
+      expect(await h.trace(correlationId)).toEqual([["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"]]);
+      expect(await h.sy.pending(correlationId)).toBe(1);
+      await h.drain();
+      expect(h.outcomes).toEqual([{ kind: "dispatched", correlationId }, { kind: "completed", correlationId }]);
+      expect(await h.errors(correlationId)).toEqual([]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "end" });
+    });
+
     it("an expired lease is taken over", async () => {
       const h = await open({ lease_timeout: 10 });
       const { correlationId } = await h.sy.start("simple");

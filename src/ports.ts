@@ -60,6 +60,12 @@ export interface OutgoingMessage {
   readonly body: string;
   /** Seconds before the message may be delivered (0 = now). */
   readonly delaySeconds: number;
+  /**
+   * Resolve only once the message would survive a crash of this process: `start` tells its caller
+   * the instance exists. Transports that store a message before they answer ignore it; SQLite's
+   * group commit waits for the commit.
+   */
+  readonly durable?: boolean | undefined;
 }
 
 /** Per-item outcome of a batch send: batches fail item by item, never as a whole. */
@@ -377,8 +383,14 @@ export interface ListOptions {
  */
 export interface JournalPort {
   readonly uri: string;
-  /** Create or reset an instance record. */
-  putInstance(record: InstanceRecord): Promise<void>;
+  /**
+   * Create the records of new instances in one call, leaving any id that already has a record
+   * untouched (the insert itself is the uniqueness check of `start`). Returns, per record in order,
+   * whether it was created. The ids must be distinct.
+   */
+  createInstances(records: readonly InstanceRecord[]): Promise<boolean[]>;
+  /** Delete an instance's record and history (a start that could not send anything). */
+  deleteInstance(correlationId: string): Promise<void>;
   /** Update status, state and context; unknown instances are created. */
   updateInstance(
     correlationId: string,
@@ -387,6 +399,11 @@ export interface JournalPort {
   appendMessage(correlationId: string, message: JournalMessage): Promise<void>;
   appendErrors(correlationId: string, errors: JournalErrors): Promise<void>;
   getInstance(correlationId: string): Promise<InstanceRecord | undefined>;
+  /**
+   * The instance's messages in step order (messages of one step in append order): producers may
+   * journal concurrently, e.g. `start` records step 0 after its send, while a worker may already
+   * have recorded step 1.
+   */
   history(correlationId: string): Promise<JournalMessage[]>;
   errors(correlationId: string): Promise<JournalErrors[]>;
   list(options: ListOptions): Promise<InstanceRecord[]>;

@@ -3,6 +3,7 @@ import { Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
 import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
+import { MAX_TIMER_SECONDS } from "../ranges.js";
 import { loadSettings } from "../settings/settings.js";
 
 /** `--settings <file>`. */
@@ -54,11 +55,13 @@ export function positiveInt(name: string) {
   };
 }
 
-/** Parse a positive number option. */
+/** Parse a positive number of seconds that becomes a timer (so at most {@link MAX_TIMER_SECONDS}). */
 export function positiveNumber(name: string) {
   return (text: string): number => {
     const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${name} must be a positive number, got "${text}"`);
+    if (!Number.isFinite(value) || value <= 0 || value > MAX_TIMER_SECONDS) {
+      throw new UsageError(`${name} must be a positive number of seconds up to ${MAX_TIMER_SECONDS} (the longest timer Node.js can set), got "${text}"`);
+    }
     return value;
   };
 }

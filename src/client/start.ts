@@ -14,15 +14,19 @@ import {
 import { journalMessage, writeJournal } from "../engine/engine.js";
 import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
 import type { DefinitionSet } from "../core/machine.js";
-import { SystemError, UsageError } from "../errors.js";
+import { SwitchyardError, SystemError, UsageError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
-import type { Clock, OutgoingMessage } from "../ports.js";
+import type { Clock, InstanceRecord, OutgoingMessage } from "../ports.js";
+import { checkCorrelationId } from "./correlation-id.js";
 
 /** Options of one start. */
 export interface StartOptions {
   /** The initial user context (a JSON object). */
   readonly context?: Record<string, unknown> | undefined;
-  /** Your own correlation id (default: a random 32-hex-digit id); it must not name an existing instance. */
+  /**
+   * Your own correlation id (default: a random 32-hex-digit id): 1 to 128 characters from A-Z a-z
+   * 0-9 . _ : - (what every transport carries unchanged); it must not name an existing instance.
+   */
   readonly correlationId?: string | undefined;
   /** Start in this state instead of `pseudo_init` (with `initialEvent`), e.g. to resume by hand. */
   readonly initialState?: string | undefined;
@@ -51,9 +55,10 @@ export interface StarterDeps {
   readonly logger?: Logger | undefined;
 }
 
-/** Build the start message of a new instance (validating machine, state and context). */
+/** Build the start message of a new instance (validating machine, correlation id, state and context). */
 export function startMessage(deps: StarterDeps, machineName: string, options: StartOptions = {}): WireMessage {
   const machine = deps.definitions.get(machineName);
+  if (options.correlationId !== undefined) checkCorrelationId(options.correlationId);
   const context = options.context ?? {};
   if (typeof context !== "object" || context === null || Array.isArray(context)) {
     throw new UsageError("the initial context must be a JSON object, e.g. {\"orderId\": 42}");
@@ -85,7 +90,7 @@ export function startMessage(deps: StarterDeps, machineName: string, options: St
 
 /**
  * Start one instance of `machineName`; resolves with its correlation id once the start message is
- * durably sent.
+ * durably sent (on SQLite: committed, whatever the commit mode).
  *
  * @example
  * ```ts
@@ -101,21 +106,40 @@ export async function startMachine(deps: StarterDeps, machineName: string, optio
 
 /**
  * Start many instances with batch sends. Items that the primary stream rejects are retried on the
- * secondary stream, then through the retry role; each item reports its own result.
+ * secondary stream, then through the retry role; each item reports its own result, including an
+ * item that is invalid (unknown machine or state, bad correlation id or context).
  */
 export async function startMachines(
   deps: StarterDeps,
   items: ReadonlyArray<{ machineName: string } & StartOptions>,
 ): Promise<StartItemResult[]> {
-  const messages = items.map((item) => startMessage(deps, item.machineName, item));
-  return sendStarts(deps, messages);
+  const results: StartItemResult[] = new Array(items.length);
+  const messages: WireMessage[] = [];
+  const positions: number[] = [];
+  for (const [index, item] of items.entries()) {
+    try {
+      messages.push(startMessage(deps, item.machineName, item));
+      positions.push(index);
+    } catch (error) {
+      if (!(error instanceof SwitchyardError)) throw error;
+      results[index] = { ok: false, correlationId: item.correlationId ?? "", error };
+    }
+  }
+  for (const [position, result] of (await sendStarts(deps, messages)).entries()) results[positions[position] as number] = result;
+  return results;
 }
 
+/**
+ * Claim the ids, then send. Each instance's journal record is written before its start message
+ * leaves: a worker may process the message at once, and its updates must land on the record, not
+ * be overwritten by it.
+ */
 async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<StartItemResult[]> {
   const logger = deps.logger ?? silentLogger;
+  const engine = { roles: deps.roles, logger };
   const results: Array<StartItemResult | undefined> = new Array(messages.length);
-  const pending = await withoutExistingIds(deps, messages, results);
-  const outgoing: OutgoingMessage[] = pending.map((index) => {
+  const claims = await claimIds(deps, messages, results);
+  const outgoing: OutgoingMessage[] = claims.map(({ index }) => {
     const message = messages[index] as WireMessage;
     return {
       correlationId: message.system_context.correlation_id,
@@ -123,6 +147,8 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
       retries: 0,
       body: encodeMessage(message),
       delaySeconds: message.system_context.additional_delay_seconds,
+      // The caller is told the instance exists: it must survive a crash from then on.
+      durable: true,
     };
   });
   // The primary stream first, in one batch; failed items go one by one through the full failover.
@@ -132,7 +158,7 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
   } catch (error) {
     logger.warn(`batch start on stream.primary failed: ${(error as Error).message}`);
   }
-  for (const [position, index] of pending.entries()) {
+  for (const [position, { index, claimed }] of claims.entries()) {
     const message = messages[index] as WireMessage;
     const correlationId = message.system_context.correlation_id;
     const item = batch[position];
@@ -143,6 +169,8 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
       sent ??= await sendToRole(deps.roles, "retry", outgoing[position] as OutgoingMessage, errors, logger);
     }
     if (sent === undefined) {
+      // Nothing was sent: give the id back, so the same start can be tried again.
+      if (claimed) await writeJournal(engine, (journal) => journal.deleteInstance(correlationId));
       results[index] = {
         ok: false,
         correlationId,
@@ -150,18 +178,6 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
       };
       continue;
     }
-    const engine = { roles: deps.roles, logger };
-    await writeJournal(engine, (journal) =>
-      journal.putInstance({
-        correlationId,
-        machineName: message.system_context.machine_name,
-        status: "running",
-        state: message.system_context.current_state,
-        userContext: message.user_context,
-        startedAt: deps.clock.now(),
-        updatedAt: deps.clock.now(),
-      }),
-    );
     await journalMessage(engine, message, sent.role, sent.side);
     results[index] = { ok: true, correlationId, sent };
   }
@@ -170,33 +186,19 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
 
 /**
  * A correlation id names one instance: starting it again would be dropped as a duplicate of its
- * first step. Ids the journal already knows (or that repeat within the batch) fail per item;
- * returns the indexes of the messages to send.
+ * first step. Each id is claimed by creating its journal record (`ON CONFLICT DO NOTHING`: the
+ * insert is the check, so two concurrent starts of one id cannot both win); ids the journal already
+ * knows, or that repeat within the batch, fail per item. Returns the messages to send, with whether
+ * this call created their record.
  */
-async function withoutExistingIds(
+async function claimIds(
   deps: StarterDeps,
   messages: readonly WireMessage[],
   results: Array<StartItemResult | undefined>,
-): Promise<number[]> {
+): Promise<Array<{ index: number; claimed: boolean }>> {
   const journal = deps.roles.journal;
-  const seen = new Set<string>();
-  const pending: number[] = [];
-  for (const [index, message] of messages.entries()) {
-    const correlationId = message.system_context.correlation_id;
-    let existing: string | undefined = seen.has(correlationId) ? "started earlier in this batch" : undefined;
-    if (existing === undefined && journal !== undefined) {
-      const record = await journal.getInstance(correlationId).catch((error: Error) => {
-        // The journal is bookkeeping: if it cannot answer, start anyway, but say so.
-        (deps.logger ?? silentLogger).warn(`cannot check whether ${correlationId} is in use (${journal.uri}): ${error.message}`);
-        return undefined;
-      });
-      if (record !== undefined) existing = `${record.machineName}, ${record.status}`;
-    }
-    seen.add(correlationId);
-    if (existing === undefined) {
-      pending.push(index);
-      continue;
-    }
+  const duplicate = (index: number, existing: string) => {
+    const correlationId = (messages[index] as WireMessage).system_context.correlation_id;
     results[index] = {
       ok: false,
       correlationId,
@@ -204,6 +206,47 @@ async function withoutExistingIds(
         code: "duplicate_correlation_id",
       }),
     };
+  };
+  const seen = new Set<string>();
+  const candidates: number[] = [];
+  for (const [index, message] of messages.entries()) {
+    const correlationId = message.system_context.correlation_id;
+    if (seen.has(correlationId)) duplicate(index, "started earlier in this batch");
+    else candidates.push(index);
+    seen.add(correlationId);
   }
-  return pending;
+  if (journal === undefined) return candidates.map((index) => ({ index, claimed: false }));
+  const now = deps.clock.now();
+  const records = candidates.map((index) => {
+    const system = (messages[index] as WireMessage).system_context;
+    return {
+      correlationId: system.correlation_id,
+      machineName: system.machine_name,
+      status: "running" as const,
+      state: system.current_state,
+      userContext: (messages[index] as WireMessage).user_context,
+      startedAt: now,
+      updatedAt: now,
+    };
+  });
+  let created: boolean[];
+  try {
+    created = await journal.createInstances(records);
+  } catch (error) {
+    // The journal is bookkeeping: if it cannot answer, start anyway, but say so.
+    (deps.logger ?? silentLogger).warn(
+      `cannot record ${records.length} new instance(s) in the journal (${journal.uri}), so their ids are not checked for reuse: ${(error as Error).message}`,
+    );
+    return candidates.map((index) => ({ index, claimed: false }));
+  }
+  const claims: Array<{ index: number; claimed: boolean }> = [];
+  for (const [position, index] of candidates.entries()) {
+    if (created[position] === true) {
+      claims.push({ index, claimed: true });
+      continue;
+    }
+    const record = await journal.getInstance((records[position] as InstanceRecord).correlationId).catch(() => undefined);
+    duplicate(index, record === undefined ? "in the journal" : `${record.machineName}, ${record.status}`);
+  }
+  return claims;
 }

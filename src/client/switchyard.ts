@@ -130,7 +130,7 @@ export class Switchyard {
     return record;
   }
 
-  /** Every message an instance produced, in send order. */
+  /** Every message an instance produced, in step order (the retries of a step in send order). */
   async history(correlationId: string): Promise<JournalMessage[]> {
     await this.status(correlationId);
     return this.#journal().history(correlationId);

@@ -30,8 +30,10 @@ export interface WorkerOptions {
   readonly stopWhenIdle?: (() => Promise<boolean>) | undefined;
   /**
    * After {@link Worker.stop}, how long to wait for in-flight messages before handing them back to
-   * their sources (delivered again at once, to this or another worker) and returning. Default: wait
-   * as long as they take.
+   * their sources (delivered again at once, to this or another worker) and returning. A message
+   * whose actions are still running is abandoned: its lease is released and nothing of it is sent,
+   * so it runs again at once elsewhere; the actions cannot be interrupted and run on unobserved
+   * (a CLI worker exits). Default: wait as long as they take.
    */
   readonly shutdownTimeoutSeconds?: number | undefined;
   /** Longest pause between polls when there is no work, in ms (default 200). */
@@ -45,8 +47,10 @@ export interface WorkerStats {
   processed: number;
   /** Outcomes by kind (dispatched, completed, retrying, failed, duplicate, waiting, malformed, poison). */
   outcomes: Record<string, number>;
-  /** Messages the engine could not finish (left for redelivery). */
+  /** Messages the engine could not finish, or handed back at shutdown (left for redelivery). */
   unfinished: number;
+  /** Of those, messages whose actions were still running when they were handed back. */
+  abandoned: number;
   inFlight: number;
   startedAt: number;
 }
@@ -60,8 +64,11 @@ export class Worker {
   readonly #options: WorkerOptions;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
-  /** In-flight deliveries by when their claim was last taken or extended (ms, monotonic). */
-  readonly #claims = new Map<Delivery, { source: MessageSource; since: number }>();
+  /**
+   * In-flight deliveries: their source, when their claim was last taken or extended (ms,
+   * monotonic), and how to abandon their processing at the shutdown timeout.
+   */
+  readonly #claims = new Map<Delivery, { source: MessageSource; since: number; abandon: AbortController }>();
   #stopping = false;
   readonly #pause = new Pause();
   #next = 0;
@@ -76,7 +83,7 @@ export class Worker {
     this.#visibility = options.visibilityTimeoutSeconds ?? 30;
     this.#options = options;
     this.#logger = options.logger ?? engine.logger ?? silentLogger;
-    this.stats = { received: 0, processed: 0, outcomes: {}, unfinished: 0, inFlight: 0, startedAt: Date.now() };
+    this.stats = { received: 0, processed: 0, outcomes: {}, unfinished: 0, abandoned: 0, inFlight: 0, startedAt: Date.now() };
   }
 
   /**
@@ -141,17 +148,11 @@ export class Worker {
     const outcome = await Promise.race([Promise.all(this.#inFlight), expired]);
     clearTimeout(timer);
     if (outcome !== "expired") return;
-    const claims = [...this.#claims];
-    this.#claims.clear(); // their heartbeats stop: the messages are no longer ours
-    this.#logger.warn(`shutdown timeout: handing ${claims.length} in-flight message(s) back for redelivery`);
-    await Promise.all(
-      claims.map(([delivery, { source }]) =>
-        source.release(delivery, 0).catch((error: Error) => {
-          this.#logger.error(`cannot hand message ${delivery.id} back to ${source.uri}: ${error.message}; it returns after its visibility timeout`);
-        }),
-      ),
-    );
-    this.stats.unfinished += claims.length;
+    this.#logger.warn(`shutdown timeout: handing ${this.#claims.size} in-flight message(s) back for redelivery`);
+    // Processings still in their actions give up at once: they release their leases, send
+    // nothing, and #handle hands their messages back. Those already sending finish first.
+    for (const { abandon } of this.#claims.values()) abandon.abort();
+    await Promise.all(this.#inFlight);
   }
 
   /**
@@ -195,8 +196,9 @@ export class Worker {
 
   #start(source: MessageSource, delivery: Delivery): void {
     this.stats.received++;
-    this.#claims.set(delivery, { source, since: performance.now() });
-    const task = this.#handle(source, delivery).finally(() => {
+    const abandon = new AbortController();
+    this.#claims.set(delivery, { source, since: performance.now(), abandon });
+    const task = this.#handle(source, delivery, abandon.signal).finally(() => {
       this.#claims.delete(delivery);
       this.#inFlight.delete(task);
       this.stats.inFlight = this.#inFlight.size;
@@ -206,13 +208,22 @@ export class Worker {
     this.stats.inFlight = this.#inFlight.size;
   }
 
-  async #handle(source: MessageSource, delivery: Delivery): Promise<void> {
+  async #handle(source: MessageSource, delivery: Delivery, signal: AbortSignal): Promise<void> {
     let outcome: ProcessOutcome;
     try {
-      outcome = await this.#engine.process(delivery);
+      outcome = await this.#engine.process(delivery, { signal });
     } catch (error) {
       this.stats.unfinished++;
       this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`);
+      return;
+    }
+    if (outcome.kind === "abandoned") {
+      // Not acknowledged: delivered again at once, and its lease is already free.
+      await source.release(delivery, 0).catch((error: Error) => {
+        this.#logger.error(`cannot hand message ${delivery.id} back to ${source.uri}: ${error.message}; it returns after its visibility timeout`);
+      });
+      this.stats.unfinished++;
+      this.stats.abandoned++;
       return;
     }
     try {

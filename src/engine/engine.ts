@@ -24,6 +24,7 @@ import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Clock, Delivery, InstanceStatus, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
+import { RecentIds } from "./recent-ids.js";
 import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
 /** How long a dispatched flag lives (SPEC §3 step 5). */
@@ -70,7 +71,11 @@ export const LEASE_HANDOVER_MS = 2_000;
 /** What became of one processed message. */
 export type ProcessOutcome =
   | {
-      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate";
+      /**
+       * `abandoned`: the caller's signal aborted while the actions ran. Nothing was sent and the
+       * lease is released: hand the message back (do not acknowledge it) and it runs again at once.
+       */
+      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate" | "abandoned";
       readonly correlationId: string;
     }
   /**
@@ -80,7 +85,27 @@ export type ProcessOutcome =
    */
   | { readonly kind: "malformed" | "poison"; readonly reason: string };
 
-/** The engine: stateless between messages, safe to share across concurrent processings. */
+/** Options of one {@link Engine.process} call. */
+export interface ProcessOptions {
+  /**
+   * Abort to stop waiting for the actions (a worker past its shutdown timeout). A processing whose
+   * actions have not finished then sends nothing, releases its lease and resolves `abandoned`; the
+   * actions run on unobserved and their result is discarded. A processing already past its actions
+   * (sending, bookkeeping) finishes as usual.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Thrown inside a processing when its signal aborts before its actions finish. */
+class Abandoned extends Error {}
+
+/** How many instances an engine remembers as recorded in the journal. */
+const JOURNALED_IDS_REMEMBERED = 10_000;
+
+/**
+ * The engine: stateless between messages (but for which instances it knows to be in the journal),
+ * safe to share across concurrent processings.
+ */
 export class Engine {
   readonly definitions: DefinitionSet;
   readonly roles: RoleBindings;
@@ -92,6 +117,8 @@ export class Engine {
   readonly leaseTimeoutSeconds: number;
   /** The last error of each delivery whose processing rejected, by source and message id. */
   readonly #lastErrors = new Map<string, string>();
+  /** @internal Instances whose journal record this engine created or found: it checks once per instance. */
+  readonly journaled = new RecentIds(JOURNALED_IDS_REMEMBERED);
 
   constructor(options: EngineOptions) {
     this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
@@ -109,7 +136,7 @@ export class Engine {
    * rejects only when not even the last-resort retry could be stored, in which case the message
    * must not be acknowledged (its source delivers it again).
    */
-  async process(delivery: Delivery): Promise<ProcessOutcome> {
+  async process(delivery: Delivery, options: ProcessOptions = {}): Promise<ProcessOutcome> {
     const key = `${delivery.role}.${delivery.side}:${delivery.id}`;
     if (delivery.receiveCount > this.maxReceiveCount) {
       const last = this.#lastErrors.get(key);
@@ -120,7 +147,7 @@ export class Engine {
       };
     }
     try {
-      const outcome = await this.#process(delivery);
+      const outcome = await this.#process(delivery, options);
       this.#lastErrors.delete(key);
       return outcome;
     } catch (error) {
@@ -131,7 +158,7 @@ export class Engine {
     }
   }
 
-  async #process(delivery: Delivery): Promise<ProcessOutcome> {
+  async #process(delivery: Delivery, options: ProcessOptions): Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
       message = decodeMessage(delivery.body, (name) => ({
@@ -150,7 +177,7 @@ export class Engine {
         reason: `unknown machine "${message.system_context.machine_name}" (this worker knows: ${known}); start the worker with the definition file that holds it`,
       };
     }
-    return new Processing(this, machine, delivery, message).run();
+    return new Processing(this, machine, delivery, message, options.signal).run();
   }
 }
 
@@ -174,13 +201,15 @@ class Processing {
   readonly #original: WireMessage;
   readonly #system: SystemContext;
   readonly #errors = new ErrorTally();
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage) {
+  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, signal: AbortSignal | undefined) {
     this.#engine = engine;
     this.#machine = machine;
     this.#delivery = delivery;
     this.#original = message;
     this.#system = { ...message.system_context };
+    this.#signal = signal;
   }
 
   get #roles() {
@@ -208,10 +237,17 @@ class Processing {
         kind = await this.#dispatchAndRetry(fenceToken);
       } else {
         this.#errors.record("cache");
-        this.#engine.logger.info("lease not acquired; retrying", this.#logFields());
         // Retry no earlier than the lease expires: a lease left behind by a killed worker would
         // otherwise use up every retry within the backoff (~1 minute) while it is still held.
         const heldUntil = lease !== "system-error" && !lease.acquired ? lease.heldUntil : undefined;
+        if (lease !== "system-error") {
+          // Once per wait: the retry is scheduled for when the lease expires.
+          const until =
+            heldUntil === undefined
+              ? "held by another processing; its message is retried after a backoff"
+              : `held until ${new Date(heldUntil).toISOString()} by another processing; its message is retried then`;
+          this.#engine.logger.warn(`waiting for the lease of instance ${this.#correlationId} (steps ${steps}, retries ${retries}): ${until}`, this.#logFields());
+        }
         const heldFor = heldUntil === undefined ? 0 : (heldUntil - this.#engine.clock.now()) / 1000;
         kind = await this.#retry(undefined, heldFor + 0.01);
       }
@@ -270,11 +306,16 @@ class Processing {
         await this.#stopRetries();
         return "duplicate";
       }
+      await this.#ensureRecorded();
       // 3. Transitions.
-      result = await this.#runTransitions(fenceToken);
+      result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken));
       // 4. Next message.
       if (result.nextEvent !== undefined) sent = await this.#sendNext(result, result.nextEvent);
     } catch (error) {
+      if (error instanceof Abandoned) {
+        this.#engine.logger.info("actions abandoned: the message is handed back", this.#logFields());
+        return "abandoned";
+      }
       // 6. On an exception: retry from the original message.
       return this.#retry(error);
     }
@@ -294,6 +335,51 @@ class Processing {
     );
     if (result.final) return "completed";
     return result.nextEvent === undefined ? "waiting" : "dispatched";
+  }
+
+  /**
+   * Give an instance the journal has never seen (started by another producer, or before the
+   * journal was configured) its record at its first processing, before any action runs, with the
+   * message that introduced it as the first entry of its history.
+   */
+  async #ensureRecorded(): Promise<void> {
+    const correlationId = this.#correlationId;
+    if (this.#engine.journaled.has(correlationId)) return;
+    const now = this.#engine.clock.now();
+    const startedAt = this.#original.system_context.started_at;
+    let created = false;
+    await this.#journal(async (journal) => {
+      [created = false] = await journal.createInstances([
+        {
+          correlationId,
+          machineName: this.#machine.name,
+          status: "running",
+          state: this.#original.system_context.current_state,
+          userContext: this.#original.user_context,
+          startedAt: typeof startedAt === "number" && startedAt > 0 ? startedAt * 1000 : now,
+          updatedAt: now,
+        },
+      ]);
+      this.#engine.journaled.add(correlationId);
+    });
+    if (created) await journalMessage(this.#engine, this.#original, this.#delivery.role, this.#delivery.side);
+  }
+
+  /**
+   * Run the actions, or stop waiting for them once the signal aborts (throwing {@link Abandoned}):
+   * they cannot be interrupted, so they run on, and whatever they return or throw is ignored.
+   */
+  #unlessAbandoned<T>(actions: () => Promise<T>): Promise<T> {
+    const signal = this.#signal;
+    if (signal === undefined) return actions();
+    if (signal.aborted) return Promise.reject(new Abandoned());
+    return new Promise<T>((resolve, reject) => {
+      const abandon = () => reject(new Abandoned());
+      signal.addEventListener("abort", abandon, { once: true });
+      actions()
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener("abort", abandon));
+    });
   }
 
   async #isDispatched(): Promise<boolean> {

@@ -104,9 +104,8 @@ function parseBody(body: string | undefined): { context?: Record<string, unknown
   if (context !== undefined && (typeof context !== "object" || context === null || Array.isArray(context))) {
     throw new UsageError('"context" must be a JSON object');
   }
-  if (correlationId !== undefined && (typeof correlationId !== "string" || correlationId === "")) {
-    throw new UsageError('"correlationId" must be a non-empty string');
-  }
+  // Its content is checked by start, with the same one-line rule as everywhere.
+  if (correlationId !== undefined && typeof correlationId !== "string") throw new UsageError('"correlationId" must be a string');
   return { context: context as Record<string, unknown> | undefined, correlationId: correlationId as string | undefined };
 }
 

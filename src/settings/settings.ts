@@ -21,6 +21,7 @@ import { DEFAULT_LEASE_TIMEOUT_SECONDS } from "../core/message.js";
 import { MAX_RECEIVE_COUNT } from "../engine/engine.js";
 import { SettingsError } from "../errors.js";
 import { ROLES, type RoleName, SIDES, type Side } from "../ports.js";
+import { MAX_TIMER_SECONDS, type NumberRange, rangeProblem } from "../ranges.js";
 
 /** The store every role uses when nothing else is configured. */
 export const DEFAULT_STORE_URI = "sqlite:.switchyard/switchyard.db";
@@ -28,6 +29,26 @@ export const DEFAULT_STORE_URI = "sqlite:.switchyard/switchyard.db";
 export const DEFAULT_SETTINGS_FILES = ["switchyard.settings.yaml", "switchyard.settings.yml", "switchyard.settings.json"];
 /** Default seconds before an unacknowledged message is delivered again. */
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+/**
+ * `lease_timeout`: any finite time up to the longest timer Node.js can set, which is also inside
+ * Memcached's 30-day limit on relative expiry times.
+ */
+export const LEASE_TIMEOUT_RANGE: NumberRange = {
+  min: 0.001,
+  max: MAX_TIMER_SECONDS,
+  unit: "seconds",
+  why: "about 24.8 days, the longest timer Node.js can set",
+};
+/** `visibility_timeout`: SQS keeps a message hidden for at most 12 hours and would cut a longer claim short. */
+export const VISIBILITY_TIMEOUT_RANGE: NumberRange = {
+  min: 0.001,
+  max: 43_200,
+  unit: "seconds",
+  why: "12 hours, the longest SQS visibility timeout",
+};
+/** A chaos failure rate. */
+const CHAOS_RATE_RANGE: NumberRange = { min: 0, max: 1 };
 
 /** A role's backends as written: a URI, or a primary and an optional secondary. */
 export type RoleConfig = string | { primary: string; secondary?: string | undefined };
@@ -143,9 +164,9 @@ export function resolveSettings(config: unknown, where: { baseDir: string; file:
     roles,
     journal,
     chaos: chaosRates(label, raw.chaos),
-    leaseTimeoutSeconds: positiveNumber(label, "lease_timeout", raw.lease_timeout, DEFAULT_LEASE_TIMEOUT_SECONDS),
-    visibilityTimeoutSeconds: positiveNumber(label, "visibility_timeout", raw.visibility_timeout, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
-    maxReceiveCount: wholeNumber(label, "max_receive_count", raw.max_receive_count, MAX_RECEIVE_COUNT, { min: 1, max: 1000 }),
+    leaseTimeoutSeconds: numberIn(label, "lease_timeout", raw.lease_timeout, LEASE_TIMEOUT_RANGE, DEFAULT_LEASE_TIMEOUT_SECONDS),
+    visibilityTimeoutSeconds: numberIn(label, "visibility_timeout", raw.visibility_timeout, VISIBILITY_TIMEOUT_RANGE, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+    maxReceiveCount: numberIn(label, "max_receive_count", raw.max_receive_count, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_COUNT),
     endpoints: stringMap(label, "endpoints", raw.endpoints),
   };
 }
@@ -204,28 +225,21 @@ function chaosRates(label: string, value: unknown): Map<`${RoleName}.${Side}`, n
     if (!(ROLES as readonly string[]).includes(role ?? "") || !(SIDES as readonly string[]).includes(side ?? "")) {
       throw new SettingsError(`${label}: chaos key "${key}" must be role.side with role one of ${ROLES.join(", ")} and side primary or secondary`);
     }
-    if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
-      throw new SettingsError(`${label}: chaos rate for ${key} must be a number from 0.0 to 1.0, got ${JSON.stringify(rate)}`);
-    }
-    rates.set(key as `${RoleName}.${Side}`, rate);
+    const problem = rangeProblem(rate, CHAOS_RATE_RANGE);
+    if (problem !== undefined) throw new SettingsError(`${label}: chaos rate for ${key} ${problem}`);
+    rates.set(key as `${RoleName}.${Side}`, rate as number);
   }
   return rates;
 }
 
-function positiveNumber(label: string, key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value > 0)) {
-    throw new SettingsError(`${label}: ${key} must be a positive number of seconds, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
+/** Deliveries of one message before it is dead-lettered. */
+const MAX_RECEIVE_COUNT_RANGE: NumberRange = { min: 1, max: 1000, whole: true };
 
-function wholeNumber(label: string, key: string, value: unknown, fallback: number, range: { min: number; max: number }): number {
+function numberIn(label: string, key: string, value: unknown, range: NumberRange, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new SettingsError(`${label}: ${key} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  const problem = rangeProblem(value, range);
+  if (problem !== undefined) throw new SettingsError(`${label}: ${key} ${problem}`);
+  return value as number;
 }
 
 function stringMap(label: string, key: string, value: unknown): Record<string, string> {

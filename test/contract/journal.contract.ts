@@ -40,14 +40,14 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
 
     it("stores and returns an instance record", async () => {
       const put = record({ userContext: { nested: { list: [1, "two"] } } });
-      await journal.putInstance(put);
+      await journal.createInstances([put]);
       expect(await journal.getInstance(put.correlationId)).toEqual({ ...put, reason: undefined });
       expect(await journal.getInstance(randomUUID())).toBeUndefined();
     });
 
     it("updates an instance, keeping when it started", async () => {
       const put = record();
-      await journal.putInstance(put);
+      await journal.createInstances([put]);
       clock.advance(1_000);
       await journal.updateInstance(put.correlationId, {
         machineName: "tracer",
@@ -64,6 +64,38 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
         updatedAt: clock.now(),
         reason: "boom",
       });
+    });
+
+    it("creates only the records whose ids are free, leaving a newer state untouched", async () => {
+      const taken = record();
+      expect(await journal.createInstances([taken])).toEqual([true]);
+      await journal.updateInstance(taken.correlationId, { machineName: "tracer", status: "completed", state: "final", userContext: { count: 3 }, reason: undefined });
+      const free = record();
+      expect(await journal.createInstances([record({ correlationId: taken.correlationId }), free])).toEqual([false, true]);
+      expect(await journal.getInstance(taken.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { count: 3 } });
+      expect(await journal.getInstance(free.correlationId)).toEqual({ ...free, reason: undefined });
+      expect(await journal.createInstances([])).toEqual([]);
+    });
+
+    it("deletes an instance with its history and errors", async () => {
+      const [gone, kept] = [record(), record()];
+      await journal.createInstances([gone, kept]);
+      await journal.appendMessage(gone.correlationId, entry(0));
+      await journal.appendMessage(kept.correlationId, entry(0));
+      await journal.appendErrors(gone.correlationId, { counters: { retry: 1 }, dimensions: { machine_name: "tracer", current_state: "s", current_event: "e" } });
+      await journal.deleteInstance(gone.correlationId);
+      expect(await journal.getInstance(gone.correlationId)).toBeUndefined();
+      expect(await journal.history(gone.correlationId)).toEqual([]);
+      expect(await journal.errors(gone.correlationId)).toEqual([]);
+      expect(await journal.history(kept.correlationId)).toEqual([entry(0)]);
+    });
+
+    it("returns history in step order, whatever order producers appended it in", async () => {
+      const id = randomUUID();
+      // start journals step 0 after its send; a worker may have journaled step 1 before that.
+      const retry = { ...entry(1), retries: 1, role: "retry" as const };
+      for (const message of [entry(1), entry(0), retry, entry(2)]) await journal.appendMessage(id, message);
+      expect(await journal.history(id)).toEqual([entry(0), entry(1), retry, entry(2)]);
     });
 
     it("creates an unknown instance on update", async () => {
@@ -97,12 +129,11 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       const older = record({ machineName: machine });
       clock.advance(1);
       const newer = record({ machineName: machine, status: "completed" });
-      await journal.putInstance(older);
-      await journal.putInstance(newer);
+      await journal.createInstances([older, newer]);
       clock.advance(1);
       // An update does not move an instance up: the order is by start time.
       await journal.updateInstance(older.correlationId, { machineName: machine, status: "running", state: "s", userContext: {}, reason: undefined });
-      await journal.putInstance(record({ machineName: `other-${randomUUID()}` }));
+      await journal.createInstances([record({ machineName: `other-${randomUUID()}` })]);
       const ids = (list: InstanceRecord[]) => list.map((r) => r.correlationId);
       expect(ids(await journal.list({ machineName: machine }))).toEqual([newer.correlationId, older.correlationId]);
       expect(ids(await journal.list({ machineName: machine, status: "running" }))).toEqual([older.correlationId]);

@@ -164,6 +164,16 @@ describe("memcached backend", () => {
     expect(parseMemcachedUri("memcached://10.0.0.5:11311?timeout_ms=500")).toMatchObject({ port: 11311, prefix: "switchyard", timeoutMs: 500 });
     expect(() => parseMemcachedUri("memcached://h?prefx=a")).toThrow(/unknown option "prefx"; known options: prefix, timeout_ms/);
     expect(() => parseMemcachedUri("memcached://h/0")).toThrow(/has a path; Memcached has no databases/);
-    expect(() => parseMemcachedUri("memcached://h?timeout_ms=soon")).toThrow(/timeout_ms must be a positive whole number/);
+    expect(() => parseMemcachedUri("memcached://h?timeout_ms=soon")).toThrow(/timeout_ms must be a whole number of milliseconds/);
+  });
+
+  it("range-checks every number of its URI, with one line naming the option and its range", () => {
+    expect(parseMemcachedUri("memcached://h:65535?timeout_ms=2147483647")).toMatchObject({ port: 65535, timeoutMs: 2147483647 });
+    const timer = "whole number of milliseconds from 1 to 2147483647 (the longest timer Node.js can set)";
+    expect(() => parseMemcachedUri("memcached://h?timeout_ms=2147483648")).toThrow(
+      `Memcached URI "memcached://h?timeout_ms=2147483648": timeout_ms must be a ${timer}, got "2147483648"`,
+    );
+    expect(() => parseMemcachedUri("memcached://h?timeout_ms=-5")).toThrow(`timeout_ms must be a ${timer}, got "-5"`);
+    expect(() => parseMemcachedUri("memcached://h:0")).toThrow('Memcached URI "memcached://h:0": port must be a whole number from 1 to 65535, got "0"');
   });
 });

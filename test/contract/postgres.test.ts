@@ -391,9 +391,27 @@ describe("postgres backend", () => {
     expect(() => parsePostgresUri("postgres://u:secret@h/db?schema=bad-name")).toThrow(/u:\*\*\*@h.*schema "bad-name" must be/);
     expect(() => parsePostgresUri(`postgres://h/db?schema=${"x".repeat(59)}`)).toThrow(/at most 58 characters/);
     expect(() => parsePostgresUri("postgres://h/db?schema=PG_mine")).toThrow(/starts with "pg_", which PostgreSQL reserves/);
-    expect(() => parsePostgresUri("postgres://h/db?pool=0")).toThrow(/pool must be a whole number of at least 1, got "0"/);
+    expect(() => parsePostgresUri("postgres://h/db?pool=0")).toThrow(/pool must be a whole number from 1 to 262143 .*, got "0"/);
     expect(() => parsePostgresUri("postgres://h/db?connect_timeout=soon")).toThrow(/connect_timeout must be/);
     expect(() => parsePostgresUri("postgres://h/db?synchronous_commit=maybe")).toThrow(/synchronous_commit must be one of on, off, local, remote_write, remote_apply, got "maybe"/);
+  });
+
+  it("range-checks every number of its URI, with one line naming the option and its range", () => {
+    expect(parsePostgresUri("postgres://h:65535/db?pool=262143&connect_timeout=2147483&statement_timeout=2147483")).toMatchObject({
+      poolSize: 262143,
+      connectTimeoutSeconds: 2147483,
+      statementTimeoutSeconds: 2147483,
+      address: "h:65535",
+    });
+    const timer = "whole number of seconds from 1 to 2147483 (the longest timer Node.js can set, and PostgreSQL's longest statement_timeout)";
+    expect(() => parsePostgresUri("postgres://u:pw@h/db?statement_timeout=1e9")).toThrow(
+      `PostgreSQL URI "postgres://u:***@h/db?statement_timeout=1e9": statement_timeout must be a ${timer}, got "1e9"`,
+    );
+    expect(() => parsePostgresUri("postgres://h/db?connect_timeout=2147484")).toThrow(`connect_timeout must be a ${timer}, got "2147484"`);
+    expect(() => parsePostgresUri("postgres://h/db?pool=1e6")).toThrow(
+      `pool must be a whole number from 1 to 262143 (PostgreSQL's largest max_connections), got "1e6"`,
+    );
+    expect(() => parsePostgresUri("postgres://h:0/db")).toThrow('PostgreSQL URI "postgres://h:0/db": port must be a whole number from 1 to 65535, got "0"');
   });
 
   it("applies ?synchronous_commit= to every connection of the pool", async () => {

@@ -325,6 +325,26 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect((await h.sy.status(correlationId)).status).toBe("completed");
     });
 
+    it("an abandoned processing releases its lease and sends nothing; the message runs again at once", async () => {
+      const h = await open();
+      // The first execution (fence token 1) would take far longer than this test.
+      const { correlationId } = await h.sy.start("slow", { context: { first_sleep_ms: 30_000, sleep_ms: 0 } });
+      const [source] = h.sy.sources.filter((s) => s.role === "stream" && s.side === "primary");
+      const [delivery] = (await source?.receive({ max: 1, visibilityTimeoutSeconds: 30 })) ?? [];
+      if (source === undefined || delivery === undefined) throw new Error("the start message should be deliverable");
+      const abandon = new AbortController();
+      const processing = h.sy.engine.process(delivery, { signal: abandon.signal });
+      setTimeout(() => abandon.abort(), 100);
+      expect(await processing).toEqual({ kind: "abandoned", correlationId });
+      await source.release(delivery, 0);
+      expect(await h.trace(correlationId)).toEqual([["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"]]);
+      expect(await h.sy.pending(correlationId)).toBe(1);
+      await h.drain();
+      expect(h.outcomes).toEqual([{ kind: "dispatched", correlationId }, { kind: "completed", correlationId }]);
+      expect(await h.errors(correlationId)).toEqual([]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "end" });
+    });
+
     it("an expired lease is taken over", async () => {
       const h = await open({ lease_timeout: 10 });
       const { correlationId } = await h.sy.start("simple");
@@ -408,6 +428,82 @@ export function describeProtocol(backend: ProtocolBackend): void {
       for (const id of ["a", "b", "taken"]) expect((await h.sy.status(id)).status).toBe("completed");
     });
 
+    it("a worker faster than start: start neither resets the instance's record nor reorders its history", async () => {
+      const h = await open();
+      const stream = h.sy.roles.stream.primary;
+      const sendBatch = stream.sendBatch.bind(stream);
+      // A worker that runs every instance to its end between start's send and start's return (once:
+      // a backend's own sends may go through sendBatch too).
+      stream.sendBatch = async (messages) => {
+        stream.sendBatch = sendBatch;
+        const results = await sendBatch(messages);
+        await h.drain();
+        return results;
+      };
+      const results = await h.sy.startMany([{ machineName: "simple" }, { machineName: "simple" }]);
+      for (const result of results) {
+        expect(result.ok).toBe(true);
+        expect((await h.trace(result.correlationId)).map(([state, , steps]) => [state, steps])).toEqual([
+          ["pseudo_init", 0],
+          ["start", 1],
+          ["middle", 2],
+        ]);
+        expect(await h.sy.status(result.correlationId)).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
+      }
+    });
+
+    it("a start that no stream or retry backend takes fails and leaves its id free", async () => {
+      const h = await open({ chaos: { "stream.primary": 1.0, "stream.secondary": 1.0, "retry.primary": 1.0, "retry.secondary": 1.0 } });
+      await expect(h.sy.start("simple", { correlationId: "unsent" })).rejects.toThrow(
+        "could not start instance unsent: every stream and retry backend failed",
+      );
+      await expect(h.sy.status("unsent")).rejects.toThrow('no instance with correlation id "unsent"');
+      expect(await h.sy.roles.journal?.history("unsent")).toEqual([]);
+    });
+
+    it("bulk start while a worker runs: every history in step order, every instance completed", async () => {
+      const h = await open();
+      let startedAll = false;
+      const worker = h.sy.worker({ concurrency: 8, stopWhenIdle: async () => startedAll && (await h.sy.pending()) === 0 });
+      const running = worker.run();
+      const results = await h.sy.startMany(Array.from({ length: 60 }, () => ({ machineName: "simple" })));
+      startedAll = true;
+      await running;
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      for (const { correlationId } of results) {
+        expect((await h.sy.history(correlationId)).map((m) => m.steps), correlationId).toEqual([0, 1, 2]);
+        expect(await h.sy.status(correlationId), correlationId).toMatchObject({ status: "completed", state: "end" });
+      }
+    });
+
+    it("correlation ids: the longest id of every allowed character runs; others are refused with one line", async () => {
+      const h = await open();
+      const longest = `Az09._:-${"x".repeat(120)}`;
+      const { correlationId } = await h.sy.start("simple", { correlationId: longest });
+      expect(correlationId).toBe(longest);
+      const rule = "use 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+      await expect(h.sy.start("simple", { correlationId: "" })).rejects.toThrow(`correlation id is empty; ${rule}`);
+      await expect(h.sy.start("simple", { correlationId: `${longest}y` })).rejects.toThrow(
+        `correlation id "Az09._:-xxxxxxxxxxxx…" is 129 characters long; ${rule}`,
+      );
+      await expect(h.sy.start("simple", { correlationId: "order 42" })).rejects.toThrow(`correlation id "order 42" contains " "; ${rule}`);
+      await expect(h.sy.start("simple", { correlationId: "{tenant}/42" })).rejects.toThrow(`correlation id "{tenant}/42" contains "{"; ${rule}`);
+      const results = await h.sy.startMany([
+        { machineName: "simple", correlationId: "ok-1" },
+        { machineName: "simple", correlationId: "" },
+        { machineName: "simple", correlationId: "ok-2" },
+      ]);
+      expect(results.map((r) => [r.correlationId, r.ok])).toEqual([["ok-1", true], ["", false], ["ok-2", true]]);
+      const refused = results[1];
+      expect(refused?.ok === false && refused.error.message).toBe(`correlation id is empty; ${rule}`);
+      await h.drain();
+      for (const id of [longest, "ok-1", "ok-2"]) {
+        expect((await h.sy.status(id)).status).toBe("completed");
+        expect((await h.trace(id)).map(([, , steps]) => steps)).toEqual([0, 1, 2]);
+      }
+      expect(await h.sy.pending()).toBe(0);
+    });
+
     it("obj.delay holds the next message back; additional_delay_seconds is the default", async () => {
       const h = await open();
       const { correlationId } = await h.sy.start("timing", { context: { next: { start: "delay" }, delay: 30 } });
@@ -453,6 +549,41 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect((await h.sy.status(lost)).reason).toBe(
         'gave up after 1 retries: machine "timing" has no transition from state "start" on event "nope"; add it to the definition or return another event',
       );
+    });
+
+    it("a message from another producer: its first processing creates the instance's record, even when it fails", async () => {
+      const h = await open();
+      // An instance started elsewhere (the seed system, or before the journal was configured), mid-run.
+      const body = JSON.stringify({
+        version: "0.1",
+        system_context: {
+          machine_name: "simple",
+          current_state: "start",
+          current_event: "go",
+          correlation_id: "seeded",
+          steps: 1,
+          retries: 0,
+          max_retries: 2,
+          started_at: 1_767_225_000.5,
+        },
+        user_context: { count: 1, fail: ["1:0"] },
+      });
+      await h.sy.roles.stream.primary.send({ correlationId: "seeded", steps: 1, retries: 0, body, delaySeconds: 0 });
+      expect(await h.step()).toBe(true); // fails at (1, 0): a retry is scheduled
+      expect(await h.sy.status("seeded")).toMatchObject({
+        machineName: "simple",
+        status: "running",
+        state: "start",
+        userContext: { count: 1, fail: ["1:0"] },
+        startedAt: 1_767_225_000_500,
+      });
+      await h.drain();
+      expect(await h.trace("seeded")).toEqual([
+        ["start", "go", 1, 0, "stream", "primary"],
+        ["start", "go", 1, 1, "retry", "primary"],
+        ["middle", "go", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.sy.status("seeded")).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
     });
 
     it("a message for a machine this worker does not know goes to the dead letters", async () => {

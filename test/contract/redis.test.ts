@@ -207,4 +207,14 @@ describe("redis backend", () => {
     expect(() => parseRedisUri("redis://h:6379/0?prefix=a{b}")).toThrow(/without spaces or braces/);
     expect(() => parseRedisUri("redis://:pw@h:6379/0?prefx=a")).toThrow(/redis:\/\/:\*\*\*@h/);
   });
+
+  it("range-checks every number of its URI, with one line naming the option and its range", () => {
+    expect(parseRedisUri("redis://h:65535/2147483647?timeout_ms=2147483647")).toMatchObject({ port: 65535, db: 2147483647, timeoutMs: 2147483647 });
+    const timer = "whole number of milliseconds from 1 to 2147483647 (the longest timer Node.js can set)";
+    expect(() => parseRedisUri("redis://h:6379/0?timeout_ms=1e12")).toThrow(`Redis URI "redis://h:6379/0?timeout_ms=1e12": timeout_ms must be a ${timer}, got "1e12"`);
+    expect(() => parseRedisUri("redis://h:6379/0?timeout_ms=0")).toThrow(`timeout_ms must be a ${timer}, got "0"`);
+    expect(() => parseRedisUri("redis://h:6379/0?timeout_ms=")).toThrow(`timeout_ms must be a ${timer}, got ""`);
+    expect(() => parseRedisUri("redis://h:0/0")).toThrow('Redis URI "redis://h:0/0": port must be a whole number from 1 to 65535, got "0"');
+    expect(() => parseRedisUri("redis://h:6379/2147483648")).toThrow('database must be a whole number from 0 to 2147483647, got "2147483648"');
+  });
 });

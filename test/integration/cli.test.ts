@@ -73,6 +73,32 @@ describe("switchyard CLI", () => {
     expect(text.stdout).toMatch(/status:\s+completed/);
   });
 
+  it("start refuses a correlation id not every transport can carry, with one line and no id printed", async () => {
+    const rule = "use 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+    const empty = await cli("start", "simple", "-d", FSM, "--correlation-id", "");
+    expect([empty.code, empty.stdout, empty.stderr]).toEqual([1, "", `switchyard: correlation id is empty; ${rule}\n`]);
+    const spaced = await cli("start", "simple", "-d", FSM, "--correlation-id", "order 42");
+    expect([spaced.code, spaced.stdout, spaced.stderr]).toEqual([1, "", `switchyard: correlation id "order 42" contains " "; ${rule}\n`]);
+    const refused = await cli("status", "", "--json");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^switchyard: no instance with correlation id "" in /);
+  });
+
+  it("a settings file with an impossible number: one line naming the key and its range, nothing runs", async () => {
+    writeFileSync(path.join(dir, "inf.yaml"), "stream: sqlite:./inf.db\nvisibility_timeout: .inf\n");
+    const infinite = await cli("worker", "-d", FSM, "--settings", "inf.yaml", "--until-idle");
+    expect([infinite.code, infinite.stderr]).toEqual([
+      1,
+      `switchyard: ${path.join(dir, "inf.yaml")}: visibility_timeout must be a number of seconds from 0.001 to 43200 (12 hours, the longest SQS visibility timeout), got Infinity\n`,
+    ]);
+    writeFileSync(path.join(dir, "timer.yaml"), "cache: redis://127.0.0.1:6379/0?timeout_ms=1e12\n");
+    const overflow = await cli("worker", "-d", FSM, "--settings", "timer.yaml", "--until-idle");
+    expect([overflow.code, overflow.stderr]).toEqual([
+      1,
+      'switchyard: Redis URI "redis://127.0.0.1:6379/0?timeout_ms=1e12": timeout_ms must be a whole number of milliseconds from 1 to 2147483647 (the longest timer Node.js can set), got "1e12"\n',
+    ]);
+  });
+
   it("an unprocessable message lands in dead-letters with its reason", async () => {
     const { Switchyard } = await import("../../src/client/switchyard.js");
     const sy = await Switchyard.open({ definitions: FSM, cwd: dir });
@@ -143,7 +169,7 @@ describe("switchyard CLI", () => {
       ["an invalid JSON context", () => ["run", "simple", "-d", FSM, "--context", "{nope"], /--context is not valid JSON/],
       ["a context that is not an object", () => ["start", "simple", "-d", FSM, "--context", "[1]"], /--context must be a JSON object/],
       ["a missing settings file", () => ["run", "simple", "-d", FSM, "--settings", path.join(dir, "nope.yaml")], /cannot read settings file .*nope\.yaml/],
-      ["bad settings", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("bad-settings.yaml", "chaos: {stream.primary: 2}\n")], /chaos rate for stream\.primary must be a number from 0\.0 to 1\.0/],
+      ["bad settings", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("bad-settings.yaml", "chaos: {stream.primary: 2}\n")], /chaos rate for stream\.primary must be a number from 0 to 1, got 2/],
       ["an unknown settings key", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("typo-settings.yaml", "strem: sqlite:./x.db\n")], /unknown settings key "strem"/],
       ["an unknown backend URI", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("uri-settings.yaml", "stream: kafka://localhost\n")], /unsupported backend URI "kafka:\/\/localhost"/],
       ["the same store as primary and secondary", () => ["run", "simple", "-d", FSM, "--settings", writeTemp("same-settings.yaml", "stream: {primary: sqlite:./a.db, secondary: sqlite:./a.db}\n")], /same store/],

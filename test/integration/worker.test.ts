@@ -7,6 +7,7 @@ import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { finished, spawnCli } from "../support/cli.js";
 import { PROTOCOL_FSM, compact } from "../support/protocol-harness.js";
+import { lines, waitFor } from "../support/servers.js";
 
 describe("worker", () => {
   let dir: string;
@@ -91,6 +92,56 @@ describe("worker", () => {
     expect(stderr).toMatch(/SIGTERM: finishing 1 in-flight message\(s\) \(handing them back after 30 s\)/);
     expect((await sy.status(correlationId)).state).toBe("sleeping");
     expect(await sy.pending(correlationId)).toBe(1);
+  });
+
+  it("SIGINT during a long step: past --shutdown-timeout the CLI worker releases the lease, hands the message back and exits; a new worker runs it at once", async () => {
+    const sleepLog = path.join(dir, "sleeps.log");
+    writeFileSync(sleepLog, "");
+    // The first execution would take ten minutes; the next one is quick.
+    const { correlationId } = await sy.start("slow", { context: { first_sleep_ms: 600_000, sleep_ms: 10 } });
+    const settingsFile = path.join(dir, "settings.yaml");
+    writeFileSync(settingsFile, `stream: sqlite:${dir}/w.db\n`);
+    const env = { SLEEP_LOG: sleepLog };
+    const child = spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--shutdown-timeout", "0.5"], { cwd: dir, env });
+    const stopped = finished(child, 20_000);
+    await waitFor(() => lines(sleepLog).length === 1, 20_000);
+    child.kill("SIGINT");
+    const first = await stopped;
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/shutdown timeout: handing 1 in-flight message\(s\) back for redelivery/);
+    expect(first.stderr).toMatch(/1 left for redelivery/);
+    expect(first.stderr).not.toMatch(/after the database was closed/);
+
+    const second = await finished(spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--until-idle"], { cwd: dir, env }), 20_000);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/lease/);
+    // Ran again with the next fence token; no lease was in the way (no cache error, no retry).
+    expect(lines(sleepLog)).toEqual([`${correlationId} 1`, `${correlationId} 2`]);
+    expect(await sy.status(correlationId)).toMatchObject({ status: "completed", state: "end" });
+    expect(await sy.errors(correlationId)).toEqual([]);
+    expect((await sy.history(correlationId)).map(compact)).toEqual([
+      ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+      ["sleeping", "go", 1, 0, "stream", "primary"],
+    ]);
+  });
+
+  it("a worker that finds a lease held says once what it waits for and until when, then runs the step", async () => {
+    const { correlationId } = await sy.start("simple");
+    // Another worker holds the instance's lease for step 0 for a few seconds.
+    await sy.roles.cache.primary.acquireLease(correlationId, 0, 0, 4);
+    const held = await sy.roles.cache.primary.acquireLease(correlationId, 0, 0, 4);
+    if (held.acquired || held.heldUntil === undefined) throw new Error("the lease should be held, with its expiry");
+    const settingsFile = path.join(dir, "settings.yaml");
+    writeFileSync(settingsFile, `stream: sqlite:${dir}/w.db\n`);
+    const result = await finished(spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--until-idle"], { cwd: dir }), 30_000);
+    expect(result.code, result.stderr).toBe(0);
+    const waits = result.stderr.split("\n").filter((line) => line.includes("lease"));
+    expect(waits).toEqual([
+      expect.stringContaining(
+        `switchyard warn: waiting for the lease of instance ${correlationId} (steps 0, retries 0): held until ${new Date(held.heldUntil).toISOString()} by another processing; its message is retried then`,
+      ),
+    ]);
+    expect(await sy.status(correlationId)).toMatchObject({ status: "completed" });
   });
 
   async function claimed(correlationId: string): Promise<boolean> {

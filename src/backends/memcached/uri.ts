@@ -1,5 +1,6 @@
 /** Memcached backend URIs: `memcached://host:port?prefix=NAME&timeout_ms=2000`. */
 import { SettingsError } from "../../errors.js";
+import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../ranges.js";
 
 /** What a Memcached URI names. */
 export interface MemcachedLocation {
@@ -47,12 +48,14 @@ export function parseMemcachedUri(uri: string): MemcachedLocation {
   if (!/^[\x21-\x7e]{1,100}$/.test(prefix)) {
     throw new SettingsError(`Memcached URI "${uri}" has prefix "${prefix}"; use 1 to 100 printable characters without spaces`);
   }
+  const number = (name: string, value: number, text: string, range: NumberRange) => {
+    const problem = rangeProblem(value, range, JSON.stringify(text));
+    if (problem !== undefined) throw new SettingsError(`Memcached URI "${uri}": ${name} ${problem}`);
+    return value;
+  };
   const timeoutText = url.searchParams.get("timeout_ms") ?? "2000";
-  const timeoutMs = Number(timeoutText);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new SettingsError(`Memcached URI "${uri}": timeout_ms must be a positive whole number of milliseconds, got "${timeoutText}"`);
-  }
+  const timeoutMs = number("timeout_ms", parseNumber(timeoutText), timeoutText, TIMER_MS_RANGE);
   const host = url.hostname === "" ? "127.0.0.1" : url.hostname.replace(/^\[|\]$/g, "");
-  const port = url.port === "" ? 11211 : Number(url.port);
+  const port = url.port === "" ? 11211 : number("port", Number(url.port), url.port, PORT_RANGE);
   return { host, port, prefix, timeoutMs, address: `${url.hostname || host}:${port}` };
 }

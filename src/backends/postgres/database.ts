@@ -16,6 +16,7 @@ import pg from "pg";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../ports.js";
+import { MAX_TIMER_MS } from "../../ranges.js";
 import { type ErrorSubject, postgresError } from "./errors.js";
 import { MIGRATIONS } from "./schema.js";
 import { type PostgresUri, redact } from "./uri.js";
@@ -82,7 +83,7 @@ export class PostgresDatabase implements ErrorSubject {
       connectionString: parsed.connectionString,
       connectionTimeoutMillis: parsed.connectTimeoutSeconds * 1000,
       statement_timeout: parsed.statementTimeoutSeconds * 1000,
-      query_timeout: parsed.statementTimeoutSeconds * 1000 + 5000,
+      query_timeout: Math.min(MAX_TIMER_MS, parsed.statementTimeoutSeconds * 1000 + 5000),
       keepAlive: true,
       application_name: "switchyard",
       types: TYPES,

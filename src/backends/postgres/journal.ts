@@ -20,25 +20,42 @@ export class PostgresJournal implements JournalPort {
     this.#instances = options.db.table("instances");
   }
 
-  /** Create or replace the instance's record; its message and error history is kept. */
-  async putInstance(record: InstanceRecord): Promise<void> {
-    await this.#db.query(
-      "journal put instance",
-      `INSERT INTO ${this.#instances} (${INSTANCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (correlation_id) DO UPDATE SET
-         machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
-         user_context = EXCLUDED.user_context, started_at = EXCLUDED.started_at,
-         updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason`,
+  /**
+   * Insert the records whose ids are not taken, in one statement (`ON CONFLICT DO NOTHING`); true
+   * where inserted.
+   */
+  async createInstances(records: readonly InstanceRecord[]): Promise<boolean[]> {
+    if (records.length === 0) return [];
+    const column = <T>(pick: (record: InstanceRecord) => T) => records.map(pick);
+    const { rows } = await this.#db.query<{ correlation_id: string }>(
+      "journal create instances",
+      `INSERT INTO ${this.#instances} (${INSTANCE_COLUMNS})
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[])
+       ON CONFLICT (correlation_id) DO NOTHING
+       RETURNING correlation_id`,
       [
-        record.correlationId,
-        record.machineName,
-        record.status,
-        record.state,
-        JSON.stringify(record.userContext),
-        Math.round(record.startedAt),
-        Math.round(record.updatedAt),
-        record.reason ?? null,
+        column((r) => r.correlationId),
+        column((r) => r.machineName),
+        column((r) => r.status),
+        column((r) => r.state),
+        column((r) => JSON.stringify(r.userContext)),
+        column((r) => Math.round(r.startedAt)),
+        column((r) => Math.round(r.updatedAt)),
+        column((r) => r.reason ?? null),
       ],
+    );
+    const created = new Set(rows.map((row) => row.correlation_id));
+    return records.map((record) => created.has(record.correlationId));
+  }
+
+  /** One statement: the record, its messages and its error emissions. */
+  async deleteInstance(correlationId: string): Promise<void> {
+    await this.#db.query(
+      "journal delete instance",
+      `WITH messages AS (DELETE FROM ${this.#db.table("journal_messages")} WHERE correlation_id = $1),
+            errors AS (DELETE FROM ${this.#db.table("journal_errors")} WHERE correlation_id = $1)
+       DELETE FROM ${this.#instances} WHERE correlation_id = $1`,
+      [correlationId],
     );
   }
 
@@ -93,7 +110,8 @@ export class PostgresJournal implements JournalPort {
   async history(correlationId: string): Promise<JournalMessage[]> {
     const { rows } = await this.#db.query<{ message: string }>(
       "journal history",
-      `SELECT message FROM ${this.#db.table("journal_messages")} WHERE correlation_id = $1 ORDER BY id`,
+      `SELECT message FROM ${this.#db.table("journal_messages")} WHERE correlation_id = $1
+       ORDER BY (message::jsonb ->> 'steps')::bigint, id`,
       [correlationId],
     );
     return rows.map((row) => JSON.parse(row.message) as JournalMessage);

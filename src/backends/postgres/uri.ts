@@ -4,6 +4,7 @@
  * parameter (e.g. `sslmode`) is handed to the `pg` driver untouched.
  */
 import { SettingsError } from "../../errors.js";
+import { MAX_TIMER_SECONDS, type NumberRange, PORT_RANGE, parseNumber, rangeProblem } from "../../ranges.js";
 
 /** A parsed PostgreSQL backend URI. */
 export interface PostgresUri {
@@ -40,6 +41,17 @@ const MAX_SCHEMA_LENGTH = 58;
 
 const OPTIONS = ["schema", "pool", "connect_timeout", "statement_timeout", "synchronous_commit"] as const;
 
+/** `?pool=`: more connections than any server can accept is a typo. */
+const POOL_RANGE: NumberRange = { min: 1, max: 262_143, whole: true, why: "PostgreSQL's largest max_connections" };
+/** `?connect_timeout=` and `?statement_timeout=`: both become timers, and statement_timeout is an int4 of ms on the server. */
+const TIMEOUT_RANGE: NumberRange = {
+  min: 1,
+  max: MAX_TIMER_SECONDS,
+  whole: true,
+  unit: "seconds",
+  why: "the longest timer Node.js can set, and PostgreSQL's longest statement_timeout",
+};
+
 /** PostgreSQL's values of `synchronous_commit`. */
 export const SYNCHRONOUS_COMMIT = ["on", "off", "local", "remote_write", "remote_apply"] as const;
 export type SynchronousCommit = (typeof SYNCHRONOUS_COMMIT)[number];
@@ -72,9 +84,10 @@ export function parsePostgresUri(uri: string): PostgresUri {
   if (/^pg_/i.test(schema)) {
     throw new SettingsError(`PostgreSQL URI "${shown}": schema "${schema}" starts with "pg_", which PostgreSQL reserves for system schemas; choose another ?schema=`);
   }
-  const poolSize = integerOption(url, "pool", 10, shown, 1);
-  const connectTimeoutSeconds = integerOption(url, "connect_timeout", 5, shown, 1);
-  const statementTimeoutSeconds = integerOption(url, "statement_timeout", 30, shown, 1);
+  if (url.port !== "") numberOption("port", url.port, shown, PORT_RANGE);
+  const poolSize = integerOption(url, "pool", 10, shown, POOL_RANGE);
+  const connectTimeoutSeconds = integerOption(url, "connect_timeout", 5, shown, TIMEOUT_RANGE);
+  const statementTimeoutSeconds = integerOption(url, "statement_timeout", 30, shown, TIMEOUT_RANGE);
   const synchronous = url.searchParams.get("synchronous_commit") ?? undefined;
   if (synchronous !== undefined && !(SYNCHRONOUS_COMMIT as readonly string[]).includes(synchronous)) {
     throw new SettingsError(`PostgreSQL URI "${shown}": synchronous_commit must be one of ${SYNCHRONOUS_COMMIT.join(", ")}, got "${synchronous}"`);
@@ -94,13 +107,15 @@ export function parsePostgresUri(uri: string): PostgresUri {
   };
 }
 
-function integerOption(url: URL, name: string, fallback: number, shown: string, min: number): number {
+function integerOption(url: URL, name: string, fallback: number, shown: string, range: NumberRange): number {
   const raw = url.searchParams.get(name);
-  if (raw === null) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new SettingsError(`PostgreSQL URI "${shown}": ${name} must be a whole number of at least ${min}, got "${raw}"`);
-  }
+  return raw === null ? fallback : numberOption(name, raw, shown, range);
+}
+
+function numberOption(name: string, raw: string, shown: string, range: NumberRange): number {
+  const value = parseNumber(raw);
+  const problem = rangeProblem(value, range, JSON.stringify(raw));
+  if (problem !== undefined) throw new SettingsError(`PostgreSQL URI "${shown}": ${name} ${problem}`);
   return value;
 }
 

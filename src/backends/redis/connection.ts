@@ -6,6 +6,7 @@
 import { Redis } from "ioredis";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { MAX_TIMER_MS } from "../../ranges.js";
 import { defineScripts, type RedisScripts } from "./scripts.js";
 import type { RedisLocation } from "./uri.js";
 
@@ -59,7 +60,7 @@ export class RedisConnection {
   async connect(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.location.timeoutMs + 100);
+      timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, this.location.timeoutMs + 100));
     });
     try {
       await Promise.race([this.#redis.connect(), timeout]);

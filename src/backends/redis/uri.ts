@@ -2,6 +2,7 @@
  * Redis backend URIs: `redis://[user:password@]host:port/db?prefix=NAME`, and `rediss://` for TLS.
  */
 import { SettingsError } from "../../errors.js";
+import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../ranges.js";
 
 /** What a Redis URI names. */
 export interface RedisLocation {
@@ -20,6 +21,9 @@ export interface RedisLocation {
 }
 
 const OPTIONS = ["prefix", "timeout_ms"] as const;
+
+/** A database number (Redis' `databases` setting is a 32-bit integer). */
+const DATABASE_RANGE: NumberRange = { min: 0, max: 2 ** 31 - 1, whole: true };
 
 /**
  * Parse a `redis://` or `rediss://` URI.
@@ -46,20 +50,23 @@ export function parseRedisUri(uri: string): RedisLocation {
   }
   const dbText = url.pathname.replace(/^\//, "");
   const db = dbText === "" ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) {
+  if (!/^\d*$/.test(dbText)) {
     throw new SettingsError(`Redis URI "${redact(uri)}" names database "${dbText}"; the path must be a database number such as /0`);
   }
+  const number = (name: string, value: number, text: string, range: NumberRange) => {
+    const problem = rangeProblem(value, range, JSON.stringify(text));
+    if (problem !== undefined) throw new SettingsError(`Redis URI "${redact(uri)}": ${name} ${problem}`);
+    return value;
+  };
+  number("database", db, dbText, DATABASE_RANGE);
   const prefix = url.searchParams.get("prefix") ?? "switchyard";
   if (prefix === "" || /[\s{}]/.test(prefix)) {
     throw new SettingsError(`Redis URI "${redact(uri)}" has prefix "${prefix}"; use a non-empty prefix without spaces or braces`);
   }
   const timeoutText = url.searchParams.get("timeout_ms") ?? "2000";
-  const timeoutMs = Number(timeoutText);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new SettingsError(`Redis URI "${redact(uri)}": timeout_ms must be a positive whole number of milliseconds, got "${timeoutText}"`);
-  }
+  const timeoutMs = number("timeout_ms", parseNumber(timeoutText), timeoutText, TIMER_MS_RANGE);
   const host = url.hostname === "" ? "127.0.0.1" : url.hostname.replace(/^\[|\]$/g, "");
-  const port = url.port === "" ? 6379 : Number(url.port);
+  const port = url.port === "" ? 6379 : number("port", Number(url.port), url.port, PORT_RANGE);
   return {
     host,
     port,

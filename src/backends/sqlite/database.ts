@@ -14,9 +14,12 @@
  * call order, so a crash loses a suffix of the writes — exactly the state a crash a little earlier
  * would have left, which the protocol already survives (at-least-once delivery, leases that
  * expire, dispatched flags). A failed COMMIT is different: it drops one turn's writes while the
- * process lives on. It is rolled back and logged loudly, and the next write starts a fresh
- * transaction; a deployment that wants such failures reported to the callers chooses
- * `commitMode: "group-durable"`, in which a port call resolves only after its group committed.
+ * process lives on, after their callers were told they succeeded. So in `group` mode a failed
+ * COMMIT (or a statement error that rolled the whole turn back) ends the process with one line and
+ * exit code {@link LOST_COMMIT_EXIT_CODE}: that turns it into the crash case above. In
+ * `group-durable` mode every call waits for its commit, so the failure is reported to the callers
+ * instead (rolled back, logged, and the next write starts a fresh transaction). Writes with
+ * `durable: true` (fence tokens, start messages) wait for their commit in every mode.
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -34,6 +37,9 @@ import { MEMORY } from "./uri.js";
  */
 export const COMMIT_MODES = ["group", "group-durable", "each"] as const;
 export type CommitMode = (typeof COMMIT_MODES)[number];
+
+/** Exit code of a process whose `group` commit failed after writes were reported done (EX_IOERR). */
+export const LOST_COMMIT_EXIT_CODE = 74;
 
 /**
  * Pragmas every connection sets (the benchmark's raw floor uses the same, so ratios stay fair).
@@ -62,6 +68,8 @@ export interface SqliteDatabaseOptions {
 interface Group {
   readonly committed: Promise<void>;
   settle(error?: SystemError): void;
+  /** A write of this group resolved before the commit: its caller was told it succeeded. */
+  told: boolean;
 }
 
 /** Databases opened through {@link openSqliteDatabase}, by file, with their reference counts. */
@@ -162,6 +170,7 @@ export class SqliteDatabase {
       throw this.#error(operation, error);
     }
     if (group !== undefined && (this.commitMode === "group-durable" || options?.durable)) await group.committed;
+    else if (group !== undefined) group.told = true;
     return result;
   }
 
@@ -220,7 +229,7 @@ export class SqliteDatabase {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     committed.catch(() => {}); // in `group` mode nobody awaits it; the failure is logged instead
-    const group: Group = { committed, settle };
+    const group: Group = { committed, settle, told: false };
     this.#group = group;
     setImmediate(() => {
       if (this.#group === group) this.#commit(group);
@@ -251,6 +260,14 @@ export class SqliteDatabase {
       `SQLite ${this.path}: ${what}, the writes of one event-loop turn were rolled back: ${(error as Error).message}`,
       { cause: error },
     );
+    if (group.told) {
+      // Living on would contradict what callers were told (a message sent, a claim acked); a
+      // crash is a state the protocol recovers from.
+      this.#logger.error(
+        `${failure.message}; exiting, since their callers were told they succeeded (restart: the protocol recovers as after a crash; commit=group-durable reports such failures to the callers instead)`,
+      );
+      process.exit(LOST_COMMIT_EXIT_CODE);
+    }
     this.#logger.error(failure.message);
     group.settle(failure);
     return failure;

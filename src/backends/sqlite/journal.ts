@@ -21,7 +21,8 @@ export class SqliteJournal implements JournalPort {
   readonly uri: string;
   readonly #db: SqliteDatabase;
   readonly #clock: Clock;
-  readonly #put: Statement<[Record<string, unknown>]>;
+  readonly #create: Statement<[Record<string, unknown>]>;
+  readonly #delete: (correlationId: string) => void;
   readonly #update: Statement<[Record<string, unknown>]>;
   readonly #appendMessage: Statement<[Record<string, unknown>]>;
   readonly #appendErrors: Statement<[Record<string, unknown>]>;
@@ -34,10 +35,17 @@ export class SqliteJournal implements JournalPort {
     this.#db = db;
     this.uri = options.uri;
     this.#clock = options.clock ?? systemClock;
-    this.#put = db.prepare(
-      `INSERT OR REPLACE INTO instances (${INSTANCE_COLUMNS})
-       VALUES (@cid, @machine, @status, @state, @context, @startedAt, @updatedAt, @reason)`,
+    this.#create = db.prepare(
+      `INSERT INTO instances (${INSTANCE_COLUMNS})
+       VALUES (@cid, @machine, @status, @state, @context, @startedAt, @updatedAt, @reason)
+       ON CONFLICT (correlation_id) DO NOTHING`,
     );
+    const deletes = ["instances", "journal_messages", "journal_errors"].map((table) =>
+      db.prepare<[string]>(`DELETE FROM ${table} WHERE correlation_id = ?`),
+    );
+    this.#delete = db.atomic((correlationId: string) => {
+      for (const statement of deletes) statement.run(correlationId);
+    });
     this.#update = db.prepare(
       `INSERT INTO instances (${INSTANCE_COLUMNS})
        VALUES (@cid, @machine, @status, @state, @context, @now, @now, @reason)
@@ -53,7 +61,9 @@ export class SqliteJournal implements JournalPort {
     );
     this.#get = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE correlation_id = ?`);
     this.#history = db
-      .prepare<[string], string>("SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY id")
+      .prepare<[string], string>(
+        "SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY json_extract(message, '$.steps'), id",
+      )
       .pluck();
     this.#errors = db
       .prepare<[string], string>("SELECT errors FROM journal_errors WHERE correlation_id = ? ORDER BY seq")
@@ -65,9 +75,9 @@ export class SqliteJournal implements JournalPort {
     );
   }
 
-  /** Create or replace the instance's record; its message and error history is kept. */
-  async putInstance(record: InstanceRecord): Promise<void> {
-    const parameters = {
+  /** Insert the records whose ids are not taken (`ON CONFLICT DO NOTHING`); true where inserted. */
+  async createInstances(records: readonly InstanceRecord[]): Promise<boolean[]> {
+    const rows = records.map((record) => ({
       cid: record.correlationId,
       machine: record.machineName,
       status: record.status,
@@ -76,8 +86,12 @@ export class SqliteJournal implements JournalPort {
       startedAt: record.startedAt,
       updatedAt: record.updatedAt,
       reason: record.reason ?? null,
-    };
-    await this.#db.write("journal put instance", () => this.#put.run(parameters));
+    }));
+    return this.#db.write("journal create instances", () => rows.map((row) => this.#create.run(row).changes === 1));
+  }
+
+  async deleteInstance(correlationId: string): Promise<void> {
+    await this.#db.write("journal delete instance", () => this.#delete(correlationId));
   }
 
   async updateInstance(

@@ -39,8 +39,10 @@ export class SqliteRetryStore extends SqliteClaimQueue<ClaimedRetry, RetryHandle
   async schedule(message: OutgoingMessage): Promise<Receipt> {
     const now = this.clock.now();
     const { correlationId, steps } = message;
-    await this.db.write("retry schedule", () =>
-      this.#upsert.run(correlationId, steps, message.retries, message.body, now + message.delaySeconds * 1000, now),
+    await this.db.write(
+      "retry schedule",
+      () => this.#upsert.run(correlationId, steps, message.retries, message.body, now + message.delaySeconds * 1000, now),
+      { durable: message.durable === true },
     );
     return { table: "retry_entries", correlation_id: correlationId, steps };
   }

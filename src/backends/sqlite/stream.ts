@@ -34,8 +34,10 @@ export class SqliteStream extends SqliteClaimQueue<ClaimedMessage, StreamHandle>
 
   async send(message: OutgoingMessage): Promise<Receipt> {
     const now = this.clock.now();
-    const { lastInsertRowid } = await this.db.write("stream send", () =>
-      this.#insert.run(message.correlationId, message.steps, message.retries, message.body, now + message.delaySeconds * 1000, now),
+    const { lastInsertRowid } = await this.db.write(
+      "stream send",
+      () => this.#insert.run(message.correlationId, message.steps, message.retries, message.body, now + message.delaySeconds * 1000, now),
+      { durable: message.durable === true },
     );
     return { table: "stream_messages", id: Number(lastInsertRowid) };
   }

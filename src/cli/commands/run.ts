@@ -23,7 +23,7 @@ export function runCommand(program: Command): void {
     .addOption(definitionsOption())
     .addOption(settingsOption())
     .option("-c, --context <json>", "initial user context, a JSON object")
-    .option("--correlation-id <id>", "use this correlation id instead of a random one")
+    .option("--correlation-id <id>", "your own id (1-128 of A-Za-z0-9._:-)")
     .option("--json", "print one JSON object: correlation_id, machine_name, status, state, user_context, messages, errors")
     .action(async (machine: string, flags: RunFlags) => {
       const context = parseContext(flags.context);

@@ -19,7 +19,7 @@ export function startCommand(program: Command): void {
     .addOption(definitionsOption())
     .addOption(settingsOption())
     .option("-c, --context <json>", "initial user context, a JSON object")
-    .option("--correlation-id <id>", "use this correlation id instead of a random one")
+    .option("--correlation-id <id>", "your own id (1-128 of A-Za-z0-9._:-)")
     .option("--delay <seconds>", "delay before the first step, and the default delay between steps")
     .option("--json", "print {correlation_id, role, side} as JSON")
     .action(async (machine: string, flags: StartFlags) => {

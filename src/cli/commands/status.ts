@@ -24,7 +24,7 @@ export function statusCommands(program: Command): void {
 
   program
     .command("history")
-    .description("list every message an instance produced, in send order")
+    .description("list every message an instance produced, in step order")
     .argument("<correlation-id>")
     .addOption(settingsOption())
     .option("--json", "print {correlation_id, messages: [...]}")

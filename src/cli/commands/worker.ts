@@ -28,7 +28,7 @@ export function workerCommand(program: Command): void {
     )
     .option("-q, --quiet", "no progress output")
     .action(async (flags: WorkerFlags) => {
-      await withSwitchyard(flags, async (sy) => {
+      const stats = await withSwitchyard(flags, async (sy) => {
         const worker = sy.worker({
           concurrency: flags.concurrency,
           shutdownTimeoutSeconds: flags.shutdownTimeout,
@@ -40,10 +40,15 @@ export function workerCommand(program: Command): void {
           const stats = await worker.run();
           progress?.stop();
           if (!flags.quiet) process.stderr.write(`${summary(stats)}\n`);
+          return stats;
         } finally {
           stopSignals();
         }
       });
+      // Actions of messages handed back at the shutdown timeout are still running, and would keep
+      // the process alive until they end only to have their results discarded: the work is over,
+      // the backends are closed, so leave now.
+      if (stats.abandoned > 0) process.exit(0);
     });
 }
 

@@ -50,6 +50,10 @@ describe("Lambda handler", () => {
 
       expect(await body(request({ body: "{oops" }))).toEqual([400, { error: expect.stringMatching(/^request body is not valid JSON/) }]);
       expect(await body(request({ body: '{"context": [1]}' }))).toEqual([400, { error: '"context" must be a JSON object' }]);
+      const rule = "use 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+      expect(await body(request({ body: '{"correlationId": ""}' }))).toEqual([400, { error: `correlation id is empty; ${rule}` }]);
+      expect(await body(request({ body: '{"correlationId": "orders/42"}' }))).toEqual([400, { error: `correlation id "orders/42" contains "/"; ${rule}` }]);
+      expect(await body(request({ body: '{"correlationId": 42}' }))).toEqual([400, { error: '"correlationId" must be a string' }]);
       expect(await body(request({ path: "/machines/nope/start" }))).toEqual([404, { error: expect.stringContaining('unknown machine "nope"') }]);
       expect(await body(request({ httpMethod: "GET" }))).toEqual([405, { error: expect.stringContaining("use POST") }]);
       expect(await body(request({ path: "/elsewhere" }))).toEqual([404, { error: expect.stringContaining("no route for POST /elsewhere") }]);

@@ -45,12 +45,32 @@ describe("settings", () => {
     [{ stream: "a.db" }, /stream "a.db" is not a backend URI; write e.g. sqlite:.\/state.db/],
     [{ cache: { primary: "sqlite:a.db", secondary: "sqlite:a.db" } }, /cache.primary and cache.secondary are the same store/],
     [{ chaos: { "stream.tertiary": 1 } }, /chaos key "stream.tertiary" must be role.side/],
-    [{ chaos: { "cache.primary": 1.5 } }, /chaos rate for cache.primary must be a number from 0.0 to 1.0/],
-    [{ lease_timeout: -1 }, /lease_timeout must be a positive number of seconds/],
+    [{ chaos: { "cache.primary": 1.5 } }, /chaos rate for cache.primary must be a number from 0 to 1, got 1.5/],
+    [{ lease_timeout: -1 }, /lease_timeout must be a number of seconds from 0.001 to 2147483/],
     [{ journal: 5 }, /journal must be a backend URI or false/],
   ])("rejects %j", (config, message) => {
     expect(() => resolveSettings(config, at)).toThrow(SettingsError);
     expect(() => resolveSettings(config, at)).toThrow(message);
+  });
+
+  it.each([
+    ["visibility_timeout: .inf", "visibility_timeout must be a number of seconds from 0.001 to 43200 (12 hours, the longest SQS visibility timeout), got Infinity"],
+    ["visibility_timeout: 43201", "visibility_timeout must be a number of seconds from 0.001 to 43200 (12 hours, the longest SQS visibility timeout), got 43201"],
+    ["visibility_timeout: 0", "visibility_timeout must be a number of seconds from 0.001 to 43200 (12 hours, the longest SQS visibility timeout), got 0"],
+    ["lease_timeout: .inf", "lease_timeout must be a number of seconds from 0.001 to 2147483 (about 24.8 days, the longest timer Node.js can set), got Infinity"],
+    ["lease_timeout: .nan", "lease_timeout must be a number of seconds from 0.001 to 2147483 (about 24.8 days, the longest timer Node.js can set), got NaN"],
+    ["lease_timeout: '300'", 'lease_timeout must be a number of seconds from 0.001 to 2147483 (about 24.8 days, the longest timer Node.js can set), got "300"'],
+    ['chaos: {"stream.primary": .inf}', "chaos rate for stream.primary must be a number from 0 to 1, got Infinity"],
+  ])("refuses %s in a settings file with one line naming the key and its range", (line, message) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "switchyard-settings-"));
+    writeFileSync(path.join(dir, "s.yaml"), `${line}\n`);
+    expect(() => loadSettings({ cwd: dir, file: "s.yaml" })).toThrow(new SettingsError(`${path.join(dir, "s.yaml")}: ${message}`));
+  });
+
+  it("accepts the ends of each range", () => {
+    const settings = resolveSettings({ visibility_timeout: 43_200, lease_timeout: 2_147_483, chaos: { "stream.primary": 0, "cache.primary": 1 } }, at);
+    expect([settings.visibilityTimeoutSeconds, settings.leaseTimeoutSeconds]).toEqual([43_200, 2_147_483]);
+    expect(resolveSettings({ visibility_timeout: 0.001, lease_timeout: 0.001 }, at).visibilityTimeoutSeconds).toBe(0.001);
   });
 
   it("finds switchyard.settings.yaml in the working directory and resolves against its folder", () => {

@@ -54,7 +54,7 @@ async function run(commitMode: CommitMode, synchronous: "FULL" | "NORMAL", n: nu
     await checkpoint.store(id, 2, receipt);
     await stream.ack(delivery);
     await cache.releaseLease(id, 1, 0, lease.fenceToken);
-    await journal.updateInstance(id, { machineName: "bench", status: "running", state: "s2", userContext: { i }, reason: undefined });
+    await journal.updateInstance(id, { machineName: "bench", status: "running", state: "s2", userContext: { i }, reason: undefined, steps: 1 });
   };
 
   const started = performance.now();

@@ -369,6 +369,12 @@ export interface InstanceRecord {
   readonly reason?: string | undefined;
 }
 
+/** What one processing tells the journal: {@link JournalPort.updateInstance}. */
+export type InstanceUpdate = Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason"> & {
+  /** The step of the processed message. */
+  readonly steps: number;
+};
+
 /** Filter for {@link JournalPort.list}. */
 export interface ListOptions {
   readonly machineName?: string | undefined;
@@ -391,11 +397,13 @@ export interface JournalPort {
   createInstances(records: readonly InstanceRecord[]): Promise<boolean[]>;
   /** Delete an instance's record and history (a start that could not send anything). */
   deleteInstance(correlationId: string): Promise<void>;
-  /** Update status, state and context; unknown instances are created. */
-  updateInstance(
-    correlationId: string,
-    update: Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason">,
-  ): Promise<void>;
+  /**
+   * Update status, state and context after processing step `steps`; unknown instances are
+   * created. Monotonic: an update for an earlier step than the record's is ignored, and so is one
+   * that would take a `completed` or `failed` instance back to `running` (a late write of a
+   * processing that lost its lease must not undo its successor's).
+   */
+  updateInstance(correlationId: string, update: InstanceUpdate): Promise<void>;
   appendMessage(correlationId: string, message: JournalMessage): Promise<void>;
   appendErrors(correlationId: string, errors: JournalErrors): Promise<void>;
   getInstance(correlationId: string): Promise<InstanceRecord | undefined>;

@@ -3,7 +3,7 @@ import { Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
 import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
-import { MAX_TIMER_SECONDS } from "../ranges.js";
+import { MAX_TIMER_SECONDS } from "../core/ranges.js";
 import { loadSettings } from "../settings/settings.js";
 
 /** `--settings <file>`. */

@@ -3,6 +3,7 @@
  * so messages stay readable by it and by any tool built for it.
  */
 import { MalformedMessageError } from "../errors.js";
+import { MAX_TIMER_SECONDS } from "./ranges.js";
 
 /** The only wire version written today; readers accept it and reject anything else. */
 export const WIRE_VERSION = "0.1";
@@ -69,8 +70,8 @@ const REQUIRED_STRINGS = ["machine_name", "current_state", "current_event", "cor
 export const MAX_COUNT = 2 ** 31 - 2;
 /** The longest delay a message may ask for (`additional_delay_seconds`): one year. */
 export const MAX_DELAY_SECONDS = 365 * 24 * 3600;
-/** The longest lease (`lease_timeout`): what a timer can wait, 2^31 - 1 ms. */
-export const MAX_LEASE_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** The longest lease (`lease_timeout`): what a timer can wait. */
+export const MAX_LEASE_TIMEOUT_SECONDS = MAX_TIMER_SECONDS;
 /** The latest `started_at` (seconds since the epoch) a JavaScript date can hold. */
 const MAX_EPOCH_SECONDS = 8.64e12;
 

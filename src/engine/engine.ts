@@ -264,7 +264,9 @@ class Processing {
     const port = this.#leaseCache();
     if (port === undefined) return "system-error";
     try {
-      const floor = this.#system.fence_token ?? 0;
+      // Above the token the message carries, and above any a dead processing of an earlier delivery
+      // of this same message may have taken (on either cache) without passing it on: one per delivery.
+      const floor = (this.#system.fence_token ?? 0) + Math.max(0, this.#delivery.receiveCount - 1);
       let result = await port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
       // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
       // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.
@@ -331,6 +333,7 @@ class Processing {
         state: result.state,
         userContext: result.userContext,
         reason: undefined,
+        steps: this.#system.steps,
       }),
     );
     if (result.final) return "completed";
@@ -499,6 +502,7 @@ class Processing {
           state: this.#original.system_context.current_state,
           userContext: this.#original.user_context,
           reason,
+          steps: system.steps,
         }),
       );
       return "failed";

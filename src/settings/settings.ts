@@ -21,7 +21,7 @@ import { DEFAULT_LEASE_TIMEOUT_SECONDS } from "../core/message.js";
 import { MAX_RECEIVE_COUNT } from "../engine/engine.js";
 import { SettingsError } from "../errors.js";
 import { ROLES, type RoleName, SIDES, type Side } from "../ports.js";
-import { MAX_TIMER_SECONDS, type NumberRange, rangeProblem } from "../ranges.js";
+import { MAX_TIMER_SECONDS, type NumberRange, rangeProblem } from "../core/ranges.js";
 
 /** The store every role uses when nothing else is configured. */
 export const DEFAULT_STORE_URI = "sqlite:.switchyard/switchyard.db";

@@ -55,6 +55,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
         state: "state2",
         userContext: { count: 2 },
         reason: "boom",
+        steps: 2,
       });
       expect(await journal.getInstance(put.correlationId)).toEqual({
         ...put,
@@ -69,7 +70,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
     it("creates only the records whose ids are free, leaving a newer state untouched", async () => {
       const taken = record();
       expect(await journal.createInstances([taken])).toEqual([true]);
-      await journal.updateInstance(taken.correlationId, { machineName: "tracer", status: "completed", state: "final", userContext: { count: 3 }, reason: undefined });
+      await journal.updateInstance(taken.correlationId, { machineName: "tracer", status: "completed", state: "final", userContext: { count: 3 }, reason: undefined, steps: 1 });
       const free = record();
       expect(await journal.createInstances([record({ correlationId: taken.correlationId }), free])).toEqual([false, true]);
       expect(await journal.getInstance(taken.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { count: 3 } });
@@ -98,9 +99,26 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       expect(await journal.history(id)).toEqual([entry(0), entry(1), retry, entry(2)]);
     });
 
+    it("never takes an instance back to an earlier step, or from a final status to running", async () => {
+      const put = record();
+      await journal.createInstances([put]);
+      const update = (steps: number, status: "running" | "completed" | "failed", state: string) =>
+        journal.updateInstance(put.correlationId, { machineName: "tracer", status, state, userContext: { steps }, reason: undefined, steps });
+      await update(4, "completed", "final");
+      // A late write of the processing before it (it had lost its lease) changes nothing.
+      await update(3, "running", "state2");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { steps: 4 } });
+      // Nor does a duplicate processing of the final step that still thinks the instance runs.
+      await update(4, "running", "state1");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { steps: 4 } });
+      // A later step does move it on (a final status is left by nothing but a later step).
+      await update(5, "failed", "final");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "failed", userContext: { steps: 5 } });
+    });
+
     it("creates an unknown instance on update", async () => {
       const id = randomUUID();
-      await journal.updateInstance(id, { machineName: "m", status: "completed", state: "final", userContext: {}, reason: undefined });
+      await journal.updateInstance(id, { machineName: "m", status: "completed", state: "final", userContext: {}, reason: undefined, steps: 1 });
       expect(await journal.getInstance(id)).toMatchObject({ correlationId: id, machineName: "m", status: "completed", startedAt: clock.now() });
     });
 
@@ -132,7 +150,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       await journal.createInstances([older, newer]);
       clock.advance(1);
       // An update does not move an instance up: the order is by start time.
-      await journal.updateInstance(older.correlationId, { machineName: machine, status: "running", state: "s", userContext: {}, reason: undefined });
+      await journal.updateInstance(older.correlationId, { machineName: machine, status: "running", state: "s", userContext: {}, reason: undefined, steps: 1 });
       await journal.createInstances([record({ machineName: `other-${randomUUID()}` })]);
       const ids = (list: InstanceRecord[]) => list.map((r) => r.correlationId);
       expect(ids(await journal.list({ machineName: machine }))).toEqual([newer.correlationId, older.correlationId]);

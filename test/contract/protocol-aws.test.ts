@@ -4,7 +4,7 @@
  * tables, DynamoDB checkpoints. Each test gets its own queues, streams and tables, created the way
  * `switchyard resources create` creates them.
  */
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
 import { provisionAll } from "../../src/settings/provision.js";
 import { Switchyard } from "../../src/client/switchyard.js";
@@ -28,7 +28,8 @@ afterAll(async () => {
 describeProtocol({
   name: "aws: kinesis + dynamodb stream, sqs + dynamodb retry, dynamodb cache",
   settings: (dir) => {
-    const id = `p${randomBytes(4).toString("hex")}`;
+    // Named after the test's folder: a scenario that reopens its stores gets the same resources.
+    const id = `p${createHash("sha256").update(dir).digest("hex").slice(0, 8)}`;
     const table = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}-${name}`;
     return {
       stream: { primary: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${id}`, secondary: table("a") },

@@ -16,7 +16,7 @@ import pg from "pg";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../ports.js";
-import { MAX_TIMER_MS } from "../../ranges.js";
+import { MAX_TIMER_MS } from "../../core/ranges.js";
 import { type ErrorSubject, postgresError } from "./errors.js";
 import { MIGRATIONS } from "./schema.js";
 import { type PostgresUri, redact } from "./uri.js";

@@ -3,7 +3,7 @@
  * messages it produced (`journal_messages`) and its metrics emissions (`journal_errors`), in
  * append order. Each call is one statement.
  */
-import type { InstanceRecord, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
+import type { InstanceRecord, InstanceUpdate, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
 import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
 import type { PostgresDatabase } from "./database.js";
 import type { PostgresPortOptions } from "./port-options.js";
@@ -59,16 +59,15 @@ export class PostgresJournal implements JournalPort {
     );
   }
 
-  async updateInstance(
-    correlationId: string,
-    update: Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason">,
-  ): Promise<void> {
+  async updateInstance(correlationId: string, update: InstanceUpdate): Promise<void> {
     await this.#db.query(
       "journal update instance",
-      `INSERT INTO ${this.#instances} (${INSTANCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+      `INSERT INTO ${this.#instances} AS i (${INSTANCE_COLUMNS}, steps) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
        ON CONFLICT (correlation_id) DO UPDATE SET
          machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
-         user_context = EXCLUDED.user_context, updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason`,
+         user_context = EXCLUDED.user_context, updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason,
+         steps = EXCLUDED.steps
+       WHERE i.steps <= EXCLUDED.steps AND NOT (i.status IN ('completed', 'failed') AND EXCLUDED.status = 'running')`,
       [
         correlationId,
         update.machineName,
@@ -77,6 +76,7 @@ export class PostgresJournal implements JournalPort {
         JSON.stringify(update.userContext),
         Math.round(this.#db.clock.now()),
         update.reason ?? null,
+        update.steps,
       ],
     );
   }

@@ -116,4 +116,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX journal_errors_instance ON ${s}.journal_errors (correlation_id, id);
     `,
   },
+  {
+    name: "journal updates are monotonic by step",
+    sql: (s) => `ALTER TABLE ${s}.instances ADD COLUMN steps bigint NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -4,7 +4,7 @@
  * parameter (e.g. `sslmode`) is handed to the `pg` driver untouched.
  */
 import { SettingsError } from "../../errors.js";
-import { MAX_TIMER_SECONDS, type NumberRange, PORT_RANGE, parseNumber, rangeProblem } from "../../ranges.js";
+import { MAX_TIMER_SECONDS, type NumberRange, PORT_RANGE, parseNumber, rangeProblem } from "../../core/ranges.js";
 
 /** A parsed PostgreSQL backend URI. */
 export interface PostgresUri {

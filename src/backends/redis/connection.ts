@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { MAX_TIMER_MS } from "../../ranges.js";
+import { MAX_TIMER_MS } from "../../core/ranges.js";
 import { defineScripts, type RedisScripts } from "./scripts.js";
 import type { RedisLocation } from "./uri.js";
 

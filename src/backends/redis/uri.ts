@@ -2,7 +2,7 @@
  * Redis backend URIs: `redis://[user:password@]host:port/db?prefix=NAME`, and `rediss://` for TLS.
  */
 import { SettingsError } from "../../errors.js";
-import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../ranges.js";
+import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../core/ranges.js";
 
 /** What a Redis URI names. */
 export interface RedisLocation {

@@ -6,6 +6,7 @@ import type { Statement } from "better-sqlite3";
 import {
   type Clock,
   type InstanceRecord,
+  type InstanceUpdate,
   type JournalErrors,
   type JournalMessage,
   type JournalPort,
@@ -47,11 +48,13 @@ export class SqliteJournal implements JournalPort {
       for (const statement of deletes) statement.run(correlationId);
     });
     this.#update = db.prepare(
-      `INSERT INTO instances (${INSTANCE_COLUMNS})
-       VALUES (@cid, @machine, @status, @state, @context, @now, @now, @reason)
+      `INSERT INTO instances (${INSTANCE_COLUMNS}, steps)
+       VALUES (@cid, @machine, @status, @state, @context, @now, @now, @reason, @steps)
        ON CONFLICT (correlation_id) DO UPDATE SET
          machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
-         user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason`,
+         user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
+         steps = excluded.steps
+       WHERE instances.steps <= excluded.steps AND NOT (instances.status IN ('completed', 'failed') AND excluded.status = 'running')`,
     );
     this.#appendMessage = db.prepare("INSERT INTO journal_messages (correlation_id, message) VALUES (@cid, @entry)");
     // The next number in the instance's list of emissions.
@@ -94,10 +97,7 @@ export class SqliteJournal implements JournalPort {
     await this.#db.write("journal delete instance", () => this.#delete(correlationId));
   }
 
-  async updateInstance(
-    correlationId: string,
-    update: Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason">,
-  ): Promise<void> {
+  async updateInstance(correlationId: string, update: InstanceUpdate): Promise<void> {
     const parameters = {
       cid: correlationId,
       machine: update.machineName,
@@ -106,6 +106,7 @@ export class SqliteJournal implements JournalPort {
       context: JSON.stringify(update.userContext),
       now: this.#clock.now(),
       reason: update.reason ?? null,
+      steps: update.steps,
     };
     await this.#db.write("journal update instance", () => this.#update.run(parameters));
   }

@@ -162,4 +162,9 @@ export const MIGRATIONS: readonly string[] = [
   FROM checkpoints c WHERE c.correlation_id = instance_state.correlation_id;
   DROP TABLE checkpoints;
   `,
+  // 6: the step of an instance's last journal update, so updates are monotonic: a late write of an
+  // earlier step (a processing that lost its lease) cannot undo a later one.
+  `
+  ALTER TABLE instances ADD COLUMN steps INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -60,6 +60,14 @@ export interface EngineOptions {
   readonly leaseTimeoutSeconds?: number | undefined;
 }
 
+/**
+ * How far each redelivery of a message raises its fence-token floor. A processing that took a token
+ * and died passed it on to no one; the cache it used may be ahead of the carried token by that and
+ * by any other token it handed out unseen, so a redelivery that lands on the other cache starts this
+ * far above. Tokens only have to grow, not to be consecutive.
+ */
+export const FENCE_REDELIVERY_GAP = 1_000;
+
 /** Default of {@link EngineOptions.maxReceiveCount}. */
 export const MAX_RECEIVE_COUNT = 10;
 /** How many last errors of unhandled deliveries an engine remembers for their dead-letter reason. */
@@ -264,9 +272,9 @@ class Processing {
     const port = this.#leaseCache();
     if (port === undefined) return "system-error";
     try {
-      // Above the token the message carries, and above any a dead processing of an earlier delivery
-      // of this same message may have taken (on either cache) without passing it on: one per delivery.
-      const floor = (this.#system.fence_token ?? 0) + Math.max(0, this.#delivery.receiveCount - 1);
+      // Above the token the message carries, and above any that a dead processing of an earlier
+      // delivery of this same message may have taken on either cache without passing it on.
+      const floor = (this.#system.fence_token ?? 0) + Math.max(0, this.#delivery.receiveCount - 1) * FENCE_REDELIVERY_GAP;
       let result = await port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
       // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
       // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.

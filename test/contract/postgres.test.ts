@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { openPostgresBackend, type PostgresBackend, parsePostgresUri } from "../../src/backends/postgres/index.js";
+import { MIGRATIONS } from "../../src/backends/postgres/schema.js";
 import { SettingsError, SystemError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
@@ -239,8 +240,8 @@ describe("postgres backend", () => {
     expect(lines.filter((line) => line.startsWith("exists schema"))).toHaveLength(4);
     const { schema } = parsePostgresUri(uri);
     const { rows } = await adminQuery(`SELECT version, name FROM "${schema}".schema_migrations`);
-    expect(rows).toEqual([{ version: 1, name: "initial tables" }]);
-    expect(await backends[0]?.provision()).toEqual([`exists schema ${schema} at version 1`]);
+    expect(rows).toEqual(MIGRATIONS.map((migration, i) => ({ version: i + 1, name: migration.name })));
+    expect(await backends[0]?.provision()).toEqual([`exists schema ${schema} at version ${MIGRATIONS.length}`]);
   });
 
   it("refuses a schema written by a newer Switchyard", async () => {
@@ -248,7 +249,7 @@ describe("postgres backend", () => {
     await backend.provision();
     await adminQuery(`INSERT INTO "${backend.db.schema}".schema_migrations VALUES (99, 'future', 0)`);
     const newer = await another(uri);
-    await expect(newer.stream().pending()).rejects.toThrow(/is at version 99, newer than this Switchyard knows \(1\); upgrade Switchyard/);
+    await expect(newer.stream().pending()).rejects.toThrow(new RegExp(`is at version 99, newer than this Switchyard knows \\(${MIGRATIONS.length}\\); upgrade Switchyard`));
   });
 
   it("fails a batch item by item, storing the valid items", async () => {

@@ -117,8 +117,9 @@ describe("worker", () => {
     const second = await finished(spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--until-idle"], { cwd: dir, env }), 20_000);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).not.toMatch(/lease/);
-    // Ran again with the next fence token; no lease was in the way (no cache error, no retry).
-    expect(lines(sleepLog)).toEqual([`${correlationId} 1`, `${correlationId} 2`]);
+    // Ran again with a higher fence token (a redelivery starts 1,000 above: FENCE_REDELIVERY_GAP);
+    // no lease was in the way (no cache error, no retry).
+    expect(lines(sleepLog)).toEqual([`${correlationId} 1`, `${correlationId} 1001`]);
     expect(await sy.status(correlationId)).toMatchObject({ status: "completed", state: "end" });
     expect(await sy.errors(correlationId)).toEqual([]);
     expect((await sy.history(correlationId)).map(compact)).toEqual([

@@ -17,6 +17,7 @@ import type { TestClock } from "../support/clock.js";
 import { startDynalite } from "../support/dynalite.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
+import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { message } from "./port-factory.js";
 import { describeProtocol } from "./protocol.contract.js";
@@ -89,6 +90,7 @@ streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId
 retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true });
 cacheContract("dynamodb", factory((b) => b.cache()));
 checkpointContract("dynamodb", factory((b) => b.checkpoint()));
+consumerStateContract("dynamodb", factory((b) => b.consumerState()));
 environmentContract("dynamodb", factory((b) => b.environment()));
 
 describe("dynamodb backend", () => {
@@ -106,8 +108,8 @@ describe("dynamodb backend", () => {
     const backend = await open(systemClock, { provision: false });
     const base = backend.tables.stream.name.replace(/-stream$/, "");
     const first = await backend.provision();
-    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters"];
-    expect(first).toHaveLength(6);
+    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"];
+    expect(first).toHaveLength(kinds.length);
     for (const [index, line] of first.entries()) expect(line).toMatch(new RegExp(`^created table ${base}-${kinds[index]}\\b`));
     expect(first[0]).toContain("DynamoDB stream NEW_IMAGE");
     // dynalite has no UpdateTimeToLive: provisioning says so instead of failing.

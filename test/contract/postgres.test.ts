@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { openPostgresBackend, type PostgresBackend, parsePostgresUri } from "../../src/backends/postgres/index.js";
+import { MIGRATIONS } from "../../src/backends/postgres/schema.js";
 import { SettingsError, SystemError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
@@ -16,6 +17,7 @@ import { dropSchemas, POSTGRES_URL, uniqueName } from "../support/servers.js";
 import { TestClock } from "../support/clock.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
+import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { metricsContract } from "./metrics.contract.js";
@@ -99,6 +101,7 @@ retryContract("postgres", async (clock) => {
 }, { byCorrelationId: true });
 cacheContract("postgres", factory((b) => b.cache()));
 checkpointContract("postgres", factory((b) => b.checkpoint()));
+consumerStateContract("postgres", factory((b) => b.consumerState()));
 environmentContract("postgres", factory((b) => b.environment()));
 journalContract("postgres", factory((b) => b.journal()));
 metricsContract("postgres", async (clock) => {
@@ -234,13 +237,15 @@ describe("postgres backend", () => {
     const backends = await Promise.all(Array.from({ length: 5 }, () => another(uri)));
     const reports = await Promise.all(backends.map((b) => b.provision()));
     const lines = reports.flat();
-    expect(lines.filter((line) => line.startsWith("applied migration 1"))).toHaveLength(1);
+    for (let version = 1; version <= MIGRATIONS.length; version++) {
+      expect(lines.filter((line) => line.startsWith(`applied migration ${version} `))).toHaveLength(1);
+    }
     expect(lines.filter((line) => line.startsWith("created schema"))).toHaveLength(1);
     expect(lines.filter((line) => line.startsWith("exists schema"))).toHaveLength(4);
     const { schema } = parsePostgresUri(uri);
     const { rows } = await adminQuery(`SELECT version, name FROM "${schema}".schema_migrations`);
-    expect(rows).toEqual([{ version: 1, name: "initial tables" }]);
-    expect(await backends[0]?.provision()).toEqual([`exists schema ${schema} at version 1`]);
+    expect(rows).toEqual(MIGRATIONS.map((migration, index) => ({ version: index + 1, name: migration.name })));
+    expect(await backends[0]?.provision()).toEqual([`exists schema ${schema} at version ${MIGRATIONS.length}`]);
   });
 
   it("refuses a schema written by a newer Switchyard", async () => {
@@ -248,7 +253,7 @@ describe("postgres backend", () => {
     await backend.provision();
     await adminQuery(`INSERT INTO "${backend.db.schema}".schema_migrations VALUES (99, 'future', 0)`);
     const newer = await another(uri);
-    await expect(newer.stream().pending()).rejects.toThrow(/is at version 99, newer than this Switchyard knows \(1\); upgrade Switchyard/);
+    await expect(newer.stream().pending()).rejects.toThrow(`is at version 99, newer than this Switchyard knows (${MIGRATIONS.length}); upgrade Switchyard`);
   });
 
   it("fails a batch item by item, storing the valid items", async () => {

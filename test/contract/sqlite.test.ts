@@ -12,6 +12,7 @@ import { systemClock } from "../../src/ports.js";
 import type { TestClock } from "../support/clock.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
+import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { metricsContract } from "./metrics.contract.js";
@@ -56,6 +57,7 @@ retryContract("sqlite", async (clock) => {
 }, { byCorrelationId: true });
 cacheContract("sqlite", factory((b) => b.cache()));
 checkpointContract("sqlite", factory((b) => b.checkpoint()));
+consumerStateContract("sqlite", factory((b) => b.consumerState()));
 environmentContract("sqlite", factory((b) => b.environment()));
 journalContract("sqlite", factory((b) => b.journal()));
 metricsContract("sqlite", async (clock) => {

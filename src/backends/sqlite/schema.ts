@@ -162,4 +162,18 @@ export const MIGRATIONS: readonly string[] = [
   FROM checkpoints c WHERE c.correlation_id = instance_state.correlation_id;
   DROP TABLE checkpoints;
   `,
+  // 6: what the consumers of a Kinesis stream share when this file is the checkpoint role's store:
+  // one lease per shard (owner, expiry, position) and one heartbeat per consumer, each written
+  // only while its version is the one the writer last saw.
+  `
+  CREATE TABLE consumer_leases (
+    grp        TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    owner      TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    position   TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    PRIMARY KEY (grp, key)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,8 +1,8 @@
 /**
  * DynamoDB for every role it serves: the factory the settings loader calls for
  * `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`. The ARN names a family of tables (`NAME-stream`,
- * `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`, `NAME-dead-letters`; see
- * tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
+ * `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`, `NAME-dead-letters`,
+ * `NAME-leases`; see tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
  */
 import { SettingsError } from "../../../errors.js";
 import type { Side } from "../../../ports.js";
@@ -11,6 +11,7 @@ import { parseArn, resourceName } from "../arn.js";
 import { DynamoCache } from "./cache.js";
 import { DynamoCheckpointStore } from "./checkpoint-store.js";
 import { createDynamoDbClient } from "./client.js";
+import { DynamoConsumerState } from "./consumer-state.js";
 import { DynamoDeadLetters } from "./dead-letters.js";
 import { DynamoEnvironment } from "./environment-store.js";
 import type { QueueOptions } from "./queue.js";
@@ -29,6 +30,7 @@ export interface DynamoDbBackend extends Backend {
   cache(): DynamoCache;
   checkpoint(): DynamoCheckpointStore;
   environment(): DynamoEnvironment;
+  consumerState(): DynamoConsumerState;
   readonly deadLetters: DynamoDeadLetters;
   provision(): Promise<string[]>;
 }
@@ -75,6 +77,7 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
     cache: () => new DynamoCache(client, tables.cache, uri, clock),
     checkpoint: () => new DynamoCheckpointStore(client, tables.checkpoint, uri, clock),
     environment: () => new DynamoEnvironment(client, tables.environment, uri, clock),
+    consumerState: () => new DynamoConsumerState(client, tables.leases, deadLetters, uri),
     provision: () => provisionFamily(client, tables),
     close: async () => client.destroy(),
   };

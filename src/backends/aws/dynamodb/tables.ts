@@ -1,7 +1,7 @@
 /**
  * The table family one DynamoDB ARN names: `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME` means the
- * tables `NAME-stream`, `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment` and
- * `NAME-dead-letters`, each with its key schema, indexes and TTL attribute; and how
+ * tables `NAME-stream`, `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`,
+ * `NAME-dead-letters` and `NAME-leases` (what Kinesis consumers share), each with its key schema, indexes and TTL attribute; and how
  * `switchyard resources create` creates them, idempotently.
  */
 import {
@@ -16,7 +16,7 @@ import type { Arn } from "../arn.js";
 import { errorName, type TableRef, translate } from "./client.js";
 
 /** The tables of a family, by role. */
-export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters"] as const;
+export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"] as const;
 export type TableKind = (typeof TABLE_KINDS)[number];
 
 /** The index every claimable table (stream, retry) has: constant `gsi_pk`, sorted by `visible_at`. */
@@ -95,6 +95,17 @@ function definition(kind: TableKind): Omit<CreateTableCommandInput, "TableName">
           { AttributeName: "sk", KeyType: "RANGE" },
         ],
         GlobalSecondaryIndexes: [dueIndex],
+      };
+    case "leases":
+      return {
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: S },
+          { AttributeName: "sk", AttributeType: S },
+        ],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
       };
     case "dead-letters":
       return {

@@ -78,7 +78,7 @@ export type BatchItemResult =
  * | dynamodb | the item's due time (`visible_at`) |
  * | sqs | a due-time attribute; native `DelaySeconds` (at most 900 s) under the system clock, a longer or early message handed back until due |
  * | sns | a due-time attribute the consumer queue honours (SNS has no delays) |
- * | kinesis | the due time in the record's envelope; a record not yet due holds its shard |
+ * | kinesis | the due time in the record data's `switchyard` key; a record not yet due holds its shard |
  */
 export interface StreamPort {
   /** The backend's URI or ARN, for messages and diagnostics. */

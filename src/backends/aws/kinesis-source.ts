@@ -29,7 +29,7 @@ import type {
 } from "../../ports.js";
 import { refuseInstanceFilter } from "../unfiltered.js";
 import { errorName } from "./http.js";
-import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, partitionKey } from "./kinesis-envelope.js";
+import { decodeRecordData, encodeRecordData, partitionKey, type RecordData } from "./kinesis-data.js";
 import { noConsumerStateError, planShares, SHARD_END, ShardLeases, SYNC_MS } from "./kinesis-leases.js";
 import { kinesisCodec } from "./kinesis-record.js";
 import type { KinesisStream } from "./kinesis-stream.js";
@@ -46,7 +46,8 @@ interface ReadRecord {
   readonly data: Uint8Array;
   /** Approximate arrival, ms since the epoch. */
   readonly arrivedAt: number;
-  readonly envelope: Envelope;
+  /** What the data holds: the message and Switchyard's metadata. */
+  readonly content: RecordData;
 }
 
 /** A record handed out and not yet passed by its shard's position. */
@@ -149,7 +150,7 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
 
   #encode(message: OutgoingMessage, mark?: ScheduleMark): { key: string; data: Uint8Array; size: number } {
     const due = this.#now() + Math.max(0, message.delaySeconds) * 1000;
-    const data = encodeEnvelope(envelopeOf(message, due, mark));
+    const data = encodeRecordData(message, due, mark);
     const key = partitionKey(message.correlationId);
     return { key, data, size: data.byteLength + byteLength(key) };
   }
@@ -305,15 +306,15 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
       partitionKey: record.PartitionKey ?? "",
       data,
       arrivedAt: record.ApproximateArrivalTimestamp?.getTime() ?? this.#now(),
-      envelope: decodeEnvelope(data),
+      content: decodeRecordData(data),
     };
   }
 
   #superseded(record: ReadRecord): boolean {
     if (this.role !== "retry") return false;
-    const { envelope } = record;
-    const mark = envelope.token === undefined ? undefined : { token: envelope.token, at: envelope.scheduledAt ?? 0 };
-    return this.#marks.isSuperseded(retryKey(envelope.correlationId, envelope.steps), mark);
+    const { content } = record;
+    const mark = content.token === undefined ? undefined : { token: content.token, at: content.scheduledAt ?? 0 };
+    return this.#marks.isSuperseded(retryKey(content.correlationId, content.steps), mark);
   }
 
   /** Shards are read in order: a consumer cannot pick one instance's records. */
@@ -350,7 +351,7 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
           shard.held.push({ record, claim: 0, until: now, receiveCount: 0, acked: true });
           continue;
         }
-        if (record.envelope.due > now) break;
+        if (record.content.due > now) break;
         shard.buffer.shift();
         const held: Held = { record, claim: 1, until, receiveCount: 1, acked: false };
         shard.held.push(held);
@@ -370,11 +371,11 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
       partitionKey: record.partitionKey,
       data: record.data,
       arrivedAt: record.arrivedAt,
-      due: record.envelope.due,
+      due: record.content.due,
     };
     return {
       id: `${record.shardId}:${record.sequenceNumber}`,
-      body: record.envelope.body,
+      body: record.content.body,
       receiveCount: held.receiveCount,
       role: this.role,
       side: this.side,
@@ -415,8 +416,8 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     const current = this.#current(delivery);
     if (current === undefined) return;
     current.held.acked = true;
-    const { envelope } = current.held.record;
-    if (this.role === "retry") this.#marks.settled(retryKey(envelope.correlationId, envelope.steps), envelope.token);
+    const { content } = current.held.record;
+    if (this.role === "retry") this.#marks.settled(retryKey(content.correlationId, content.steps), content.token);
     await this.#advance(current.shard);
   }
 
@@ -477,7 +478,7 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     for (const shard of await this.#shardStates()) {
       for (let round = 0; round < PENDING_READ_ROUNDS; round++) if ((await this.#read(shard)) === 0) break;
       const waiting = [...shard.held.filter((h) => !h.acked).map((h) => h.record), ...shard.buffer];
-      count += waiting.filter((r) => correlationId === undefined || r.envelope.correlationId === correlationId).length;
+      count += waiting.filter((r) => correlationId === undefined || r.content.correlationId === correlationId).length;
     }
     return count;
   }

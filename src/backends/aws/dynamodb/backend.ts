@@ -14,9 +14,9 @@ import { createDynamoDbClient } from "./client.js";
 import { DynamoConsumerState } from "./consumer-state.js";
 import { DynamoDeadLetters } from "./dead-letters.js";
 import { DynamoEnvironment } from "./environment-store.js";
-import type { QueueOptions } from "./queue.js";
-import { DynamoRetryStore } from "./retry-store.js";
-import { DynamoStream } from "./stream.js";
+import type { QueueLayout, QueueOptions } from "./queue.js";
+import { DynamoRetryStore, retryLayoutOf } from "./retry-store.js";
+import { DynamoStream, STREAM_LAYOUT } from "./stream.js";
 import { provisionFamily, type TableFamily, tableFamily } from "./tables.js";
 
 /** The longest suffix a family adds to NAME (`-dead-letters`); table names hold at most 255 characters. */
@@ -58,6 +58,21 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
   const { clock } = context;
   const deadLetters = new DynamoDeadLetters(client, tables["dead-letters"], clock);
   const streamLabel = new Date(clock.now()).toISOString().slice(0, 23);
+  // The retry table's layout is read from its key schema once (a failed read is tried again).
+  let retryLayout: Promise<QueueLayout> | undefined;
+  const layouts = {
+    stream: async () => STREAM_LAYOUT,
+    retry: () => {
+      if (retryLayout === undefined) {
+        const attempt = retryLayoutOf(client, tables.retry);
+        retryLayout = attempt;
+        attempt.catch(() => {
+          if (retryLayout === attempt) retryLayout = undefined;
+        });
+      }
+      return retryLayout;
+    },
+  };
   const queue = (kind: "stream" | "retry", side: Side): QueueOptions => ({
     client,
     table: tables[kind],
@@ -67,6 +82,7 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
     clock,
     deadLetters,
     streamLabel,
+    layout: layouts[kind],
   });
   return {
     uri,

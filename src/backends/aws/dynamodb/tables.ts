@@ -19,8 +19,10 @@ import { errorName, type TableRef, translate } from "./client.js";
 export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"] as const;
 export type TableKind = (typeof TABLE_KINDS)[number];
 
-/** The index every claimable table (stream, retry) has: constant `gsi_pk`, sorted by `visible_at`. */
+/** The stream table's due index (and the retry table's of earlier versions): constant `gsi_pk`, sorted by `visible_at`. */
 export const DUE_INDEX = "due";
+/** The retry table's local index (`partition`, `run_at`): the seed system's, which its timer queries. */
+export const RETRY_INDEX = "retries";
 /** The stream table's index by instance, for `pending(correlationId)` and per-instance receives. */
 export const CORRELATION_INDEX = "by_correlation";
 /** The constant partition of the due index. */
@@ -83,18 +85,27 @@ function definition(kind: TableKind): Omit<CreateTableCommandInput, "TableName">
         StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_IMAGE" },
       };
     case "retry":
+      // The seed system's retry table, exactly: seed processes and Switchyard share it.
       return {
         AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: S },
-          { AttributeName: "sk", AttributeType: S },
-          { AttributeName: "gsi_pk", AttributeType: S },
-          { AttributeName: "visible_at", AttributeType: N },
+          { AttributeName: "partition", AttributeType: N },
+          { AttributeName: "correlation_id_steps", AttributeType: S },
+          { AttributeName: "run_at", AttributeType: N },
         ],
         KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
+          { AttributeName: "partition", KeyType: "HASH" },
+          { AttributeName: "correlation_id_steps", KeyType: "RANGE" },
         ],
-        GlobalSecondaryIndexes: [dueIndex],
+        LocalSecondaryIndexes: [
+          {
+            IndexName: RETRY_INDEX,
+            KeySchema: [
+              { AttributeName: "partition", KeyType: "HASH" },
+              { AttributeName: "run_at", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
+        ],
       };
     case "leases":
       return {

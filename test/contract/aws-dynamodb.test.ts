@@ -86,8 +86,8 @@ describeProtocol({
   },
 });
 
-streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId: true });
-retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true });
+streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId: true, countsOneInstance: true });
+retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true, countsOneInstance: true });
 cacheContract("dynamodb", factory((b) => b.cache()));
 checkpointContract("dynamodb", factory((b) => b.checkpoint()));
 consumerStateContract("dynamodb", factory((b) => b.consumerState()));

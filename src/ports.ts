@@ -84,7 +84,7 @@ export type BatchItemResult =
  * | dynamodb | the item's due time (`visible_at`) |
  * | sqs | a due-time attribute; native `DelaySeconds` (at most 900 s) under the system clock, a longer or early message handed back until due |
  * | sns | a due-time attribute the consumer queue honours (SNS has no delays) |
- * | kinesis | the due time in the record's envelope; a record not yet due holds its shard |
+ * | kinesis | the due time in the record data's `switchyard` key; a record not yet due holds its shard |
  */
 export interface StreamPort {
   /** The backend's URI or ARN, for messages and diagnostics. */
@@ -333,6 +333,54 @@ export interface DeadLetter {
 export interface DeadLetterStore {
   /** The latest `limit` dead letters, newest first. */
   list(limit?: number): Promise<DeadLetter[]>;
+}
+
+/**
+ * One lease of a consumer group: a shard a consumer reads (`shard/<id>`), or a consumer's
+ * heartbeat (`member/<owner>`), so the consumers of a stream know how many they are.
+ */
+export interface GroupLease {
+  readonly key: string;
+  /** Who holds it; `""` when nobody does. */
+  readonly owner: string;
+  /** Clock time (ms since the epoch) the lease ends unless renewed. */
+  readonly expiresAt: number;
+  /** The holder's checkpoint (a Kinesis sequence number); `""` when there is none yet. */
+  readonly position: string;
+  /** Raised by every write; the version a conditional write names (the first write makes 1). */
+  readonly version: number;
+}
+
+/** What a conditional lease write sets. */
+export type GroupLeaseValue = Pick<GroupLease, "owner" | "expiresAt" | "position">;
+
+/**
+ * The state the consumers of a transport that keeps none itself (Kinesis: a data stream has no
+ * consumer positions, no dead-letter queue) share, kept by the store of the checkpoint role:
+ * shard leases with their positions, and dead letters. A port of its own, so the Kinesis backend
+ * is handed the store rather than reaching for another backend:
+ *
+ * | backend | leases | dead letters |
+ * | --- | --- | --- |
+ * | sqlite, postgres | the `consumer_leases` table, one conditional statement per write | the `dead_letters` table the stream and retry store share |
+ * | dynamodb | the `NAME-leases` table (`pk` = group, `sk` = key), conditional writes | the `NAME-dead-letters` table |
+ *
+ * Every write is conditional on the version the writer last saw, so two consumers never both
+ * take a shard, and a consumer that lost its lease cannot move the position any more.
+ */
+export interface ConsumerStatePort {
+  readonly uri: string;
+  /** Every lease of `group` (e.g. a stream ARN), read consistently. */
+  leases(group: string): Promise<GroupLease[]>;
+  /**
+   * Write lease `key` of `group` if its version is still `expectedVersion` (0: it must not exist);
+   * the lease as written, or undefined when someone else wrote it first.
+   */
+  swapLease(group: string, key: string, expectedVersion: number, next: GroupLeaseValue): Promise<GroupLease | undefined>;
+  /** Store a dead letter. */
+  buryDeadLetter(letter: Omit<DeadLetter, "id">): Promise<void>;
+  /** The latest `limit` dead letters that came from `sourceUri`, newest first. */
+  deadLettersOf(sourceUri: string, limit?: number): Promise<DeadLetter[]>;
 }
 
 /** Status of an instance in the journal. */

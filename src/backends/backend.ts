@@ -8,6 +8,7 @@ import type {
   CheckpointPort,
   Clock,
   Closable,
+  ConsumerStatePort,
   DeadLetterStore,
   EnvironmentPort,
   JournalPort,
@@ -28,6 +29,12 @@ export interface Backend extends Closable {
   metrics?(): MetricsPort;
   environment?(): EnvironmentPort;
   journal?(): JournalPort;
+  /**
+   * Shard leases, positions and dead letters for the consumers of a transport that keeps none
+   * itself (Kinesis); the settings hand the checkpoint role's to such a backend
+   * ({@link BackendContext.consumerState}).
+   */
+  consumerState?(): ConsumerStatePort;
   /** Dead letters of its stream and retry store, if it keeps them. */
   readonly deadLetters?: DeadLetterStore | undefined;
   /**
@@ -46,4 +53,11 @@ export interface BackendContext {
   readonly baseDir: string;
   readonly endpoints: Readonly<Record<string, string>>;
   readonly logger: Logger;
+  /**
+   * The consumer state of the checkpoint role's primary backend, for a transport whose consumers
+   * keep their positions and dead letters elsewhere (Kinesis); opened on first call. Resolves to
+   * undefined when the settings have no checkpoint role; absent where nothing consumes (e.g.
+   * `resources create`).
+   */
+  readonly consumerState?: (() => Promise<ConsumerStatePort | undefined>) | undefined;
 }

@@ -205,7 +205,9 @@ export class Switchyard {
   /** Messages that could not be processed, newest first, from every stream and retry backend. */
   async deadLetters(limit = 100): Promise<DeadLetter[]> {
     const all = (await Promise.all(this.#opened.deadLetters.map((store) => store.list(limit)))).flat();
-    return all.sort((a, b) => b.deadAt - a.deadAt || b.id - a.id).slice(0, limit);
+    // A Kinesis stream's dead letters live in the checkpoint role's store, which may list them too.
+    const unique = new Map(all.map((letter) => [`${letter.sourceUri}\u0000${letter.id}\u0000${letter.messageId}\u0000${letter.deadAt}`, letter]));
+    return [...unique.values()].sort((a, b) => b.deadAt - a.deadAt || b.id - a.id).slice(0, limit);
   }
 
   /** Close every backend. */

@@ -5,7 +5,7 @@
 import type { RoleBindings } from "../engine/roles.js";
 import { SettingsError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { Clock, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
+import type { Clock, ConsumerStatePort, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
 import type { Backend } from "../backends/backend.js";
 import { openBackend } from "./backends.js";
 import { withChaos } from "./chaos.js";
@@ -28,7 +28,30 @@ export async function openRoles(
   options: { clock: Clock; random: () => number; logger: Logger },
 ): Promise<OpenedRoles> {
   const opened = new Map<string, Promise<Backend>>();
-  const context = { clock: options.clock, baseDir: settings.baseDir, endpoints: settings.endpoints, logger: options.logger };
+  // A transport whose consumers keep no state of their own (Kinesis) keeps it in the checkpoint
+  // role's primary store; that backend is closed last, after the consumers released their leases.
+  const stateUri = settings.roles.checkpoint?.primary;
+  let consumerState: Promise<ConsumerStatePort> | undefined;
+  const stateOf = async (uri: string): Promise<ConsumerStatePort> => {
+    const port = (await backend(uri)).consumerState?.();
+    if (port === undefined) {
+      throw new SettingsError(
+        `checkpoint.primary "${uri}" cannot keep the shard leases and dead letters of Kinesis consumers; use a dynamodb ARN, a sqlite: or a postgres:// URI for checkpoint`,
+      );
+    }
+    return port;
+  };
+  const context = {
+    clock: options.clock,
+    baseDir: settings.baseDir,
+    endpoints: settings.endpoints,
+    logger: options.logger,
+    consumerState: async () => {
+      if (stateUri === undefined) return undefined;
+      consumerState ??= stateOf(stateUri);
+      return consumerState;
+    },
+  };
   const backend = (uri: string) => {
     let promise = opened.get(uri);
     if (promise === undefined) {
@@ -38,8 +61,12 @@ export async function openRoles(
     return promise;
   };
   const close = async () => {
-    const results = await Promise.allSettled([...opened.values()]);
-    await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+    const closeAll = async (entries: Array<[string, Promise<Backend>]>) => {
+      const results = await Promise.allSettled(entries.map(([, promise]) => promise));
+      await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+    };
+    await closeAll([...opened.entries()].filter(([uri]) => uri !== stateUri));
+    await closeAll([...opened.entries()].filter(([uri]) => uri === stateUri));
   };
 
   try {

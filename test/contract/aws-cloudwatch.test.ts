@@ -2,6 +2,7 @@
  * The CloudWatch metrics backends. There is no CloudWatch emulator here: PutMetricData is tested
  * against a recording HTTP endpoint (what the SDK sends, decoded), and EMF by the exact line shape.
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloudWatchMetrics, EmfMetrics, openCloudWatchBackend, parseCloudWatchUri } from "../../src/backends/aws/cloudwatch.js";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { silentLogger } from "../../src/logger.js";
-import type { MetricsPort } from "../../src/ports.js";
+import type { MetricDimensions, MetricsPort } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import { metricsContract } from "./metrics.contract.js";
 
@@ -51,14 +52,50 @@ const context = (clock = new TestClock(), endpoints: Record<string, string> = { 
 });
 const dimensions = { machine_name: "tracer", current_state: "state1", current_event: "event1" };
 
-metricsContract("cloudwatch (against a recording HTTP endpoint)", async (clock) => {
-  const backend = await openCloudWatchBackend("cloudwatch:Switchyard/Contract?region=us-east-1", context(clock));
-  return { port: backend.metrics!(), cleanup: () => backend.close() };
-});
-metricsContract("cloudwatch-emf", async (clock) => ({
-  port: new EmfMetrics("cloudwatch-emf:Switchyard/Contract", clock, () => {}),
-  cleanup: async () => {},
-}));
+interface Datum {
+  readonly MetricName: string;
+  readonly Value: number;
+  readonly Dimensions: Array<{ Name: string; Value: string }>;
+}
+
+/** Each PutMetricData request the endpoint recorded for `namespace`, decoded into the emission it carries; newest first. */
+function sentTo(namespace: string) {
+  return recorded
+    .map((request) => JSON.parse(request.body) as { Namespace: string; MetricData: Datum[] })
+    .filter((body) => body.Namespace === namespace)
+    .map(({ MetricData }) => ({
+      counters: Object.fromEntries(MetricData.map((datum) => [datum.MetricName, datum.Value])),
+      dimensions: Object.fromEntries((MetricData[0]?.Dimensions ?? []).map((d) => [d.Name, d.Value])) as unknown as MetricDimensions,
+    }))
+    .reverse();
+}
+
+metricsContract(
+  "cloudwatch (against a recording HTTP endpoint)",
+  async (clock) => {
+    const namespace = `Switchyard/Contract-${randomUUID()}`;
+    const backend = await openCloudWatchBackend(`cloudwatch:${namespace}?region=us-east-1`, context(clock));
+    return { port: backend.metrics!(), cleanup: () => backend.close(), emissions: async () => sentTo(namespace) };
+  },
+  { keepsEmptyEmissions: false },
+);
+metricsContract(
+  "cloudwatch-emf",
+  async (clock) => {
+    const lines: string[] = [];
+    /** Each EMF line, parsed back into the emission it carries; newest first. */
+    const emissions = async () =>
+      lines
+        .map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> } })
+        .map((document) => ({
+          counters: Object.fromEntries(document._aws.CloudWatchMetrics[0]!.Metrics.map((metric) => [metric.Name, document[metric.Name]])),
+          dimensions: { machine_name: document.machine_name, current_state: document.current_state, current_event: document.current_event } as MetricDimensions,
+        }))
+        .reverse();
+    return { port: new EmfMetrics("cloudwatch-emf:Switchyard/Contract", clock, (line) => lines.push(line)), cleanup: async () => {}, emissions };
+  },
+  { keepsEmptyEmissions: false },
+);
 
 describe("cloudwatch PutMetricData against a recording HTTP endpoint", () => {
   it("sends one datum per non-zero counter, Unit Count, with the three dimensions", async () => {

@@ -8,8 +8,8 @@ import { type DynamoDbBackend, openDynamoDbBackend } from "../../src/backends/aw
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { MAX_ITEM_BYTES } from "../../src/backends/aws/dynamodb/item.js";
 import type { DynamoDeadLetters } from "../../src/backends/aws/dynamodb/dead-letters.js";
-import { DynamoStream } from "../../src/backends/aws/dynamodb/stream.js";
-import { retryPartition } from "../../src/backends/aws/dynamodb/retry-store.js";
+import { DynamoStream, STREAM_LAYOUT } from "../../src/backends/aws/dynamodb/stream.js";
+import { RETRY_PARTITIONS, seedPartition } from "../../src/backends/aws/dynamodb/retry-store.js";
 import { decodeDynamoDbRecord, dynamoDbCodec, familyOf } from "../../src/backends/aws/dynamodb/stream-record.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
@@ -17,6 +17,7 @@ import type { TestClock } from "../support/clock.js";
 import { startDynalite } from "../support/dynalite.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
+import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { message } from "./port-factory.js";
 import { describeProtocol } from "./protocol.contract.js";
@@ -85,10 +86,11 @@ describeProtocol({
   },
 });
 
-streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId: true });
-retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true });
+streamContract("dynamodb", withDeadLetters((b) => b.stream()), { byCorrelationId: true, countsOneInstance: true });
+retryContract("dynamodb", withDeadLetters((b) => b.retry()), { byCorrelationId: true, countsOneInstance: true });
 cacheContract("dynamodb", factory((b) => b.cache()));
 checkpointContract("dynamodb", factory((b) => b.checkpoint()));
+consumerStateContract("dynamodb", factory((b) => b.consumerState()));
 environmentContract("dynamodb", factory((b) => b.environment()));
 
 describe("dynamodb backend", () => {
@@ -106,8 +108,8 @@ describe("dynamodb backend", () => {
     const backend = await open(systemClock, { provision: false });
     const base = backend.tables.stream.name.replace(/-stream$/, "");
     const first = await backend.provision();
-    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters"];
-    expect(first).toHaveLength(6);
+    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"];
+    expect(first).toHaveLength(kinds.length);
     for (const [index, line] of first.entries()) expect(line).toMatch(new RegExp(`^created table ${base}-${kinds[index]}\\b`));
     expect(first[0]).toContain("DynamoDB stream NEW_IMAGE");
     // dynalite has no UpdateTimeToLive: provisioning says so instead of failing.
@@ -165,7 +167,7 @@ describe("dynamodb backend", () => {
       eventSourceARN: expect.stringMatching(new RegExp(`^${backend.tables.stream.arn}/stream/\\d{4}-\\d\\d-\\d\\dT`)),
       dynamodb: {
         Keys: { pk: { S: deliveries[0]!.id } },
-        NewImage: expect.objectContaining({ body: { S: '{"a":1}' }, correlation_id: { S: "c-1" }, steps: { N: "1" } }),
+        NewImage: expect.objectContaining({ payload: { S: '{"a":1}' }, correlation_id: { S: "c-1" }, steps: { N: "1" } }),
         SequenceNumber: expect.stringMatching(/^\d{22}$/),
         StreamViewType: "NEW_IMAGE",
       },
@@ -199,12 +201,12 @@ describe("dynamodb backend", () => {
 
   it("sends unprocessed batch items again, then reports the rest failed, never dropping one", async () => {
     const sent: string[][] = [];
-    // A client whose BatchWriteItem always leaves the item with body "stuck" unprocessed.
+    // A client whose BatchWriteItem always leaves the item with payload "stuck" unprocessed.
     const client = {
       send: async (command: { input: { RequestItems: Record<string, Array<{ PutRequest: { Item: Record<string, { S?: string }> } }>> } }) => {
         const [[table, requests]] = Object.entries(command.input.RequestItems) as [[string, Array<{ PutRequest: { Item: Record<string, { S?: string }> } }>]];
-        sent.push(requests.map((r) => r.PutRequest.Item.body?.S ?? ""));
-        const stuck = requests.filter((r) => r.PutRequest.Item.body?.S === "stuck");
+        sent.push(requests.map((r) => r.PutRequest.Item.payload?.S ?? ""));
+        const stuck = requests.filter((r) => r.PutRequest.Item.payload?.S === "stuck");
         return { UnprocessedItems: stuck.length ? { [table]: stuck } : {} };
       },
     } as unknown as DynamoDBClient;
@@ -217,6 +219,7 @@ describe("dynamodb backend", () => {
       clock: systemClock,
       deadLetters: {} as DynamoDeadLetters,
       streamLabel: "2026-01-01T00:00:00.000",
+      layout: async () => STREAM_LAYOUT,
     });
     const results = await stream.sendBatch([message("a", 1, { body: "ok" }), message("b", 1, { body: "stuck" }), message("c", 1, { body: "ok too" })]);
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
@@ -268,10 +271,11 @@ describe("dynamodb backend", () => {
     }
   });
 
-  it("spreads retry entries over partitions p#00 … p#15, and is timer-polled", async () => {
-    const partitions = new Set(Array.from({ length: 200 }, () => retryPartition(randomUUID())));
-    expect([...partitions].every((p) => /^p#(0\d|1[0-5])$/.test(p))).toBe(true);
-    expect(partitions.size).toBe(16);
+  it("spreads retry entries over the seed's 16 partitions (md5 of the correlation id), and is timer-polled", async () => {
+    const partitions = new Set(Array.from({ length: 200 }, () => seedPartition(randomUUID())));
+    expect([...partitions].sort((a, b) => a - b)).toEqual(Array.from({ length: RETRY_PARTITIONS }, (_, i) => i));
+    // Python: int(hashlib.md5("abc").hexdigest(), 16) % 16 == 2 (md5 900150983cd24fb0d6963f7d28e17f72).
+    expect(seedPartition("abc")).toBe(2);
     const backend = await open();
     expect(backend.retry().polledOnTimer).toBe(true);
   });

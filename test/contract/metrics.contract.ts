@@ -4,12 +4,23 @@ import type { ErrorCounters, MetricDimensions, MetricsPort } from "../../src/por
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
-/** Read access to stored emissions, where the backend has it (newest first). */
+/**
+ * What a backend did with the emissions, newest first: the rows a store keeps (SQLite,
+ * PostgreSQL), or what it sent (CloudWatch's PutMetricData requests, decoded; EMF's lines, parsed).
+ */
 export interface MetricsInspection {
-  emissions?(): Promise<Array<{ counters: ErrorCounters; dimensions: MetricDimensions }>>;
+  emissions(): Promise<Array<{ counters: ErrorCounters; dimensions: MetricDimensions }>>;
 }
 
-export function metricsContract(name: string, factory: PortFactory<MetricsPort, MetricsInspection>): void {
+/**
+ * `traits.keepsEmptyEmissions`: a store keeps an emission without counters (the processing's
+ * dimensions); CloudWatch and EMF send nothing for it (a datum needs a value).
+ */
+export function metricsContract(
+  name: string,
+  factory: PortFactory<MetricsPort, MetricsInspection>,
+  traits: { readonly keepsEmptyEmissions: boolean },
+): void {
   describe(`${name}: metrics contract`, () => {
     let fixture: PortFixture<MetricsPort, MetricsInspection>;
     const dimensions = { machine_name: "tracer", current_state: "state1", current_event: "event1" };
@@ -19,15 +30,20 @@ export function metricsContract(name: string, factory: PortFactory<MetricsPort, 
     });
     afterEach(() => fixture.cleanup());
 
-    it("accepts emissions, with or without counters, and keeps them", async () => {
-      await fixture.port.emit({ error: 1, retry: 2 }, dimensions);
-      await fixture.port.emit({}, { ...dimensions, current_event: "done" });
-      if (fixture.emissions) {
+    it(
+      traits.keepsEmptyEmissions
+        ? "keeps every emission, with its counters and dimensions, one without counters too"
+        : "sends every emission with counters, with their dimensions, and nothing for one without",
+      async () => {
+        await fixture.port.emit({ error: 1, retry: 2 }, dimensions);
+        await fixture.port.emit({}, { ...dimensions, current_event: "done" });
+        await fixture.port.emit({ fatal: 1 }, { ...dimensions, current_state: "state2" });
         expect(await fixture.emissions()).toEqual([
-          { counters: {}, dimensions: { ...dimensions, current_event: "done" } },
+          { counters: { fatal: 1 }, dimensions: { ...dimensions, current_state: "state2" } },
+          ...(traits.keepsEmptyEmissions ? [{ counters: {}, dimensions: { ...dimensions, current_event: "done" } }] : []),
           { counters: { error: 1, retry: 2 }, dimensions },
         ]);
-      }
-    });
+      },
+    );
   });
 }

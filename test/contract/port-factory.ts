@@ -13,9 +13,22 @@ export interface DeadLetterView {
   readonly reason: string;
 }
 
-/** Read access to a source's dead letters, where the backend has it. */
+/** Read access to a source's dead letters (every stream and retry backend keeps them). */
 export interface DeadLetterInspection {
-  deadLetters?(): Promise<DeadLetterView[]>;
+  deadLetters(): Promise<DeadLetterView[]>;
+}
+
+/**
+ * What a stream or retry source promises where backends differ; the contracts pin each declaration
+ * and hold the source to it, instead of skipping what a backend does differently.
+ */
+export interface SourceTraits {
+  /** {@link MessageSource.filtersByCorrelationId}: receives one instance's messages apart (else refuses to). */
+  readonly byCorrelationId: boolean;
+  /** `pending(correlationId)` counts one instance's messages; false: it refuses (SQS and SNS count whole queues only). */
+  readonly countsOneInstance: boolean;
+  /** A message not yet due holds back the messages sent after it (Kinesis: it holds its shard). */
+  readonly delayHoldsLater?: boolean;
 }
 
 /** A message to send in tests. */
@@ -27,19 +40,4 @@ export function message(correlationId: string, steps = 1, options: { body?: stri
     body: options.body ?? JSON.stringify({ correlationId, steps }),
     delaySeconds: options.delaySeconds ?? 0,
   };
-}
-
-/**
- * `source` as the contracts should see it when the backend cannot count one instance's messages:
- * `pending` reads as absent, so the contracts skip their `pending` cases (each caller says why and
- * tests its own count).
- */
-export function withoutPending<T extends MessageSource>(source: T): T {
-  return new Proxy(source, {
-    get(target, property) {
-      if (property === "pending") return undefined;
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }

@@ -44,8 +44,8 @@ function factory<P>(make: (backend: RedisBackend) => P) {
   };
 }
 
-streamContract("redis", factory((b) => b.stream()), { byCorrelationId: false });
-retryContract("redis", factory((b) => b.retry()), { byCorrelationId: false });
+streamContract("redis", factory((b) => b.stream()), { byCorrelationId: false, countsOneInstance: true });
+retryContract("redis", factory((b) => b.retry()), { byCorrelationId: false, countsOneInstance: true });
 cacheContract("redis", factory((b) => b.cache()));
 
 describe("redis backend", () => {

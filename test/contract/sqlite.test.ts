@@ -12,6 +12,7 @@ import { systemClock } from "../../src/ports.js";
 import type { TestClock } from "../support/clock.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
+import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { metricsContract } from "./metrics.contract.js";
@@ -49,19 +50,20 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 streamContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.stream())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-}, { byCorrelationId: true });
+}, { byCorrelationId: true, countsOneInstance: true });
 retryContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.retry())(clock);
   return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
-}, { byCorrelationId: true });
+}, { byCorrelationId: true, countsOneInstance: true });
 cacheContract("sqlite", factory((b) => b.cache()));
 checkpointContract("sqlite", factory((b) => b.checkpoint()));
+consumerStateContract("sqlite", factory((b) => b.consumerState()));
 environmentContract("sqlite", factory((b) => b.environment()));
 journalContract("sqlite", factory((b) => b.journal()));
 metricsContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.metrics())(clock);
   return { ...fixture, emissions: async () => (await fixture.port.recent()).map(({ at: _, ...rest }) => rest) };
-});
+}, { keepsEmptyEmissions: true });
 
 describe("sqlite backend", () => {
   const cleanups: Array<() => Promise<void> | void> = [];

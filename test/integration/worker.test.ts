@@ -77,8 +77,9 @@ describe("worker", () => {
   it("SIGTERM: the CLI worker finishes its in-flight message and exits 0", async () => {
     const { correlationId } = await sy.start("slow", { context: { sleep_ms: 3_000 } });
     const settingsFile = path.join(dir, "settings.yaml");
-    // The probe below claims the message too (for 1 ms) each time it looks: every look counts as a
-    // delivery, so the cap on deliveries is raised well above the number of looks.
+    // The probe below (claimed) receives the message itself until the worker has it, and each
+    // probe counts as a delivery: on a slow machine the worker would find it over the default
+    // max_receive_count and dead-letter it instead of processing it.
     writeFileSync(settingsFile, `stream: sqlite:${dir}/w.db\nmax_receive_count: 1000\n`);
     const child = spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile], { cwd: dir });
     const done = finished(child, 60_000);

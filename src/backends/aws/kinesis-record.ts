@@ -1,13 +1,13 @@
 /**
  * Decoding the records of Lambda's Kinesis trigger (`aws:kinesis`, the `KinesisStreamRecord` of
- * @types/aws-lambda) into {@link LambdaRecord}s: the data is Switchyard's envelope (body and due
- * time; foreign data is read as the body), the item identifier the sequence number, the id the
+ * @types/aws-lambda) into {@link LambdaRecord}s: the data is the wire message as the seed system
+ * writes it, with Switchyard's due time beside it (kinesis-data.ts reads every form), the item identifier the sequence number, the id the
  * `eventID` (`shardId:sequenceNumber`), the source ARN the stream's. Lambda does not say how often
  * a record was delivered: the receive count is 1.
  */
 import type { KinesisStreamRecord } from "aws-lambda";
 import type { LambdaRecord, LambdaRecordCodec } from "../../lambda-port.js";
-import { decodeEnvelope } from "./kinesis-envelope.js";
+import { decodeRecordData } from "./kinesis-data.js";
 
 function isKinesisRecord(record: unknown): record is KinesisStreamRecord {
   const candidate = record as Partial<KinesisStreamRecord> | null;
@@ -24,7 +24,7 @@ function isKinesisRecord(record: unknown): record is KinesisStreamRecord {
 export interface KinesisRecordHandle {
   readonly shardId: string;
   readonly sequenceNumber: string;
-  /** When the record is due (ms since the epoch); 0 for foreign records. */
+  /** When the record is due (ms since the epoch); 0 for records without Switchyard's metadata. */
   readonly due: number;
 }
 
@@ -36,10 +36,10 @@ export const kinesisCodec: LambdaRecordCodec = {
       throw new Error("not a Kinesis record: expected kinesis.data, kinesis.sequenceNumber and eventSourceARN (event source aws:kinesis)");
     }
     const { sequenceNumber } = record.kinesis;
-    const envelope = decodeEnvelope(Buffer.from(record.kinesis.data, "base64"));
+    const content = decodeRecordData(Buffer.from(record.kinesis.data, "base64"));
     const id = record.eventID || sequenceNumber;
     const shardId = id.includes(":") ? id.slice(0, id.indexOf(":")) : "";
-    const handle: KinesisRecordHandle = { shardId, sequenceNumber, due: envelope.due };
-    return { itemIdentifier: sequenceNumber, sourceArn: record.eventSourceARN, id, body: envelope.body, receiveCount: 1, handle };
+    const handle: KinesisRecordHandle = { shardId, sequenceNumber, due: content.due };
+    return { itemIdentifier: sequenceNumber, sourceArn: record.eventSourceARN, id, body: content.body, receiveCount: 1, handle };
   },
 };

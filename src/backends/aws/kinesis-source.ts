@@ -1,19 +1,23 @@
 /**
  * The stream and retry ports of a Kinesis data stream, and its message source (also what Lambda
- * and dev-lambda drive). A single consumer reads every shard from its stored position (the last
- * acknowledged record, else TRIM_HORIZON), hands records out in shard order, and moves a shard's
- * position to the highest contiguously acknowledged record. Kinesis has no delays: each record
- * carries its due time, and a record that is not due yet holds its shard (later records of that
- * shard wait behind it). See docs/backends/kinesis.md.
+ * and dev-lambda drive). Any number of consumers share a stream: each holds the leases of its fair
+ * share of the shards (kinesis-leases.ts, in the checkpoint role's store), reads each held shard
+ * from its stored position (the last acknowledged record, else TRIM_HORIZON), hands records out in
+ * shard order, and moves the shard's position to the highest contiguously acknowledged record.
+ * Kinesis has no delays: each record carries its due time, and a record that is not due yet holds
+ * its shard (later records of that shard wait behind it). See docs/backends/kinesis.md.
  */
 import { randomUUID } from "node:crypto";
 import type { _Record } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { SystemError } from "../../errors.js";
 import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
+import type { Logger } from "../../logger.js";
 import type {
   BatchItemResult,
   Clock,
+  ConsumerStatePort,
+  DeadLetter,
   Delivery,
   MessageSource,
   OutgoingMessage,
@@ -25,9 +29,8 @@ import type {
 } from "../../ports.js";
 import { refuseInstanceFilter } from "../unfiltered.js";
 import { errorName } from "./http.js";
-import type { KinesisDeadLetters } from "./kinesis-dead-letters.js";
-import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, partitionKey } from "./kinesis-envelope.js";
-import type { PositionStore } from "./kinesis-positions.js";
+import { decodeRecordData, encodeRecordData, partitionKey, type RecordData } from "./kinesis-data.js";
+import { noConsumerStateError, planShares, SHARD_END, ShardLeases, SYNC_MS } from "./kinesis-leases.js";
 import { kinesisCodec } from "./kinesis-record.js";
 import type { KinesisStream } from "./kinesis-stream.js";
 import { byteLength, checkSize, KINESIS_BATCH_BYTES, KINESIS_BATCH_RECORDS, KINESIS_MAX_BYTES } from "./limits.js";
@@ -43,7 +46,8 @@ interface ReadRecord {
   readonly data: Uint8Array;
   /** Approximate arrival, ms since the epoch. */
   readonly arrivedAt: number;
-  readonly envelope: Envelope;
+  /** What the data holds: the message and Switchyard's metadata. */
+  readonly content: RecordData;
 }
 
 /** A record handed out and not yet passed by its shard's position. */
@@ -57,11 +61,13 @@ interface Held {
   acked: boolean;
 }
 
-/** What one consumer knows of one shard. */
+/** What one consumer knows of a shard it holds. */
 interface ShardState {
   readonly shardId: string;
   /** Sequence number of the last contiguously acknowledged record. */
   position: string | undefined;
+  /** Over its share: hand out nothing new, release the lease once what was handed out is acknowledged. */
+  draining: boolean;
   /** Sequence number of the last record read. */
   lastRead: string | undefined;
   iterator: string | undefined;
@@ -89,9 +95,10 @@ export interface KinesisSourceOptions {
   readonly side: Side;
   readonly clock: Clock;
   readonly stream: KinesisStream;
-  readonly positions: PositionStore;
-  readonly deadLetters: KinesisDeadLetters;
+  /** The checkpoint role's consumer state (leases, positions, dead letters); undefined when the settings have none. */
+  readonly consumerState: () => Promise<ConsumerStatePort | undefined>;
   readonly region: string;
+  readonly logger: Logger;
 }
 
 /** Records asked for per GetRecords call. */
@@ -109,8 +116,11 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
   readonly side: Side;
   readonly #options: KinesisSourceOptions;
   readonly #marks = new ScheduleMarks();
-  #shards: Map<string, ShardState> | undefined;
-  #relist = false;
+  readonly #leases: ShardLeases;
+  /** The shards this consumer holds. */
+  readonly #shards = new Map<string, ShardState>();
+  #nextSync = Number.NEGATIVE_INFINITY;
+  #syncing: Promise<void> | undefined;
 
   constructor(options: KinesisSourceOptions) {
     this.#options = options;
@@ -118,6 +128,16 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     this.arn = options.uri;
     this.role = options.role;
     this.side = options.side;
+    this.#leases = new ShardLeases({
+      group: options.uri,
+      owner: randomUUID(),
+      clock: options.clock,
+      state: async () => {
+        const state = await options.consumerState();
+        if (state === undefined) throw noConsumerStateError(options.uri);
+        return state;
+      },
+    });
   }
 
   get #transport(): string {
@@ -130,7 +150,7 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
 
   #encode(message: OutgoingMessage, mark?: ScheduleMark): { key: string; data: Uint8Array; size: number } {
     const due = this.#now() + Math.max(0, message.delaySeconds) * 1000;
-    const data = encodeEnvelope(envelopeOf(message, due, mark));
+    const data = encodeRecordData(message, due, mark);
     const key = partitionKey(message.correlationId);
     return { key, data, size: data.byteLength + byteLength(key) };
   }
@@ -193,19 +213,60 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     this.#marks.mark(retryKey(correlationId, steps), { token: randomUUID(), at: this.#now() });
   }
 
-  async #shardStates(): Promise<ShardState[]> {
-    if (this.#shards === undefined || this.#relist) {
-      const shards = this.#shards ?? new Map<string, ShardState>();
-      const positions = this.#options.positions.load();
-      for (const shard of await this.#options.stream.shards()) {
-        const shardId = shard.ShardId ?? "";
-        if (shards.has(shardId)) continue;
-        const position = positions[shardId];
-        shards.set(shardId, { shardId, position, lastRead: undefined, iterator: undefined, closed: false, held: [], buffer: [] });
-      }
-      this.#shards = shards;
-      this.#relist = false;
+  /**
+   * Renew this consumer's leases and take or give up shards towards its fair share, at most every
+   * {@link SYNC_MS} by the clock (and on the first call); one sync at a time.
+   */
+  async #sync(): Promise<void> {
+    if (this.#syncing !== undefined) return this.#syncing;
+    if (this.#now() < this.#nextSync) return;
+    const run = this.#rebalance().finally(() => {
+      this.#syncing = undefined;
+    });
+    this.#syncing = run;
+    return run;
+  }
+
+  async #rebalance(): Promise<void> {
+    const leases = await this.#leases.leases();
+    await this.#leases.heartbeat(leases);
+    for (const shard of [...this.#shards.values()]) {
+      if (!(await this.#leases.store(shard.shardId, shard.position ?? ""))) this.#lost(shard);
     }
+    const now = this.#now();
+    const held = new Set([...this.#shards.values()].filter((shard) => !shard.draining).map((shard) => shard.shardId));
+    const plan = planShares({ owner: this.#leases.owner, now, shards: await this.#options.stream.shards(), leases, held });
+    const surplus = held.size - plan.share;
+    if (surplus > 0) {
+      // Give up the shards with the least in flight first: they are released soonest.
+      const giving = [...this.#shards.values()]
+        .filter((shard) => !shard.draining)
+        .sort((a, b) => a.held.length - b.held.length)
+        .slice(0, surplus);
+      for (const shard of giving) shard.draining = true;
+    }
+    for (const { shardId, lease } of plan.free.slice(0, Math.max(0, plan.share - held.size))) {
+      const taken = await this.#leases.take(shardId, lease);
+      if (taken === undefined) continue;
+      const position = taken.position === "" ? undefined : taken.position;
+      this.#shards.set(shardId, { shardId, position, draining: false, lastRead: undefined, iterator: undefined, closed: false, held: [], buffer: [] });
+    }
+    this.#nextSync = now + SYNC_MS;
+  }
+
+  /** The lease of a shard went to another consumer: stop reading it (acks of its records are ignored). */
+  #lost(shard: ShardState): void {
+    this.#shards.delete(shard.shardId);
+    this.#leases.forget(shard.shardId);
+    const unacked = shard.held.filter((held) => !held.acked).length;
+    this.#options.logger.warn(
+      `Kinesis shard ${shard.shardId} of ${this.uri} was taken over by another consumer after its lease expired; ${unacked} record(s) handed out here and not yet acknowledged will be delivered again there`,
+    );
+  }
+
+  /** The shards to read now, after a sync if one is due. */
+  async #shardStates(): Promise<ShardState[]> {
+    await this.#sync();
     return [...this.#shards.values()];
   }
 
@@ -228,10 +289,7 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
         for (const record of records) shard.buffer.push(this.#readRecord(shard.shardId, record));
         if (records.length > 0) shard.lastRead = records[records.length - 1]?.SequenceNumber;
         shard.iterator = answer.NextShardIterator;
-        if (shard.iterator === undefined) {
-          shard.closed = true;
-          this.#relist = true;
-        }
+        if (shard.iterator === undefined) shard.closed = true;
         return records.length;
       } catch (error) {
         shard.iterator = undefined;
@@ -248,15 +306,15 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
       partitionKey: record.PartitionKey ?? "",
       data,
       arrivedAt: record.ApproximateArrivalTimestamp?.getTime() ?? this.#now(),
-      envelope: decodeEnvelope(data),
+      content: decodeRecordData(data),
     };
   }
 
   #superseded(record: ReadRecord): boolean {
     if (this.role !== "retry") return false;
-    const { envelope } = record;
-    const mark = envelope.token === undefined ? undefined : { token: envelope.token, at: envelope.scheduledAt ?? 0 };
-    return this.#marks.isSuperseded(retryKey(envelope.correlationId, envelope.steps), mark);
+    const { content } = record;
+    const mark = content.token === undefined ? undefined : { token: content.token, at: content.scheduledAt ?? 0 };
+    return this.#marks.isSuperseded(retryKey(content.correlationId, content.steps), mark);
   }
 
   /** Shards are read in order: a consumer cannot pick one instance's records. */
@@ -280,6 +338,10 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
         held.until = until;
         deliveries.push(this.#delivery(held));
       }
+      if (shard.draining) {
+        await this.#advance(shard);
+        continue;
+      }
       if (shard.buffer.length === 0 && deliveries.length < options.max) await this.#read(shard);
       while (deliveries.length < options.max) {
         const record = shard.buffer[0];
@@ -289,13 +351,13 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
           shard.held.push({ record, claim: 0, until: now, receiveCount: 0, acked: true });
           continue;
         }
-        if (record.envelope.due > now) break;
+        if (record.content.due > now) break;
         shard.buffer.shift();
         const held: Held = { record, claim: 1, until, receiveCount: 1, acked: false };
         shard.held.push(held);
         deliveries.push(this.#delivery(held));
       }
-      this.#advance(shard);
+      await this.#advance(shard);
     }
     return deliveries;
   }
@@ -309,11 +371,11 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
       partitionKey: record.partitionKey,
       data: record.data,
       arrivedAt: record.arrivedAt,
-      due: record.envelope.due,
+      due: record.content.due,
     };
     return {
       id: `${record.shardId}:${record.sequenceNumber}`,
-      body: record.envelope.body,
+      body: record.content.body,
       receiveCount: held.receiveCount,
       role: this.role,
       side: this.side,
@@ -321,20 +383,29 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     };
   }
 
-  /** Move the shard's stored position past its leading acknowledged records. */
-  #advance(shard: ShardState): void {
+  /**
+   * Move the shard's stored position past its leading acknowledged records. A shard given up, or
+   * closed and read to its end, is released once nothing handed out is left unacknowledged.
+   */
+  async #advance(shard: ShardState): Promise<void> {
     let position: string | undefined;
     while (shard.held[0]?.acked) position = shard.held.shift()?.record.sequenceNumber;
-    if (position !== undefined) {
-      shard.position = position;
-      this.#options.positions.save(shard.shardId, position);
+    if (position !== undefined) shard.position = position;
+    const finished = shard.closed && shard.buffer.length === 0;
+    if ((shard.draining || finished) && shard.held.length === 0) {
+      this.#shards.delete(shard.shardId);
+      await this.#leases.release(shard.shardId, finished ? SHARD_END : (shard.position ?? ""));
+      return;
+    }
+    if (position !== undefined && !(await this.#leases.store(shard.shardId, position)) && this.#shards.get(shard.shardId) === shard) {
+      this.#lost(shard);
     }
   }
 
   /** The held record of a delivery and its shard, unless the delivery's claim is stale. */
   #current(delivery: Delivery): { shard: ShardState; held: Held } | undefined {
     const handle = delivery.handle as KinesisHandle;
-    const shard = this.#shards?.get(handle.shardId);
+    const shard = this.#shards.get(handle.shardId);
     const held = shard?.held.find((h) => h.record.sequenceNumber === handle.sequenceNumber);
     if (shard === undefined || held === undefined || held.acked || held.claim !== handle.claim) return undefined;
     return { shard, held };
@@ -345,9 +416,9 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     const current = this.#current(delivery);
     if (current === undefined) return;
     current.held.acked = true;
-    const { envelope } = current.held.record;
-    if (this.role === "retry") this.#marks.settled(retryKey(envelope.correlationId, envelope.steps), envelope.token);
-    this.#advance(current.shard);
+    const { content } = current.held.record;
+    if (this.role === "retry") this.#marks.settled(retryKey(content.correlationId, content.steps), content.token);
+    await this.#advance(current.shard);
   }
 
   /** Hand a record back: it is delivered again (from the last position) after `delaySeconds`. */
@@ -362,9 +433,10 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     if (current !== undefined) current.held.until = this.#now() + visibilityTimeoutSeconds * 1000;
   }
 
-  /** Append the record to the dead-letter file, then move past it. */
+  /** Store the record in the checkpoint role's dead letters, then move past it. */
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
-    this.#options.deadLetters.append({
+    const state = await this.#leases.state();
+    await state.buryDeadLetter({
       sourceUri: this.uri,
       messageId: delivery.id,
       body: delivery.body,
@@ -373,25 +445,40 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
       deadAt: this.#now(),
     });
     const handle = delivery.handle as KinesisHandle;
-    const shard = this.#shards?.get(handle.shardId);
+    const shard = this.#shards.get(handle.shardId);
     const held = shard?.held.find((h) => h.record.sequenceNumber === handle.sequenceNumber);
     if (shard !== undefined && held !== undefined) {
       held.acked = true;
-      this.#advance(shard);
+      await this.#advance(shard);
     }
   }
 
+  /** The dead letters of this stream, newest first ([] when the settings keep no consumer state). */
+  async deadLetters(limit?: number): Promise<DeadLetter[]> {
+    const state = await this.#options.consumerState();
+    return state === undefined ? [] : state.deadLettersOf(this.uri, limit);
+  }
+
+  /** Stop consuming: release the shards and the heartbeat so other consumers take over at once. */
+  async close(): Promise<void> {
+    this.#nextSync = Number.POSITIVE_INFINITY;
+    await this.#syncing?.catch(() => undefined);
+    const positions = new Map([...this.#shards.values()].map((shard) => [shard.shardId, shard.position ?? ""]));
+    this.#shards.clear();
+    await this.#leases.releaseAll(positions);
+  }
+
   /**
-   * Records this consumer read and has not acknowledged, after reading ahead what the shards have
+   * Records this consumer read and has not acknowledged, after reading ahead what its shards have
    * (a few GetRecords calls per shard). Kinesis cannot count a stream: records beyond that
-   * read-ahead, or read by another consumer, are not counted.
+   * read-ahead, or on shards other consumers hold, are not counted.
    */
   async pending(correlationId?: string): Promise<number> {
     let count = 0;
     for (const shard of await this.#shardStates()) {
       for (let round = 0; round < PENDING_READ_ROUNDS; round++) if ((await this.#read(shard)) === 0) break;
       const waiting = [...shard.held.filter((h) => !h.acked).map((h) => h.record), ...shard.buffer];
-      count += waiting.filter((r) => correlationId === undefined || r.envelope.correlationId === correlationId).length;
+      count += waiting.filter((r) => correlationId === undefined || r.content.correlationId === correlationId).length;
     }
     return count;
   }

@@ -1,17 +1,15 @@
 /**
  * The Kinesis backend (`arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`): the stream and retry roles on
- * one data stream, consumed by a single reader that keeps its shard positions in
- * `<baseDir>/.switchyard/kinesis-positions.json` and its dead letters in
- * `<baseDir>/.switchyard/kinesis-dead-letters.jsonl`. `provision()` creates the stream (one shard)
- * and waits until it is ACTIVE. The registry opens it with {@link openKinesisBackend}. See
- * docs/backends/kinesis.md.
+ * one data stream. Its consumers share the shards through leases, and keep their positions and
+ * dead letters, in the checkpoint role's store (handed in as `context.consumerState`): nothing is
+ * kept on local disk, so consumers run anywhere, Lambda included, and any number of them share one
+ * stream. `provision()` creates the stream (one shard) and waits until it is ACTIVE. The registry
+ * opens it with {@link openKinesisBackend}. See docs/backends/kinesis.md.
  */
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
-import type { Side } from "../../ports.js";
+import type { DeadLetterStore, Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { parseArn, resourceName } from "./arn.js";
-import { KinesisDeadLetters } from "./kinesis-dead-letters.js";
-import { PositionStore } from "./kinesis-positions.js";
 import { KinesisSource } from "./kinesis-source.js";
 import { createKinesisClient, KinesisStream } from "./kinesis-stream.js";
 import { sourcePerRole } from "./sources.js";
@@ -19,7 +17,8 @@ import { sourcePerRole } from "./sources.js";
 /** An opened Kinesis backend. */
 export interface KinesisBackend extends Backend {
   readonly client: KinesisClient;
-  readonly deadLetters: KinesisDeadLetters;
+  /** This stream's dead letters, from the checkpoint role's store. */
+  readonly deadLetters: DeadLetterStore;
   stream(side: Side): KinesisSource;
   retry(side: Side): KinesisSource;
   provision(): Promise<string[]>;
@@ -31,19 +30,31 @@ export async function openKinesisBackend(uri: string, context: BackendContext): 
   resourceName(arn, "stream");
   const client = createKinesisClient(arn, context);
   const stream = new KinesisStream(client, uri);
-  const deadLetters = new KinesisDeadLetters(context.baseDir, uri);
-  const positions = new PositionStore(context.baseDir, uri);
-  const source = sourcePerRole((role, side) => new KinesisSource({ uri, role, side, clock: context.clock, stream, positions, deadLetters, region: arn.region }));
+  const consumerState = context.consumerState ?? (async () => undefined);
+  const opened: KinesisSource[] = [];
+  const source = sourcePerRole((role, side) => {
+    const made = new KinesisSource({ uri, role, side, clock: context.clock, stream, consumerState, region: arn.region, logger: context.logger });
+    opened.push(made);
+    return made;
+  });
   return {
     uri,
     client,
-    deadLetters,
+    deadLetters: { list: (limit) => source("stream", "primary").deadLetters(limit) },
     stream: (side) => source("stream", side),
     retry: (side) => source("retry", side),
     async provision() {
       return [`${await stream.create()} stream ${uri}`];
     },
     async close() {
+      // Hand the shards over before the client goes; a store that is already gone leaves them to expire.
+      await Promise.all(
+        opened.map((made) =>
+          made.close().catch((error: Error) => {
+            context.logger.warn(`Kinesis stream ${uri}: could not release the shard leases on close (${error.message}); other consumers take them over when they expire`);
+          }),
+        ),
+      );
       client.destroy();
     },
   };

@@ -24,7 +24,7 @@ import type { Backend, BackendContext } from "../backend.js";
 import { clientConfig, parseArn, resourceName } from "./arn.js";
 import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
 import { checkSize, SNS_MAX_BYTES, SQS_BATCH_ENTRIES } from "./limits.js";
-import { snsCodec } from "./sns-record.js";
+import { snsCodec, unwrapDefault } from "./sns-record.js";
 import { sourcePerRole } from "./sources.js";
 import { deadLetterQueueArn, SqsDeadLetters } from "./sqs-dead-letters.js";
 import { createSqsClient, SqsQueue } from "./sqs-queue.js";
@@ -118,6 +118,11 @@ export class SnsSource extends SqsSource {
     super(options);
     this.#topicArn = options.uri;
     this.#direct = direct;
+  }
+
+  /** The message, unwrapped from `{"default": …}` where an older seed system published it so. */
+  protected override messageBody(body: string): string {
+    return unwrapDefault(body);
   }
 
   /** Nothing to poll when Lambda consumes the topic itself. */

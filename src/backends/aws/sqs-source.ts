@@ -172,7 +172,12 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     const receiveCount = Math.max(1, approximate - this.book.handBacks(id));
     this.book.claim(id, receiptHandle, now + visibilityTimeoutSeconds * 1000);
     const handle: SqsHandle = { receiptHandle, message };
-    return { id, body: message.Body ?? "", receiveCount, role: this.role, side: this.side, handle };
+    return { id, body: this.messageBody(message.Body ?? ""), receiveCount, role: this.role, side: this.side, handle };
+  }
+
+  /** The wire message a received body holds (on SQS, the body itself). */
+  protected messageBody(body: string): string {
+    return body;
   }
 
   /** Under an injected clock: make messages whose claim ended by that clock visible again. */

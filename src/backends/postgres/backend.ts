@@ -9,6 +9,7 @@ import type { Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { PostgresCache } from "./cache.js";
 import { PostgresCheckpointStore } from "./checkpoint-store.js";
+import { PostgresConsumerState } from "./consumer-state.js";
 import { PostgresDatabase } from "./database.js";
 import { PostgresDeadLetters } from "./dead-letters.js";
 import { PostgresEnvironment } from "./environment-store.js";
@@ -50,6 +51,10 @@ export class PostgresBackend implements Backend {
 
   checkpoint(): PostgresCheckpointStore {
     return new PostgresCheckpointStore(this.#options);
+  }
+
+  consumerState(): PostgresConsumerState {
+    return new PostgresConsumerState(this.db);
   }
 
   metrics(): PostgresMetrics {

@@ -117,6 +117,23 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    name: "consumer leases",
+    // What the consumers of a Kinesis stream share when this schema is the checkpoint role's
+    // store: one lease per shard and one heartbeat per consumer, written only at the version the
+    // writer last saw.
+    sql: (s) => `
+      CREATE TABLE ${s}.consumer_leases (
+        grp        text    NOT NULL,
+        key        text    NOT NULL,
+        owner      text    NOT NULL,
+        expires_at bigint  NOT NULL,
+        position   text    NOT NULL,
+        version    bigint  NOT NULL,
+        PRIMARY KEY (grp, key)
+      );
+    `,
+  },
+  {
     name: "journal updates are monotonic by step",
     sql: (s) => `ALTER TABLE ${s}.instances ADD COLUMN steps bigint NOT NULL DEFAULT 0;`,
   },

@@ -6,6 +6,7 @@ import { type Clock, type Side, systemClock } from "../../ports.js";
 import type { Backend } from "../backend.js";
 import { SqliteCache } from "./cache.js";
 import { SqliteCheckpointStore } from "./checkpoint-store.js";
+import { SqliteConsumerState } from "./consumer-state.js";
 import { type CommitMode, openSqliteDatabase, type SqliteDatabase } from "./database.js";
 import { SqliteDeadLetters } from "./dead-letters.js";
 import { SqliteEnvironment } from "./environment-store.js";
@@ -59,6 +60,10 @@ export class SqliteBackend implements Backend {
 
   metrics(): SqliteMetrics {
     return new SqliteMetrics(this.db, this.#options);
+  }
+
+  consumerState(): SqliteConsumerState {
+    return new SqliteConsumerState(this.db, this.uri);
   }
 
   environment(): SqliteEnvironment {

@@ -162,7 +162,21 @@ export const MIGRATIONS: readonly string[] = [
   FROM checkpoints c WHERE c.correlation_id = instance_state.correlation_id;
   DROP TABLE checkpoints;
   `,
-  // 6: the step of an instance's last journal update, so updates are monotonic: a late write of an
+  // 6: what the consumers of a Kinesis stream share when this file is the checkpoint role's store:
+  // one lease per shard (owner, expiry, position) and one heartbeat per consumer, each written
+  // only while its version is the one the writer last saw.
+  `
+  CREATE TABLE consumer_leases (
+    grp        TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    owner      TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    position   TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    PRIMARY KEY (grp, key)
+  ) WITHOUT ROWID;
+  `,
+  // 7: the step of an instance's last journal update, so updates are monotonic: a late write of an
   // earlier step (a processing that lost its lease) cannot undo a later one.
   `
   ALTER TABLE instances ADD COLUMN steps INTEGER NOT NULL DEFAULT 0;

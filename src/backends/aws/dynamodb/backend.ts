@@ -1,8 +1,8 @@
 /**
  * DynamoDB for every role it serves: the factory the settings loader calls for
  * `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`. The ARN names a family of tables (`NAME-stream`,
- * `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`, `NAME-dead-letters`; see
- * tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
+ * `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`, `NAME-dead-letters`,
+ * `NAME-leases`; see tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
  */
 import { SettingsError } from "../../../errors.js";
 import type { Side } from "../../../ports.js";
@@ -11,11 +11,12 @@ import { parseArn, resourceName } from "../arn.js";
 import { DynamoCache } from "./cache.js";
 import { DynamoCheckpointStore } from "./checkpoint-store.js";
 import { createDynamoDbClient } from "./client.js";
+import { DynamoConsumerState } from "./consumer-state.js";
 import { DynamoDeadLetters } from "./dead-letters.js";
 import { DynamoEnvironment } from "./environment-store.js";
-import type { QueueOptions } from "./queue.js";
-import { DynamoRetryStore } from "./retry-store.js";
-import { DynamoStream } from "./stream.js";
+import type { QueueLayout, QueueOptions } from "./queue.js";
+import { DynamoRetryStore, retryLayoutOf } from "./retry-store.js";
+import { DynamoStream, STREAM_LAYOUT } from "./stream.js";
 import { provisionFamily, type TableFamily, tableFamily } from "./tables.js";
 
 /** The longest suffix a family adds to NAME (`-dead-letters`); table names hold at most 255 characters. */
@@ -29,6 +30,7 @@ export interface DynamoDbBackend extends Backend {
   cache(): DynamoCache;
   checkpoint(): DynamoCheckpointStore;
   environment(): DynamoEnvironment;
+  consumerState(): DynamoConsumerState;
   readonly deadLetters: DynamoDeadLetters;
   provision(): Promise<string[]>;
 }
@@ -56,6 +58,21 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
   const { clock } = context;
   const deadLetters = new DynamoDeadLetters(client, tables["dead-letters"], clock);
   const streamLabel = new Date(clock.now()).toISOString().slice(0, 23);
+  // The retry table's layout is read from its key schema once (a failed read is tried again).
+  let retryLayout: Promise<QueueLayout> | undefined;
+  const layouts = {
+    stream: async () => STREAM_LAYOUT,
+    retry: () => {
+      if (retryLayout === undefined) {
+        const attempt = retryLayoutOf(client, tables.retry);
+        retryLayout = attempt;
+        attempt.catch(() => {
+          if (retryLayout === attempt) retryLayout = undefined;
+        });
+      }
+      return retryLayout;
+    },
+  };
   const queue = (kind: "stream" | "retry", side: Side): QueueOptions => ({
     client,
     table: tables[kind],
@@ -65,6 +82,7 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
     clock,
     deadLetters,
     streamLabel,
+    layout: layouts[kind],
   });
   return {
     uri,
@@ -75,6 +93,7 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
     cache: () => new DynamoCache(client, tables.cache, uri, clock),
     checkpoint: () => new DynamoCheckpointStore(client, tables.checkpoint, uri, clock),
     environment: () => new DynamoEnvironment(client, tables.environment, uri, clock),
+    consumerState: () => new DynamoConsumerState(client, tables.leases, deadLetters, uri),
     provision: () => provisionFamily(client, tables),
     close: async () => client.destroy(),
   };

@@ -32,9 +32,8 @@ export class DynamoDeadLetters implements DeadLetterStore {
     this.#clock = clock;
   }
 
-  /** Store a dead letter; returns its id (to take it back with {@link unbury}). */
-  async bury(burial: Burial): Promise<number> {
-    const deadAt = this.#clock.now();
+  /** Store a dead letter (dead now, unless `deadAt` says when); returns its id (to take it back with {@link unbury}). */
+  async bury(burial: Burial, deadAt = this.#clock.now()): Promise<number> {
     const id = deadAt * 1000 + Math.floor(Math.random() * 1000);
     const item: Item = {
       pk: S(PARTITION),
@@ -57,20 +56,29 @@ export class DynamoDeadLetters implements DeadLetterStore {
     );
   }
 
-  /** The latest `limit` dead letters, newest first. */
-  async list(limit = 100): Promise<DeadLetter[]> {
-    const { Items = [] } = await call(this.#table, "Query", () =>
-      this.#client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": S(PARTITION) },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      ),
-    );
-    return Items.map((item) => ({
+  /** The latest `limit` dead letters (only those from `sourceUri`, when given), newest first. */
+  async list(limit = 100, sourceUri?: string): Promise<DeadLetter[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await call(this.#table, "Query", () =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#table.name,
+            KeyConditionExpression: "pk = :pk",
+            ...(sourceUri === undefined
+              ? { ExpressionAttributeValues: { ":pk": S(PARTITION) } }
+              : { FilterExpression: "source_uri = :source", ExpressionAttributeValues: { ":pk": S(PARTITION), ":source": S(sourceUri) } }),
+            ScanIndexForward: false,
+            Limit: limit,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && items.length < limit);
+    return items.slice(0, limit).map((item) => ({
       id: num(item, "sk") ?? 0,
       sourceUri: str(item, "source_uri") ?? "",
       messageId: str(item, "message_id") ?? "",

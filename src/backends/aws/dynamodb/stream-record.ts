@@ -8,7 +8,8 @@
  *
  * Decoding (the `aws:dynamodb` codec the sources hand the Lambda handler): the stream table
  * (`NAME-stream`) of the DynamoDB backend is consumed through its DynamoDB stream (NEW_IMAGE):
- * each `INSERT` record's NewImage is one message. The record's source ARN is the family ARN as
+ * each `INSERT` record's NewImage is one message, its `payload` attribute as the seed system and
+ * Switchyard write it (`body` in items of earlier Switchyard versions). The record's source ARN is the family ARN as
  * configured (`…:table/NAME`, the `-stream`/`-retry` suffix and the `/stream/LABEL` part removed);
  * its item identifier is the stream sequence number; its handle names the table, key and claim
  * token, so the source can delete the item after processing (`settle`).
@@ -89,6 +90,8 @@ export interface DynamoDbRecordHandle {
   readonly keys: Readonly<Record<string, string | number>>;
   /** The claim token in the image (records built by dev-lambda from claimed items); absent on AWS. */
   readonly claimToken?: string | undefined;
+  /** The item's sequence number (items Switchyard wrote): it is deleted only while it still holds it. */
+  readonly seq?: string | undefined;
 }
 
 function fail(record: DynamoDBRecord | undefined, problem: string): never {
@@ -123,8 +126,10 @@ export function decodeDynamoDbRecord(raw: unknown): LambdaRecord {
   const stream = record.dynamodb;
   const image = stream?.NewImage;
   if (image === undefined) fail(record, "has no NewImage; set the table's stream view type to NEW_IMAGE");
-  const body = image.body?.S;
-  if (body === undefined) fail(record, "has no string attribute body: not a Switchyard message item");
+  const body = image.payload?.S ?? image.body?.S;
+  if (body === undefined) {
+    fail(record, "has no string attribute payload (the seed system's and Switchyard's message) or body (earlier Switchyard versions): not a message item");
+  }
   const sequenceNumber = stream?.SequenceNumber;
   if (sequenceNumber === undefined) fail(record, "has no SequenceNumber");
   if (record.eventSourceARN === undefined) fail(record, "has no eventSourceARN");
@@ -142,7 +147,7 @@ export function decodeDynamoDbRecord(raw: unknown): LambdaRecord {
     id,
     body,
     receiveCount: Math.max(1, Number(image.receive_count?.N ?? 0)),
-    handle: { table, keys, claimToken: image.claim_token?.S } satisfies DynamoDbRecordHandle,
+    handle: { table, keys, claimToken: image.claim_token?.S, seq: image.seq?.N } satisfies DynamoDbRecordHandle,
   };
 }
 

@@ -1,15 +1,18 @@
 /**
- * The `stream` role on the `NAME-stream` table: one item per message (`pk` = message id). On AWS,
- * Lambda consumes the table's DynamoDB stream (NEW_IMAGE) and the handler deletes each processed
- * item (`settle`); workers and dev-lambda claim due items instead (see queue.ts).
+ * The `stream` role on the `NAME-stream` table: one item per message (`pk` = message id), with
+ * the attributes the seed system's stream items have — `correlation_id`, `payload` (the wire
+ * message), `timestamp` (epoch seconds) — so the seed's consumer reads Switchyard's items, plus
+ * Switchyard's own (due time, counts, claim). On AWS, Lambda consumes the table's DynamoDB stream
+ * (NEW_IMAGE) and the handler deletes each processed item (`settle`); workers and dev-lambda claim
+ * due items instead (see queue.ts).
  */
 import { randomUUID } from "node:crypto";
-import { BatchWriteItemCommand, type QueryCommandInput, type WriteRequest } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, type WriteRequest } from "@aws-sdk/client-dynamodb";
 import { SystemError } from "../../../errors.js";
 import type { BatchItemResult, OutgoingMessage, Receipt, StreamPort } from "../../../ports.js";
 import { putItem, translate } from "./client.js";
 import { assertItemSize, type Item, N, S, str } from "./item.js";
-import { DynamoQueue } from "./queue.js";
+import { DynamoQueue, type QueueLayout } from "./queue.js";
 import { CORRELATION_INDEX, DUE_INDEX, DUE_PARTITION } from "./tables.js";
 
 /** BatchWriteItem takes at most 25 items. */
@@ -25,8 +28,23 @@ export class DynamoStream extends DynamoQueue implements StreamPort {
     return { table: this.table.name, id: str(item, "pk"), SequenceNumber: item.seq?.N };
   }
 
+  /** A new message's item: the seed's attributes and Switchyard's, due after its delay. */
+  #newItem(message: OutgoingMessage): Item {
+    const now = this.clock.now();
+    const due = now + message.delaySeconds * 1000;
+    return {
+      pk: S(randomUUID()),
+      correlation_id: S(message.correlationId),
+      payload: S(message.body),
+      timestamp: N(Math.floor(now / 1000)),
+      gsi_pk: S(DUE_PARTITION),
+      visible_at: N(due),
+      ...this.messageAttributes(message, now, due),
+    };
+  }
+
   async send(message: OutgoingMessage): Promise<Receipt> {
-    const item = this.newItem({ pk: S(randomUUID()) }, message);
+    const item = this.#newItem(message);
     await putItem(this.client, this.table, item);
     return this.#receipt(item);
   }
@@ -40,7 +58,7 @@ export class DynamoStream extends DynamoQueue implements StreamPort {
     const pending: Array<{ index: number; item: Item }> = [];
     messages.forEach((message, index) => {
       try {
-        const item = this.newItem({ pk: S(randomUUID()) }, message);
+        const item = this.#newItem(message);
         assertItemSize(item, this.table.name);
         pending.push({ index, item });
       } catch (error) {
@@ -84,38 +102,42 @@ export class DynamoStream extends DynamoQueue implements StreamPort {
       await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
     }
   }
-
-  protected keyOf(item: Item): Item {
-    return { pk: item.pk ?? S("") };
-  }
-
-  protected messageId(item: Item): string {
-    return str(item, "pk") ?? "";
-  }
-
-  protected dueQuery(now: number, correlationId?: string): Omit<QueryCommandInput, "TableName"> {
-    if (correlationId !== undefined) {
-      return {
-        IndexName: CORRELATION_INDEX,
-        KeyConditionExpression: "correlation_id = :cid AND visible_at <= :now",
-        ExpressionAttributeValues: { ":cid": S(correlationId), ":now": N(now) },
-      };
-    }
-    return {
-      IndexName: DUE_INDEX,
-      KeyConditionExpression: "gsi_pk = :due AND visible_at <= :now",
-      ExpressionAttributeValues: { ":due": S(DUE_PARTITION), ":now": N(now) },
-    };
-  }
-
-  protected countQuery(correlationId?: string): Omit<QueryCommandInput, "TableName"> {
-    if (correlationId !== undefined) {
-      return {
-        IndexName: CORRELATION_INDEX,
-        KeyConditionExpression: "correlation_id = :cid",
-        ExpressionAttributeValues: { ":cid": S(correlationId) },
-      };
-    }
-    return { IndexName: DUE_INDEX, KeyConditionExpression: "gsi_pk = :due", ExpressionAttributeValues: { ":due": S(DUE_PARTITION) } };
-  }
 }
+
+/** The stream table: keyed by message id, due items found on the `due` index (`visible_at`, ms). */
+export const STREAM_LAYOUT: QueueLayout = {
+  visibleAt: "visible_at",
+  at: (ms) => N(ms),
+  keyOf: (item) => ({ pk: item.pk ?? S("") }),
+  messageId: (item) => str(item, "pk") ?? "",
+  dueQueries(now, correlationId) {
+    if (correlationId !== undefined) {
+      return [
+        {
+          IndexName: CORRELATION_INDEX,
+          KeyConditionExpression: "correlation_id = :cid AND visible_at <= :now",
+          ExpressionAttributeValues: { ":cid": S(correlationId), ":now": N(now) },
+        },
+      ];
+    }
+    return [
+      {
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: "gsi_pk = :due AND visible_at <= :now",
+        ExpressionAttributeValues: { ":due": S(DUE_PARTITION), ":now": N(now) },
+      },
+    ];
+  },
+  countQueries(correlationId) {
+    if (correlationId !== undefined) {
+      return [
+        {
+          IndexName: CORRELATION_INDEX,
+          KeyConditionExpression: "correlation_id = :cid",
+          ExpressionAttributeValues: { ":cid": S(correlationId) },
+        },
+      ];
+    }
+    return [{ IndexName: DUE_INDEX, KeyConditionExpression: "gsi_pk = :due", ExpressionAttributeValues: { ":due": S(DUE_PARTITION) } }];
+  },
+};

@@ -1,7 +1,7 @@
 /**
  * The table family one DynamoDB ARN names: `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME` means the
- * tables `NAME-stream`, `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment` and
- * `NAME-dead-letters`, each with its key schema, indexes and TTL attribute; and how
+ * tables `NAME-stream`, `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`,
+ * `NAME-dead-letters` and `NAME-leases` (what Kinesis consumers share), each with its key schema, indexes and TTL attribute; and how
  * `switchyard resources create` creates them, idempotently.
  */
 import {
@@ -16,11 +16,13 @@ import type { Arn } from "../arn.js";
 import { errorName, type TableRef, translate } from "./client.js";
 
 /** The tables of a family, by role. */
-export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters"] as const;
+export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"] as const;
 export type TableKind = (typeof TABLE_KINDS)[number];
 
-/** The index every claimable table (stream, retry) has: constant `gsi_pk`, sorted by `visible_at`. */
+/** The stream table's due index (and the retry table's of earlier versions): constant `gsi_pk`, sorted by `visible_at`. */
 export const DUE_INDEX = "due";
+/** The retry table's local index (`partition`, `run_at`): the seed system's, which its timer queries. */
+export const RETRY_INDEX = "retries";
 /** The stream table's index by instance, for `pending(correlationId)` and per-instance receives. */
 export const CORRELATION_INDEX = "by_correlation";
 /** The constant partition of the due index. */
@@ -83,18 +85,38 @@ function definition(kind: TableKind): Omit<CreateTableCommandInput, "TableName">
         StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_IMAGE" },
       };
     case "retry":
+      // The seed system's retry table, exactly: seed processes and Switchyard share it.
+      return {
+        AttributeDefinitions: [
+          { AttributeName: "partition", AttributeType: N },
+          { AttributeName: "correlation_id_steps", AttributeType: S },
+          { AttributeName: "run_at", AttributeType: N },
+        ],
+        KeySchema: [
+          { AttributeName: "partition", KeyType: "HASH" },
+          { AttributeName: "correlation_id_steps", KeyType: "RANGE" },
+        ],
+        LocalSecondaryIndexes: [
+          {
+            IndexName: RETRY_INDEX,
+            KeySchema: [
+              { AttributeName: "partition", KeyType: "HASH" },
+              { AttributeName: "run_at", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
+        ],
+      };
+    case "leases":
       return {
         AttributeDefinitions: [
           { AttributeName: "pk", AttributeType: S },
           { AttributeName: "sk", AttributeType: S },
-          { AttributeName: "gsi_pk", AttributeType: S },
-          { AttributeName: "visible_at", AttributeType: N },
         ],
         KeySchema: [
           { AttributeName: "pk", KeyType: "HASH" },
           { AttributeName: "sk", KeyType: "RANGE" },
         ],
-        GlobalSecondaryIndexes: [dueIndex],
       };
     case "dead-letters":
       return {

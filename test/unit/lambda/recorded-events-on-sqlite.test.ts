@@ -1,7 +1,11 @@
 /**
- * The Lambda handler on recorded SQS, Kinesis, SNS and DynamoDB Streams events: each record is
- * decoded by the codec its source offers, matched to its source by ARN, processed by the real
- * engine (SQLite behind it), and failures are reported per item — never the whole batch.
+ * The Lambda handler's record path on recorded SQS, Kinesis, SNS and DynamoDB Streams events, with
+ * SQLite behind it: each record is decoded by its transport's real codec, matched by ARN to a
+ * source that is a SQLite source presented under that transport's ARN (support.ts,
+ * `lambdaSource`), processed by the real engine, and failures are reported per item — never the
+ * whole batch. What this pins is the handler's routing, partial batch responses and per-shard
+ * ordering over each codec; the transports themselves (their sources, settle, dead letters) run
+ * against the emulators in test/integration/dev-lambda.test.ts and test/contract/aws-*.test.ts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,7 +70,7 @@ const CASES: readonly Case[] = [
   },
 ];
 
-describe("Lambda handler: event source records", () => {
+describe("Lambda handler on recorded event records, over SQLite sources under AWS ARNs", () => {
   let dir: string;
   let sy: Switchyard;
   let stream: MessageSource;

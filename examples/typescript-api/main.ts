@@ -11,7 +11,7 @@ const url = process.argv[2] ?? "https://example.com/switchyard";
 const store = process.env.SWITCHYARD_STORE ?? "sqlite:.switchyard/typescript-api.db";
 
 const definitions = await defineMachines({ machines: [indexer] });
-const sy = await Switchyard.open({ definitions, settings: Switchyard.settings({ stream: store, retry: store, cache: store, checkpoint: store, metrics: store }) });
+const sy = await Switchyard.open({ definitions, settings: Switchyard.settings({ stream: store, retry: store, cache: store, checkpoint: store, metrics: store, environment: store, journal: store }) });
 try {
   const result = await sy.run("indexer", { context: { url } });
   console.log(`${result.correlation_id}: ${result.status} in state ${result.state}`);

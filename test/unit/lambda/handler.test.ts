@@ -148,7 +148,9 @@ describe("Lambda handler", () => {
   });
 
   it("opens one Switchyard per container, lazily, from settings and definitions", async () => {
-    const lazy = createHandler({ definitions: PROTOCOL_FSM, settings: { stream: `sqlite:${dir}/lazy.db` }, logger: silentLogger });
+    const store = `sqlite:${dir}/lazy.db`;
+    const settings = { stream: store, retry: store, cache: store, checkpoint: store, metrics: store, environment: store, journal: store };
+    const lazy = createHandler({ definitions: PROTOCOL_FSM, settings, logger: silentLogger });
     const first = (await lazy({ ...fixture("api-gateway-v1"), body: "{}" })) as HttpResponse;
     const second = (await lazy({ ...fixture("api-gateway-v1"), body: "{}" })) as HttpResponse;
     expect([first.statusCode, second.statusCode]).toEqual([202, 202]);

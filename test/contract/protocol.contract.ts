@@ -110,9 +110,11 @@ export function describeProtocol(backend: ProtocolBackend): void {
       const startedAt = h.clock.now();
       const { correlationId } = await h.sy.start("simple", { context: { fail: ["1:0", "1:1", "1:2"] } });
       expect(await h.step()).toBe(true); // pseudo_init → start, sends (start, go, 1)
-      // One attempt at a time, so each one's time is the test clock's while it ran.
+      // One attempt at a time, a minute apart (past any backoff), so each one's time is the test
+      // clock's while it ran.
       const times: number[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
+        if (attempt > 0) h.clock.advance(61_000);
         while (!(await h.step())) h.clock.advance(61_000);
         times.push(h.clock.now());
       }

@@ -395,6 +395,50 @@ export interface JournalMessage {
   readonly user_context: Record<string, unknown>;
   readonly role: "stream" | "retry";
   readonly side: Side;
+  /**
+   * When it was sent: milliseconds since the epoch, on the clock of the process that sent it.
+   * Absent in entries journaled before Switchyard recorded it.
+   */
+  readonly at?: number | undefined;
+}
+
+/** Which of a transition's actions threw, named as the definition names it. */
+export type ActionSlot = "exit_action" | "action" | "entry_action" | "do_action";
+
+/**
+ * One failed attempt at processing a message (SPEC §3 step 6), as `history` shows it between the
+ * messages: what threw, where, when, and what the engine did about it. `steps`, `retries`,
+ * `current_state` and `current_event` are the processed message's; `state`, `slot`, `event` and
+ * `action` say which action threw (absent when no action did: the lease was unavailable, the
+ * transition was missing, the next message could not be built or sent).
+ */
+export interface JournalAttempt {
+  /** When the attempt failed: milliseconds since the epoch, on the engine's clock. */
+  readonly at: number;
+  readonly current_state: string;
+  readonly current_event: string;
+  readonly steps: number;
+  readonly retries: number;
+  /** `retry` when it is tried again, `fatal` when the instance failed with it. */
+  readonly outcome: "retry" | "fatal";
+  /** The state the instance was in while the action ran (the target, for entry and do actions). */
+  readonly state?: string | undefined;
+  readonly slot?: ActionSlot | undefined;
+  /** The event being taken when the action ran (differs from `current_event` after local transitions). */
+  readonly event?: string | undefined;
+  /** The action's reference, e.g. `./actions.ts#VirusScan`. */
+  readonly action?: string | undefined;
+  /** Where it failed, in one phrase: `scanning.do_action ./actions.ts#VirusScan`. */
+  readonly where?: string | undefined;
+  /** The error's name (`Error`, `TypeError`, …). */
+  readonly error_name: string;
+  /** The error's message, at most `ATTEMPT_MESSAGE_LIMIT` characters. */
+  readonly error: string;
+  /**
+   * The stack frames of your code (Node's internals and Switchyard's own frames left out), one
+   * `at …` per line, at most `ATTEMPT_STACK_FRAMES` frames and `ATTEMPT_STACK_LIMIT` characters.
+   */
+  readonly stack?: string | undefined;
 }
 
 /** One metrics emission, as `run --json` shows it. */
@@ -443,7 +487,7 @@ export interface JournalPort {
    * whether it was created. The ids must be distinct.
    */
   createInstances(records: readonly InstanceRecord[]): Promise<boolean[]>;
-  /** Delete an instance's record and history (a start that could not send anything). */
+  /** Delete an instance's record, history and attempts (a start that could not send anything). */
   deleteInstance(correlationId: string): Promise<void>;
   /**
    * Update status, state and context after processing step `steps`; unknown instances are
@@ -454,6 +498,8 @@ export interface JournalPort {
   updateInstance(correlationId: string, update: InstanceUpdate): Promise<void>;
   appendMessage(correlationId: string, message: JournalMessage): Promise<void>;
   appendErrors(correlationId: string, errors: JournalErrors): Promise<void>;
+  /** Record a failed attempt of one of the instance's messages. */
+  appendAttempt(correlationId: string, attempt: JournalAttempt): Promise<void>;
   getInstance(correlationId: string): Promise<InstanceRecord | undefined>;
   /**
    * The instance's messages in step order (messages of one step in append order): producers may
@@ -462,6 +508,8 @@ export interface JournalPort {
    */
   history(correlationId: string): Promise<JournalMessage[]>;
   errors(correlationId: string): Promise<JournalErrors[]>;
+  /** The instance's failed attempts, in step order (then retries, then append order). */
+  attempts(correlationId: string): Promise<JournalAttempt[]>;
   list(options: ListOptions): Promise<InstanceRecord[]>;
 }
 

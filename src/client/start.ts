@@ -136,7 +136,7 @@ export async function startMachines(
  */
 async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<StartItemResult[]> {
   const logger = deps.logger ?? silentLogger;
-  const engine = { roles: deps.roles, logger };
+  const engine = { roles: deps.roles, logger, clock: deps.clock };
   const results: Array<StartItemResult | undefined> = new Array(messages.length);
   const claims = await claimIds(deps, messages, results);
   const outgoing: OutgoingMessage[] = claims.map(({ index }) => {

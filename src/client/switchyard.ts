@@ -19,7 +19,7 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Clock, DeadLetter, InstanceRecord, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
+import type { Clock, DeadLetter, InstanceRecord, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
@@ -48,6 +48,8 @@ export interface RunResult {
   readonly state: string;
   readonly user_context: Record<string, unknown>;
   readonly messages: JournalMessage[];
+  /** Every failed attempt of its messages, in step order (see {@link Switchyard.attempts}). */
+  readonly attempts: JournalAttempt[];
   readonly errors: JournalErrors[];
   readonly reason?: string | undefined;
 }
@@ -136,6 +138,22 @@ export class Switchyard {
     return this.#journal().history(correlationId);
   }
 
+  /**
+   * Every failed attempt of an instance's messages, in step order (then retries): when it failed,
+   * which action threw (`where`: `scanning.do_action ./actions.ts#VirusScan`), the error and the
+   * frames of your code, and whether it was retried or failed the instance. An attempt with steps
+   * `s` and retries `r` belongs between the history's messages `(s, r)` and `(s, r + 1)`.
+   *
+   * @example
+   * ```ts
+   * for (const a of await sy.attempts(id)) console.log(new Date(a.at), a.where, a.error);
+   * ```
+   */
+  async attempts(correlationId: string): Promise<JournalAttempt[]> {
+    await this.status(correlationId);
+    return this.#journal().attempts(correlationId);
+  }
+
   /** Every metrics emission of an instance's processings, in order. */
   errors(correlationId: string): Promise<JournalErrors[]> {
     return this.#journal().errors(correlationId);
@@ -175,6 +193,7 @@ export class Switchyard {
       state: record.state,
       user_context: record.userContext,
       messages: await this.history(correlationId),
+      attempts: await this.attempts(correlationId),
       errors: await this.errors(correlationId),
       reason: record.reason,
     };

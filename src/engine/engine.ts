@@ -10,6 +10,7 @@
 import type { ActionContext, ActionObj } from "../core/action.js";
 import { retryBackoffSeconds } from "../core/backoff.js";
 import { ErrorTally } from "../core/counters.js";
+import { type ActionSite, actionSite, describeError } from "../core/failure.js";
 import {
   cloneMessage,
   DEFAULT_LEASE_TIMEOUT_SECONDS,
@@ -19,11 +20,11 @@ import {
   type SystemContext,
   type WireMessage,
 } from "../core/message.js";
-import { isLocal, planTransition } from "../core/transitions.js";
+import { type PlannedAction, isLocal, planTransition } from "../core/transitions.js";
 import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
-import type { Clock, Delivery, InstanceStatus, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
+import type { Clock, Delivery, InstanceStatus, JournalAttempt, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
 import { RecentIds } from "./recent-ids.js";
 import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
@@ -106,6 +107,25 @@ export interface ProcessOptions {
 
 /** Thrown inside a processing when its signal aborts before its actions finish. */
 class Abandoned extends Error {}
+
+/** What an action threw, with where it ran: the journal and the failure reason name the action. */
+class ActionThrew {
+  readonly site: ActionSite;
+  readonly error: unknown;
+  constructor(planned: PlannedAction, event: string, error: unknown) {
+    this.site = actionSite(planned, event);
+    this.error = error;
+  }
+}
+
+/**
+ * Switchyard's own code (`src/` in a checkout, `dist/` in the package), as a path and as a URL:
+ * its frames are left out of the stacks that attempts record.
+ */
+const OWN_CODE: readonly string[] = (() => {
+  const url = new URL("../", import.meta.url);
+  return url.protocol === "file:" ? [decodeURIComponent(url.pathname), url.href] : [url.href];
+})();
 
 /** How many instances an engine remembers as recorded in the journal. */
 const JOURNALED_IDS_REMEMBERED = 10_000;
@@ -435,7 +455,12 @@ class Processing {
       let result: unknown;
       for (const planned of plan.actions) {
         const context = this.#actionContext(data, planned.state, event);
-        const returned = await planned.action.execute(context, obj);
+        let returned: unknown;
+        try {
+          returned = await planned.action.execute(context, obj);
+        } catch (error) {
+          throw new ActionThrew(planned, event, error);
+        }
         if (planned.phase === "do") result = returned;
       }
       state = plan.transition.target;
@@ -488,20 +513,26 @@ class Processing {
    * Step 6: schedule the original message again with `retries + 1` after a backoff (retry role,
    * then the stream as a last resort), or give up when `max_retries` is exhausted.
    */
-  async #retry(error: unknown, minDelaySeconds = 0): Promise<"retrying" | "failed"> {
+  async #retry(thrown: unknown, minDelaySeconds = 0): Promise<"retrying" | "failed"> {
     const retry = cloneMessage(this.#original);
     const system = retry.system_context;
     system.retries += 1;
     // The retry's lease must come out above the token this attempt held, on either cache.
     if (this.#fenceToken !== undefined) system.fence_token = this.#fenceToken;
-    if (error !== undefined) this.#engine.logger.warn(`attempt failed: ${describe(error)}`, this.#logFields());
-    if (system.retries > system.max_retries || error instanceof FatalActionError) {
+    const site = thrown instanceof ActionThrew ? thrown.site : undefined;
+    const error = thrown instanceof ActionThrew ? thrown.error : thrown;
+    // "scanning.do_action ./actions.ts#VirusScan threw: scan service 503"
+    const what = error === undefined ? undefined : site === undefined ? describe(error) : `${site.where} threw: ${describe(error)}`;
+    if (what !== undefined) this.#engine.logger.warn(`attempt failed: ${what}`, this.#logFields());
+    const fatal = system.retries > system.max_retries || error instanceof FatalActionError;
+    await this.#recordAttempt(error, site, fatal ? "fatal" : "retry");
+    if (fatal) {
       this.#errors.record("fatal");
       await this.#stopRetries();
       const reason =
         error instanceof FatalActionError
-          ? `action failed fatally: ${error.message}`
-          : `gave up after ${system.max_retries} retries${error === undefined ? " (lease unavailable)" : `: ${describe(error)}`}`;
+          ? `action failed fatally: ${what}`
+          : `gave up after ${system.max_retries} retries${what === undefined ? " (lease unavailable)" : `: ${what}`}`;
       this.#engine.logger.error(`instance failed: ${reason}`, this.#logFields());
       await this.#journal((journal) =>
         journal.updateInstance(this.#correlationId, {
@@ -519,6 +550,24 @@ class Processing {
     const delay = Math.max(minDelaySeconds, retryBackoffSeconds(system.retries, this.#engine.random));
     await this.#send(retry, delay, ["retry", "stream"], "retry");
     return "retrying";
+  }
+
+  /** Journal the failed attempt (an action's error, or `undefined` for a lease that was unavailable). */
+  async #recordAttempt(error: unknown, site: ActionSite | undefined, outcome: JournalAttempt["outcome"]): Promise<void> {
+    const system = this.#original.system_context;
+    const attempt: JournalAttempt = {
+      at: this.#engine.clock.now(),
+      current_state: system.current_state,
+      current_event: system.current_event,
+      steps: system.steps,
+      retries: system.retries,
+      outcome,
+      ...site,
+      ...(error === undefined
+        ? { error_name: "LeaseUnavailable", error: "the lease was held by another processing, or no cache could be reached" }
+        : describeError(error, OWN_CODE)),
+    };
+    await this.#journal((journal) => journal.appendAttempt(this.#correlationId, attempt));
   }
 
   /**
@@ -620,7 +669,7 @@ class Processing {
 
 /** Record a sent message in the journal (never fails the caller). */
 export async function journalMessage(
-  engine: Pick<Engine, "roles" | "logger">,
+  engine: Pick<Engine, "roles" | "logger" | "clock">,
   message: WireMessage,
   role: "stream" | "retry",
   side: Side,
@@ -634,6 +683,7 @@ export async function journalMessage(
     user_context: message.user_context,
     role,
     side,
+    at: engine.clock.now(),
   };
   await writeJournal(engine, (journal) => journal.appendMessage(system.correlation_id, entry));
 }

@@ -1,7 +1,7 @@
 /** Contract of the instance journal: records, per-instance history in order, and listing. */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InstanceRecord, JournalMessage, JournalPort } from "../../src/ports.js";
+import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
@@ -29,6 +29,24 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       user_context: { count: steps },
       role: "stream",
       side: "primary",
+      at: clock.now() + steps,
+    });
+    const attempt = (steps: number, retries: number, overrides: Partial<JournalAttempt> = {}): JournalAttempt => ({
+      at: clock.now(),
+      current_state: "submitted",
+      current_event: "well_formed",
+      steps,
+      retries,
+      outcome: "retry",
+      state: "scanning",
+      slot: "do_action",
+      event: "well_formed",
+      action: "./actions.ts#VirusScan",
+      where: "scanning.do_action ./actions.ts#VirusScan",
+      error_name: "Error",
+      error: `scan service 503 (${steps}:${retries})`,
+      stack: "at VirusScan (/app/actions.ts:12:11)",
+      ...overrides,
     });
 
     beforeEach(async () => {
@@ -84,7 +102,11 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       await journal.appendMessage(gone.correlationId, entry(0));
       await journal.appendMessage(kept.correlationId, entry(0));
       await journal.appendErrors(gone.correlationId, { counters: { retry: 1 }, dimensions: { machine_name: "tracer", current_state: "s", current_event: "e" } });
+      await journal.appendAttempt(gone.correlationId, attempt(0, 0));
+      await journal.appendAttempt(kept.correlationId, attempt(0, 0));
       await journal.deleteInstance(gone.correlationId);
+      expect(await journal.attempts(gone.correlationId)).toEqual([]);
+      expect(await journal.attempts(kept.correlationId)).toEqual([attempt(0, 0)]);
       expect(await journal.getInstance(gone.correlationId)).toBeUndefined();
       expect(await journal.history(gone.correlationId)).toEqual([]);
       expect(await journal.errors(gone.correlationId)).toEqual([]);
@@ -97,6 +119,27 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       const retry = { ...entry(1), retries: 1, role: "retry" as const };
       for (const message of [entry(1), entry(0), retry, entry(2)]) await journal.appendMessage(id, message);
       expect(await journal.history(id)).toEqual([entry(0), entry(1), retry, entry(2)]);
+    });
+
+    it("keeps each instance's failed attempts, every field as given, in step and retry order", async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const fatal = attempt(2, 1, { outcome: "fatal" });
+      // No action threw (a lease that was unavailable): only the message's fields and the error.
+      const lease: JournalAttempt = {
+        at: clock.now() + 5,
+        current_state: "submitted",
+        current_event: "well_formed",
+        steps: 2,
+        retries: 0,
+        outcome: "retry",
+        error_name: "LeaseUnavailable",
+        error: "the lease was held by another processing",
+      };
+      for (const entry of [attempt(1, 0), fatal, lease, attempt(1, 1)]) await journal.appendAttempt(a, entry);
+      await journal.appendAttempt(b, attempt(7, 0));
+      expect(await journal.attempts(a)).toEqual([attempt(1, 0), attempt(1, 1), lease, fatal]);
+      expect(await journal.attempts(b)).toEqual([attempt(7, 0)]);
+      expect(await journal.attempts(randomUUID())).toEqual([]);
     });
 
     it("never takes an instance back to an earlier step, or from a final status to running", async () => {

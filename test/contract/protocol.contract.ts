@@ -101,8 +101,76 @@ export function describeProtocol(backend: ProtocolBackend): void {
       const status = await h.sy.status(correlationId);
       expect(status.status).toBe("failed");
       expect(status.state).toBe("start");
-      expect(status.reason).toMatch(/gave up after 2 retries: injected failure at steps 1, retries 2/);
+      expect(status.reason).toBe("gave up after 2 retries: middle.do_action ./actions.ts#Go threw: injected failure at steps 1, retries 2");
       expect(await h.sy.pending()).toBe(0);
+    });
+
+    it("every failed attempt is journaled with its time, the action that threw and the user's frames; the reason names the action", async () => {
+      const h = await open();
+      const startedAt = h.clock.now();
+      const { correlationId } = await h.sy.start("simple", { context: { fail: ["1:0", "1:1", "1:2"] } });
+      expect(await h.step()).toBe(true); // pseudo_init → start, sends (start, go, 1)
+      // One attempt at a time, a minute apart (past any backoff), so each one's time is the test
+      // clock's while it ran.
+      const times: number[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (attempt > 0) h.clock.advance(61_000);
+        while (!(await h.step())) h.clock.advance(61_000);
+        times.push(h.clock.now());
+      }
+      expect(await h.sy.pending()).toBe(0);
+      expect(times[1]).toBeGreaterThan(times[0] as number);
+      // The message is (start, go); the action that threw is the do_action of the state it enters.
+      const attempts = await h.sy.attempts(correlationId);
+      expect(attempts).toEqual(
+        [0, 1, 2].map((retries) => ({
+          at: times[retries],
+          current_state: "start",
+          current_event: "go",
+          steps: 1,
+          retries,
+          outcome: retries < 2 ? "retry" : "fatal",
+          state: "middle",
+          slot: "do_action",
+          event: "go",
+          action: "./actions.ts#Go",
+          where: "middle.do_action ./actions.ts#Go",
+          error_name: "Error",
+          error: `injected failure at steps 1, retries ${retries}`,
+          stack: expect.stringMatching(/^at maybeFail \(.*test\/fixtures\/protocol\/actions\.ts:\d+:\d+\)\nat (Object\.)?Go .*actions\.ts:\d+:\d+\)$/),
+        })),
+      );
+      // Only the user's frames: neither Node's internals nor Switchyard's own.
+      for (const { stack } of attempts) expect(stack).not.toMatch(/node:|\/src\/(engine|core)\//);
+      const status = await h.sy.status(correlationId);
+      expect(status).toMatchObject({ status: "failed", state: "start" });
+      expect(status.reason).toBe("gave up after 2 retries: middle.do_action ./actions.ts#Go threw: injected failure at steps 1, retries 2");
+      // Every history entry carries the time it was sent; the retries were sent by the failed attempts.
+      expect((await h.sy.history(correlationId)).map((m) => [m.steps, m.retries, m.at])).toEqual([
+        [0, 0, startedAt],
+        [1, 0, startedAt],
+        [1, 1, times[0]],
+        [1, 2, times[1]],
+      ]);
+      // The metrics keep the incoming message's dimensions.
+      expect((await h.errors(correlationId)).map((e) => e.dimensions)).toEqual(Array(3).fill(dims("simple", "start", "go")));
+    });
+
+    it("an exit, transition or entry action that throws is named as the definition names it", async () => {
+      const h = await open();
+      const expected = {
+        FailExit: ["one", "exit_action", "one.exit_action ./actions.ts#FailExit", "FailExit failed in one on go"],
+        FailAction: ["one", "action", "one.transitions[go].action ./actions.ts#FailAction", "FailAction failed in one on go"],
+        FailEntry: ["two", "entry_action", "two.entry_action ./actions.ts#FailEntry", "FailEntry failed in two on go"],
+      };
+      for (const [name, [state, slot, where, error]] of Object.entries(expected)) {
+        const { correlationId } = await h.sy.start("failing-phases", { context: { fail_in: name } });
+        await h.drain();
+        expect(await h.sy.attempts(correlationId)).toEqual([
+          expect.objectContaining({ steps: 1, retries: 0, outcome: "fatal", state, slot, event: "go", action: `./actions.ts#${name}`, where, error_name: "TypeError", error }),
+        ]);
+        expect((await h.sy.status(correlationId)).reason).toBe(`gave up after 0 retries: ${where} threw: ${error}`);
+      }
     });
 
     it("a start message in the seed's layout (no max_retries, no lease_timeout) takes max_retries from the definition", async () => {
@@ -273,6 +341,10 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect(h.clock.now() - before).toBe(1_022);
       expect(h.outcomes.at(-1)).toEqual({ kind: "retrying", correlationId });
       expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 1, retry: 1 }]);
+      // The attempt that found the lease held is journaled too, at the end of its hand-over wait.
+      expect(await h.sy.attempts(correlationId)).toEqual([
+        expect.objectContaining({ at: before + 1_022, steps: 1, retries: 0, outcome: "retry", error_name: "LeaseUnavailable" }),
+      ]);
       if (held.acquired) await h.sy.roles.cache.primary.releaseLease(correlationId, 1, 0, held.fenceToken);
       await h.drain();
       expect(await h.trace(correlationId)).toEqual([
@@ -396,7 +468,7 @@ export function describeProtocol(backend: ProtocolBackend): void {
       await h.drain();
       expect((await h.trace(correlationId)).length).toBe(2);
       expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ fatal: 1 }]);
-      expect(await h.sy.status(correlationId)).toMatchObject({ status: "failed", reason: "action failed fatally: the order is invalid" });
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "failed", reason: "action failed fatally: fatal.do_action ./actions.ts#Fatal threw: the order is invalid" });
     });
 
     it("maxRetryEvent turns the last failed retry into an event", async () => {
@@ -549,6 +621,11 @@ export function describeProtocol(backend: ProtocolBackend): void {
       expect((await h.sy.status(lost)).reason).toBe(
         'gave up after 1 retries: machine "timing" has no transition from state "start" on event "nope"; add it to the definition or return another event',
       );
+      // No action threw: the attempts say what failed without naming one.
+      expect((await h.sy.attempts(lost)).map((a) => [a.steps, a.retries, a.outcome, a.where, a.error_name])).toEqual([
+        [1, 0, "retry", undefined, "TransitionNotFoundError"],
+        [1, 1, "fatal", undefined, "TransitionNotFoundError"],
+      ]);
     });
 
     it("a message from another producer: its first processing creates the instance's record, even when it fails", async () => {

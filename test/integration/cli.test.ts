@@ -20,8 +20,9 @@ describe("switchyard CLI", () => {
     const result = await cli("run", "simple", "-d", FSM, "--json", "--context", '{"fail":["1:0"]}', "--correlation-id", "order-1");
     expect(result.code, result.stderr).toBe(0);
     const output = JSON.parse(result.stdout);
-    expect(Object.keys(output).sort()).toEqual(["correlation_id", "errors", "machine_name", "messages", "state", "status", "user_context"]);
+    expect(Object.keys(output).sort()).toEqual(["attempts", "correlation_id", "errors", "machine_name", "messages", "state", "status", "user_context"]);
     const fail = ["1:0"];
+    const at = expect.any(Number);
     expect(output).toEqual({
       correlation_id: "order-1",
       machine_name: "simple",
@@ -29,21 +30,82 @@ describe("switchyard CLI", () => {
       state: "end",
       user_context: { fail, count: 2 },
       messages: [
-        { current_state: "pseudo_init", current_event: "pseudo_init", steps: 0, retries: 0, user_context: { fail }, role: "stream", side: "primary" },
-        { current_state: "start", current_event: "go", steps: 1, retries: 0, user_context: { fail, count: 1 }, role: "stream", side: "primary" },
-        { current_state: "start", current_event: "go", steps: 1, retries: 1, user_context: { fail, count: 1 }, role: "retry", side: "primary" },
-        { current_state: "middle", current_event: "go", steps: 2, retries: 0, user_context: { fail, count: 2 }, role: "stream", side: "primary" },
+        { current_state: "pseudo_init", current_event: "pseudo_init", steps: 0, retries: 0, user_context: { fail }, role: "stream", side: "primary", at },
+        { current_state: "start", current_event: "go", steps: 1, retries: 0, user_context: { fail, count: 1 }, role: "stream", side: "primary", at },
+        { current_state: "start", current_event: "go", steps: 1, retries: 1, user_context: { fail, count: 1 }, role: "retry", side: "primary", at },
+        { current_state: "middle", current_event: "go", steps: 2, retries: 0, user_context: { fail, count: 2 }, role: "stream", side: "primary", at },
+      ],
+      attempts: [
+        {
+          at,
+          current_state: "start",
+          current_event: "go",
+          steps: 1,
+          retries: 0,
+          outcome: "retry",
+          state: "middle",
+          slot: "do_action",
+          event: "go",
+          action: "./actions.ts#Go",
+          where: "middle.do_action ./actions.ts#Go",
+          error_name: "Error",
+          error: "injected failure at steps 1, retries 0",
+          stack: expect.stringMatching(/^at maybeFail \(.*actions\.ts:\d+:\d+\)\n/),
+        },
       ],
       errors: [{ counters: { retry: 1 }, dimensions: { machine_name: "simple", current_state: "start", current_event: "go" } }],
     });
+    // Times from one clock, in order.
+    const times = output.messages.map((m: { at: number }) => m.at);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 
   it("run of an instance that fails for good exits 1 with status failed", async () => {
-    const result = await cli("run", "simple", "-d", FSM, "--json", "--context", '{"fail":["0:0","0:1","0:2"]}');
+    const result = await cli("run", "simple", "-d", FSM, "--json", "--context", '{"fail":["0:0","0:1","0:2"]}', "--correlation-id", "failed-1");
     expect(result.code).toBe(1);
     const output = JSON.parse(result.stdout);
     expect(output.status).toBe("failed");
     expect(output.errors.map((e: { counters: unknown }) => e.counters)).toEqual([{ retry: 1 }, { retry: 1 }, { fatal: 1 }]);
+  });
+
+  it("a failure says what failed: status names the action, history shows every attempt between the messages", async () => {
+    // The instance that failed for good above: its message is (pseudo_init, pseudo_init), start's do_action threw.
+    const what = (retries: number) => `start.do_action ./actions.ts#Go threw: injected failure at steps 0, retries ${retries}`;
+    const status = await cli("status", "failed-1");
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`status:         failed (gave up after 2 retries: ${what(2)})\n`);
+    expect(JSON.parse((await cli("status", "failed-1", "--json")).stdout)).toMatchObject({ status: "failed", state: "pseudo_init", reason: `gave up after 2 retries: ${what(2)}` });
+
+    const history = await cli("history", "failed-1");
+    expect(history.code, history.stderr).toBe(0);
+    const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+    const row = (n: number, retries: number, via: string) => new RegExp(`^${n}  ${time}  pseudo_init\\s+pseudo_init\\s+0\\s+${retries}\\s+${via}\\s+\\{"fail":`);
+    const attempt = (retries: number, outcome: string) => new RegExp(`^   ${time}  attempt failed, ${outcome}: ${what(retries).replace(/[.#]/g, "\\$&")}$`);
+    const frame = /^\s{30,}at maybeFail \(.*actions\.ts:\d+:\d+\)$/;
+    expect(history.stdout.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(/^#\s+at\s+state\s+event\s+steps\s+retries\s+via\s+user_context$/),
+      expect.stringMatching(row(0, 0, "stream\\.primary")),
+      expect.stringMatching(attempt(0, "retrying")),
+      expect.stringMatching(frame),
+      expect.stringMatching(row(1, 1, "retry\\.primary")),
+      expect.stringMatching(attempt(1, "retrying")),
+      expect.stringMatching(frame),
+      expect.stringMatching(row(2, 2, "retry\\.primary")),
+      expect.stringMatching(attempt(2, "instance failed")),
+      expect.stringMatching(frame),
+    ]);
+
+    const json = JSON.parse((await cli("history", "failed-1", "--json")).stdout);
+    expect(Object.keys(json)).toEqual(["correlation_id", "messages", "attempts"]);
+    expect(json.attempts.map((a: { retries: number; outcome: string; where: string; error: string }) => [a.retries, a.outcome, a.where, a.error])).toEqual(
+      [0, 1, 2].map((retries) => [retries, retries < 2 ? "retry" : "fatal", "start.do_action ./actions.ts#Go", `injected failure at steps 0, retries ${retries}`]),
+    );
+    for (const [i, a] of json.attempts.entries()) {
+      // Each attempt failed after the message it processed was sent, and before the next one.
+      expect(a.at).toBeGreaterThanOrEqual(json.messages[i].at);
+      if (i < 2) expect(a.at).toBeLessThanOrEqual(json.messages[i + 1].at);
+      expect(a.stack).not.toMatch(/node:|\/src\/(engine|core|client)\//);
+    }
   });
 
   it("start, worker --until-idle, status and history", async () => {

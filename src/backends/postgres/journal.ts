@@ -1,14 +1,14 @@
 /**
  * The instance journal on PostgreSQL: one `instances` row per instance, and per instance the
- * messages it produced (`journal_messages`) and its metrics emissions (`journal_errors`), in
- * append order. Each call is one statement.
+ * messages it produced (`journal_messages`), its failed attempts (`journal_attempts`) and its
+ * metrics emissions (`journal_errors`), in append order. Each call is one statement.
  */
-import type { InstanceRecord, InstanceUpdate, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
+import type { InstanceRecord, InstanceUpdate, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
 import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
 import type { PostgresDatabase } from "./database.js";
 import type { PostgresPortOptions } from "./port-options.js";
 
-/** Journal port over `instances`, `journal_messages` and `journal_errors`. */
+/** Journal port over `instances`, `journal_messages`, `journal_attempts` and `journal_errors`. */
 export class PostgresJournal implements JournalPort {
   readonly uri: string;
   readonly #db: PostgresDatabase;
@@ -48,11 +48,12 @@ export class PostgresJournal implements JournalPort {
     return records.map((record) => created.has(record.correlationId));
   }
 
-  /** One statement: the record, its messages and its error emissions. */
+  /** One statement: the record, its messages, its attempts and its error emissions. */
   async deleteInstance(correlationId: string): Promise<void> {
     await this.#db.query(
       "journal delete instance",
       `WITH messages AS (DELETE FROM ${this.#db.table("journal_messages")} WHERE correlation_id = $1),
+            attempts AS (DELETE FROM ${this.#db.table("journal_attempts")} WHERE correlation_id = $1),
             errors AS (DELETE FROM ${this.#db.table("journal_errors")} WHERE correlation_id = $1)
        DELETE FROM ${this.#instances} WHERE correlation_id = $1`,
       [correlationId],
@@ -97,6 +98,14 @@ export class PostgresJournal implements JournalPort {
     );
   }
 
+  async appendAttempt(correlationId: string, attempt: JournalAttempt): Promise<void> {
+    await this.#db.query(
+      "journal append attempt",
+      `INSERT INTO ${this.#db.table("journal_attempts")} (correlation_id, steps, retries, attempt) VALUES ($1, $2, $3, $4)`,
+      [correlationId, attempt.steps, attempt.retries, JSON.stringify(attempt)],
+    );
+  }
+
   async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
     const { rows } = await this.#db.query<InstanceRow>(
       "journal get instance",
@@ -124,6 +133,15 @@ export class PostgresJournal implements JournalPort {
       [correlationId],
     );
     return rows.map((row) => JSON.parse(row.errors) as JournalErrors);
+  }
+
+  async attempts(correlationId: string): Promise<JournalAttempt[]> {
+    const { rows } = await this.#db.query<{ attempt: string }>(
+      "journal attempts",
+      `SELECT attempt FROM ${this.#db.table("journal_attempts")} WHERE correlation_id = $1 ORDER BY steps, retries, id`,
+      [correlationId],
+    );
+    return rows.map((row) => JSON.parse(row.attempt) as JournalAttempt);
   }
 
   /** Instances, most recently started first (all of them when `limit` is absent). */

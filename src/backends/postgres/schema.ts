@@ -137,4 +137,17 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "journal updates are monotonic by step",
     sql: (s) => `ALTER TABLE ${s}.instances ADD COLUMN steps bigint NOT NULL DEFAULT 0;`,
   },
+  {
+    name: "failed attempts in the journal",
+    sql: (s) => `
+      CREATE TABLE ${s}.journal_attempts (
+        id             bigserial PRIMARY KEY,
+        correlation_id text    NOT NULL,
+        steps          integer NOT NULL,
+        retries        integer NOT NULL,
+        attempt        text    NOT NULL
+      );
+      CREATE INDEX journal_attempts_instance ON ${s}.journal_attempts (correlation_id, id);
+    `,
+  },
 ];

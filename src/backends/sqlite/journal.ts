@@ -1,12 +1,13 @@
 /**
  * The instance journal on SQLite: one row per instance, and per instance a numbered list of the
- * messages it produced and of its metrics emissions.
+ * messages it produced, of its failed attempts and of its metrics emissions.
  */
 import type { Statement } from "better-sqlite3";
 import {
   type Clock,
   type InstanceRecord,
   type InstanceUpdate,
+  type JournalAttempt,
   type JournalErrors,
   type JournalMessage,
   type JournalPort,
@@ -17,7 +18,7 @@ import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-row
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
-/** Journal port over the `instances`, `journal_messages` and `journal_errors` tables. */
+/** Journal port over the `instances`, `journal_messages`, `journal_attempts` and `journal_errors` tables. */
 export class SqliteJournal implements JournalPort {
   readonly uri: string;
   readonly #db: SqliteDatabase;
@@ -27,6 +28,8 @@ export class SqliteJournal implements JournalPort {
   readonly #update: Statement<[Record<string, unknown>]>;
   readonly #appendMessage: Statement<[Record<string, unknown>]>;
   readonly #appendErrors: Statement<[Record<string, unknown>]>;
+  readonly #appendAttempt: Statement<[Record<string, unknown>]>;
+  readonly #attempts: Statement<[string], string>;
   readonly #get: Statement<[string], InstanceRow>;
   readonly #history: Statement<[string], string>;
   readonly #errors: Statement<[string], string>;
@@ -41,7 +44,7 @@ export class SqliteJournal implements JournalPort {
        VALUES (@cid, @machine, @status, @state, @context, @startedAt, @updatedAt, @reason)
        ON CONFLICT (correlation_id) DO NOTHING`,
     );
-    const deletes = ["instances", "journal_messages", "journal_errors"].map((table) =>
+    const deletes = ["instances", "journal_messages", "journal_attempts", "journal_errors"].map((table) =>
       db.prepare<[string]>(`DELETE FROM ${table} WHERE correlation_id = ?`),
     );
     this.#delete = db.atomic((correlationId: string) => {
@@ -62,6 +65,12 @@ export class SqliteJournal implements JournalPort {
       `INSERT INTO journal_errors (correlation_id, seq, errors)
        VALUES (@cid, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal_errors WHERE correlation_id = @cid), @entry)`,
     );
+    this.#appendAttempt = db.prepare(
+      "INSERT INTO journal_attempts (correlation_id, steps, retries, attempt) VALUES (@cid, @steps, @retries, @entry)",
+    );
+    this.#attempts = db
+      .prepare<[string], string>("SELECT attempt FROM journal_attempts WHERE correlation_id = ? ORDER BY steps, retries, id")
+      .pluck();
     this.#get = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE correlation_id = ?`);
     this.#history = db
       .prepare<[string], string>(
@@ -121,6 +130,11 @@ export class SqliteJournal implements JournalPort {
     await this.#db.write("journal append errors", () => this.#appendErrors.run({ cid: correlationId, entry }));
   }
 
+  async appendAttempt(correlationId: string, attempt: JournalAttempt): Promise<void> {
+    const row = { cid: correlationId, steps: attempt.steps, retries: attempt.retries, entry: JSON.stringify(attempt) };
+    await this.#db.write("journal append attempt", () => this.#appendAttempt.run(row));
+  }
+
   async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
     const row = this.#db.read("journal get instance", () => this.#get.get(correlationId));
     return row === undefined ? undefined : instanceRecordOf(row);
@@ -134,6 +148,11 @@ export class SqliteJournal implements JournalPort {
   async errors(correlationId: string): Promise<JournalErrors[]> {
     const entries = this.#db.read("journal errors", () => this.#errors.all(correlationId));
     return entries.map((entry) => JSON.parse(entry) as JournalErrors);
+  }
+
+  async attempts(correlationId: string): Promise<JournalAttempt[]> {
+    const entries = this.#db.read("journal attempts", () => this.#attempts.all(correlationId));
+    return entries.map((entry) => JSON.parse(entry) as JournalAttempt);
   }
 
   /** Instances, most recently started first (all of them when `limit` is absent). */

@@ -181,4 +181,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE instances ADD COLUMN steps INTEGER NOT NULL DEFAULT 0;
   `,
+  // 8: failed attempts, so a failure says what failed: which action threw, when, and with what.
+  // Appended in one place like the history; read per instance in step order.
+  `
+  CREATE TABLE journal_attempts (
+    id             INTEGER PRIMARY KEY,
+    correlation_id TEXT    NOT NULL,
+    steps          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    attempt        TEXT    NOT NULL
+  );
+  CREATE INDEX journal_attempts_instance ON journal_attempts (correlation_id, id);
+  `,
 ];

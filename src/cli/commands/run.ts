@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { RunResult } from "../../client/switchyard.js";
 import { definitionsOption, parseContext, printJson, settingsOption, withSwitchyard } from "../common.js";
-import { formatMessages } from "../format.js";
+import { formatHistory } from "../format.js";
 
 interface RunFlags {
   definitions: string;
@@ -24,7 +24,7 @@ export function runCommand(program: Command): void {
     .addOption(settingsOption())
     .option("-c, --context <json>", "initial user context, a JSON object")
     .option("--correlation-id <id>", "your own id (1-128 of A-Za-z0-9._:-)")
-    .option("--json", "print one JSON object: correlation_id, machine_name, status, state, user_context, messages, errors")
+    .option("--json", "print one JSON object: correlation_id, machine_name, status, state, user_context, messages, attempts, errors")
     .action(async (machine: string, flags: RunFlags) => {
       const context = parseContext(flags.context);
       const result = await withSwitchyard(flags, (sy) => sy.run(machine, { context, correlationId: flags.correlationId }));
@@ -37,7 +37,7 @@ export function runCommand(program: Command): void {
 function formatRun(result: RunResult): string {
   const lines = [
     `${result.machine_name} ${result.correlation_id}`,
-    formatMessages(result.messages),
+    formatHistory(result.messages, result.attempts),
     ...result.errors.map((e) => `errors in ${e.dimensions.current_state}/${e.dimensions.current_event}: ${JSON.stringify(e.counters)}`),
     `status: ${result.status}, state: ${result.state}${result.reason ? ` (${result.reason})` : ""}`,
     `user_context: ${JSON.stringify(result.user_context)}`,

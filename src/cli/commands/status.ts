@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
-import { formatInstance, formatMessages, instanceJson, table } from "../format.js";
+import { formatHistory, formatInstance, instanceJson, table } from "../format.js";
 
 interface Flags {
   settings?: string;
@@ -24,14 +24,14 @@ export function statusCommands(program: Command): void {
 
   program
     .command("history")
-    .description("list every message an instance produced, in step order")
+    .description("list every message an instance produced, in step order, with its failed attempts between them")
     .argument("<correlation-id>")
     .addOption(settingsOption())
-    .option("--json", "print {correlation_id, messages: [...]}")
+    .option("--json", "print {correlation_id, messages: [...], attempts: [...]}")
     .action(async (id: string, flags: Flags) => {
-      const messages = await withSwitchyard(flags, (sy) => sy.history(id));
-      if (flags.json) printJson({ correlation_id: id, messages });
-      else process.stdout.write(`${formatMessages(messages)}\n`);
+      const { messages, attempts } = await withSwitchyard(flags, async (sy) => ({ messages: await sy.history(id), attempts: await sy.attempts(id) }));
+      if (flags.json) printJson({ correlation_id: id, messages, attempts });
+      else process.stdout.write(`${formatHistory(messages, attempts)}\n`);
     });
 
   program

@@ -2,7 +2,7 @@
  * Rows of the SQL backends (SQLite and PostgreSQL share the table layout) and how they become the
  * records the ports return: instances, dead letters, metric dimensions and claimed deliveries.
  */
-import type { DeadLetter, Delivery, InstanceRecord, InstanceStatus, MetricDimensions, Side } from "../ports.js";
+import type { DeadLetter, Delivery, GroupLease, InstanceRecord, InstanceStatus, MetricDimensions, Side } from "../ports.js";
 
 /** The columns of `instances`, in the order the journals insert them. */
 export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
@@ -119,4 +119,19 @@ export function retryDeliveries(rows: ClaimedRetry[], token: string, side: Side)
     side,
     handle: { correlationId: row.correlation_id, steps: row.steps, token } satisfies RetryHandle,
   }));
+}
+
+/** A row of `consumer_leases`: one shard lease or consumer heartbeat (see ConsumerStatePort). */
+export interface LeaseRow {
+  key: string;
+  owner: string;
+  expires_at: number;
+  position: string;
+  version: number;
+}
+
+export const LEASE_COLUMNS = "key, owner, expires_at, position, version";
+
+export function leaseOf(row: LeaseRow): GroupLease {
+  return { key: row.key, owner: row.owner, expiresAt: row.expires_at, position: row.position, version: row.version };
 }

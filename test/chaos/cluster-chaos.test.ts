@@ -13,8 +13,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
-import { finished, ROOT, spawnCli } from "../support/cli.js";
-import { deleteRedisKeys, dropSchemas, lines, POSTGRES_URL, REDIS_URL, uniqueName, waitFor } from "../support/servers.js";
+import { ROOT } from "../support/cli.js";
+import { checkExecutions, runWorkersKillingOne } from "../support/cluster.js";
+import { deleteRedisKeys, dropSchemas, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/crash/fsm.yaml");
 const RUNS = Number(process.env.CHAOS_RUNS ?? 10);
@@ -79,16 +80,7 @@ async function runOnce(name: string, dir: string): Promise<void> {
   expect(started.filter((r) => !r.ok)).toEqual([]);
   const ids = started.map((r) => r.correlationId);
 
-  const args = ["worker", "-d", FSM, "--settings", settingsFile, "--concurrency", String(CONCURRENCY), "--until-idle", "--quiet"];
-  const workers = Array.from({ length: WORKERS }, () => spawnCli(args, { cwd: dir, env: { CRASH_EFFECTS: effects } }));
-  const results = workers.map((child) => finished(child, 240_000));
-  const victim = workers[0];
-  if (victim?.pid === undefined) throw new Error("worker did not start");
-  await waitFor(() => lines(effects).filter((line) => line.startsWith(`${victim.pid} `)).length >= 60, 120_000);
-  victim.kill("SIGKILL");
-  const outcomes = await Promise.all(results);
-  expect(outcomes[0]?.signal).toBe("SIGKILL");
-  for (const outcome of outcomes.slice(1)) expect(outcome.code, outcome.stderr).toBe(0);
+  const { victim } = await runWorkersKillingOne({ fsm: FSM, settingsFile, dir, effects, workers: WORKERS, concurrency: CONCURRENCY, killAfter: 60 });
 
   // The journal: every instance completed with its count, and its history in step order.
   const check = await open();
@@ -102,23 +94,5 @@ async function runOnce(name: string, dir: string): Promise<void> {
     await check.close();
   }
 
-  const executions = lines(effects).map((line) => {
-    const [pid, id, steps, _retries, fence] = line.split(" ");
-    return { pid: Number(pid), key: `${id} ${steps}`, id: id as string, fence: Number(fence) };
-  });
-  const byKey = new Map<string, number[]>();
-  for (const e of executions) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e.pid]);
-  expect(byKey.size).toBe(INSTANCES * STEPS);
-  const repeated = [...byKey].filter(([, pids]) => pids.length > 1);
-  const unexplained = repeated.filter(([, pids]) => pids.slice(0, -1).some((pid) => pid !== victim.pid));
-  expect(unexplained).toEqual([]);
-  expect(repeated.length).toBeLessThanOrEqual(CONCURRENCY);
-  // Fence tokens strictly grow within an instance, across cache failovers.
-  const lastFence = new Map<string, number>();
-  const backwards: string[] = [];
-  for (const e of executions) {
-    if (e.fence <= (lastFence.get(e.id) ?? 0)) backwards.push(`${e.key}: ${e.fence} after ${lastFence.get(e.id)}`);
-    lastFence.set(e.id, e.fence);
-  }
-  expect(backwards).toEqual([]);
+  checkExecutions(effects, { instances: INSTANCES, steps: STEPS, victim, concurrency: CONCURRENCY });
 }

@@ -10,8 +10,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
-import { finished, ROOT, spawnCli } from "../support/cli.js";
-import { deleteRedisKeys, dropSchemas, lines, POSTGRES_URL, REDIS_URL, uniqueName, waitFor } from "../support/servers.js";
+import { ROOT } from "../support/cli.js";
+import { checkExecutions, runWorkersKillingOne } from "../support/cluster.js";
+import { deleteRedisKeys, dropSchemas, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/crash/fsm.yaml");
 const INSTANCES = 1000;
@@ -58,43 +59,15 @@ describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL"
     const ids = started.map((r) => r.correlationId);
     await sy.close();
 
-    const args = ["worker", "-d", FSM, "--settings", settingsFile, "--concurrency", "8", "--until-idle", "--quiet"];
-    const workers = Array.from({ length: WORKERS }, () => spawnCli(args, { cwd: dir, env: { CRASH_EFFECTS: effects } }));
-    const results = workers.map((child) => finished(child, 240_000));
-    const victim = workers[0];
-    if (victim?.pid === undefined) throw new Error("worker did not start");
-    // Kill one worker once it has done a share of the work, well before the end.
-    await waitFor(() => lines(effects).filter((line) => line.startsWith(`${victim.pid} `)).length >= 100, 120_000);
-    victim.kill("SIGKILL");
-    const outcomes = await Promise.all(results);
-    expect(outcomes[0]?.signal).toBe("SIGKILL");
-    for (const outcome of outcomes.slice(1)) expect(outcome.code, outcome.stderr).toBe(0);
+    const { victim } = await runWorkersKillingOne({ fsm: FSM, settingsFile, dir, effects, workers: WORKERS, concurrency: 8, killAfter: 100 });
 
     const check = await open();
     const statuses = await Promise.all(ids.map((id) => check.status(id)));
     await check.close();
     expect(statuses.filter((s) => s.status !== "completed" || s.userContext.count !== STEPS)).toEqual([]);
 
-    const executions = lines(effects).map((line) => {
-      const [pid, id, steps, _retries, fence] = line.split(" ");
-      return { pid: Number(pid), key: `${id} ${steps}`, id: id as string, fence: Number(fence) };
-    });
-    // Every step ran; a step ran more than once only where the killed worker had been running it.
-    const byKey = new Map<string, number[]>();
-    for (const e of executions) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e.pid]);
-    expect(byKey.size).toBe(INSTANCES * STEPS);
-    const repeated = [...byKey].filter(([, pids]) => pids.length > 1);
-    const unexplained = repeated.filter(([, pids]) => pids.slice(0, -1).some((pid) => pid !== victim.pid));
-    expect(unexplained).toEqual([]);
-    // At most the victim's in-flight steps (its concurrency) were interrupted.
-    expect(repeated.length).toBeLessThanOrEqual(8);
-    // Fence tokens never go backwards within an instance.
-    const lastFence = new Map<string, number>();
-    for (const e of executions) {
-      expect(e.fence).toBeGreaterThan(lastFence.get(e.id) ?? 0);
-      lastFence.set(e.id, e.fence);
-    }
+    const pids = checkExecutions(effects, { instances: INSTANCES, steps: STEPS, victim, concurrency: 8 });
     // The survivors did the rest of the work.
-    expect(new Set(executions.map((e) => e.pid)).size).toBe(WORKERS);
+    expect(pids.size).toBe(WORKERS);
   }, 300_000);
 });

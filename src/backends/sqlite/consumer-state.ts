@@ -6,26 +6,8 @@
  */
 import type { Statement } from "better-sqlite3";
 import type { ConsumerStatePort, DeadLetter, GroupLease, GroupLeaseValue } from "../../ports.js";
-import { DEAD_LETTER_COLUMNS, type DeadLetterRow, deadLetterOf } from "../sql-rows.js";
+import { DEAD_LETTER_COLUMNS, type DeadLetterRow, deadLetterOf, LEASE_COLUMNS, type LeaseRow, leaseOf } from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
-
-interface LeaseRow {
-  key: string;
-  owner: string;
-  expires_at: number;
-  position: string;
-  version: number;
-}
-
-const leaseOf = (row: LeaseRow): GroupLease => ({
-  key: row.key,
-  owner: row.owner,
-  expiresAt: row.expires_at,
-  position: row.position,
-  version: row.version,
-});
-
-const LEASE_COLUMNS = "key, owner, expires_at, position, version";
 
 /** Consumer state over `consumer_leases` and `dead_letters`. */
 export class SqliteConsumerState implements ConsumerStatePort {

@@ -383,8 +383,18 @@ export interface ConsumerStatePort {
   deadLettersOf(sourceUri: string, limit?: number): Promise<DeadLetter[]>;
 }
 
-/** Status of an instance in the journal. */
-export type InstanceStatus = "running" | "completed" | "failed";
+/**
+ * The statuses of an instance (SPEC §9), as the journal records them:
+ *
+ * | status | meaning |
+ * | --- | --- |
+ * | `running` | a message for the instance is pending or in flight |
+ * | `waiting` | it rests in a non-final state with no next event: it waits for an external event |
+ * | `paused`, `aborted` | reserved for the operator's pause and abort (not recorded yet) |
+ * | `completed` / `failed` | it reached a final state / exhausted its retries (or a `FatalActionError`) |
+ */
+export const INSTANCE_STATUSES = ["running", "waiting", "paused", "completed", "failed", "aborted"] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
 /** One message an instance produced, as `history` shows it (the `run --json` shape). */
 export interface JournalMessage {
@@ -459,6 +469,11 @@ export interface InstanceRecord {
   readonly updatedAt: number;
   /** Why the instance failed, when it did. */
   readonly reason?: string | undefined;
+  /**
+   * The step of the last processed message the record reflects (0 until the first processing). A
+   * `waiting` instance waits at this step: an external event becomes step `steps + 1`.
+   */
+  readonly steps?: number | undefined;
 }
 
 /** What one processing tells the journal: {@link JournalPort.updateInstance}. */
@@ -492,8 +507,8 @@ export interface JournalPort {
   /**
    * Update status, state and context after processing step `steps`; unknown instances are
    * created. Monotonic: an update for an earlier step than the record's is ignored, and so is one
-   * that would take a `completed` or `failed` instance back to `running` (a late write of a
-   * processing that lost its lease must not undo its successor's).
+   * that would take a `completed` or `failed` instance back to `running` or `waiting` (a late
+   * write of a processing that lost its lease must not undo its successor's).
    */
   updateInstance(correlationId: string, update: InstanceUpdate): Promise<void>;
   appendMessage(correlationId: string, message: JournalMessage): Promise<void>;

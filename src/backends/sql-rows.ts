@@ -7,6 +7,9 @@ import type { DeadLetter, Delivery, GroupLease, InstanceRecord, InstanceStatus, 
 /** The columns of `instances`, in the order the journals insert them. */
 export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
 
+/** What the journals select: the inserted columns and the step the record reflects. */
+export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps`;
+
 export interface InstanceRow {
   correlation_id: string;
   machine_name: string;
@@ -16,6 +19,8 @@ export interface InstanceRow {
   started_at: number;
   updated_at: number;
   reason: string | null;
+  /** A BIGINT on PostgreSQL, which may come back as a string. */
+  steps?: number | string | null;
 }
 
 export function instanceRecordOf(row: InstanceRow): InstanceRecord {
@@ -28,6 +33,7 @@ export function instanceRecordOf(row: InstanceRow): InstanceRecord {
     startedAt: row.started_at,
     updatedAt: row.updated_at,
     reason: row.reason ?? undefined,
+    steps: row.steps === undefined || row.steps === null ? undefined : Number(row.steps),
   };
 }
 

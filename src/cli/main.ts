@@ -13,6 +13,7 @@ import { graphCommand } from "./commands/graph.js";
 import { metricsCommand } from "./commands/metrics.js";
 import { resourcesCommand } from "./commands/resources.js";
 import { runCommand } from "./commands/run.js";
+import { sendCommand } from "./commands/send.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommands } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
@@ -40,6 +41,7 @@ export function program(): Command {
     workerCommand,
     devLambdaCommand,
     statusCommands,
+    sendCommand,
     metricsCommand,
     deadLettersCommand,
     resourcesCommand,

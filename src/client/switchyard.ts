@@ -19,11 +19,12 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Clock, DeadLetter, InstanceRecord, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
+import type { Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
+import { type EventSent, type SendEventOptions, sendEvent } from "./send-event.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
 
 /** How to open a Switchyard. */
@@ -43,8 +44,12 @@ export interface OpenOptions {
 export interface RunResult {
   readonly correlation_id: string;
   readonly machine_name: string;
-  /** `running` only when the instance stopped in a non-final state with nothing left to process. */
-  readonly status: "completed" | "failed" | "running";
+  /**
+   * `completed` or `failed`; `waiting` when it rests in a non-final state for an external event
+   * ({@link Switchyard.sendEvent}); `running` only when it stopped with a message still pending
+   * that this run could not process.
+   */
+  readonly status: InstanceStatus;
   readonly state: string;
   readonly user_context: Record<string, unknown>;
   readonly messages: JournalMessage[];
@@ -113,6 +118,21 @@ export class Switchyard {
   /** Start many instances; one result per item, failures reported per item. */
   startMany(items: ReadonlyArray<{ machineName: string } & StartOptions>): Promise<StartItemResult[]> {
     return startMachines(this.#starter(), items);
+  }
+
+  /**
+   * Deliver `event` to a waiting instance: it becomes the message of the step after the one the
+   * instance waits at, in its current state; `data` reaches the actions as `ctx.data.event_data`.
+   * A worker processes it. Throws a one-line {@link UsageError} for an unknown instance, one that
+   * is not waiting, or an event its state has no transition for (see `docs/operations.md`).
+   *
+   * @example
+   * ```ts
+   * await sy.sendEvent(id, "approved", { data: { by: "ana" } });
+   * ```
+   */
+  sendEvent(correlationId: string, event: string, options?: SendEventOptions): Promise<EventSent> {
+    return sendEvent(this.#starter(), correlationId, event, options);
   }
 
   /** A worker over every configured stream and retry source. */

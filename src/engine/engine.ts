@@ -353,7 +353,10 @@ class Processing {
     await this.#markDispatched();
     if (sent !== undefined) await this.#storeCheckpoint(sent);
     await this.#stopRetries();
-    const status: InstanceStatus = result.final ? "completed" : "running";
+    // Nothing sent and not final: the instance rests here until an external event (sendEvent). The
+    // dispatched flag above is set all the same, so of the messages that compete for the next step
+    // (two events), exactly one runs.
+    const status: InstanceStatus = result.final ? "completed" : result.nextEvent === undefined ? "waiting" : "running";
     await this.#journal((journal) =>
       journal.updateInstance(this.#correlationId, {
         machineName: this.#machine.name,

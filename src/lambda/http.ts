@@ -3,13 +3,17 @@
  *
  * - `POST /machines/{machine}/start` with `{"context": {...}, "correlationId"?: "..."}` starts an
  *   instance and answers 202 `{"correlationId": "..."}`;
- * - `GET /instances/{id}` answers 200 with the instance's status from the journal.
+ * - `GET /instances/{id}` answers 200 with the instance's status from the journal;
+ * - `POST /instances/{id}/events/{event}` with `{"data": <any JSON>}` (or no body) delivers an
+ *   external event to a waiting instance and answers 202 `{"correlationId", "state", "event",
+ *   "steps"}`; 409 when the instance is not waiting, 400 when its state has no such event, 413
+ *   when the message is too large for the stream.
  *
  * Errors answer JSON `{"error": "<one line>"}` with a 4xx status for bad requests and 5xx when a
  * backend failed. A stage prefix in the path (`/prod/machines/...`) is accepted.
  */
 import type { Switchyard } from "../client/switchyard.js";
-import { SwitchyardError, SystemError, UsageError } from "../errors.js";
+import { PayloadTooLargeError, SwitchyardError, SystemError, UsageError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 /** The proxy response API Gateway expects. */
@@ -59,6 +63,7 @@ export async function handleHttp(event: unknown, switchyard: () => Promise<Switc
   const request = requestOf(event) as HttpRequest;
   const start = /\/machines\/([^/]+)\/start\/?$/.exec(request.path);
   const instance = /\/instances\/([^/]+)\/?$/.exec(request.path);
+  const eventRoute = /\/instances\/([^/]+)\/events\/([^/]+)\/?$/.exec(request.path);
   const method = request.method.toUpperCase();
   try {
     if (start !== null) {
@@ -67,6 +72,13 @@ export async function handleHttp(event: unknown, switchyard: () => Promise<Switc
       const sy = await switchyard();
       const started = await sy.start(decodeURIComponent(start[1] as string), { context: input.context, correlationId: input.correlationId });
       return json(202, { correlationId: started.correlationId });
+    }
+    if (eventRoute !== null) {
+      if (method !== "POST") return error(405, `${method} ${request.path} is not supported; use POST to send an event`);
+      const data = parseEventBody(request.body);
+      const sy = await switchyard();
+      const sent = await sy.sendEvent(decodeURIComponent(eventRoute[1] as string), decodeURIComponent(eventRoute[2] as string), { data });
+      return json(202, { correlationId: sent.correlationId, state: sent.state, event: sent.event, steps: sent.steps });
     }
     if (instance !== null) {
       if (method !== "GET") return error(405, `${method} ${request.path} is not supported; use GET to read an instance's status`);
@@ -83,7 +95,7 @@ export async function handleHttp(event: unknown, switchyard: () => Promise<Switc
         ...(record.reason === undefined ? {} : { reason: record.reason }),
       });
     }
-    return error(404, `no route for ${method} ${request.path}; use POST /machines/{machine}/start or GET /instances/{id}`);
+    return error(404, `no route for ${method} ${request.path}; use POST /machines/{machine}/start, GET /instances/{id} or POST /instances/{id}/events/{event}`);
   } catch (caught) {
     return errorResponse(caught, logger);
   }
@@ -109,11 +121,31 @@ function parseBody(body: string | undefined): { context?: Record<string, unknown
   return { context: context as Record<string, unknown> | undefined, correlationId: correlationId as string | undefined };
 }
 
+function parseEventBody(body: string | undefined): unknown {
+  if (body === undefined || body.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new UsageError('request body is not valid JSON; send {"data": <any JSON>} or nothing');
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError('request body must be a JSON object: {"data": <any JSON>}');
+  }
+  return (value as Record<string, unknown>).data;
+}
+
 function errorResponse(caught: unknown, logger: Logger): HttpResponse {
   if (caught instanceof UsageError) {
-    const status = caught.code === "not_found" || caught.code === "unknown_machine" ? 404 : caught.code === "duplicate_correlation_id" ? 409 : 400;
+    const status =
+      caught.code === "not_found" || caught.code === "unknown_machine"
+        ? 404
+        : caught.code === "duplicate_correlation_id" || caught.code === "not_waiting"
+          ? 409
+          : 400;
     return error(status, caught.message);
   }
+  if (caught instanceof PayloadTooLargeError) return error(413, caught.message);
   const message = caught instanceof Error ? caught.message : String(caught);
   logger.error(`API request failed: ${message}`);
   if (caught instanceof SystemError) return error(503, `${message}; try again later`);

@@ -1,7 +1,7 @@
 /** Contract of the instance journal: records, per-instance history in order, and listing. */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort } from "../../src/ports.js";
+import type { InstanceRecord, InstanceStatus, JournalAttempt, JournalMessage, JournalPort } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
@@ -59,7 +59,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
     it("stores and returns an instance record", async () => {
       const put = record({ userContext: { nested: { list: [1, "two"] } } });
       await journal.createInstances([put]);
-      expect(await journal.getInstance(put.correlationId)).toEqual({ ...put, reason: undefined });
+      expect(await journal.getInstance(put.correlationId)).toEqual({ ...put, reason: undefined, steps: 0 });
       expect(await journal.getInstance(randomUUID())).toBeUndefined();
     });
 
@@ -82,6 +82,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
         userContext: { count: 2 },
         updatedAt: clock.now(),
         reason: "boom",
+        steps: 2,
       });
     });
 
@@ -92,7 +93,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       const free = record();
       expect(await journal.createInstances([record({ correlationId: taken.correlationId }), free])).toEqual([false, true]);
       expect(await journal.getInstance(taken.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { count: 3 } });
-      expect(await journal.getInstance(free.correlationId)).toEqual({ ...free, reason: undefined });
+      expect(await journal.getInstance(free.correlationId)).toEqual({ ...free, reason: undefined, steps: 0 });
       expect(await journal.createInstances([])).toEqual([]);
     });
 
@@ -142,10 +143,10 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       expect(await journal.attempts(randomUUID())).toEqual([]);
     });
 
-    it("never takes an instance back to an earlier step, or from a final status to running", async () => {
+    it("never takes an instance back to an earlier step, or from a final status to running or waiting", async () => {
       const put = record();
       await journal.createInstances([put]);
-      const update = (steps: number, status: "running" | "completed" | "failed", state: string) =>
+      const update = (steps: number, status: InstanceStatus, state: string) =>
         journal.updateInstance(put.correlationId, { machineName: "tracer", status, state, userContext: { steps }, reason: undefined, steps });
       await update(4, "completed", "final");
       // A late write of the processing before it (it had lost its lease) changes nothing.
@@ -154,9 +155,25 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       // Nor does a duplicate processing of the final step that still thinks the instance runs.
       await update(4, "running", "state1");
       expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { steps: 4 } });
+      await update(4, "waiting", "state1");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "completed", state: "final", userContext: { steps: 4 } });
       // A later step does move it on (a final status is left by nothing but a later step).
       await update(5, "failed", "final");
       expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "failed", userContext: { steps: 5 } });
+    });
+
+    it("records a waiting instance with the step it waits at; a later step moves it on", async () => {
+      const put = record();
+      await journal.createInstances([put]);
+      const update = (steps: number, status: InstanceStatus, state: string) =>
+        journal.updateInstance(put.correlationId, { machineName: "tracer", status, state, userContext: { steps }, reason: undefined, steps });
+      await update(2, "waiting", "review");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "waiting", state: "review", steps: 2 });
+      expect((await journal.list({ machineName: "tracer", status: "waiting" })).map((r) => r.correlationId)).toContain(put.correlationId);
+      await update(1, "running", "earlier");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "waiting", state: "review", steps: 2 });
+      await update(3, "completed", "approved");
+      expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "completed", state: "approved", steps: 3 });
     });
 
     it("creates an unknown instance on update", async () => {

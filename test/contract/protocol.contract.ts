@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PayloadTooLargeError } from "../../src/errors.js";
 import type { SettingsConfig } from "../../src/settings/settings.js";
 import { type ProtocolBackend, ProtocolHarness } from "../support/protocol-harness.js";
 
@@ -604,8 +605,116 @@ export function describeProtocol(backend: ProtocolBackend): void {
       const { correlationId } = await h.sy.start("timing", { context: { next: { start: "wait" } } });
       await h.drain();
       expect(h.outcomes.at(-1)).toEqual({ kind: "waiting", correlationId });
-      expect(await h.sy.status(correlationId)).toMatchObject({ status: "running", state: "waiting" });
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "waiting", state: "waiting", steps: 1 });
+      expect(await h.sy.list({ status: "waiting" })).toMatchObject([{ correlationId, status: "waiting" }]);
       expect(await h.errors(correlationId)).toEqual([]);
+    });
+
+    it("an event sent to a waiting instance runs as its next step, with its data in event_data", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("approval", { context: { order: 7 } });
+      await h.drain();
+      expect(h.outcomes.at(-1)).toEqual({ kind: "waiting", correlationId });
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "waiting", state: "review", steps: 0 });
+      const sent = await h.sy.sendEvent(correlationId, "approve", { data: { by: "ana" } });
+      expect(sent).toMatchObject({ correlationId, state: "review", event: "approve", steps: 1, sent: { role: "stream", side: "primary" } });
+      // Sent, not yet run: the record still says where the instance waits.
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "waiting", state: "review" });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["review", "approve", 1, 0, "stream", "primary"],
+      ]);
+      expect(await h.errors(correlationId)).toEqual([]);
+      expect(await h.sy.status(correlationId)).toMatchObject({
+        status: "completed",
+        state: "approved",
+        steps: 1,
+        userContext: { order: 7, event_data: { by: "ana" }, received: [{ by: "ana" }] },
+      });
+    });
+
+    it("two events for the same waiting step: exactly one runs, the other is a duplicate, even when the winner waits again", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("approval");
+      await h.drain();
+      await h.sy.sendEvent(correlationId, "hold", { data: { n: 1 } });
+      await h.sy.sendEvent(correlationId, "hold", { data: { n: 2 } });
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["review", "hold", 1, 0, "stream", "primary"],
+        ["review", "hold", 1, 0, "stream", "primary"],
+      ]);
+      expect(h.outcomes.slice(-2).map((o) => o.kind).sort()).toEqual(["duplicate", "waiting"]);
+      expect(await h.errors(correlationId)).toEqual([{ counters: { duplicate: 1 }, dimensions: dims("approval", "review", "hold") }]);
+      const status = await h.sy.status(correlationId);
+      expect(status).toMatchObject({ status: "waiting", state: "held", steps: 1 });
+      // Whichever was delivered first ran; the other one's data never reached an action.
+      expect([[{ n: 1 }], [{ n: 2 }]]).toContainEqual(status.userContext.received);
+    });
+
+    it("an event that leads to another wait, then a second event from there", async () => {
+      const h = await open();
+      const { correlationId } = await h.sy.start("approval");
+      await h.drain();
+      await h.sy.sendEvent(correlationId, "hold", { data: "first" });
+      await h.drain();
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "waiting", state: "held", steps: 1, userContext: { received: ["first"] } });
+      await h.sy.sendEvent(correlationId, "approve");
+      await h.drain();
+      expect(await h.trace(correlationId)).toEqual([
+        ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+        ["review", "hold", 1, 0, "stream", "primary"],
+        ["held", "approve", 2, 0, "stream", "primary"],
+      ]);
+      expect(await h.errors(correlationId)).toEqual([]);
+      // An event without data removes the previous event's.
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "approved", steps: 2, userContext: { received: ["first", null] } });
+      expect((await h.sy.status(correlationId)).userContext).not.toHaveProperty("event_data");
+    });
+
+    it("send refuses with one line: unknown instance, not waiting, no such transition, payload too large", async () => {
+      const h = await open();
+      await expect(h.sy.sendEvent("nobody", "approve")).rejects.toMatchObject({
+        code: "not_found",
+        message: expect.stringMatching(/^no instance with correlation id "nobody" in /),
+      });
+      const { correlationId } = await h.sy.start("approval");
+      await expect(h.sy.sendEvent(correlationId, "approve")).rejects.toMatchObject({
+        code: "not_waiting",
+        message: `instance ${correlationId} is running (state "pseudo_init"), not waiting; events go to waiting instances only`,
+      });
+      await h.drain();
+      await expect(h.sy.sendEvent(correlationId, "nope")).rejects.toMatchObject({
+        code: "no_transition",
+        message: 'state "review" of machine "approval" has no transition on event "nope"; its events: approve, hold',
+      });
+      const stream = h.sy.roles.stream.primary;
+      const send = stream.send;
+      (stream as { send: typeof send }).send = () => Promise.reject(new PayloadTooLargeError("SQS queue q", 300_000, 262_144));
+      try {
+        await expect(h.sy.sendEvent(correlationId, "approve", { data: "x".repeat(300_000) })).rejects.toBeInstanceOf(PayloadTooLargeError);
+      } finally {
+        (stream as { send: typeof send }).send = send;
+      }
+      // Nothing was sent by the refusals.
+      expect(await h.sy.pending()).toBe(0);
+      expect((await h.trace(correlationId)).length).toBe(1);
+      await h.sy.sendEvent(correlationId, "approve");
+      await h.drain();
+      await expect(h.sy.sendEvent(correlationId, "approve")).rejects.toMatchObject({
+        code: "not_waiting",
+        message: `instance ${correlationId} is completed (state "approved"), not waiting; events go to waiting instances only`,
+      });
+    });
+
+    it("send refuses when the journal is switched off", async () => {
+      const h = await open({ journal: false });
+      await expect(h.sy.sendEvent("any", "approve")).rejects.toMatchObject({
+        code: "no_journal",
+        message: "the instance journal is switched off (journal: false in the settings); send needs it to know where an instance waits",
+      });
     });
 
     it("an event the next state has no transition for is retried, then fatal", async () => {

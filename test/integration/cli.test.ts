@@ -135,6 +135,38 @@ describe("switchyard CLI", () => {
     expect(text.stdout).toMatch(/status:\s+completed/);
   });
 
+  it("start, worker --until-idle, status waiting, list --status waiting, send, worker, status completed", async () => {
+    const started = await cli("start", "approval", "-d", FSM, "--correlation-id", "approval-1");
+    expect(started.code, started.stderr).toBe(0);
+    expect((await cli("worker", "-d", FSM, "--until-idle")).code).toBe(0);
+
+    expect(JSON.parse((await cli("status", "approval-1", "--json")).stdout)).toMatchObject({ status: "waiting", state: "review" });
+    expect((await cli("status", "approval-1")).stdout).toMatch(/status:\s+waiting/);
+    const waiting = JSON.parse((await cli("list", "--status", "waiting", "--json")).stdout) as Array<{ correlation_id: string }>;
+    expect(waiting.map((r) => r.correlation_id)).toContain("approval-1");
+
+    const refused = await cli("send", "approval-1", "nope", "-d", FSM);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('switchyard: state "review" of machine "approval" has no transition on event "nope"; its events: approve, hold\n');
+    const badData = await cli("send", "approval-1", "approve", "-d", FSM, "--data", "{oops");
+    expect(badData.code).toBe(1);
+    expect(badData.stderr).toMatch(/^switchyard: --data is not valid JSON/);
+
+    const sent = await cli("send", "approval-1", "approve", "-d", FSM, "--data", '{"by": "ana"}', "--json");
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(JSON.parse(sent.stdout)).toEqual({ correlation_id: "approval-1", state: "review", event: "approve", steps: 1, role: "stream", side: "primary" });
+
+    expect((await cli("worker", "-d", FSM, "--until-idle")).code).toBe(0);
+    expect(JSON.parse((await cli("status", "approval-1", "--json")).stdout)).toMatchObject({
+      status: "completed",
+      state: "approved",
+      user_context: { event_data: { by: "ana" }, received: [{ by: "ana" }] },
+    });
+    const again = await cli("send", "approval-1", "approve", "-d", FSM);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe('switchyard: instance approval-1 is completed (state "approved"), not waiting; events go to waiting instances only\n');
+  });
+
   it("start refuses a correlation id not every transport can carry, with one line and no id printed", async () => {
     const rule = "use 1 to 128 characters from A-Z a-z 0-9 . _ : -";
     const empty = await cli("start", "simple", "-d", FSM, "--correlation-id", "");

@@ -4,7 +4,7 @@
  * metrics emissions (`journal_errors`), in append order. Each call is one statement.
  */
 import type { InstanceRecord, InstanceUpdate, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
-import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
+import { INSTANCE_COLUMNS, INSTANCE_SELECT, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
 import type { PostgresDatabase } from "./database.js";
 import type { PostgresPortOptions } from "./port-options.js";
 
@@ -68,7 +68,7 @@ export class PostgresJournal implements JournalPort {
          machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
          user_context = EXCLUDED.user_context, updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason,
          steps = EXCLUDED.steps
-       WHERE i.steps <= EXCLUDED.steps AND NOT (i.status IN ('completed', 'failed') AND EXCLUDED.status = 'running')`,
+       WHERE i.steps <= EXCLUDED.steps AND NOT (i.status IN ('completed', 'failed') AND EXCLUDED.status IN ('running', 'waiting'))`,
       [
         correlationId,
         update.machineName,
@@ -109,7 +109,7 @@ export class PostgresJournal implements JournalPort {
   async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
     const { rows } = await this.#db.query<InstanceRow>(
       "journal get instance",
-      `SELECT ${INSTANCE_COLUMNS} FROM ${this.#instances} WHERE correlation_id = $1`,
+      `SELECT ${INSTANCE_SELECT} FROM ${this.#instances} WHERE correlation_id = $1`,
       [correlationId],
     );
     const row = rows[0];
@@ -148,7 +148,7 @@ export class PostgresJournal implements JournalPort {
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const { rows } = await this.#db.query<InstanceRow>(
       "journal list",
-      `SELECT ${INSTANCE_COLUMNS} FROM ${this.#instances}
+      `SELECT ${INSTANCE_SELECT} FROM ${this.#instances}
        WHERE ($1::text IS NULL OR machine_name = $1) AND ($2::text IS NULL OR status = $2)
        ORDER BY started_at DESC, correlation_id LIMIT $3`,
       [options.machineName ?? null, options.status ?? null, options.limit ?? null],

@@ -14,7 +14,7 @@ import {
   type ListOptions,
   systemClock,
 } from "../../ports.js";
-import { INSTANCE_COLUMNS, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
+import { INSTANCE_COLUMNS, INSTANCE_SELECT, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
@@ -57,7 +57,7 @@ export class SqliteJournal implements JournalPort {
          machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
          steps = excluded.steps
-       WHERE instances.steps <= excluded.steps AND NOT (instances.status IN ('completed', 'failed') AND excluded.status = 'running')`,
+       WHERE instances.steps <= excluded.steps AND NOT (instances.status IN ('completed', 'failed') AND excluded.status IN ('running', 'waiting'))`,
     );
     this.#appendMessage = db.prepare("INSERT INTO journal_messages (correlation_id, message) VALUES (@cid, @entry)");
     // The next number in the instance's list of emissions.
@@ -71,7 +71,7 @@ export class SqliteJournal implements JournalPort {
     this.#attempts = db
       .prepare<[string], string>("SELECT attempt FROM journal_attempts WHERE correlation_id = ? ORDER BY steps, retries, id")
       .pluck();
-    this.#get = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE correlation_id = ?`);
+    this.#get = db.prepare(`SELECT ${INSTANCE_SELECT} FROM instances WHERE correlation_id = ?`);
     this.#history = db
       .prepare<[string], string>(
         "SELECT message FROM journal_messages WHERE correlation_id = ? ORDER BY json_extract(message, '$.steps'), id",
@@ -81,7 +81,7 @@ export class SqliteJournal implements JournalPort {
       .prepare<[string], string>("SELECT errors FROM journal_errors WHERE correlation_id = ? ORDER BY seq")
       .pluck();
     this.#list = db.prepare(
-      `SELECT ${INSTANCE_COLUMNS} FROM instances
+      `SELECT ${INSTANCE_SELECT} FROM instances
        WHERE (@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR status = @status)
        ORDER BY started_at DESC, correlation_id LIMIT @limit`,
     );

@@ -42,8 +42,10 @@ function formatRun(result: RunResult): string {
     `status: ${result.status}, state: ${result.state}${result.reason ? ` (${result.reason})` : ""}`,
     `user_context: ${JSON.stringify(result.user_context)}`,
   ];
-  if (result.status === "running") {
-    lines.push(`the instance stopped in non-final state "${result.state}" with nothing left to process (its do_action returned no event)`);
+  if (result.status === "waiting") {
+    lines.push(
+      `the instance waits in non-final state "${result.state}" for an external event (its do_action returned none); send one with: switchyard send ${result.correlation_id} <event>`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
+import { INSTANCE_STATUSES, type InstanceStatus } from "../../ports.js";
 import { positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { formatHistory, formatInstance, instanceJson, table } from "../format.js";
 
@@ -12,7 +13,7 @@ interface Flags {
 export function statusCommands(program: Command): void {
   program
     .command("status")
-    .description("show an instance's status (running, completed or failed), state and user context")
+    .description("show an instance's status (running, waiting, completed or failed), state and user context")
     .argument("<correlation-id>")
     .addOption(settingsOption())
     .option("--json", "print one JSON object")
@@ -39,13 +40,13 @@ export function statusCommands(program: Command): void {
     .description("list instances, newest first")
     .addOption(settingsOption())
     .option("-m, --machine <name>", "only instances of this machine")
-    .option("--status <status>", "only running, completed or failed instances")
+    .option("--status <status>", `only instances with this status (${INSTANCE_STATUSES.join(", ")})`)
     .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
     .option("--json", "print a JSON array")
     .action(async (flags: Flags & { machine?: string; status?: string; limit: number }) => {
-      const status = flags.status as "running" | "completed" | "failed" | undefined;
-      if (status !== undefined && !["running", "completed", "failed"].includes(status)) {
-        throw new UsageError(`--status must be running, completed or failed, got "${status}"`);
+      const status = flags.status as InstanceStatus | undefined;
+      if (status !== undefined && !(INSTANCE_STATUSES as readonly string[]).includes(status)) {
+        throw new UsageError(`--status must be one of ${INSTANCE_STATUSES.join(", ")}, got "${status}"`);
       }
       const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: flags.limit }));
       if (flags.json) printJson(records.map(instanceJson));

@@ -62,6 +62,28 @@ describe("Lambda handler", () => {
       const unknown = { ...fixture("api-gateway-v2"), rawPath: "/instances/nobody" };
       expect(await body(unknown)).toEqual([404, { error: expect.stringContaining('no instance with correlation id "nobody"') }]);
     });
+
+    it("POST /instances/{id}/events/{event} sends an event to a waiting instance; refusals answer 4xx with one line", async () => {
+      const post = async (rawPath: string, body?: string) => {
+        const event = { ...fixture("api-gateway-v2"), rawPath, body, requestContext: { ...(fixture("api-gateway-v2").requestContext as object), http: { method: "POST" } } };
+        const response = (await handler(event)) as HttpResponse;
+        return [response.statusCode, JSON.parse(response.body) as Record<string, unknown>] as const;
+      };
+      const { correlationId: id } = await sy.start("approval");
+      expect(await post(`/instances/${id}/events/approve`)).toEqual([409, { error: `instance ${id} is running (state "pseudo_init"), not waiting; events go to waiting instances only` }]);
+      await sy.worker({ stopWhenIdle: async () => true }).run();
+      expect(await post(`/instances/${id}/events/nope`)).toEqual([400, { error: 'state "review" of machine "approval" has no transition on event "nope"; its events: approve, hold' }]);
+      expect(await post("/instances/nobody/events/approve")).toEqual([404, { error: expect.stringContaining('no instance with correlation id "nobody"') }]);
+      expect(await post(`/instances/${id}/events/approve`, "{oops")).toEqual([400, { error: expect.stringMatching(/^request body is not valid JSON/) }]);
+      expect(await post(`/prod/instances/${id}/events/approve`, JSON.stringify({ data: { by: "api" } }))).toEqual([
+        202,
+        { correlationId: id, state: "review", event: "approve", steps: 1 },
+      ]);
+      await sy.worker({ stopWhenIdle: async () => true }).run();
+      expect(await sy.status(id)).toMatchObject({ status: "completed", state: "approved", userContext: { event_data: { by: "api" }, received: [{ by: "api" }] } });
+      const get = { ...fixture("api-gateway-v2"), rawPath: `/instances/${id}/events/approve` };
+      expect(((await handler(get)) as HttpResponse).statusCode).toBe(405);
+    });
   });
 
   describe("scheduled timer", () => {

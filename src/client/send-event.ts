@@ -1,0 +1,133 @@
+/**
+ * External events (SPEC §9): deliver an event to a `waiting` instance as its next step's message.
+ *
+ * The journal says where the instance waits (state, context and the step `s` it rests at); the
+ * event becomes message `(state, event, s + 1, retries 0)`, sent like any next message (stream
+ * primary, secondary, then the retry role). Nothing else is written: the worker that processes the
+ * message moves the record on. Messages that compete for step `s + 1` (two events sent before
+ * either ran) are settled by the engine's dispatched flag: exactly one runs, the others are
+ * recorded as `duplicate`.
+ */
+import { ErrorTally } from "../core/counters.js";
+import type { DefinitionSet } from "../core/machine.js";
+import { DEFAULT_LEASE_TIMEOUT_SECONDS, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
+import { journalMessage } from "../engine/engine.js";
+import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
+import { PayloadTooLargeError, SystemError, UsageError } from "../errors.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { Clock, OutgoingMessage } from "../ports.js";
+
+/**
+ * The user-context key an event's `data` is stored under: `sendEvent(id, "approved", { data: { by:
+ * "ana" } })` gives the actions `ctx.data.event_data = { by: "ana" }`. It holds the data of the
+ * event being processed: an event sent without data removes the key.
+ */
+export const EVENT_DATA_KEY = "event_data";
+
+/** Options of {@link sendEvent}. */
+export interface SendEventOptions {
+  /** Any JSON value; the actions see it as `ctx.data.event_data` ({@link EVENT_DATA_KEY}). */
+  readonly data?: unknown;
+}
+
+/** An event that was sent. */
+export interface EventSent {
+  readonly correlationId: string;
+  /** The step the event's message runs as (the waiting step + 1). */
+  readonly steps: number;
+  readonly state: string;
+  readonly event: string;
+  readonly sent: SentMessage;
+}
+
+/** What sending an event needs. */
+export interface EventSenderDeps {
+  readonly definitions: DefinitionSet;
+  readonly roles: RoleBindings;
+  readonly clock: Clock;
+  readonly leaseTimeoutSeconds?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * Send `event` to the waiting instance `correlationId`. Refuses, with a {@link UsageError} of one
+ * line, an unknown instance (`not_found`), an instance that is not waiting (`not_waiting`, naming
+ * its status), an event its state has no transition for (`no_transition`, listing the events it
+ * has) and a journal that is switched off (`no_journal`); a message too large for the stream
+ * throws the transport's {@link PayloadTooLargeError}.
+ *
+ * @example
+ * ```ts
+ * await sendEvent(deps, id, "approved", { data: { by: "ana" } });
+ * ```
+ */
+export async function sendEvent(deps: EventSenderDeps, correlationId: string, event: string, options: SendEventOptions = {}): Promise<EventSent> {
+  const journal = deps.roles.journal;
+  if (journal === undefined) {
+    throw new UsageError("the instance journal is switched off (journal: false in the settings); send needs it to know where an instance waits", {
+      code: "no_journal",
+    });
+  }
+  const record = await journal.getInstance(correlationId);
+  if (record === undefined) {
+    throw new UsageError(`no instance with correlation id "${correlationId}" in ${journal.uri}; check the id and --settings`, { code: "not_found" });
+  }
+  if (record.status !== "waiting") {
+    throw new UsageError(`instance ${correlationId} is ${record.status} (state "${record.state}"), not waiting; events go to waiting instances only`, {
+      code: "not_waiting",
+    });
+  }
+  const machine = deps.definitions.get(record.machineName);
+  const state = machine.states.get(record.state);
+  if (state?.transitions.has(event) !== true) {
+    const events = [...(state?.transitions.keys() ?? [])];
+    throw new UsageError(
+      `state "${record.state}" of machine "${machine.name}" has no transition on event "${event}"; its events: ${events.length > 0 ? events.join(", ") : "(none)"}`,
+      { code: "no_transition" },
+    );
+  }
+  const userContext = { ...record.userContext };
+  if (options.data === undefined) delete userContext[EVENT_DATA_KEY];
+  else userContext[EVENT_DATA_KEY] = options.data;
+  const steps = (record.steps ?? 0) + 1;
+  const message: WireMessage = {
+    version: WIRE_VERSION,
+    system_context: {
+      machine_name: machine.name,
+      current_state: record.state,
+      current_event: event,
+      correlation_id: correlationId,
+      steps,
+      retries: 0,
+      max_retries: machine.maxRetries,
+      started_at: record.startedAt / 1000,
+      lease_primary: true,
+      additional_delay_seconds: 0,
+      lease_timeout: deps.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS,
+    },
+    user_context: userContext,
+  };
+  const outgoing: OutgoingMessage = { correlationId, steps, retries: 0, body: encodeMessage(message), delaySeconds: 0, durable: true };
+  const sent = await send(deps, outgoing);
+  await journalMessage({ roles: deps.roles, logger: deps.logger ?? silentLogger, clock: deps.clock }, message, sent.role, sent.side);
+  return { correlationId, steps, state: record.state, event, sent };
+}
+
+/**
+ * The stream's primary, its secondary, then the retry role. A message too large for the primary
+ * is refused at once: the same bytes would fail everywhere, and the caller must shrink the data.
+ */
+async function send(deps: EventSenderDeps, outgoing: OutgoingMessage): Promise<SentMessage> {
+  const logger = deps.logger ?? silentLogger;
+  const errors = new ErrorTally();
+  try {
+    return { role: "stream", side: "primary", receipt: await deps.roles.stream.primary.send(outgoing) };
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    logger.warn(`could not send to stream.primary (${deps.roles.stream.primary.uri}): ${(error as Error).message}`, { correlation_id: outgoing.correlationId });
+  }
+  const sent =
+    (await sendToRole(deps.roles, "stream", outgoing, errors, logger, true)) ?? (await sendToRole(deps.roles, "retry", outgoing, errors, logger));
+  if (sent === undefined) throw new SystemError(`could not send the event to instance ${outgoing.correlationId}: every stream and retry backend failed`);
+  return sent;
+}

@@ -144,6 +144,13 @@ export interface CachePort {
     timeoutSeconds: number,
     minFenceToken?: number,
   ): Promise<LeaseResult>;
+  /**
+   * Make the instance's fence counter at least `fenceToken`, so the next token this cache hands out
+   * is above it; never lowers it and leaves the lease alone. The engine calls it on the other cache
+   * after a token was taken by a redelivered message or after a failover, so the two caches' counters
+   * do not drift apart where a stale copy of a message could land on the lower one.
+   */
+  raiseFence(correlationId: string, fenceToken: number): Promise<void>;
   /** Release the lease only if it is still held for `(steps, retries, fenceToken)`; true if released. */
   releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean>;
   /**

@@ -252,6 +252,7 @@ class Processing {
     const { steps, retries, lease_timeout: leaseTimeout } = this.#system;
     // 1. Lease.
     let lease = await this.#acquireLease(steps, retries, leaseTimeout);
+    const failedOver = lease === "system-error";
     if (lease === "system-error") {
       this.#errors.record("cache");
       this.#system.lease_primary = !this.#system.lease_primary;
@@ -259,6 +260,10 @@ class Processing {
     }
     const fenceToken = lease !== "system-error" && lease.acquired ? lease.fenceToken : undefined;
     this.#fenceToken = fenceToken;
+    // A redelivery, or a lease that just moved caches, may leave another copy of this step's next
+    // message carrying a lower token: lift the other cache's counter too, so that copy cannot get a
+    // token below this one there.
+    if (fenceToken !== undefined && (failedOver || this.#delivery.receiveCount > 1)) await this.#raiseOtherFence(fenceToken);
     let kind: Exclude<ProcessOutcome["kind"], "malformed" | "poison">;
     try {
       if (fenceToken !== undefined) {
@@ -318,6 +323,17 @@ class Processing {
       this.#engine.logger.warn(`lease release failed: ${(error as Error).message}`, this.#logFields());
     }
     if (!released) this.#errors.record("cache");
+  }
+
+  /** Best effort: the other cache may be down (that is often why the lease moved). */
+  async #raiseOtherFence(fenceToken: number): Promise<void> {
+    const other = this.#system.lease_primary ? this.#roles.cache.secondary : this.#roles.cache.primary;
+    if (other === undefined) return;
+    try {
+      await other.raiseFence(this.#correlationId, fenceToken);
+    } catch (error) {
+      this.#engine.logger.info(`could not raise the fence counter on ${other.uri}: ${(error as Error).message}`, this.#logFields());
+    }
   }
 
   #leaseCache() {

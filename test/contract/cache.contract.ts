@@ -69,6 +69,16 @@ export function cacheContract(name: string, factory: PortFactory<CachePort>): vo
       expect(await cache.acquireLease(id, 3, 0, 60, 43)).toEqual({ acquired: true, fenceToken: 44 });
     });
 
+    it("raises its fence counter to a token from the other cache, never lowering it, without touching the lease", async () => {
+      await cache.raiseFence(id, 500);
+      expect(await cache.acquireLease(id, 1, 0, 60)).toEqual({ acquired: true, fenceToken: 501 });
+      // Held: raising it leaves the lease with its holder, and a lower token changes nothing.
+      await cache.raiseFence(id, 7);
+      expect(await cache.acquireLease(id, 2, 0, 60)).toMatchObject({ acquired: false });
+      expect(await cache.releaseLease(id, 1, 0, 501)).toBe(true);
+      expect(await cache.acquireLease(id, 2, 0, 60)).toEqual({ acquired: true, fenceToken: 502 });
+    });
+
     it("releases a lease only for its owner's steps, retries and fence token", async () => {
       const lease = await cache.acquireLease(id, 3, 1, 60);
       if (!lease.acquired) throw new Error("not acquired");

@@ -84,6 +84,22 @@ export class MemcachedCache implements CachePort {
     return flag !== undefined && flag.s >= steps && flag.u > this.#clock.now();
   }
 
+  async raiseFence(correlationId: string, fenceToken: number): Promise<void> {
+    const { fence: key } = instanceKeys(this.#prefix, correlationId);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await this.#client.incr(key, 0);
+      if (current === undefined) {
+        if ((await this.#client.add(key, String(fenceToken), MAX_EXPTIME)) === "STORED") return;
+        continue;
+      }
+      if (current >= fenceToken) return;
+      // Concurrent increments may take it past the token, which is fine: it only has to be at least that.
+      await this.#client.incr(key, fenceToken - current);
+      return;
+    }
+    throw new SystemError(`Memcached at ${this.#client.address}: could not raise fence counter ${key}; try again`);
+  }
+
   async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const { dispatched: key } = instanceKeys(this.#prefix, correlationId);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {

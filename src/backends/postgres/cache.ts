@@ -71,6 +71,16 @@ export class PostgresCache implements CachePort {
    * Raise the mark to `steps` (never lower it) and renew its expiry. An instance whose lease this
    * cache never held gets an open row with fence 0, so its first lease still gets token 1.
    */
+  async raiseFence(correlationId: string, fenceToken: number): Promise<void> {
+    await this.#db.query(
+      "raise fence",
+      `INSERT INTO ${this.#table} AS l (correlation_id, steps, retries, fence, state, expires_at)
+       VALUES ($1, -1, 0, $2, 'open', 0)
+       ON CONFLICT (correlation_id) DO UPDATE SET fence = GREATEST(l.fence, EXCLUDED.fence)`,
+      [correlationId, fenceToken],
+    );
+  }
+
   async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     await this.#db.query(
       "mark dispatched",

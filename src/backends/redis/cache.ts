@@ -49,6 +49,11 @@ export class RedisCache implements CachePort {
     return marked !== null && until !== null && Number(marked) >= steps && Number(until) > now;
   }
 
+  async raiseFence(correlationId: string, fenceToken: number): Promise<void> {
+    const { fence } = cacheKeys(this.#prefix, correlationId);
+    await this.#connection.run("raise fence", (redis) => redis.syFenceRaise(fence, fenceToken, FENCE_TTL_MS));
+  }
+
   async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const { dispatched } = cacheKeys(this.#prefix, correlationId);
     const ttlMs = Math.ceil(ttlSeconds * 1000);

@@ -14,6 +14,8 @@ type Args = (string | number)[];
 export interface RedisScripts {
   /** → `[1, fence]` when taken, `[0, heldUntil]` when held by someone else. */
   syLeaseAcquire(...args: Args): Promise<[number, number | string]>;
+  /** → the counter after raising it to at least the given token. */
+  syFenceRaise(...args: Args): Promise<number>;
   /** → 1 when released, 0 when not held for those steps, retries and fence. */
   syLeaseRelease(...args: Args): Promise<number>;
   syMarkDispatched(...args: Args): Promise<number>;
@@ -48,6 +50,15 @@ redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('HSET', KEYS[1], 'state', 'leased', 'steps', ARGV[1], 'retries', ARGV[2], 'fence', fence, 'expires', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {1, fence}`;
+
+/** KEYS: fence. ARGV: token, fenceTtlMs. */
+const FENCE_RAISE = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return tonumber(ARGV[1])
+end
+return current`;
 
 /** KEYS: lease. ARGV: steps, retries, fence. */
 const LEASE_RELEASE = `
@@ -230,6 +241,7 @@ export function defineScripts(redis: Redis): void {
   const scripts: Record<keyof RedisScripts, readonly [string, number]> = {
     syLeaseAcquire: [LEASE_ACQUIRE, 2],
     syLeaseRelease: [LEASE_RELEASE, 1],
+    syFenceRaise: [FENCE_RAISE, 1],
     syMarkDispatched: [MARK_DISPATCHED, 1],
     syStreamSend: [STREAM_SEND, STREAM_KEYS],
     syStreamReceive: [STREAM_RECEIVE, STREAM_KEYS],

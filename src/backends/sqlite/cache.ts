@@ -19,6 +19,7 @@ export class SqliteCache implements CachePort {
   readonly #leaseExpiry: Statement<[string], number>;
   readonly #isDispatched: Statement<[string, number, number]>;
   readonly #markDispatched: Statement<[string, number, number]>;
+  readonly #raiseFence: Statement<[string, number]>;
 
   constructor(db: SqliteDatabase, options: SqlitePortOptions) {
     this.#db = db;
@@ -45,6 +46,11 @@ export class SqliteCache implements CachePort {
     ).pluck();
     // A cache that holds no lease of the instance (the other side of a failover pair) still keeps
     // its mark: the row is created open, with fence 0, so its first lease gets token 1.
+    this.#raiseFence = db.prepare(
+      `INSERT INTO instance_state (correlation_id, steps, retries, fence, state, expires_at)
+       VALUES (?, -1, 0, ?, 'open', 0)
+       ON CONFLICT (correlation_id) DO UPDATE SET fence = max(fence, excluded.fence)`,
+    );
     this.#markDispatched = db.prepare(
       `INSERT INTO instance_state (correlation_id, steps, retries, fence, state, expires_at, dispatched_steps, dispatched_until)
        VALUES (?, -1, 0, 0, 'open', 0, ?, ?)
@@ -76,6 +82,10 @@ export class SqliteCache implements CachePort {
   async isDispatched(correlationId: string, steps: number): Promise<boolean> {
     const now = this.#clock.now();
     return this.#db.read("read dispatched flag", () => this.#isDispatched.get(correlationId, steps, now) !== undefined);
+  }
+
+  async raiseFence(correlationId: string, fenceToken: number): Promise<void> {
+    await this.#db.write("raise fence", () => this.#raiseFence.run(correlationId, fenceToken), { durable: true });
   }
 
   async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {

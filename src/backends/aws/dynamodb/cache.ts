@@ -89,6 +89,17 @@ export class DynamoCache implements CachePort {
     return to;
   }
 
+  async raiseFence(correlationId: string, fenceToken: number): Promise<void> {
+    // A counter at or above the token fails the condition: nothing to do.
+    await conditional(this.#table, "UpdateItem", () =>
+      this.#update(correlationId, {
+        UpdateExpression: "SET fence_token = :token",
+        ConditionExpression: "attribute_not_exists(fence_token) OR fence_token < :token",
+        ExpressionAttributeValues: { ":token": N(fenceToken) },
+      }),
+    );
+  }
+
   async releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean> {
     const output = await conditional(this.#table, "UpdateItem", () =>
       this.#update(correlationId, {

@@ -481,10 +481,17 @@ export interface InstanceRecord {
    * `waiting` instance waits at this step: an external event becomes step `steps + 1`.
    */
   readonly steps?: number | undefined;
+  /**
+   * Where the instance's lease lives and the last fence token it was given, as its last processing
+   * left them; an external event's message carries them on (SPEC §3 failover), so the event step's
+   * lease stays on that cache and its token keeps growing. Undefined before the first processing.
+   */
+  readonly leasePrimary?: boolean | undefined;
+  readonly fenceToken?: number | undefined;
 }
 
 /** What one processing tells the journal: {@link JournalPort.updateInstance}. */
-export type InstanceUpdate = Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason"> & {
+export type InstanceUpdate = Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason" | "leasePrimary" | "fenceToken"> & {
   /** The step of the processed message. */
   readonly steps: number;
 };

@@ -8,7 +8,7 @@ import type { DeadLetter, Delivery, GroupLease, InstanceRecord, InstanceStatus, 
 export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
 
 /** What the journals select: the inserted columns and the step the record reflects. */
-export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps`;
+export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps, lease_primary, fence_token`;
 
 export interface InstanceRow {
   correlation_id: string;
@@ -21,6 +21,9 @@ export interface InstanceRow {
   reason: string | null;
   /** A BIGINT on PostgreSQL, which may come back as a string. */
   steps?: number | string | null;
+  /** 1/0 on SQLite, a boolean on PostgreSQL; null before the first processing. */
+  lease_primary?: number | boolean | null;
+  fence_token?: number | string | null;
 }
 
 export function instanceRecordOf(row: InstanceRow): InstanceRecord {
@@ -34,6 +37,8 @@ export function instanceRecordOf(row: InstanceRow): InstanceRecord {
     updatedAt: row.updated_at,
     reason: row.reason ?? undefined,
     steps: row.steps === undefined || row.steps === null ? undefined : Number(row.steps),
+    leasePrimary: row.lease_primary === undefined || row.lease_primary === null ? undefined : Boolean(row.lease_primary),
+    fenceToken: row.fence_token === undefined || row.fence_token === null ? undefined : Number(row.fence_token),
   };
 }
 

@@ -101,7 +101,10 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
       retries: 0,
       max_retries: machine.maxRetries,
       started_at: record.startedAt / 1000,
-      lease_primary: true,
+      // The cache the instance's lease lives on and its last token (SPEC §3 failover), as its last
+      // processing left them.
+      lease_primary: record.leasePrimary ?? true,
+      ...(record.fenceToken === undefined ? {} : { fence_token: record.fenceToken }),
       additional_delay_seconds: 0,
       lease_timeout: deps.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS,
     },

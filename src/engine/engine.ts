@@ -381,6 +381,8 @@ class Processing {
         userContext: result.userContext,
         reason: undefined,
         steps: this.#system.steps,
+        leasePrimary: this.#system.lease_primary,
+        fenceToken: this.#fenceToken,
       }),
     );
     if (result.final) return "completed";

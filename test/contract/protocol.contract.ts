@@ -634,6 +634,22 @@ export function describeProtocol(backend: ProtocolBackend): void {
       });
     });
 
+    it("an event for an instance whose lease moved to the secondary cache keeps it there, with its fence tokens growing", async () => {
+      const h = await open({ chaos: { "cache.primary": 1.0 } });
+      const { correlationId } = await h.sy.start("approval");
+      await h.drain();
+      // The first processing moved the lease: lease on primary failed (cache), flag on primary failed (cache).
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 2 }]);
+      const waiting = await h.sy.status(correlationId);
+      expect(waiting).toMatchObject({ status: "waiting", leasePrimary: false, fenceToken: 1 });
+      await h.sy.sendEvent(correlationId, "approve");
+      await h.drain();
+      // The event step leases on the secondary at once: only the primary's dispatched flag fails
+      // (a message that named the primary would have failed over again: cache 2).
+      expect((await h.errors(correlationId)).map((e) => e.counters)).toEqual([{ cache: 2 }, { cache: 1 }]);
+      expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", leasePrimary: false, fenceToken: 2 });
+    });
+
     it("two events for the same waiting step: exactly one runs, the other is a duplicate, even when the winner waits again", async () => {
       const h = await open();
       const { correlationId } = await h.sy.start("approval");

@@ -63,11 +63,13 @@ export class PostgresJournal implements JournalPort {
   async updateInstance(correlationId: string, update: InstanceUpdate): Promise<void> {
     await this.#db.query(
       "journal update instance",
-      `INSERT INTO ${this.#instances} AS i (${INSTANCE_COLUMNS}, steps) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
+      `INSERT INTO ${this.#instances} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
        ON CONFLICT (correlation_id) DO UPDATE SET
          machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
          user_context = EXCLUDED.user_context, updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason,
-         steps = EXCLUDED.steps
+         steps = EXCLUDED.steps, lease_primary = COALESCE(EXCLUDED.lease_primary, i.lease_primary),
+         fence_token = COALESCE(EXCLUDED.fence_token, i.fence_token)
        WHERE i.steps <= EXCLUDED.steps AND NOT (i.status IN ('completed', 'failed') AND EXCLUDED.status IN ('running', 'waiting'))`,
       [
         correlationId,
@@ -78,6 +80,8 @@ export class PostgresJournal implements JournalPort {
         Math.round(this.#db.clock.now()),
         update.reason ?? null,
         update.steps,
+        update.leasePrimary ?? null,
+        update.fenceToken ?? null,
       ],
     );
   }

@@ -150,4 +150,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX journal_attempts_instance ON ${s}.journal_attempts (correlation_id, id);
     `,
   },
+  {
+    name: "the lease side and fence token of each instance, for external events",
+    sql: (s) => `ALTER TABLE ${s}.instances ADD COLUMN lease_primary boolean, ADD COLUMN fence_token bigint;`,
+  },
 ];

@@ -51,12 +51,13 @@ export class SqliteJournal implements JournalPort {
       for (const statement of deletes) statement.run(correlationId);
     });
     this.#update = db.prepare(
-      `INSERT INTO instances (${INSTANCE_COLUMNS}, steps)
-       VALUES (@cid, @machine, @status, @state, @context, @now, @now, @reason, @steps)
+      `INSERT INTO instances (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token)
+       VALUES (@cid, @machine, @status, @state, @context, @now, @now, @reason, @steps, @leasePrimary, @fenceToken)
        ON CONFLICT (correlation_id) DO UPDATE SET
          machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
-         steps = excluded.steps
+         steps = excluded.steps, lease_primary = coalesce(excluded.lease_primary, instances.lease_primary),
+         fence_token = coalesce(excluded.fence_token, instances.fence_token)
        WHERE instances.steps <= excluded.steps AND NOT (instances.status IN ('completed', 'failed') AND excluded.status IN ('running', 'waiting'))`,
     );
     this.#appendMessage = db.prepare("INSERT INTO journal_messages (correlation_id, message) VALUES (@cid, @entry)");
@@ -116,6 +117,8 @@ export class SqliteJournal implements JournalPort {
       now: this.#clock.now(),
       reason: update.reason ?? null,
       steps: update.steps,
+      leasePrimary: update.leasePrimary === undefined ? null : update.leasePrimary ? 1 : 0,
+      fenceToken: update.fenceToken ?? null,
     };
     await this.#db.write("journal update instance", () => this.#update.run(parameters));
   }

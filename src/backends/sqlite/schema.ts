@@ -193,4 +193,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX journal_attempts_instance ON journal_attempts (correlation_id, id);
   `,
+  // 9: where the instance's lease lives and its last fence token, so an external event's message
+  // carries them on.
+  `
+  ALTER TABLE instances ADD COLUMN lease_primary INTEGER;
+  ALTER TABLE instances ADD COLUMN fence_token INTEGER;
+  `,
 ];

@@ -9,13 +9,13 @@
  * recorded as `duplicate`.
  */
 import { ErrorTally } from "../core/counters.js";
-import type { DefinitionSet } from "../core/machine.js";
 import { DEFAULT_LEASE_TIMEOUT_SECONDS, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
 import { journalMessage } from "../engine/engine.js";
-import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
+import { type SentMessage, sendToRole } from "../engine/roles.js";
 import { PayloadTooLargeError, SystemError, UsageError } from "../errors.js";
-import { type Logger, silentLogger } from "../logger.js";
-import type { Clock, OutgoingMessage } from "../ports.js";
+import { silentLogger } from "../logger.js";
+import type { OutgoingMessage } from "../ports.js";
+import type { StarterDeps } from "./start.js";
 
 /**
  * The user-context key an event's `data` is stored under: `sendEvent(id, "approved", { data: { by:
@@ -40,14 +40,8 @@ export interface EventSent {
   readonly sent: SentMessage;
 }
 
-/** What sending an event needs. */
-export interface EventSenderDeps {
-  readonly definitions: DefinitionSet;
-  readonly roles: RoleBindings;
-  readonly clock: Clock;
-  readonly leaseTimeoutSeconds?: number | undefined;
-  readonly logger?: Logger | undefined;
-}
+/** What sending an event needs: what starting needs. */
+export type EventSenderDeps = StarterDeps;
 
 /**
  * Send `event` to the waiting instance `correlationId`. Refuses, with a {@link UsageError} of one

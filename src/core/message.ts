@@ -3,7 +3,7 @@
  * so messages stay readable by it and by any tool built for it.
  */
 import { MalformedMessageError } from "../errors.js";
-import { MAX_TIMER_SECONDS } from "./ranges.js";
+import { describeRange, MAX_TIMER_SECONDS, type NumberRange, rangeProblem } from "./ranges.js";
 
 /** The only wire version written today; readers accept it and reject anything else. */
 export const WIRE_VERSION = "0.1";
@@ -79,28 +79,21 @@ const MAX_EPOCH_SECONDS = 8.64e12;
  * The numbers of the system context with the range every backend can store and every timer can
  * wait; a message outside them is malformed rather than retried or redelivered forever.
  */
-const NUMBER_RANGES = {
-  steps: { min: 0, max: MAX_COUNT, integer: true, required: true },
-  retries: { min: 0, max: MAX_COUNT, integer: true, required: true },
-  max_retries: { min: 0, max: MAX_COUNT, integer: true, required: false },
-  started_at: { min: 0, max: MAX_EPOCH_SECONDS, integer: false, required: false },
-  additional_delay_seconds: { min: 0, max: MAX_DELAY_SECONDS, integer: false, required: false },
-  lease_timeout: { min: Number.MIN_VALUE, max: MAX_LEASE_TIMEOUT_SECONDS, integer: false, required: false },
-  fence_token: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, required: false },
-} as const;
+const NUMBER_RANGES: Record<string, NumberRange & { readonly required: boolean }> = {
+  steps: { min: 0, max: MAX_COUNT, whole: true, required: true, why: "the next step must fit a 32-bit column" },
+  retries: { min: 0, max: MAX_COUNT, whole: true, required: true, why: "the next retry must fit a 32-bit column" },
+  max_retries: { min: 0, max: MAX_COUNT, whole: true, required: false },
+  started_at: { min: 0, max: MAX_EPOCH_SECONDS, required: false, unit: "seconds since the epoch" },
+  additional_delay_seconds: { min: 0, max: MAX_DELAY_SECONDS, required: false, unit: "seconds", why: "one year" },
+  lease_timeout: { min: 0.001, max: MAX_LEASE_TIMEOUT_SECONDS, required: false, unit: "seconds", why: "the longest timer Node.js can set" },
+  fence_token: { min: 0, max: Number.MAX_SAFE_INTEGER, whole: true, required: false },
+};
 
-function checkNumber(sc: Record<string, unknown>, key: keyof typeof NUMBER_RANGES): void {
+function checkNumber(sc: Record<string, unknown>, key: string, range: NumberRange & { readonly required: boolean }): void {
   const value = sc[key];
-  const range = NUMBER_RANGES[key];
   if (value === undefined && !range.required) return;
-  const kind = range.integer ? "an integer" : "a number";
-  if (typeof value !== "number" || !Number.isFinite(value) || (range.integer && !Number.isInteger(value))) {
-    throw new MalformedMessageError(`message system_context.${key} is ${value === undefined ? "missing" : JSON.stringify(value)}, not ${kind}`);
-  }
-  if (value < range.min || value > range.max) {
-    const low = range.min === Number.MIN_VALUE ? "above 0" : `from ${range.min}`;
-    throw new MalformedMessageError(`message system_context.${key} is ${value}, outside the range every backend can store (${low} to ${range.max})`);
-  }
+  const problem = value === undefined ? `is missing; it must be ${describeRange(range)}` : rangeProblem(value, range);
+  if (problem !== undefined) throw new MalformedMessageError(`message system_context.${key} ${problem}`);
 }
 
 /** What a message may leave out and its reader fills in, as the seed system does. */
@@ -140,7 +133,7 @@ export function decodeMessage(body: string, defaults: (machineName: string) => M
       throw new MalformedMessageError(`message system_context.${key} is missing or not a string`);
     }
   }
-  for (const key of Object.keys(NUMBER_RANGES) as (keyof typeof NUMBER_RANGES)[]) checkNumber(sc, key);
+  for (const [key, range] of Object.entries(NUMBER_RANGES)) checkNumber(sc, key, range);
   const uc = parsed.user_context ?? {};
   if (!isObject(uc)) throw new MalformedMessageError("message user_context is not a JSON object");
   const system = sc as Partial<SystemContext>;

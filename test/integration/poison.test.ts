@@ -75,7 +75,7 @@ describe.each([
       expect(stats.received).toBe(1);
       expect(stats.outcomes).toEqual({ malformed: 1 });
       const [letter] = await sy.deadLetters();
-      expect(letter!.reason).toBe("message system_context.steps is 2147483647, outside the range every backend can store (from 0 to 2147483646)");
+      expect(letter!.reason).toBe("message system_context.steps must be a whole number from 0 to 2147483646 (the next step must fit a 32-bit column), got 2147483647");
     } finally {
       await sy.close();
     }

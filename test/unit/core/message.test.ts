@@ -36,18 +36,18 @@ describe("wire format", () => {
     [JSON.stringify({ ...valid, version: "9" }), /unsupported version "9"/],
     [JSON.stringify({ ...valid, system_context: undefined }), /no system_context/],
     [JSON.stringify({ ...valid, system_context: { ...valid.system_context, machine_name: "" } }), /machine_name is missing/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: -1 } }), /steps is -1, outside the range every backend can store \(from 0 to 2147483646\)/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: undefined } }), /steps is missing, not an integer/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 1.5 } }), /steps is 1.5, not an integer/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: -1 } }), /steps must be a whole number from 0 to 2147483646 \(the next step must fit a 32-bit column\), got -1/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: undefined } }), /steps is missing; it must be a whole number from 0 to 2147483646/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 1.5 } }), /steps must be a whole number .*, got 1.5$/],
     // A valid message whose next step no PostgreSQL INTEGER column can hold, and one SQLite would
     // store as a float equal to itself (so it was dropped as its own duplicate, forever running).
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 2147483648 } }), /steps is 2147483648, outside the range/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 1e300 } }), /steps is 1e\+300, outside the range/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, retries: 2147483647 } }), /retries is 2147483647, outside the range/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, max_retries: "5" } }), /max_retries is "5", not an integer/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, additional_delay_seconds: 1e12 } }), /additional_delay_seconds is 1000000000000, outside the range every backend can store \(from 0 to 31536000\)/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, lease_timeout: 0 } }), /lease_timeout is 0, outside the range every backend can store \(above 0 to 2147483\)/],
-    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, started_at: -1 } }), /started_at is -1, outside the range/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 2147483648 } }), /steps must be a whole number from 0 to 2147483646 .*, got 2147483648$/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, steps: 1e300 } }), /steps must be a whole number from 0 to 2147483646 .*, got 1e\+300$/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, retries: 2147483647 } }), /retries must be a whole number from 0 to 2147483646 .*, got 2147483647$/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, max_retries: "5" } }), /max_retries must be a whole number from 0 to 2147483646, got "5"$/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, additional_delay_seconds: 1e12 } }), /additional_delay_seconds must be a number of seconds from 0 to 31536000 \(one year\), got 1000000000000$/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, lease_timeout: 0 } }), /lease_timeout must be a number of seconds from 0.001 to 2147483 \(the longest timer Node.js can set\), got 0$/],
+    [JSON.stringify({ ...valid, system_context: { ...valid.system_context, started_at: -1 } }), /started_at must be a number of seconds since the epoch from 0 to 8640000000000, got -1$/],
     [JSON.stringify({ ...valid, user_context: [1] }), /user_context is not a JSON object/],
   ])("rejects %s", (body, message) => {
     expect(() => decodeMessage(body)).toThrow(MalformedMessageError);

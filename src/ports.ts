@@ -391,17 +391,34 @@ export interface ConsumerStatePort {
 }
 
 /**
- * The statuses of an instance (SPEC §9), as the journal records them:
+ * The statuses of an instance (SPEC §9), as the journal reports them:
  *
  * | status | meaning |
  * | --- | --- |
  * | `running` | a message for the instance is pending or in flight |
- * | `waiting` | it rests in a non-final state with no next event: it waits for an external event |
- * | `paused`, `aborted` | reserved for the operator's pause and abort (not recorded yet) |
+ * | `waiting` | it rests in a non-final state with no next event: it waits for an external event or a timer |
+ * | `paused` | an operator paused it (or a pause of its machine holds a message of it): its messages are parked |
  * | `completed` / `failed` | it reached a final state / exhausted its retries (or a `FatalActionError`) |
+ * | `aborted` | an operator aborted it |
+ *
+ * `paused` is never stored: a journal derives it from the instance's pause flag and its parked
+ * messages over a stored `running` or `waiting` ({@link InstanceRecord.pausedStatus}).
  */
 export const INSTANCE_STATUSES = ["running", "waiting", "paused", "completed", "failed", "aborted"] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+/** The statuses a journal stores: all but `paused`, which it derives. */
+export type StoredStatus = Exclude<InstanceStatus, "paused">;
+/** The statuses no later step leaves, but for an operator's redrive of a failed instance. */
+export const FINAL_STATUSES: readonly InstanceStatus[] = ["completed", "failed", "aborted"];
+
+/**
+ * How a message came to be, when not by a processing's next event or retry: shown in `history`.
+ * `start` (step 0), `event` ({@link JournalPort} `sendEvent`), `timer` (an `after:` transition),
+ * `abort` (the message that takes a waiting instance to its abort), `resume` (a parked message
+ * sent again), `recover` (the last message sent again), `redrive` (a failed step run again),
+ * `dead-letter` (a dead letter sent again).
+ */
+export type MessageOrigin = "start" | "event" | "timer" | "abort" | "resume" | "recover" | "redrive" | "dead-letter";
 
 /** One message an instance produced, as `history` shows it (the `run --json` shape). */
 export interface JournalMessage {
@@ -417,6 +434,10 @@ export interface JournalMessage {
    * Absent in entries journaled before Switchyard recorded it.
    */
   readonly at?: number | undefined;
+  /** What sent it, when not a processing's next event or retry ({@link MessageOrigin}). */
+  readonly origin?: MessageOrigin | undefined;
+  /** When it becomes due (ms since the epoch), for a message sent with a delay (a timer). */
+  readonly due?: number | undefined;
 }
 
 /** Which of a transition's actions threw, named as the definition names it. */
@@ -464,17 +485,30 @@ export interface JournalErrors {
   readonly dimensions: MetricDimensions;
 }
 
+/** An operator's abort of an instance, as the journal keeps it. */
+export interface AbortRequest {
+  readonly reason: string;
+  /** When it was asked (ms since the epoch). */
+  readonly at: number;
+  /**
+   * The step whose processing took the instance out of its state into the machine's `on_abort`
+   * state; absent until one did. Steps after it run the compensation as usual.
+   */
+  readonly step?: number | undefined;
+}
+
 /** What the journal knows of one instance. */
 export interface InstanceRecord {
   readonly correlationId: string;
   readonly machineName: string;
+  /** As users see it: `paused` over a stored `running` or `waiting` ({@link pausedStatus}). */
   readonly status: InstanceStatus;
   readonly state: string;
   readonly userContext: Record<string, unknown>;
   /** Milliseconds since the epoch. */
   readonly startedAt: number;
   readonly updatedAt: number;
-  /** Why the instance failed, when it did. */
+  /** Why the instance failed or was aborted, when it was. */
   readonly reason?: string | undefined;
   /**
    * The step of the last processed message the record reflects (0 until the first processing). A
@@ -488,25 +522,74 @@ export interface InstanceRecord {
    */
   readonly leasePrimary?: boolean | undefined;
   readonly fenceToken?: number | undefined;
+  /** The stored status under a `paused` one: what the instance does once resumed. */
+  readonly pausedStatus?: "running" | "waiting" | undefined;
+  /** True when an operator paused the instance itself (a machine pause shows as parked messages only); absent otherwise. */
+  readonly paused?: true | undefined;
+  /** How many of its messages are parked; absent when none is. */
+  readonly parked?: number | undefined;
+  /** The abort an operator asked for, once asked. */
+  readonly abort?: AbortRequest | undefined;
 }
 
 /** What one processing tells the journal: {@link JournalPort.updateInstance}. */
-export type InstanceUpdate = Pick<InstanceRecord, "status" | "state" | "userContext" | "machineName" | "reason" | "leasePrimary" | "fenceToken"> & {
+export type InstanceUpdate = Pick<InstanceRecord, "machineName" | "reason" | "leasePrimary" | "fenceToken" | "state" | "userContext"> & {
+  readonly status: StoredStatus;
   /** The step of the processed message. */
   readonly steps: number;
+  /** Set when this processing took the instance into its `on_abort` state ({@link AbortRequest.step}). */
+  readonly abortStep?: number | undefined;
 };
 
 /** Filter for {@link JournalPort.list}. */
 export interface ListOptions {
   readonly machineName?: string | undefined;
+  /** The status as users see it: `waiting` leaves out paused instances, `paused` finds them. */
   readonly status?: InstanceStatus | undefined;
+  /** Only instances whose record was last updated before this time (ms since the epoch). */
+  readonly updatedBefore?: number | undefined;
   readonly limit?: number | undefined;
 }
 
 /**
+ * What the engine reads of an instance before it runs a step (one journal read), and again after
+ * the step's actions, before it sends anything (so an abort asked meanwhile discards the outcome).
+ */
+export interface InstanceControl {
+  readonly status: StoredStatus;
+  /** The record's step ({@link InstanceRecord.steps}). */
+  readonly steps: number;
+  readonly abort?: AbortRequest | undefined;
+  /** The instance is paused, or a pause of its machine at this state (or at every state) holds. */
+  readonly paused: boolean;
+}
+
+/** A pause of a machine's instances: at one state, or (no `state`) at every state. */
+export interface PauseRule {
+  readonly machineName: string;
+  readonly state?: string | undefined;
+}
+
+/** A message held while its instance is paused, to be sent again by `resume`. */
+export interface ParkedMessage {
+  readonly correlationId: string;
+  readonly machineName: string;
+  /** The message's `current_state` (what a machine pause at a state matches). */
+  readonly state: string;
+  readonly steps: number;
+  readonly retries: number;
+  /** The wire message, as received. */
+  readonly body: string;
+  /** Milliseconds since the epoch. */
+  readonly parkedAt: number;
+}
+
+/**
  * The instance journal: status and history of each instance, for `status`, `history`, `list` and
- * `run`. Not a protocol role (it is not failed over and not subject to chaos); a journal failure is
- * logged and never fails a transition.
+ * `run`, and the operator's controls (abort, pause) the engine reads before each step. Not a
+ * protocol role (it is not failed over and not subject to chaos); a failed journal write is logged
+ * and never fails a transition, but a message of a paused instance is acknowledged only once
+ * {@link park} has stored it.
  */
 export interface JournalPort {
   readonly uri: string;
@@ -516,13 +599,13 @@ export interface JournalPort {
    * whether it was created. The ids must be distinct.
    */
   createInstances(records: readonly InstanceRecord[]): Promise<boolean[]>;
-  /** Delete an instance's record, history and attempts (a start that could not send anything). */
+  /** Delete an instance's record, history, attempts and parked messages (a start that could not send anything). */
   deleteInstance(correlationId: string): Promise<void>;
   /**
    * Update status, state and context after processing step `steps`; unknown instances are
    * created. Monotonic: an update for an earlier step than the record's is ignored, and so is one
-   * that would take a `completed` or `failed` instance back to `running` or `waiting` (a late
-   * write of a processing that lost its lease must not undo its successor's).
+   * that would take a `completed`, `failed` or `aborted` instance back to `running` or `waiting`
+   * (a late write of a processing that lost its lease must not undo its successor's).
    */
   updateInstance(correlationId: string, update: InstanceUpdate): Promise<void>;
   appendMessage(correlationId: string, message: JournalMessage): Promise<void>;
@@ -539,7 +622,40 @@ export interface JournalPort {
   errors(correlationId: string): Promise<JournalErrors[]>;
   /** The instance's failed attempts, in step order (then retries, then append order). */
   attempts(correlationId: string): Promise<JournalAttempt[]>;
+  /** Instances, most recently started first. */
   list(options: ListOptions): Promise<InstanceRecord[]>;
+
+  /** The instance's controls, with whether a pause of `machineName` at `state` holds; undefined for an unknown instance. */
+  control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined>;
+  /**
+   * Ask for the instance's abort: stored only if none was asked yet and its status is not final.
+   * True when this call stored it.
+   */
+  requestAbort(correlationId: string, reason: string, at: number): Promise<boolean>;
+  /** Set or clear the instance's own pause flag; false for an unknown instance. */
+  setPaused(correlationId: string, paused: boolean): Promise<boolean>;
+  /** Add a machine pause (idempotent). */
+  addPause(rule: PauseRule): Promise<void>;
+  /** Remove a machine pause; false when there was none. */
+  removePause(rule: PauseRule): Promise<boolean>;
+  /** Every machine pause, by machine then state (a machine-wide pause first). */
+  pauses(): Promise<PauseRule[]>;
+  /**
+   * Store a message of a paused instance, in one atomic step with the check that the instance is
+   * still paused (its flag, or a machine pause at the message's state): false, storing nothing,
+   * when it is not. Parking the same `(steps, retries)` again replaces the entry.
+   */
+  park(message: ParkedMessage): Promise<boolean>;
+  /** Parked messages of one instance, or of a machine (at one state), oldest first. */
+  parkedMessages(filter: { readonly correlationId: string } | { readonly machineName: string; readonly state?: string | undefined }): Promise<ParkedMessage[]>;
+  /** Delete a parked message once it was sent again (absent entries are fine). */
+  unpark(correlationId: string, steps: number, retries: number): Promise<void>;
+  /**
+   * Take a `failed` instance back to `running` for a redrive of step `steps + 1`: sets the status
+   * and step and clears the reason, whatever the monotonic rule says; false, changing nothing,
+   * when the instance is not `failed`.
+   */
+  reopen(correlationId: string, steps: number): Promise<boolean>;
 }
 
 /** Anything holding connections or files. */

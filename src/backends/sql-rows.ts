@@ -2,18 +2,42 @@
  * Rows of the SQL backends (SQLite and PostgreSQL share the table layout) and how they become the
  * records the ports return: instances, dead letters, metric dimensions and claimed deliveries.
  */
-import type { DeadLetter, Delivery, GroupLease, InstanceRecord, InstanceStatus, MetricDimensions, Side } from "../ports.js";
+import type {
+  AbortRequest,
+  DeadLetter,
+  Delivery,
+  GroupLease,
+  InstanceControl,
+  InstanceRecord,
+  MetricDimensions,
+  ParkedMessage,
+  PauseRule,
+  Side,
+  StoredStatus,
+} from "../ports.js";
 
 /** The columns of `instances`, in the order the journals insert them. */
 export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
 
-/** What the journals select: the inserted columns and the step the record reflects. */
-export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps, lease_primary, fence_token`;
+/** What the journals select: the inserted columns, the step the record reflects and the controls. */
+export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps, lease_primary, fence_token, paused, parked, abort_reason, abort_at, abort_step`;
+
+/** The statuses no later step leaves (the monotonic rule of JournalPort.updateInstance), as an SQL list. */
+export const FINAL_STATUS_LIST = "('completed', 'failed', 'aborted')";
+
+/**
+ * The status as users see it, in SQL: `paused` over a stored `running` or `waiting` of an instance
+ * that is paused or has parked messages (`paused` is 1/0 on SQLite, a boolean on PostgreSQL:
+ * `paused_true` is what the dialect compares it with).
+ */
+export function shownStatusSql(pausedTrue: string): string {
+  return `(CASE WHEN status IN ('running', 'waiting') AND (paused = ${pausedTrue} OR parked > 0) THEN 'paused' ELSE status END)`;
+}
 
 export interface InstanceRow {
   correlation_id: string;
   machine_name: string;
-  status: InstanceStatus;
+  status: StoredStatus;
   state: string;
   user_context: string;
   started_at: number;
@@ -24,13 +48,31 @@ export interface InstanceRow {
   /** 1/0 on SQLite, a boolean on PostgreSQL; null before the first processing. */
   lease_primary?: number | boolean | null;
   fence_token?: number | string | null;
+  paused?: number | boolean | null;
+  parked?: number | string | null;
+  abort_reason?: string | null;
+  abort_at?: number | string | null;
+  abort_step?: number | string | null;
+}
+
+function abortOf(row: Pick<InstanceRow, "abort_reason" | "abort_at" | "abort_step">): AbortRequest | undefined {
+  if (row.abort_reason === undefined || row.abort_reason === null) return undefined;
+  return {
+    reason: row.abort_reason,
+    at: Number(row.abort_at),
+    ...(row.abort_step === undefined || row.abort_step === null ? {} : { step: Number(row.abort_step) }),
+  };
 }
 
 export function instanceRecordOf(row: InstanceRow): InstanceRecord {
+  const paused = Boolean(row.paused);
+  const parked = Number(row.parked ?? 0);
+  const held = (row.status === "running" || row.status === "waiting") && (paused || parked > 0);
+  const abort = abortOf(row);
   return {
     correlationId: row.correlation_id,
     machineName: row.machine_name,
-    status: row.status,
+    status: held ? "paused" : row.status,
     state: row.state,
     userContext: JSON.parse(row.user_context) as Record<string, unknown>,
     startedAt: row.started_at,
@@ -39,6 +81,60 @@ export function instanceRecordOf(row: InstanceRow): InstanceRecord {
     steps: row.steps === undefined || row.steps === null ? undefined : Number(row.steps),
     leasePrimary: row.lease_primary === undefined || row.lease_primary === null ? undefined : Boolean(row.lease_primary),
     fenceToken: row.fence_token === undefined || row.fence_token === null ? undefined : Number(row.fence_token),
+    ...(held ? { pausedStatus: row.status as "running" | "waiting" } : {}),
+    ...(paused ? { paused: true as const } : {}),
+    ...(parked > 0 ? { parked } : {}),
+    ...(abort === undefined ? {} : { abort }),
+  };
+}
+
+/** What a journal's `control` query selects: the controls and whether a machine pause holds. */
+export interface ControlRow extends Pick<InstanceRow, "abort_reason" | "abort_at" | "abort_step"> {
+  status: StoredStatus;
+  steps: number | string;
+  paused: number | boolean;
+  held_by_rule: number | boolean;
+}
+
+export function instanceControlOf(row: ControlRow): InstanceControl {
+  const abort = abortOf(row);
+  return {
+    status: row.status,
+    steps: Number(row.steps),
+    paused: Boolean(row.paused) || Boolean(row.held_by_rule),
+    ...(abort === undefined ? {} : { abort }),
+  };
+}
+
+/** A machine pause at every state is stored with this state (a primary key column cannot be NULL). */
+export const EVERY_STATE = "";
+
+export function pauseRuleOf(row: { machine_name: string; state: string }): PauseRule {
+  return row.state === EVERY_STATE ? { machineName: row.machine_name } : { machineName: row.machine_name, state: row.state };
+}
+
+/** The columns of `parked_messages`, as {@link ParkedRow} names them. */
+export const PARKED_COLUMNS = "correlation_id, machine_name, state, steps, retries, body, parked_at";
+
+export interface ParkedRow {
+  correlation_id: string;
+  machine_name: string;
+  state: string;
+  steps: number | string;
+  retries: number | string;
+  body: string;
+  parked_at: number | string;
+}
+
+export function parkedMessageOf(row: ParkedRow): ParkedMessage {
+  return {
+    correlationId: row.correlation_id,
+    machineName: row.machine_name,
+    state: row.state,
+    steps: Number(row.steps),
+    retries: Number(row.retries),
+    body: row.body,
+    parkedAt: Number(row.parked_at),
   };
 }
 

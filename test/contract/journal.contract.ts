@@ -1,7 +1,7 @@
 /** Contract of the instance journal: records, per-instance history in order, and listing. */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InstanceRecord, InstanceStatus, JournalAttempt, JournalMessage, JournalPort } from "../../src/ports.js";
+import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ParkedMessage, StoredStatus } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
@@ -146,7 +146,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
     it("never takes an instance back to an earlier step, or from a final status to running or waiting", async () => {
       const put = record();
       await journal.createInstances([put]);
-      const update = (steps: number, status: InstanceStatus, state: string) =>
+      const update = (steps: number, status: StoredStatus, state: string) =>
         journal.updateInstance(put.correlationId, { machineName: "tracer", status, state, userContext: { steps }, reason: undefined, steps });
       await update(4, "completed", "final");
       // A late write of the processing before it (it had lost its lease) changes nothing.
@@ -165,7 +165,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
     it("records a waiting instance with the step it waits at; a later step moves it on", async () => {
       const put = record();
       await journal.createInstances([put]);
-      const update = (steps: number, status: InstanceStatus, state: string) =>
+      const update = (steps: number, status: StoredStatus, state: string) =>
         journal.updateInstance(put.correlationId, { machineName: "tracer", status, state, userContext: { steps }, reason: undefined, steps });
       await update(2, "waiting", "review");
       expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "waiting", state: "review", steps: 2 });
@@ -216,6 +216,164 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       expect(ids(await journal.list({ machineName: machine }))).toEqual([newer.correlationId, older.correlationId]);
       expect(ids(await journal.list({ machineName: machine, status: "running" }))).toEqual([older.correlationId]);
       expect(ids(await journal.list({ machineName: machine, limit: 1 }))).toEqual([newer.correlationId]);
+    });
+    describe("controls", () => {
+      const update = (id: string, steps: number, status: StoredStatus, extra: { reason?: string; abortStep?: number } = {}) =>
+        journal.updateInstance(id, { machineName: "tracer", status, state: `state${steps}`, userContext: { steps }, reason: extra.reason, steps, abortStep: extra.abortStep });
+      const parked = (correlationId: string, steps: number, overrides: Partial<ParkedMessage> = {}): ParkedMessage => ({
+        correlationId,
+        machineName: "tracer",
+        state: "charging",
+        steps,
+        retries: 0,
+        body: `{"steps":${steps}}`,
+        parkedAt: clock.now(),
+        ...overrides,
+      });
+
+      it("reads an instance's controls in one call; undefined for an unknown instance", async () => {
+        const put = record();
+        await journal.createInstances([put]);
+        await update(put.correlationId, 2, "waiting");
+        expect(await journal.control(put.correlationId, "tracer", "state2")).toEqual({ status: "waiting", steps: 2, paused: false });
+        expect(await journal.control(randomUUID(), "tracer", "state2")).toBeUndefined();
+      });
+
+      it("asks for an abort once, never of a finished or unknown instance", async () => {
+        const [live, done] = [record(), record()];
+        await journal.createInstances([live, done]);
+        await update(done.correlationId, 3, "completed");
+        expect(await journal.requestAbort(live.correlationId, "customer cancelled", clock.now())).toBe(true);
+        clock.advance(5);
+        expect(await journal.requestAbort(live.correlationId, "again", clock.now())).toBe(false);
+        const asked = { reason: "customer cancelled", at: clock.now() - 5 };
+        expect((await journal.getInstance(live.correlationId))?.abort).toEqual(asked);
+        expect(await journal.control(live.correlationId, "tracer", "x")).toEqual({ status: "running", steps: 0, paused: false, abort: asked });
+        expect(await journal.requestAbort(done.correlationId, "late", clock.now())).toBe(false);
+        expect((await journal.getInstance(done.correlationId))?.abort).toBeUndefined();
+        expect(await journal.requestAbort(randomUUID(), "nobody", clock.now())).toBe(false);
+      });
+
+      it("records the step that entered the abort state, and keeps aborted final", async () => {
+        const put = record();
+        await journal.createInstances([put]);
+        await journal.requestAbort(put.correlationId, "stop", 7);
+        await update(put.correlationId, 3, "running", { abortStep: 3 });
+        expect((await journal.getInstance(put.correlationId))?.abort).toEqual({ reason: "stop", at: 7, step: 3 });
+        await update(put.correlationId, 4, "aborted", { reason: "stop" });
+        expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "aborted", reason: "stop", steps: 4, abort: { reason: "stop", at: 7, step: 3 } });
+        await update(put.correlationId, 4, "running");
+        await update(put.correlationId, 4, "waiting");
+        expect(await journal.getInstance(put.correlationId)).toMatchObject({ status: "aborted", steps: 4 });
+        expect(await journal.requestAbort(put.correlationId, "twice", 8)).toBe(false);
+      });
+
+      it("shows a paused instance as paused over its stored status, and lists it so", async () => {
+        const machine = `m-${randomUUID()}`;
+        const [held, free] = [record({ machineName: machine }), record({ machineName: machine })];
+        await journal.createInstances([held, free]);
+        for (const id of [held.correlationId, free.correlationId]) {
+          await journal.updateInstance(id, { machineName: machine, status: "waiting", state: "review", userContext: {}, reason: undefined, steps: 2 });
+        }
+        expect(await journal.setPaused(held.correlationId, true)).toBe(true);
+        expect(await journal.getInstance(held.correlationId)).toMatchObject({ status: "paused", pausedStatus: "waiting", paused: true });
+        expect((await journal.control(held.correlationId, machine, "review"))?.paused).toBe(true);
+        const ids = async (status: "paused" | "waiting") => (await journal.list({ machineName: machine, status })).map((r) => r.correlationId);
+        expect(await ids("paused")).toEqual([held.correlationId]);
+        expect(await ids("waiting")).toEqual([free.correlationId]);
+        expect(await journal.setPaused(held.correlationId, false)).toBe(true);
+        const resumed = await journal.getInstance(held.correlationId);
+        expect(resumed).toMatchObject({ status: "waiting" });
+        expect(resumed?.paused).toBeUndefined();
+        expect(resumed?.pausedStatus).toBeUndefined();
+        expect(await journal.setPaused(randomUUID(), true)).toBe(false);
+        // A finished instance is finished, paused or not.
+        await journal.updateInstance(free.correlationId, { machineName: machine, status: "completed", state: "done", userContext: {}, reason: undefined, steps: 3 });
+        await journal.setPaused(free.correlationId, true);
+        expect((await journal.getInstance(free.correlationId))?.status).toBe("completed");
+      });
+
+      it("parks a message only while its instance is paused; parking it again replaces it", async () => {
+        const put = record();
+        await journal.createInstances([put]);
+        const id = put.correlationId;
+        expect(await journal.park(parked(id, 1))).toBe(false);
+        expect(await journal.parkedMessages({ correlationId: id })).toEqual([]);
+        await journal.setPaused(id, true);
+        expect(await journal.park(parked(id, 1))).toBe(true);
+        clock.advance(1);
+        expect(await journal.park(parked(id, 1, { body: "replaced" }))).toBe(true);
+        expect(await journal.park(parked(id, 1, { retries: 1 }))).toBe(true);
+        expect(await journal.parkedMessages({ correlationId: id })).toEqual([parked(id, 1, { body: "replaced" }), parked(id, 1, { retries: 1 })]);
+        // Unpaused with messages still parked (a resume that has not sent them all yet): still paused.
+        await journal.setPaused(id, false);
+        expect(await journal.getInstance(id)).toMatchObject({ status: "paused", pausedStatus: "running", parked: 2 });
+        await journal.unpark(id, 1, 0);
+        await journal.unpark(id, 1, 1);
+        await journal.unpark(id, 9, 9);
+        const after = await journal.getInstance(id);
+        expect(after?.status).toBe("running");
+        expect(after?.parked).toBeUndefined();
+      });
+
+      it("holds a machine's instances at one state, or at every state", async () => {
+        const machine = `m-${randomUUID()}`;
+        const put = record({ machineName: machine });
+        await journal.createInstances([put]);
+        const id = put.correlationId;
+        await journal.addPause({ machineName: machine, state: "charging" });
+        await journal.addPause({ machineName: machine, state: "charging" });
+        expect((await journal.control(id, machine, "charging"))?.paused).toBe(true);
+        expect((await journal.control(id, machine, "packing"))?.paused).toBe(false);
+        expect(await journal.park(parked(id, 1, { machineName: machine, state: "packing" }))).toBe(false);
+        expect(await journal.park(parked(id, 1, { machineName: machine, state: "charging" }))).toBe(true);
+        await journal.addPause({ machineName: machine });
+        expect((await journal.control(id, machine, "packing"))?.paused).toBe(true);
+        expect((await journal.pauses()).filter((rule) => rule.machineName === machine)).toEqual([{ machineName: machine }, { machineName: machine, state: "charging" }]);
+        expect(await journal.park(parked(id, 2, { machineName: machine, state: "packing" }))).toBe(true);
+        expect((await journal.parkedMessages({ machineName: machine, state: "charging" })).map((m) => m.steps)).toEqual([1]);
+        expect((await journal.parkedMessages({ machineName: machine })).map((m) => m.steps)).toEqual([1, 2]);
+        expect(await journal.removePause({ machineName: machine })).toBe(true);
+        expect(await journal.removePause({ machineName: machine })).toBe(false);
+        expect(await journal.removePause({ machineName: machine, state: "charging" })).toBe(true);
+        expect((await journal.pauses()).filter((rule) => rule.machineName === machine)).toEqual([]);
+        expect((await journal.control(id, machine, "charging"))?.paused).toBe(false);
+      });
+
+      it("reopens a failed instance for a redrive, and nothing else", async () => {
+        const [failed, running] = [record(), record()];
+        await journal.createInstances([failed, running]);
+        await update(failed.correlationId, 3, "failed", { reason: "gave up" });
+        expect(await journal.reopen(failed.correlationId, 2)).toBe(true);
+        const reopened = await journal.getInstance(failed.correlationId);
+        expect(reopened).toMatchObject({ status: "running", steps: 2 });
+        expect(reopened?.reason).toBeUndefined();
+        expect(await journal.reopen(running.correlationId, 0)).toBe(false);
+        expect(await journal.reopen(randomUUID(), 0)).toBe(false);
+      });
+
+      it("lists instances not updated since a time (stalled candidates)", async () => {
+        const machine = `m-${randomUUID()}`;
+        const old = record({ machineName: machine });
+        await journal.createInstances([old]);
+        clock.advance(60_000);
+        const fresh = record({ machineName: machine });
+        await journal.createInstances([fresh]);
+        const ids = (await journal.list({ machineName: machine, status: "running", updatedBefore: clock.now() - 30_000 })).map((r) => r.correlationId);
+        expect(ids).toEqual([old.correlationId]);
+      });
+
+      it("deletes an instance's parked messages with it, and keeps a message's origin and due time", async () => {
+        const put = record();
+        await journal.createInstances([put]);
+        await journal.setPaused(put.correlationId, true);
+        await journal.park(parked(put.correlationId, 1));
+        const timer: JournalMessage = { ...entry(1), origin: "timer", due: clock.now() + 172_800_000 };
+        await journal.appendMessage(put.correlationId, timer);
+        expect(await journal.history(put.correlationId)).toEqual([timer]);
+        await journal.deleteInstance(put.correlationId);
+        expect(await journal.parkedMessages({ correlationId: put.correlationId })).toEqual([]);
+      });
     });
   });
 }

@@ -3,12 +3,40 @@
  * messages it produced (`journal_messages`), its failed attempts (`journal_attempts`) and its
  * metrics emissions (`journal_errors`), in append order. Each call is one statement.
  */
-import type { InstanceRecord, InstanceUpdate, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions } from "../../ports.js";
-import { INSTANCE_COLUMNS, INSTANCE_SELECT, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
+import type {
+  InstanceControl,
+  InstanceRecord,
+  InstanceUpdate,
+  JournalAttempt,
+  JournalErrors,
+  JournalMessage,
+  JournalPort,
+  ListOptions,
+  ParkedMessage,
+  PauseRule,
+} from "../../ports.js";
+import {
+  type ControlRow,
+  EVERY_STATE,
+  FINAL_STATUS_LIST,
+  INSTANCE_COLUMNS,
+  INSTANCE_SELECT,
+  type InstanceRow,
+  PARKED_COLUMNS,
+  type ParkedRow,
+  instanceControlOf,
+  instanceRecordOf,
+  parkedMessageOf,
+  pauseRuleOf,
+  shownStatusSql,
+} from "../sql-rows.js";
 import type { PostgresDatabase } from "./database.js";
 import type { PostgresPortOptions } from "./port-options.js";
 
-/** Journal port over `instances`, `journal_messages`, `journal_attempts` and `journal_errors`. */
+/**
+ * Journal port over `instances`, `journal_messages`, `journal_attempts`, `journal_errors`,
+ * `pause_rules` and `parked_messages`.
+ */
 export class PostgresJournal implements JournalPort {
   readonly uri: string;
   readonly #db: PostgresDatabase;
@@ -54,7 +82,8 @@ export class PostgresJournal implements JournalPort {
       "journal delete instance",
       `WITH messages AS (DELETE FROM ${this.#db.table("journal_messages")} WHERE correlation_id = $1),
             attempts AS (DELETE FROM ${this.#db.table("journal_attempts")} WHERE correlation_id = $1),
-            errors AS (DELETE FROM ${this.#db.table("journal_errors")} WHERE correlation_id = $1)
+            errors AS (DELETE FROM ${this.#db.table("journal_errors")} WHERE correlation_id = $1),
+            parked AS (DELETE FROM ${this.#db.table("parked_messages")} WHERE correlation_id = $1)
        DELETE FROM ${this.#instances} WHERE correlation_id = $1`,
       [correlationId],
     );
@@ -69,8 +98,9 @@ export class PostgresJournal implements JournalPort {
          machine_name = EXCLUDED.machine_name, status = EXCLUDED.status, state = EXCLUDED.state,
          user_context = EXCLUDED.user_context, updated_at = EXCLUDED.updated_at, reason = EXCLUDED.reason,
          steps = EXCLUDED.steps, lease_primary = COALESCE(EXCLUDED.lease_primary, i.lease_primary),
-         fence_token = COALESCE(EXCLUDED.fence_token, i.fence_token)
-       WHERE i.steps <= EXCLUDED.steps AND NOT (i.status IN ('completed', 'failed') AND EXCLUDED.status IN ('running', 'waiting'))`,
+         fence_token = COALESCE(EXCLUDED.fence_token, i.fence_token),
+         abort_step = COALESCE($11, i.abort_step)
+       WHERE i.steps <= EXCLUDED.steps AND NOT (i.status IN ${FINAL_STATUS_LIST} AND EXCLUDED.status IN ('running', 'waiting'))`,
       [
         correlationId,
         update.machineName,
@@ -82,6 +112,7 @@ export class PostgresJournal implements JournalPort {
         update.steps,
         update.leasePrimary ?? null,
         update.fenceToken ?? null,
+        update.abortStep ?? null,
       ],
     );
   }
@@ -153,10 +184,131 @@ export class PostgresJournal implements JournalPort {
     const { rows } = await this.#db.query<InstanceRow>(
       "journal list",
       `SELECT ${INSTANCE_SELECT} FROM ${this.#instances}
-       WHERE ($1::text IS NULL OR machine_name = $1) AND ($2::text IS NULL OR status = $2)
+       WHERE ($1::text IS NULL OR machine_name = $1) AND ($2::text IS NULL OR ${shownStatusSql("true")} = $2)
+         AND ($4::bigint IS NULL OR updated_at < $4)
        ORDER BY started_at DESC, correlation_id LIMIT $3`,
-      [options.machineName ?? null, options.status ?? null, options.limit ?? null],
+      [options.machineName ?? null, options.status ?? null, options.limit ?? null, options.updatedBefore ?? null],
     );
     return rows.map(instanceRecordOf);
+  }
+
+  async control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined> {
+    const { rows } = await this.#db.query<ControlRow>(
+      "journal control",
+      `SELECT status, steps, paused, abort_reason, abort_at, abort_step,
+              EXISTS (SELECT 1 FROM ${this.#db.table("pause_rules")} WHERE machine_name = $2 AND state IN ('', $3)) AS held_by_rule
+       FROM ${this.#instances} WHERE correlation_id = $1`,
+      [correlationId, machineName, state],
+    );
+    const row = rows[0];
+    return row === undefined ? undefined : instanceControlOf(row);
+  }
+
+  async requestAbort(correlationId: string, reason: string, at: number): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      "journal request abort",
+      `UPDATE ${this.#instances} SET abort_reason = $2, abort_at = $3
+       WHERE correlation_id = $1 AND abort_reason IS NULL AND status NOT IN ${FINAL_STATUS_LIST}`,
+      [correlationId, reason, Math.round(at)],
+    );
+    return rowCount === 1;
+  }
+
+  async setPaused(correlationId: string, paused: boolean): Promise<boolean> {
+    const { rowCount } = await this.#db.query("journal set paused", `UPDATE ${this.#instances} SET paused = $2 WHERE correlation_id = $1`, [
+      correlationId,
+      paused,
+    ]);
+    return rowCount === 1;
+  }
+
+  async addPause(rule: PauseRule): Promise<void> {
+    await this.#db.query(
+      "journal add pause",
+      `INSERT INTO ${this.#db.table("pause_rules")} (machine_name, state) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [rule.machineName, rule.state ?? EVERY_STATE],
+    );
+  }
+
+  async removePause(rule: PauseRule): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      "journal remove pause",
+      `DELETE FROM ${this.#db.table("pause_rules")} WHERE machine_name = $1 AND state = $2`,
+      [rule.machineName, rule.state ?? EVERY_STATE],
+    );
+    return rowCount === 1;
+  }
+
+  async pauses(): Promise<PauseRule[]> {
+    const { rows } = await this.#db.query<{ machine_name: string; state: string }>(
+      "journal pauses",
+      `SELECT machine_name, state FROM ${this.#db.table("pause_rules")} ORDER BY machine_name, state`,
+      [],
+    );
+    return rows.map(pauseRuleOf);
+  }
+
+  /**
+   * One statement. The pause it finds (the instance row, or a machine pause) is locked for share
+   * until it commits, so a resume that lifts that pause waits for it, and then finds the message
+   * among the parked ones; a pause lifted first is not found, and nothing is parked.
+   */
+  async park(message: ParkedMessage): Promise<boolean> {
+    const { rows } = await this.#db.query<{ parked: number }>(
+      "journal park",
+      `WITH own AS (SELECT 1 FROM ${this.#instances} WHERE correlation_id = $1 AND paused FOR SHARE),
+            rule AS (SELECT 1 FROM ${this.#db.table("pause_rules")} WHERE machine_name = $2 AND state IN ('', $3) FOR SHARE),
+            stored AS (
+              INSERT INTO ${this.#db.table("parked_messages")} (${PARKED_COLUMNS})
+              SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM own) OR EXISTS (SELECT 1 FROM rule)
+              ON CONFLICT (correlation_id, steps, retries) DO UPDATE SET
+                machine_name = EXCLUDED.machine_name, state = EXCLUDED.state, body = EXCLUDED.body, parked_at = EXCLUDED.parked_at
+              RETURNING (xmax = 0) AS inserted
+            ),
+            counted AS (
+              UPDATE ${this.#instances} SET parked = parked + (SELECT count(*) FROM stored WHERE inserted)
+              WHERE correlation_id = $1 AND EXISTS (SELECT 1 FROM stored)
+            )
+       SELECT count(*)::int AS parked FROM stored`,
+      [message.correlationId, message.machineName, message.state, message.steps, message.retries, message.body, Math.round(message.parkedAt)],
+    );
+    return (rows[0]?.parked ?? 0) > 0;
+  }
+
+  async parkedMessages(filter: { readonly correlationId: string } | { readonly machineName: string; readonly state?: string | undefined }): Promise<ParkedMessage[]> {
+    const table = this.#db.table("parked_messages");
+    const { rows } =
+      "correlationId" in filter
+        ? await this.#db.query<ParkedRow>(
+            "journal parked messages",
+            `SELECT ${PARKED_COLUMNS} FROM ${table} WHERE correlation_id = $1 ORDER BY parked_at, steps, retries`,
+            [filter.correlationId],
+          )
+        : await this.#db.query<ParkedRow>(
+            "journal parked messages",
+            `SELECT ${PARKED_COLUMNS} FROM ${table} WHERE machine_name = $1 AND ($2::text IS NULL OR state = $2)
+             ORDER BY parked_at, correlation_id, steps, retries`,
+            [filter.machineName, filter.state ?? null],
+          );
+    return rows.map(parkedMessageOf);
+  }
+
+  async unpark(correlationId: string, steps: number, retries: number): Promise<void> {
+    await this.#db.query(
+      "journal unpark",
+      `WITH gone AS (DELETE FROM ${this.#db.table("parked_messages")} WHERE correlation_id = $1 AND steps = $2 AND retries = $3 RETURNING 1)
+       UPDATE ${this.#instances} SET parked = greatest(parked - (SELECT count(*) FROM gone), 0)
+       WHERE correlation_id = $1 AND EXISTS (SELECT 1 FROM gone)`,
+      [correlationId, steps, retries],
+    );
+  }
+
+  async reopen(correlationId: string, steps: number): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      "journal reopen",
+      `UPDATE ${this.#instances} SET status = 'running', steps = $2, reason = NULL, updated_at = $3 WHERE correlation_id = $1 AND status = 'failed'`,
+      [correlationId, steps, Math.round(this.#db.clock.now())],
+    );
+    return rowCount === 1;
   }
 }

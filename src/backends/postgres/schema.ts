@@ -154,4 +154,32 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "the lease side and fence token of each instance, for external events",
     sql: (s) => `ALTER TABLE ${s}.instances ADD COLUMN lease_primary boolean, ADD COLUMN fence_token bigint;`,
   },
+  {
+    name: "the operator's controls: pause, parked messages, abort",
+    sql: (s) => `
+      ALTER TABLE ${s}.instances
+        ADD COLUMN paused boolean NOT NULL DEFAULT false,
+        ADD COLUMN parked integer NOT NULL DEFAULT 0,
+        ADD COLUMN abort_reason text,
+        ADD COLUMN abort_at bigint,
+        ADD COLUMN abort_step bigint;
+      CREATE INDEX instances_updated ON ${s}.instances (status, updated_at);
+      CREATE TABLE ${s}.pause_rules (
+        machine_name text NOT NULL,
+        state        text NOT NULL,
+        PRIMARY KEY (machine_name, state)
+      );
+      CREATE TABLE ${s}.parked_messages (
+        correlation_id text    NOT NULL,
+        steps          bigint  NOT NULL,
+        retries        integer NOT NULL,
+        machine_name   text    NOT NULL,
+        state          text    NOT NULL,
+        body           text    NOT NULL,
+        parked_at      bigint  NOT NULL,
+        PRIMARY KEY (correlation_id, steps, retries)
+      );
+      CREATE INDEX parked_by_machine ON ${s}.parked_messages (machine_name, state, parked_at);
+    `,
+  },
 ];

@@ -5,6 +5,7 @@
 import type { Statement } from "better-sqlite3";
 import {
   type Clock,
+  type InstanceControl,
   type InstanceRecord,
   type InstanceUpdate,
   type JournalAttempt,
@@ -12,13 +13,32 @@ import {
   type JournalMessage,
   type JournalPort,
   type ListOptions,
+  type ParkedMessage,
+  type PauseRule,
   systemClock,
 } from "../../ports.js";
-import { INSTANCE_COLUMNS, INSTANCE_SELECT, type InstanceRow, instanceRecordOf } from "../sql-rows.js";
+import {
+  type ControlRow,
+  EVERY_STATE,
+  FINAL_STATUS_LIST,
+  INSTANCE_COLUMNS,
+  INSTANCE_SELECT,
+  type InstanceRow,
+  PARKED_COLUMNS,
+  type ParkedRow,
+  instanceControlOf,
+  instanceRecordOf,
+  parkedMessageOf,
+  pauseRuleOf,
+  shownStatusSql,
+} from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
-/** Journal port over the `instances`, `journal_messages`, `journal_attempts` and `journal_errors` tables. */
+/**
+ * Journal port over the `instances`, `journal_messages`, `journal_attempts`, `journal_errors`,
+ * `pause_rules` and `parked_messages` tables.
+ */
 export class SqliteJournal implements JournalPort {
   readonly uri: string;
   readonly #db: SqliteDatabase;
@@ -34,6 +54,17 @@ export class SqliteJournal implements JournalPort {
   readonly #history: Statement<[string], string>;
   readonly #errors: Statement<[string], string>;
   readonly #list: Statement<[Record<string, unknown>], InstanceRow>;
+  readonly #control: Statement<[Record<string, unknown>], ControlRow>;
+  readonly #requestAbort: Statement<[Record<string, unknown>]>;
+  readonly #setPaused: Statement<[Record<string, unknown>]>;
+  readonly #addPause: Statement<[Record<string, unknown>]>;
+  readonly #removePause: Statement<[Record<string, unknown>]>;
+  readonly #pauses: Statement<[], { machine_name: string; state: string }>;
+  readonly #park: (row: Record<string, unknown>) => boolean;
+  readonly #unpark: (row: Record<string, unknown>) => void;
+  readonly #parkedOf: Statement<[string], ParkedRow>;
+  readonly #parkedAt: Statement<[Record<string, unknown>], ParkedRow>;
+  readonly #reopen: Statement<[Record<string, unknown>]>;
 
   constructor(db: SqliteDatabase, options: SqlitePortOptions) {
     this.#db = db;
@@ -44,7 +75,7 @@ export class SqliteJournal implements JournalPort {
        VALUES (@cid, @machine, @status, @state, @context, @startedAt, @updatedAt, @reason)
        ON CONFLICT (correlation_id) DO NOTHING`,
     );
-    const deletes = ["instances", "journal_messages", "journal_attempts", "journal_errors"].map((table) =>
+    const deletes = ["instances", "journal_messages", "journal_attempts", "journal_errors", "parked_messages"].map((table) =>
       db.prepare<[string]>(`DELETE FROM ${table} WHERE correlation_id = ?`),
     );
     this.#delete = db.atomic((correlationId: string) => {
@@ -57,8 +88,9 @@ export class SqliteJournal implements JournalPort {
          machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
          steps = excluded.steps, lease_primary = coalesce(excluded.lease_primary, instances.lease_primary),
-         fence_token = coalesce(excluded.fence_token, instances.fence_token)
-       WHERE instances.steps <= excluded.steps AND NOT (instances.status IN ('completed', 'failed') AND excluded.status IN ('running', 'waiting'))`,
+         fence_token = coalesce(excluded.fence_token, instances.fence_token),
+         abort_step = coalesce(@abortStep, instances.abort_step)
+       WHERE instances.steps <= excluded.steps AND NOT (instances.status IN ${FINAL_STATUS_LIST} AND excluded.status IN ('running', 'waiting'))`,
     );
     this.#appendMessage = db.prepare("INSERT INTO journal_messages (correlation_id, message) VALUES (@cid, @entry)");
     // The next number in the instance's list of emissions.
@@ -83,8 +115,50 @@ export class SqliteJournal implements JournalPort {
       .pluck();
     this.#list = db.prepare(
       `SELECT ${INSTANCE_SELECT} FROM instances
-       WHERE (@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR status = @status)
+       WHERE (@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR ${shownStatusSql("1")} = @status)
+         AND (@before IS NULL OR updated_at < @before)
        ORDER BY started_at DESC, correlation_id LIMIT @limit`,
+    );
+    const heldByRule = "EXISTS (SELECT 1 FROM pause_rules WHERE machine_name = @machine AND state IN ('', @state))";
+    this.#control = db.prepare(
+      `SELECT status, steps, paused, abort_reason, abort_at, abort_step, ${heldByRule} AS held_by_rule
+       FROM instances WHERE correlation_id = @cid`,
+    );
+    this.#requestAbort = db.prepare(
+      `UPDATE instances SET abort_reason = @reason, abort_at = @at
+       WHERE correlation_id = @cid AND abort_reason IS NULL AND status NOT IN ${FINAL_STATUS_LIST}`,
+    );
+    this.#setPaused = db.prepare("UPDATE instances SET paused = @paused WHERE correlation_id = @cid");
+    this.#addPause = db.prepare("INSERT INTO pause_rules (machine_name, state) VALUES (@machine, @state) ON CONFLICT DO NOTHING");
+    this.#removePause = db.prepare("DELETE FROM pause_rules WHERE machine_name = @machine AND state = @state");
+    this.#pauses = db.prepare("SELECT machine_name, state FROM pause_rules ORDER BY machine_name, state");
+    // The count of parked messages on the instance row, so a status read needs no second query.
+    const recount = db.prepare(
+      "UPDATE instances SET parked = (SELECT count(*) FROM parked_messages WHERE correlation_id = @cid) WHERE correlation_id = @cid",
+    );
+    const park = db.prepare(
+      `INSERT INTO parked_messages (${PARKED_COLUMNS})
+       SELECT @cid, @machine, @state, @steps, @retries, @body, @at
+       WHERE EXISTS (SELECT 1 FROM instances WHERE correlation_id = @cid AND paused = 1) OR ${heldByRule}
+       ON CONFLICT (correlation_id, steps, retries) DO UPDATE SET
+         machine_name = excluded.machine_name, state = excluded.state, body = excluded.body, parked_at = excluded.parked_at`,
+    );
+    this.#park = db.atomic((row: Record<string, unknown>) => {
+      const parked = park.run(row).changes === 1;
+      if (parked) recount.run({ cid: row.cid });
+      return parked;
+    });
+    const unpark = db.prepare("DELETE FROM parked_messages WHERE correlation_id = @cid AND steps = @steps AND retries = @retries");
+    this.#unpark = db.atomic((row: Record<string, unknown>) => {
+      if (unpark.run(row).changes > 0) recount.run({ cid: row.cid });
+    });
+    this.#parkedOf = db.prepare(`SELECT ${PARKED_COLUMNS} FROM parked_messages WHERE correlation_id = ? ORDER BY parked_at, steps, retries`);
+    this.#parkedAt = db.prepare(
+      `SELECT ${PARKED_COLUMNS} FROM parked_messages WHERE machine_name = @machine AND (@state IS NULL OR state = @state)
+       ORDER BY parked_at, correlation_id, steps, retries`,
+    );
+    this.#reopen = db.prepare(
+      "UPDATE instances SET status = 'running', steps = @steps, reason = NULL, updated_at = @now WHERE correlation_id = @cid AND status = 'failed'",
     );
   }
 
@@ -119,6 +193,7 @@ export class SqliteJournal implements JournalPort {
       steps: update.steps,
       leasePrimary: update.leasePrimary === undefined ? null : update.leasePrimary ? 1 : 0,
       fenceToken: update.fenceToken ?? null,
+      abortStep: update.abortStep ?? null,
     };
     await this.#db.write("journal update instance", () => this.#update.run(parameters));
   }
@@ -160,8 +235,72 @@ export class SqliteJournal implements JournalPort {
 
   /** Instances, most recently started first (all of them when `limit` is absent). */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
-    const parameters = { machine: options.machineName ?? null, status: options.status ?? null, limit: options.limit ?? -1 };
+    const parameters = {
+      machine: options.machineName ?? null,
+      status: options.status ?? null,
+      before: options.updatedBefore ?? null,
+      limit: options.limit ?? -1,
+    };
     const rows = this.#db.read("journal list", () => this.#list.all(parameters));
     return rows.map(instanceRecordOf);
+  }
+
+  async control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined> {
+    const row = this.#db.read("journal control", () => this.#control.get({ cid: correlationId, machine: machineName, state }));
+    return row === undefined ? undefined : instanceControlOf(row);
+  }
+
+  async requestAbort(correlationId: string, reason: string, at: number): Promise<boolean> {
+    const row = { cid: correlationId, reason, at };
+    return this.#db.write("journal request abort", () => this.#requestAbort.run(row).changes === 1, { durable: true });
+  }
+
+  async setPaused(correlationId: string, paused: boolean): Promise<boolean> {
+    const row = { cid: correlationId, paused: paused ? 1 : 0 };
+    return this.#db.write("journal set paused", () => this.#setPaused.run(row).changes === 1, { durable: true });
+  }
+
+  async addPause(rule: PauseRule): Promise<void> {
+    const row = { machine: rule.machineName, state: rule.state ?? EVERY_STATE };
+    await this.#db.write("journal add pause", () => this.#addPause.run(row), { durable: true });
+  }
+
+  async removePause(rule: PauseRule): Promise<boolean> {
+    const row = { machine: rule.machineName, state: rule.state ?? EVERY_STATE };
+    return this.#db.write("journal remove pause", () => this.#removePause.run(row).changes === 1, { durable: true });
+  }
+
+  async pauses(): Promise<PauseRule[]> {
+    return this.#db.read("journal pauses", () => this.#pauses.all()).map(pauseRuleOf);
+  }
+
+  /** Durable before it answers: the caller acknowledges the delivered message once this is true. */
+  async park(message: ParkedMessage): Promise<boolean> {
+    const row = {
+      cid: message.correlationId,
+      machine: message.machineName,
+      state: message.state,
+      steps: message.steps,
+      retries: message.retries,
+      body: message.body,
+      at: message.parkedAt,
+    };
+    return this.#db.write("journal park", () => this.#park(row), { durable: true });
+  }
+
+  async parkedMessages(filter: { readonly correlationId: string } | { readonly machineName: string; readonly state?: string | undefined }): Promise<ParkedMessage[]> {
+    const rows = this.#db.read("journal parked messages", () =>
+      "correlationId" in filter ? this.#parkedOf.all(filter.correlationId) : this.#parkedAt.all({ machine: filter.machineName, state: filter.state ?? null }),
+    );
+    return rows.map(parkedMessageOf);
+  }
+
+  async unpark(correlationId: string, steps: number, retries: number): Promise<void> {
+    await this.#db.write("journal unpark", () => this.#unpark({ cid: correlationId, steps, retries }));
+  }
+
+  async reopen(correlationId: string, steps: number): Promise<boolean> {
+    const row = { cid: correlationId, steps, now: this.#clock.now() };
+    return this.#db.write("journal reopen", () => this.#reopen.run(row).changes === 1, { durable: true });
   }
 }

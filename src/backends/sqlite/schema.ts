@@ -199,4 +199,31 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE instances ADD COLUMN lease_primary INTEGER;
   ALTER TABLE instances ADD COLUMN fence_token INTEGER;
   `,
+  // 10: the operator's controls (SPEC §9): an instance's pause flag, the count of its parked
+  // messages and its abort; machine pauses (state '' = every state); parked messages, kept until
+  // resume sends them again; and an index for stalled-instance listing by last update.
+  `
+  ALTER TABLE instances ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE instances ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE instances ADD COLUMN abort_reason TEXT;
+  ALTER TABLE instances ADD COLUMN abort_at INTEGER;
+  ALTER TABLE instances ADD COLUMN abort_step INTEGER;
+  CREATE INDEX instances_updated ON instances (status, updated_at);
+  CREATE TABLE pause_rules (
+    machine_name TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    PRIMARY KEY (machine_name, state)
+  ) WITHOUT ROWID;
+  CREATE TABLE parked_messages (
+    correlation_id TEXT    NOT NULL,
+    steps          INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    machine_name   TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    body           TEXT    NOT NULL,
+    parked_at      INTEGER NOT NULL,
+    PRIMARY KEY (correlation_id, steps, retries)
+  ) WITHOUT ROWID;
+  CREATE INDEX parked_by_machine ON parked_messages (machine_name, state, parked_at);
+  `,
 ];

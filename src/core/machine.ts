@@ -14,6 +14,8 @@ export interface TransitionDefinition {
   readonly target: string;
   readonly action?: Action | undefined;
   readonly local: boolean;
+  /** Set only on a timer transition (`after:`): its delay in seconds; its event is `pseudo_timer`. */
+  readonly afterSeconds?: number | undefined;
   readonly location?: SourceLocation | undefined;
 }
 
@@ -35,6 +37,13 @@ export interface MachineDefinition {
   readonly name: string;
   readonly maxRetries: number;
   readonly initialState: string;
+  /**
+   * When an operator aborts an instance, it leaves its current state through that state's
+   * exit_action, enters this state and runs its entry_action and do_action (compensation) and ends
+   * `aborted`; if that do_action returns an event, the instance goes on through normal transitions
+   * until a final state, and still ends `aborted`.
+   */
+  readonly onAbort?: string | undefined;
   readonly states: ReadonlyMap<string, StateDefinition>;
   readonly location?: SourceLocation | undefined;
 }

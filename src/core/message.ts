@@ -11,6 +11,10 @@ export const WIRE_VERSION = "0.1";
 /** The two pseudo-states every machine has. */
 export const PSEUDO_INIT = "pseudo_init";
 export const PSEUDO_FINAL = "pseudo_final";
+/** The event of a timer message: the `after:` transition of the state the instance waits in. */
+export const TIMER_EVENT = "pseudo_timer";
+/** The event of the message that takes a waiting or paused instance to its abort. */
+export const ABORT_EVENT = "pseudo_abort";
 
 /** Default `lease_timeout`, in seconds. */
 export const DEFAULT_LEASE_TIMEOUT_SECONDS = 300;

@@ -4,7 +4,7 @@
  */
 import type { Action } from "./action.js";
 import type { MachineDefinition, StateDefinition, TransitionDefinition } from "./machine.js";
-import { PSEUDO_FINAL, PSEUDO_INIT } from "./message.js";
+import { ABORT_EVENT, PSEUDO_FINAL, PSEUDO_INIT, TIMER_EVENT } from "./message.js";
 import { SwitchyardError } from "../errors.js";
 
 /** The current state has no transition on the current event. An action-level error: it is retried. */
@@ -78,4 +78,25 @@ export function planTransition(machine: MachineDefinition, state: string, event:
 /** Whether taking `event` from `state` happens in the same processing (a local transition). */
 export function isLocal(machine: MachineDefinition, state: string, event: string): boolean {
   return findTransition(machine, state, event)?.local === true;
+}
+
+/**
+ * Plan an operator's abort with compensation (the machine's `on_abort` state): the current state's
+ * exit action, then the abort state's entry and do actions.
+ */
+export function planAbort(machine: MachineDefinition, state: string, abortState: string): TransitionPlan {
+  const source = machine.states.get(state);
+  const target = machine.states.get(abortState);
+  if (target === undefined) throw new TransitionNotFoundError(machine.name, state, ABORT_EVENT);
+  const actions: PlannedAction[] = [];
+  if (source?.exitAction) actions.push({ phase: "exit", action: source.exitAction, state });
+  if (target.entryAction) actions.push({ phase: "entry", action: target.entryAction, state: target.name });
+  if (target.doAction) actions.push({ phase: "do", action: target.doAction, state: target.name });
+  return { transition: { event: ABORT_EVENT, source: state, target: target.name, local: false }, actions, target, final: target.final };
+}
+
+/** The timer transition of `state` (its `after:`), if it has one. */
+export function timerOf(machine: MachineDefinition, state: string): TransitionDefinition | undefined {
+  const transition = machine.states.get(state)?.transitions.get(TIMER_EVENT);
+  return transition?.afterSeconds === undefined ? undefined : transition;
 }

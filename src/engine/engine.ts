@@ -15,16 +15,30 @@ import {
   cloneMessage,
   DEFAULT_LEASE_TIMEOUT_SECONDS,
   DEFAULT_MAX_RETRIES,
+  TIMER_EVENT,
   decodeMessage,
   encodeMessage,
   type SystemContext,
   type WireMessage,
 } from "../core/message.js";
-import { type PlannedAction, isLocal, planTransition } from "../core/transitions.js";
+import { type PlannedAction, type TransitionPlan, isLocal, planAbort, planTransition, timerOf } from "../core/transitions.js";
 import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
-import type { Clock, Delivery, InstanceStatus, JournalAttempt, JournalMessage, LeaseResult, OutgoingMessage, Side } from "../ports.js";
+import {
+  type AbortRequest,
+  type Clock,
+  type Delivery,
+  FINAL_STATUSES,
+  type InstanceControl,
+  type JournalAttempt,
+  type JournalMessage,
+  type LeaseResult,
+  type MessageOrigin,
+  type OutgoingMessage,
+  type Side,
+  type StoredStatus,
+} from "../ports.js";
 import { RecentIds } from "./recent-ids.js";
 import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
@@ -83,8 +97,10 @@ export type ProcessOutcome =
       /**
        * `abandoned`: the caller's signal aborted while the actions ran. Nothing was sent and the
        * lease is released: hand the message back (do not acknowledge it) and it runs again at once.
+       * `paused`: the instance (or its machine at this state) is paused: the message is parked in
+       * the journal until `resume`. `aborted`: an operator's abort ended the instance here.
        */
-      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate" | "abandoned";
+      readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate" | "abandoned" | "paused" | "aborted";
       readonly correlationId: string;
     }
   /**
@@ -107,6 +123,9 @@ export interface ProcessOptions {
 
 /** Thrown inside a processing when its signal aborts before its actions finish. */
 class Abandoned extends Error {}
+
+/** A parked message could not be stored: the delivery must stay unacknowledged (it comes again). */
+class ParkFailed extends Error {}
 
 /** What an action threw, with where it ran: the journal and the failure reason name the action. */
 class ActionThrew {
@@ -230,6 +249,10 @@ class Processing {
   readonly #system: SystemContext;
   readonly #errors = new ErrorTally();
   readonly #signal: AbortSignal | undefined;
+  /** The operator's abort this processing obeys: set when it takes the abort path, or runs the compensation after it. */
+  #abort: AbortRequest | undefined;
+  /** This processing took the instance out of its state for the abort (its step is the abort's step). */
+  #abortedHere = false;
 
   constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, signal: AbortSignal | undefined) {
     this.#engine = engine;
@@ -346,18 +369,30 @@ class Processing {
     let sent: SentMessage | undefined;
     try {
       // 2. Duplicate check.
-      if (await this.#isDispatched()) {
-        this.#errors.record("duplicate");
-        this.#engine.logger.info("duplicate delivery dropped", this.#logFields());
-        await this.#stopRetries();
-        return "duplicate";
-      }
+      if (await this.#isDispatched()) return await this.#dropDuplicate("duplicate delivery dropped");
       await this.#ensureRecorded();
+      // The operator's controls (SPEC §9): a step already taken, a pause, an abort.
+      const control = await this.#readControl();
+      const obeyed = await this.#obey(control);
+      if (obeyed !== undefined) return obeyed;
       // 3. Transitions.
-      result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken));
-      // 4. Next message.
+      result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortedHere ? this.#abortPlan() : undefined));
+      // An abort asked while the actions ran discards their outcome: nothing they would have
+      // dispatched runs; the abort (and its compensation) runs instead.
+      if (!this.#abortedHere && this.#abort === undefined && this.#roles.journal !== undefined) {
+        const now = await this.#readControl();
+        if (now?.abort !== undefined && now.abort.step === undefined) {
+          this.#engine.logger.info("aborted while the actions ran: their outcome is discarded", this.#logFields());
+          this.#abort = now.abort;
+          this.#abortedHere = true;
+          result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortPlan()));
+        }
+      }
+      // 4. Next message, or the timer of the state it now waits in.
       if (result.nextEvent !== undefined) sent = await this.#sendNext(result, result.nextEvent);
+      else if (!result.final) sent = await this.#scheduleTimer(result);
     } catch (error) {
+      if (error instanceof ParkFailed) throw error.cause;
       if (error instanceof Abandoned) {
         this.#engine.logger.info("actions abandoned: the message is handed back", this.#logFields());
         return "abandoned";
@@ -369,24 +404,113 @@ class Processing {
     await this.#markDispatched();
     if (sent !== undefined) await this.#storeCheckpoint(sent);
     await this.#stopRetries();
-    // Nothing sent and not final: the instance rests here until an external event (sendEvent). The
-    // dispatched flag above is set all the same, so of the messages that compete for the next step
-    // (two events), exactly one runs.
-    const status: InstanceStatus = result.final ? "completed" : result.nextEvent === undefined ? "waiting" : "running";
+    await this.#cancelTimer();
+    // Nothing sent and not final: the instance rests here until an external event (sendEvent) or
+    // its timer. The dispatched flag above is set all the same, so of the messages that compete
+    // for the next step (two events, an event and a timer), exactly one runs.
+    const ended: StoredStatus = this.#abort === undefined ? "completed" : "aborted";
+    const status: StoredStatus = result.final ? ended : result.nextEvent === undefined ? "waiting" : "running";
     await this.#journal((journal) =>
       journal.updateInstance(this.#correlationId, {
         machineName: this.#machine.name,
         status,
         state: result.state,
         userContext: result.userContext,
-        reason: undefined,
+        reason: status === "aborted" ? this.#abort?.reason : undefined,
         steps: this.#system.steps,
         leasePrimary: this.#system.lease_primary,
         fenceToken: this.#fenceToken,
+        abortStep: this.#abortedHere && !result.final ? this.#system.steps : undefined,
       }),
     );
-    if (result.final) return "completed";
+    if (result.final) return status === "aborted" ? "aborted" : "completed";
     return result.nextEvent === undefined ? "waiting" : "dispatched";
+  }
+
+  async #dropDuplicate(why: string): Promise<"duplicate"> {
+    this.#errors.record("duplicate");
+    this.#engine.logger.info(why, this.#logFields());
+    await this.#stopRetries();
+    return "duplicate";
+  }
+
+  /**
+   * The instance's controls from the journal, or undefined without a journal (or a record). A
+   * journal that cannot be read is logged and the step runs as if no control were set: the journal
+   * is not a protocol role, and an outage of it must not stop the instances.
+   */
+  async #readControl(): Promise<InstanceControl | undefined> {
+    const journal = this.#roles.journal;
+    if (journal === undefined) return undefined;
+    try {
+      return await journal.control(this.#correlationId, this.#machine.name, this.#system.current_state);
+    } catch (error) {
+      this.#engine.logger.warn(`could not read the controls of the instance from ${journal.uri}: ${(error as Error).message}; the step runs as if none were set`, this.#logFields());
+      return undefined;
+    }
+  }
+
+  /**
+   * Act on the controls before any action runs: drop a message whose step the journal shows taken
+   * (a timer that fires after an event moved the instance on, however late), park the message of
+   * a paused instance, and take the abort path once an abort was asked. Undefined: run the step.
+   */
+  async #obey(control: InstanceControl | undefined): Promise<"duplicate" | "paused" | undefined> {
+    if (control === undefined) return undefined;
+    const steps = this.#system.steps;
+    if ((steps >= 1 && steps <= control.steps) || FINAL_STATUSES.includes(control.status)) {
+      return this.#dropDuplicate(`step ${steps} was already taken (the journal shows the instance ${control.status} at step ${control.steps}): message dropped`);
+    }
+    const abortPending = control.abort !== undefined && control.abort.step === undefined;
+    if (control.paused && !abortPending) {
+      const journal = this.#roles.journal;
+      if (journal === undefined) return undefined;
+      let parked: boolean;
+      try {
+        parked = await journal.park({
+          correlationId: this.#correlationId,
+          machineName: this.#machine.name,
+          state: this.#system.current_state,
+          steps,
+          retries: this.#system.retries,
+          body: this.#delivery.body,
+          parkedAt: this.#engine.clock.now(),
+        });
+      } catch (error) {
+        this.#engine.logger.warn(`could not park the message of a paused instance in ${journal.uri}: ${(error as Error).message}; it is delivered again`, this.#logFields());
+        throw new ParkFailed("park failed", { cause: error });
+      }
+      if (parked) {
+        this.#engine.logger.info("instance paused: message parked until resume", this.#logFields());
+        await this.#stopRetries();
+        return "paused";
+      }
+      // Resumed between the read and the park: run the step.
+    }
+    if (control.abort !== undefined) {
+      this.#abort = control.abort;
+      this.#abortedHere = abortPending;
+    }
+    return undefined;
+  }
+
+  /** The abort path: compensation through the machine's `on_abort` state, or (without one) no action at all. */
+  #abortPlan(): TransitionPlan | "end" {
+    const onAbort = this.#machine.onAbort;
+    return onAbort === undefined ? "end" : planAbort(this.#machine, this.#system.current_state, onAbort);
+  }
+
+  /** Leaving a state with a timer by another event: its timer entry (same step) is removed where the retry store can. */
+  async #cancelTimer(): Promise<void> {
+    if (this.#system.current_event === TIMER_EVENT || timerOf(this.#machine, this.#system.current_state) === undefined) return;
+    for (const [side, port] of sidesOf(this.#roles.retry)) {
+      if (this.#delivery.role === "retry" && this.#delivery.side === side) continue; // #stopRetries did
+      try {
+        await port.remove(this.#correlationId, this.#system.steps);
+      } catch (error) {
+        this.#engine.logger.info(`could not remove the timer entry on retry.${side}: ${(error as Error).message}; it is dropped when it fires`, this.#logFields());
+      }
+    }
   }
 
   /**
@@ -458,13 +582,18 @@ class Processing {
     if (!all) this.#errors.record("cache");
   }
 
-  /** Step 3: exit → transition action → entry → do, repeated while the next transition is local. */
-  async #runTransitions(fenceToken: number): Promise<TransitionResult> {
+  /**
+   * Step 3: exit → transition action → entry → do, repeated while the next transition is local.
+   * `first` replaces the plan of the first transition: an abort's compensation, or `"end"` for an
+   * abort without one (no action runs; the instance ends where it is).
+   */
+  async #runTransitions(fenceToken: number, first?: TransitionPlan | "end"): Promise<TransitionResult> {
     const working = cloneMessage(this.#original);
     const data = working.user_context;
     const obj: ActionObj = { fenceToken, delay: undefined };
     let state = this.#system.current_state;
     let event = this.#system.current_event;
+    if (first === "end") return { state, userContext: data, nextEvent: undefined, final: true, delaySeconds: undefined };
     for (let hops = 0; ; hops++) {
       if (hops >= MAX_LOCAL_TRANSITIONS) {
         throw new SwitchyardError(
@@ -472,7 +601,7 @@ class Processing {
           `more than ${MAX_LOCAL_TRANSITIONS} local transitions in one processing (last: state "${state}", event "${event}"); make one transition of the loop non-local`,
         );
       }
-      const plan = planTransition(this.#machine, state, event);
+      const plan = hops === 0 && first !== undefined ? first : planTransition(this.#machine, state, event);
       let result: unknown;
       for (const planned of plan.actions) {
         const context = this.#actionContext(data, planned.state, event);
@@ -528,6 +657,30 @@ class Processing {
       user_context: result.userContext,
     };
     return this.#send(next, result.delaySeconds ?? this.#system.additional_delay_seconds, ["stream", "retry"], "dispatch");
+  }
+
+  /**
+   * The instance waits in a state with an `after:` transition: schedule its timer message (the
+   * state, `pseudo_timer`, the next step) through the retry role, which keeps long delays
+   * (falling back to the stream). It fires only if the instance still waits there: an event taken
+   * first makes it a duplicate of its step.
+   */
+  async #scheduleTimer(result: TransitionResult): Promise<SentMessage | undefined> {
+    const timer = timerOf(this.#machine, result.state);
+    if (timer?.afterSeconds === undefined) return undefined;
+    const message: WireMessage = {
+      version: this.#original.version,
+      system_context: {
+        ...this.#system,
+        current_state: result.state,
+        current_event: TIMER_EVENT,
+        steps: this.#system.steps + 1,
+        retries: 0,
+        fence_token: this.#fenceToken,
+      },
+      user_context: result.userContext,
+    };
+    return this.#send(message, timer.afterSeconds, ["retry", "stream"], "dispatch", "timer");
   }
 
   /**
@@ -601,6 +754,7 @@ class Processing {
     delaySeconds: number,
     [first, then]: ["stream", "retry"] | ["retry", "stream"],
     fallbackError: "dispatch" | "retry",
+    origin?: MessageOrigin,
   ): Promise<SentMessage> {
     const outgoing = this.#outgoing(message, delaySeconds);
     let sent = await sendToRole(this.#roles, first, outgoing, this.#errors, this.#engine.logger);
@@ -611,7 +765,8 @@ class Processing {
     if (sent === undefined) {
       throw new SystemError(`could not send ${message.system_context.correlation_id} step ${message.system_context.steps}: every stream and retry backend failed`);
     }
-    await journalMessage(this.#engine, message, sent.role, sent.side);
+    const due = origin === "timer" ? this.#engine.clock.now() + delaySeconds * 1000 : undefined;
+    await journalMessage(this.#engine, message, sent.role, sent.side, { origin, due });
     return sent;
   }
 
@@ -694,6 +849,7 @@ export async function journalMessage(
   message: WireMessage,
   role: "stream" | "retry",
   side: Side,
+  how: { readonly origin?: MessageOrigin | undefined; readonly due?: number | undefined } = {},
 ): Promise<void> {
   const system = message.system_context;
   const entry: JournalMessage = {
@@ -705,6 +861,8 @@ export async function journalMessage(
     role,
     side,
     at: engine.clock.now(),
+    ...(how.origin === undefined ? {} : { origin: how.origin }),
+    ...(how.due === undefined ? {} : { due: how.due }),
   };
   await writeJournal(engine, (journal) => journal.appendMessage(system.correlation_id, entry));
 }

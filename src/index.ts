@@ -15,7 +15,7 @@ export {
   type ActionResult,
   maxRetryEvent,
 } from "./core/action.js";
-export { PSEUDO_FINAL, PSEUDO_INIT, WIRE_VERSION, type SystemContext, type WireMessage } from "./core/message.js";
+export { ABORT_EVENT, PSEUDO_FINAL, PSEUDO_INIT, TIMER_EVENT, WIRE_VERSION, type SystemContext, type WireMessage } from "./core/message.js";
 export * from "./definition/index.js";
 export { Engine, type EngineOptions, type ProcessOutcome } from "./engine/engine.js";
 export type { RoleBindings } from "./engine/roles.js";

@@ -11,10 +11,15 @@ export const WIRE_VERSION = "0.1";
 /** The two pseudo-states every machine has. */
 export const PSEUDO_INIT = "pseudo_init";
 export const PSEUDO_FINAL = "pseudo_final";
-/** The event of a timer message: the `after:` transition of the state the instance waits in. */
+/**
+ * The event of a timer transition (`after: 48h`): the state's `transitions` map holds the timer
+ * under it, and the timer's message carries it as `current_event`, so history shows it.
+ */
 export const TIMER_EVENT = "pseudo_timer";
-/** The event of the message that takes a waiting or paused instance to its abort. */
+/** The event of an operator's abort, which leads into the machine's `on_abort` state. */
 export const ABORT_EVENT = "pseudo_abort";
+/** Event names starting with this belong to Switchyard (the pseudo-events); a definition may not use them. */
+export const RESERVED_PREFIX = "pseudo_";
 
 /** Default `lease_timeout`, in seconds. */
 export const DEFAULT_LEASE_TIMEOUT_SECONDS = 300;

@@ -4,6 +4,7 @@
  * string literals) every event it can return must have a transition.
  */
 import type { ActionContext, ActionExport, ActionObj } from "../core/action.js";
+import type { Duration } from "../core/duration.js";
 import type { MachineConfig, StateConfig, TransitionConfig } from "./types.js";
 
 /** An action in the builder: a reference string (`./actions.ts#Log`) or the function or class itself. */
@@ -11,6 +12,17 @@ export type BuilderAction = string | ActionExport;
 
 /** A transition target: a state name, or the target with a transition action and the `local` flag. */
 export type BuilderTransition<S extends string> = S | { target: S; action?: BuilderAction; local?: boolean };
+
+/**
+ * A timer transition: taken when the instance has waited `delay` in the state without an event
+ * taking it elsewhere. Never local.
+ */
+export interface BuilderTimer<S extends string> {
+  /** `"90s"`, `"15m"`, `"48h"`, `"30d"` (at most 365 days), or a whole number of seconds. */
+  delay: Duration | number;
+  target: S;
+  action?: BuilderAction;
+}
 
 /** The events an action can return: its string result type, or `string` when it is not known. */
 export type EventsOf<A> = A extends (context: ActionContext, obj: ActionObj) => infer R
@@ -27,6 +39,8 @@ export interface BuilderState<S extends string> {
   exit?: BuilderAction;
   /** Transitions by event. */
   on?: Record<string, BuilderTransition<S>>;
+  /** The state's timer transition (`after:` in YAML). */
+  after?: BuilderTimer<S>;
 }
 
 /** Requires, of each state whose do action returns known events, a transition for every one of them. */
@@ -40,6 +54,8 @@ export interface BuilderMachine<T> {
   /** Default 5. */
   maxRetries?: number;
   initial: keyof T & string;
+  /** The compensation state an aborted instance enters (`on_abort:` in YAML); not the initial state. */
+  onAbort?: keyof T & string;
   states: T & HandledEvents<T>;
 }
 
@@ -57,7 +73,9 @@ export interface BuilderMachine<T> {
  *     charging: { do: charge, on: { charged: { target: "shipped", action: log, local: true } } },
  *     shipped: { final: true },
  *     rejected: { final: true },
+ *     refunding: { do: refund, on: { refunded: "rejected" }, after: { delay: "1h", target: "rejected" } },
  *   },
+ *   onAbort: "refunding",
  * });
  * ```
  */
@@ -72,10 +90,18 @@ export function defineMachine<T extends Record<string, BuilderState<keyof T & st
       entry_action: state.entry,
       do_action: state.do,
       exit_action: state.exit,
-      transitions: Object.entries(state.on ?? {}).map(([event, to]): TransitionConfig =>
-        typeof to === "string" ? { event, target: to } : { event, target: to.target, action: to.action, local: to.local },
-      ),
+      transitions: [
+        ...Object.entries(state.on ?? {}).map(([event, to]): TransitionConfig =>
+          typeof to === "string" ? { event, target: to } : { event, target: to.target, action: to.action, local: to.local },
+        ),
+        ...(state.after === undefined ? [] : [timer(state.after)]),
+      ],
     }),
   );
-  return { name: machine.name, max_retries: machine.maxRetries, states };
+  return { name: machine.name, max_retries: machine.maxRetries, on_abort: machine.onAbort, states };
+}
+
+function timer({ delay, target, action }: BuilderTimer<string>): TransitionConfig {
+  // A number is seconds; a bad one (1.5, -1) fails validation as the duration "1.5s".
+  return { after: typeof delay === "number" ? `${delay}s` : delay, target, action };
 }

@@ -1,9 +1,9 @@
 /**
  * The graph check of one machine: state names, the initial state, transition targets and events,
- * reachability and dead ends.
+ * timers, the `on_abort` state, reachability and dead ends.
  */
 import { DefinitionError, type SourceLocation } from "../errors.js";
-import type { DraftMachine, DraftState } from "./check-shape.js";
+import type { DraftMachine, DraftState, DraftTransition } from "./check-shape.js";
 import { hint } from "./suggest.js";
 
 /** Every graph problem of `machine` (whose shape has been checked). */
@@ -30,12 +30,21 @@ export function checkGraph(machine: DraftMachine): DefinitionError[] {
 
   for (const state of states.values()) {
     const events = new Map<string, SourceLocation | undefined>();
+    let firstTimer: DraftTransition | undefined;
     for (const transition of state.transitions) {
       if (transition.target !== undefined && !states.has(transition.target.value)) {
         report(
           `unknown target state "${transition.target.value}" in ${transition.label}; ${hint(transition.target.value, names, "states")}`,
           transition.target.at,
         );
+      }
+      if (transition.after !== undefined) {
+        if (state.final) {
+          report(`final ${state.label} has a timer transition; an instance never waits in a final state, so remove it or make the state non-final`, transition.after.at);
+        } else if (firstTimer !== undefined) {
+          report(`${state.label} has two timer transitions${seeAlso(firstTimer.after?.at)}; keep one`, transition.after.at);
+        }
+        firstTimer ??= transition;
       }
       if (transition.event === undefined) continue;
       if (events.has(transition.event.value)) {
@@ -52,21 +61,34 @@ export function checkGraph(machine: DraftMachine): DefinitionError[] {
     }
   }
 
+  const onAbort = machine.onAbort;
+  let abortState: string | undefined;
+  if (onAbort !== undefined && !states.has(onAbort.value)) {
+    report(`unknown on_abort state "${onAbort.value}" in ${machine.label}; ${hint(onAbort.value, names, "states")}`, onAbort.at);
+  } else if (onAbort !== undefined && states.get(onAbort.value)?.initial !== undefined) {
+    report(`on_abort of ${machine.label} names its initial state "${onAbort.value}"; name the state that compensates for an aborted instance`, onAbort.at);
+  } else {
+    abortState = onAbort?.value;
+  }
+
   const initial = initials.length === 1 ? initials[0]?.name?.value : undefined;
   if (initial !== undefined) {
-    const reached = reachable(states, initial);
+    // An aborted instance enters the on_abort state without a transition: it and what follows it count as reached.
+    const reached = reachable(states, abortState === undefined ? [initial] : [initial, abortState]);
     for (const [name, state] of states) {
       if (!reached.has(name)) {
-        report(`${state.label} is unreachable from the initial state "${initial}"; add a transition to it or remove it`, state.name?.at);
+        const from = abortState === undefined ? "" : ` or the on_abort state "${abortState}"`;
+        report(`${state.label} is unreachable from the initial state "${initial}"${from}; add a transition to it or remove it`, state.name?.at);
       }
     }
   }
   return problems;
 }
 
-function reachable(states: ReadonlyMap<string, DraftState>, initial: string): Set<string> {
-  const seen = new Set([initial]);
-  const pending = [initial];
+/** The states reachable from `roots` by transitions (timer transitions included). */
+function reachable(states: ReadonlyMap<string, DraftState>, roots: readonly string[]): Set<string> {
+  const seen = new Set(roots);
+  const pending = [...roots];
   for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
     for (const transition of states.get(name)?.transitions ?? []) {
       const target = transition.target?.value;

@@ -2,12 +2,12 @@
  * The shape check: walks a definition value (parsed YAML or an in-code config) and turns it into
  * drafts that keep every item's location, reporting unknown keys, missing names and wrong types.
  */
-import { DEFAULT_MAX_RETRIES } from "../core/message.js";
+import { parseDuration } from "../core/duration.js";
+import { DEFAULT_MAX_RETRIES, PSEUDO_FINAL, PSEUDO_INIT, RESERVED_PREFIX, TIMER_EVENT } from "../core/message.js";
 import { DefinitionError, type SourceLocation } from "../errors.js";
 import type { DefinitionSource, ValuePath } from "./source.js";
 import { hint } from "./suggest.js";
 import type { ActionConfig } from "./types.js";
-import { PSEUDO_FINAL, PSEUDO_INIT } from "../core/message.js";
 
 /** A value and where it was written. */
 export interface Located<T> {
@@ -18,11 +18,22 @@ export interface Located<T> {
 /** An action as written, with its location. */
 export type DraftAction = Located<ActionConfig>;
 
-/** A transition that passed the shape check (fields that failed it are left out). */
+/** The delay of a timer transition as written; `seconds` is undefined when it is not a valid duration. */
+export interface DraftDelay {
+  readonly written: unknown;
+  readonly seconds: number | undefined;
+  readonly at: SourceLocation | undefined;
+}
+
+/**
+ * A transition that passed the shape check (fields that failed it are left out). A timer
+ * transition has `after` and no `event`; the shape check reports a transition with both or neither.
+ */
 export interface DraftTransition {
-  /** How messages name it: `transition "go" of state "s1"`. */
+  /** How messages name it: `transition "go" of state "s1"`, `transition after 48h of state "s1"`. */
   readonly label: string;
   readonly event: Located<string> | undefined;
+  readonly after: DraftDelay | undefined;
   readonly target: Located<string> | undefined;
   readonly action: DraftAction | undefined;
   readonly local: boolean;
@@ -50,6 +61,8 @@ export interface DraftMachine {
   readonly label: string;
   readonly name: Located<string> | undefined;
   readonly maxRetries: number;
+  /** The `on_abort` state as written (checked against the states by the graph check). */
+  readonly onAbort: Located<string> | undefined;
   readonly states: readonly DraftState[] | undefined;
   readonly at: SourceLocation | undefined;
   readonly source: DefinitionSource;
@@ -62,9 +75,9 @@ export type DraftEntry =
 
 const ROOT_KEYS = ["machines"];
 const IMPORT_KEYS = ["import"];
-const MACHINE_KEYS = ["name", "max_retries", "states"];
+const MACHINE_KEYS = ["name", "max_retries", "on_abort", "states"];
 const STATE_KEYS = ["name", "initial", "final", "entry_action", "do_action", "exit_action", "transitions"];
-const TRANSITION_KEYS = ["event", "target", "action", "local"];
+const TRANSITION_KEYS = ["event", "after", "target", "action", "local"];
 
 /** Check the shape of one source's value; every problem found is returned, not just the first. */
 export function checkShape(source: DefinitionSource): { entries: DraftEntry[]; problems: DefinitionError[] } {
@@ -123,6 +136,7 @@ class ShapeChecker {
         this.#report(`max_retries of ${label} must be a non-negative integer, got ${describe(value.max_retries)}`, [...at, "max_retries"]);
       }
     }
+    const onAbort = value.on_abort === undefined ? undefined : this.#string(value, "on_abort", at, label, "<state name>");
     let states: DraftState[] | undefined;
     if (value.states === undefined) {
       this.#report(`${label} has no states; add states: with a list of states`, at);
@@ -131,7 +145,7 @@ class ShapeChecker {
     } else {
       states = value.states.flatMap((state, i) => this.#state(state, [...at, "states", i], i, label) ?? []);
     }
-    return { label, name, maxRetries, states, at: this.#locate(at), source: this.#source };
+    return { label, name, maxRetries, onAbort, states, at: this.#locate(at), source: this.#source };
   }
 
   #state(value: unknown, at: ValuePath, index: number, machine: string): DraftState | undefined {
@@ -172,17 +186,43 @@ class ShapeChecker {
       this.#report(`${fallback} must be a mapping with an event and a target, got ${describe(value)}`, at);
       return undefined;
     }
-    const event = this.#string(value, "event", at, fallback, "<event name>");
-    const label = event ? `transition "${event.value}" of ${state}` : fallback;
+    const timer = value.after !== undefined && value.event === undefined;
+    const event = timer ? undefined : this.#string(value, "event", at, fallback, "<event name> (or after: <duration> for a timer)");
+    if (event !== undefined) this.#checkEventName(event.value, [...at, "event"]);
+    if (event !== undefined && value.after !== undefined) {
+      this.#report(`transition "${event.value}" of ${state} has both event and after; keep one: a transition fires on an event or after a delay`, [...at, "after"], "key");
+    }
+    const after = timer ? this.#delay(value.after, [...at, "after"], fallback) : undefined;
+    const label = event ? `transition "${event.value}" of ${state}` : after?.seconds !== undefined ? `transition after ${after.written} of ${state}` : fallback;
     this.#checkKeys(value, TRANSITION_KEYS, at, label);
+    let local = this.#boolean(value, "local", at, label);
+    if (timer && local) {
+      this.#report(`${label} cannot be local: true; a timer always fires as a message of its own`, [...at, "local"]);
+      local = false;
+    }
     return {
       label,
       event,
+      after,
       target: this.#string(value, "target", at, label, "<state name>"),
       action: this.#action(value, "action", at, label),
-      local: this.#boolean(value, "local", at, label),
+      local,
       at: this.#locate(at),
     };
+  }
+
+  /** Event names starting with `pseudo_` are Switchyard's own. */
+  #checkEventName(name: string, at: ValuePath): void {
+    if (!name.startsWith(RESERVED_PREFIX)) return;
+    const instead = name === TIMER_EVENT ? "; for a timer write after: <duration> instead of an event" : "; rename the event";
+    this.#report(`event name "${name}" is reserved: names starting with ${RESERVED_PREFIX} belong to Switchyard's own events${instead}`, at);
+  }
+
+  /** The `after` of a timer transition; a bad duration is reported and kept with no seconds. */
+  #delay(written: unknown, at: ValuePath, owner: string): DraftDelay {
+    const { seconds, problem } = parseDuration(written);
+    if (problem !== undefined) this.#report(`after of ${owner} ${problem}`, at);
+    return { written, seconds, at: this.#locate(at) };
   }
 
   /** A required non-empty string field. */

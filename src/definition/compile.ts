@@ -4,6 +4,8 @@
  */
 import path from "node:path";
 import type { Action } from "../core/action.js";
+import type { Duration } from "../core/duration.js";
+import { TIMER_EVENT } from "../core/message.js";
 import { DefinitionError } from "../errors.js";
 import { type ActionRegistry, ActionResolver } from "./actions.js";
 import { checkGraph, seeAlso } from "./check-graph.js";
@@ -179,15 +181,16 @@ function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, A
     if (state.initial !== undefined) initialState = name;
     const transitions = new Map<string, TransitionDefinition>();
     for (const transition of state.transitions) {
-      const event = present(transition.event);
-      transitions.set(event, {
-        event,
-        source: name,
-        target: present(transition.target),
-        action: action(transition.action),
-        local: transition.local,
-        location: transition.at,
-      });
+      const common = { source: name, target: present(transition.target), action: action(transition.action), local: transition.local, location: transition.at };
+      if (transition.after === undefined) {
+        const event = present(transition.event);
+        transitions.set(event, { event, ...common });
+      } else {
+        // A timer is kept under its pseudo-event, so the engine plans it like any other transition.
+        const { seconds, written } = transition.after;
+        if (seconds === undefined) throw new Error("internal error: building a timer whose duration failed its check");
+        transitions.set(TIMER_EVENT, { event: TIMER_EVENT, ...common, afterSeconds: seconds, after: written as Duration });
+      }
     }
     states.set(name, {
       name,
@@ -205,6 +208,7 @@ function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, A
     maxRetries: machine.maxRetries,
     initialState,
     states,
+    onAbort: machine.onAbort?.value,
     location: machine.at,
   };
 }

@@ -4,7 +4,8 @@ import type { MachineDefinition, TransitionDefinition } from "./types.js";
 
 /**
  * The machine as a Graphviz DOT digraph: a point for the start, final states drawn with a double
- * border, edges labelled `event / action`, local transitions dashed.
+ * border, edges labelled `event / action` (a timer `after 48h / action`), local and timer transitions
+ * dashed, and the `on_abort` state pointed at by a dotted edge from an "on abort" note.
  *
  * @example
  * ```ts
@@ -22,10 +23,12 @@ export function toDot(machine: MachineDefinition): string {
   for (const state of machine.states.values()) {
     lines.push(`  ${id(state.name)}${state.final ? " [peripheries=2]" : ""};`);
   }
+  if (machine.onAbort !== undefined) lines.push('  "__on_abort__" [shape=note, label="on abort"];');
   lines.push(`  "__start__" -> ${id(machine.initialState)};`);
+  if (machine.onAbort !== undefined) lines.push(`  "__on_abort__" -> ${id(machine.onAbort)} [style=dotted];`);
   for (const state of machine.states.values()) {
     for (const transition of state.transitions.values()) {
-      const style = transition.local ? ", style=dashed" : "";
+      const style = transition.local || transition.afterSeconds !== undefined ? ", style=dashed" : "";
       lines.push(`  ${id(state.name)} -> ${id(transition.target)} [label=${id(label(transition))}${style}];`);
     }
   }
@@ -35,8 +38,9 @@ export function toDot(machine: MachineDefinition): string {
 
 /**
  * The machine as a Mermaid `stateDiagram-v2`: `[*] --> initial`, `final --> [*]`, transitions
- * labelled `event / action`, local transitions marked `(local)`. States whose names are not plain
- * identifiers are declared with an alias.
+ * labelled `event / action` (a timer `after 48h / action`), local transitions marked `(local)`, and
+ * an "on abort" note on the `on_abort` state. States whose names are not plain identifiers are
+ * declared with an alias.
  */
 export function toMermaid(machine: MachineDefinition): string {
   const ids = new Map<string, string>();
@@ -58,11 +62,13 @@ export function toMermaid(machine: MachineDefinition): string {
     }
     if (state.final) lines.push(`  ${id(state.name)} --> [*]`);
   }
+  if (machine.onAbort !== undefined) lines.push(`  note left of ${id(machine.onAbort)} : on abort`);
   return `${lines.join("\n")}\n`;
 }
 
 function label(transition: TransitionDefinition): string {
-  return transition.action === undefined ? transition.event : `${transition.event} / ${shortName(transition.action)}`;
+  const trigger = transition.afterSeconds === undefined ? transition.event : `after ${transition.after ?? `${transition.afterSeconds}s`}`;
+  return transition.action === undefined ? trigger : `${trigger} / ${shortName(transition.action)}`;
 }
 
 /** `Log` for `./actions.ts#Log` or `pkg.actions.Log`; a registered name as is. */

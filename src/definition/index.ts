@@ -4,6 +4,7 @@ export {
   type BuilderAction,
   type BuilderMachine,
   type BuilderState,
+  type BuilderTimer,
   type BuilderTransition,
   defineMachine,
   type EventsOf,

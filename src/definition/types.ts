@@ -3,17 +3,34 @@
  * is the resolved, validated form the engine runs (defined in `core/machine.ts`, re-exported here).
  */
 import type { ActionExport } from "../core/action.js";
+import type { Duration } from "../core/duration.js";
 
 /** An action as written: a reference (`./actions.ts#Log`, `pkg.module.Log`, a registered name) or code. */
 export type ActionConfig = string | ActionExport;
 
-/** A transition as written. */
-export interface TransitionConfig {
+/** A transition as written: on an `event`, or (a timer) `after` a delay; exactly one of the two. */
+export type TransitionConfig = EventTransitionConfig | TimerTransitionConfig;
+
+/** A transition taken on an event. */
+export interface EventTransitionConfig {
   event: string;
+  after?: undefined;
   target: string;
   action?: ActionConfig | undefined;
   /** Run in the same message processing instead of a new message. */
   local?: boolean | undefined;
+}
+
+/**
+ * A timer transition: taken when the instance has waited `after` (`90s`, `15m`, `48h`, `30d`, at
+ * most 365d) in its state. At most one per state, none on a final state, never local.
+ */
+export interface TimerTransitionConfig {
+  after: Duration;
+  event?: undefined;
+  target: string;
+  action?: ActionConfig | undefined;
+  local?: false | undefined;
 }
 
 /** A state as written. */
@@ -32,6 +49,8 @@ export interface MachineConfig {
   name: string;
   /** Default 5. */
   max_retries?: number | undefined;
+  /** The compensation state an aborted instance enters (see `MachineDefinition.onAbort`). */
+  on_abort?: string | undefined;
   states: StateConfig[];
 }
 
@@ -43,4 +62,5 @@ export interface DefinitionConfig {
   machines: MachineEntryConfig[];
 }
 
+export type { Duration } from "../core/duration.js";
 export type { DefinitionSet, MachineDefinition, StateDefinition, TransitionDefinition } from "../core/machine.js";

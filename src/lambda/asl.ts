@@ -8,9 +8,18 @@
  * protocol's full-jitter backoff; a Choice state (`<state> ?`) routes on `$.event` to the Task of
  * the transition's target. Final states go to a Succeed state; an action that fails past its retries
  * or an event with no transition ends in a Fail state. Local transitions become ordinary hops.
+ *
+ * A timer transition (`after: 48h`) becomes a Choice rule on a null `$.event` (the do_action returned
+ * nothing: the instance waits) leading to a Wait state of that many seconds, then a Pass state that
+ * sets the event to `pseudo_timer` for the target's Task. Step Functions delivers no external events,
+ * so there the timer always fires; a Wait longer than five minutes needs a Standard workflow.
+ *
+ * `on_abort` has no counterpart: stopping an execution runs no compensation. Only the states the
+ * initial state leads to are emitted (Step Functions rejects unreachable states), and the document's
+ * Comment says that `on_abort` was left out.
  */
-import { PSEUDO_FINAL, PSEUDO_INIT } from "../core/message.js";
-import type { MachineDefinition, StateDefinition } from "../core/machine.js";
+import { PSEUDO_FINAL, PSEUDO_INIT, TIMER_EVENT } from "../core/message.js";
+import type { MachineDefinition, StateDefinition, TransitionDefinition } from "../core/machine.js";
 import { UsageError } from "../errors.js";
 import { STEP_MARKER } from "./step.js";
 
@@ -45,7 +54,8 @@ export function toAsl(machine: MachineDefinition, options: AslOptions): AslDocum
   if (!/^arn:aws[a-z-]*:lambda:[^:]+:[^:]*:function:.+/.test(options.lambdaArn)) {
     throw new UsageError(`--lambda-arn "${options.lambdaArn}" is not a Lambda function ARN; write arn:aws:lambda:REGION:ACCOUNT:function:NAME`);
   }
-  const taken = new Set<string>(machine.states.keys());
+  const emitted = reachableStates(machine);
+  const taken = new Set<string>(emitted.map((state) => state.name));
   const reserve = (name: string) => {
     let unique = name;
     while (taken.has(unique)) unique = `${unique}_`;
@@ -55,7 +65,14 @@ export function toAsl(machine: MachineDefinition, options: AslOptions): AslDocum
   const succeed = reserve(PSEUDO_FINAL);
   const actionFailed = reserve("action failed");
   const noTransition = reserve("no transition");
-  const choices = new Map([...machine.states.keys()].map((name) => [name, reserve(`${name} ?`)]));
+  const choices = new Map(emitted.map(({ name }) => [name, reserve(`${name} ?`)]));
+  const timers = new Map<string, { transition: TransitionDefinition; after: string; wait: string; fire: string }>();
+  for (const state of emitted) {
+    const transition = state.final ? undefined : state.transitions.get(TIMER_EVENT);
+    if (transition?.afterSeconds === undefined) continue;
+    const after = transition.after ?? `${transition.afterSeconds}s`;
+    timers.set(state.name, { transition, after, wait: reserve(`${state.name} after ${after}`), fire: reserve(`${state.name} ${TIMER_EVENT}`) });
+  }
   for (const name of taken) {
     if (name.length > MAX_NAME_LENGTH) {
       throw new UsageError(`state name "${name}" is longer than the ${MAX_NAME_LENGTH} characters Step Functions allows; shorten it`);
@@ -70,18 +87,28 @@ export function toAsl(machine: MachineDefinition, options: AslOptions): AslDocum
       Next: machine.initialState,
     },
   };
-  for (const state of machine.states.values()) {
+  for (const state of emitted) {
     const choice = choices.get(state.name) as string;
     states[state.name] = task(machine, state, options.lambdaArn, state.final ? succeed : state.transitions.size > 0 ? choice : noTransition, actionFailed);
-    if (!state.final && state.transitions.size > 0) {
-      states[choice] = {
-        Type: "Choice",
-        Choices: [...state.transitions.values()].map((transition) => ({
-          Variable: "$.event",
-          StringEquals: transition.event,
-          Next: transition.target,
-        })),
-        Default: noTransition,
+    if (state.final || state.transitions.size === 0) continue;
+    const timer = timers.get(state.name);
+    const rules: Record<string, unknown>[] = [...state.transitions.values()]
+      .filter((transition) => transition.afterSeconds === undefined)
+      .map((transition) => ({ Variable: "$.event", StringEquals: transition.event, Next: transition.target }));
+    if (timer !== undefined) rules.push({ Variable: "$.event", IsNull: true, Next: timer.wait });
+    states[choice] = { Type: "Choice", Choices: rules, Default: noTransition };
+    if (timer !== undefined) {
+      states[timer.wait] = {
+        Type: "Wait",
+        Comment: `Step Functions delivers no external events: the timer of ${state.name} (after ${timer.after}) always fires`,
+        Seconds: timer.transition.afterSeconds,
+        Next: timer.fire,
+      };
+      states[timer.fire] = {
+        Type: "Pass",
+        Comment: `the timer fires: ${state.name} --${TIMER_EVENT}--> ${timer.transition.target}`,
+        Parameters: { "state.$": "$.state", event: TIMER_EVENT, "context.$": "$.context", "steps.$": "$.steps" },
+        Next: timer.transition.target,
       };
     }
   }
@@ -96,7 +123,23 @@ export function toAsl(machine: MachineDefinition, options: AslOptions): AslDocum
     Error: "NoTransition",
     Cause: `a do_action of machine ${machine.name} returned an event its state has no transition for (or none); waiting states need the Switchyard runtime, not Step Functions`,
   };
-  return { Comment: `Switchyard machine ${machine.name} (generated by switchyard asl)`, StartAt: PSEUDO_INIT, States: states };
+  const abort = machine.onAbort === undefined ? "" : `; its on_abort (${machine.onAbort}) is not exported: stopping an execution runs no compensation`;
+  return { Comment: `Switchyard machine ${machine.name} (generated by switchyard asl)${abort}`, StartAt: PSEUDO_INIT, States: states };
+}
+
+/** The states the initial state leads to, in definition order. */
+function reachableStates(machine: MachineDefinition): StateDefinition[] {
+  const seen = new Set([machine.initialState]);
+  const pending = [machine.initialState];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    for (const { target } of machine.states.get(name)?.transitions.values() ?? []) {
+      if (!seen.has(target)) {
+        seen.add(target);
+        pending.push(target);
+      }
+    }
+  }
+  return [...machine.states.values()].filter((state) => seen.has(state.name));
 }
 
 function task(machine: MachineDefinition, state: StateDefinition, lambdaArn: string, next: string, failed: string): AslState {

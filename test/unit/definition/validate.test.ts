@@ -55,7 +55,7 @@ describe("validateDefinitionFile", () => {
     expect(await problemsOf("problems/missing-name.yaml")).toEqual([
       "problems/missing-name.yaml:2:3: machine #1 has no name; add name: <machine name>",
       'problems/missing-name.yaml:8:5: state #1 of machine "named" has no name; add name: <state name>',
-      'problems/missing-name.yaml:13:7: transition #1 of state "s2" has no event; add event: <event name>',
+      'problems/missing-name.yaml:13:7: transition #1 of state "s2" has no event; add event: <event name> (or after: <duration> for a timer)',
     ]);
   });
 
@@ -144,6 +144,57 @@ describe("validateDefinitionFile", () => {
       'problems/wrong-types.yaml:13:11: states of machine "flat" must be a list of states, got "s1"',
       'problems/wrong-types.yaml:14:3: machine "empty" has no states; add states: with a list of states',
       'problems/wrong-types.yaml:15:16: max_retries of machine "empty" must be a non-negative integer, got 2.5',
+    ]);
+  });
+
+  it("finds nothing wrong with timers and an on_abort state reached only by an abort", async () => {
+    expect(await problemsOf("timers.yaml")).toEqual([]);
+  });
+
+  it("reports durations of timers that are not a whole number and one unit up to 365d", async () => {
+    const like = "like 90s, 15m, 48h or 30d";
+    expect(await problemsOf("problems/bad-timers.yaml")).toEqual([
+      `problems/bad-timers.yaml:9:14: after of transition #2 of state "words" must be a duration ${like}, got "2 days"`,
+      `problems/bad-timers.yaml:15:14: after of transition #2 of state "zero" must be a positive duration ${like}, got "0s"`,
+      'problems/bad-timers.yaml:21:14: after of transition #2 of state "long" must be at most 365d, got "366d"',
+      `problems/bad-timers.yaml:27:14: after of transition #2 of state "unitless" must be a duration ${like}, got 90`,
+      `problems/bad-timers.yaml:31:14: after of transition #1 of state "fraction" must be a duration ${like}, got "1.5h"`,
+    ]);
+  });
+
+  it("reports timers with an event, local timers, several timers in a state and timers of final states", async () => {
+    const first = "(first at problems/timer-conflicts.yaml:13:14)";
+    expect(await problemsOf("problems/timer-conflicts.yaml")).toEqual([
+      'problems/timer-conflicts.yaml:8:7: transition "approve" of state "review" has both event and after; keep one: a transition fires on an event or after a delay',
+      'problems/timer-conflicts.yaml:10:7: transition #2 of state "review" has no event; add event: <event name> (or after: <duration> for a timer)',
+      'problems/timer-conflicts.yaml:15:14: transition after 15m of state "waiting" cannot be local: true; a timer always fires as a message of its own',
+      `problems/timer-conflicts.yaml:16:14: state "waiting" has two timer transitions ${first}; keep one`,
+      `problems/timer-conflicts.yaml:18:14: state "waiting" has two timer transitions ${first}; keep one`,
+      'problems/timer-conflicts.yaml:19:15: unknown target state "dnoe" in transition after 1h of state "waiting"; did you mean "done"?',
+      'problems/timer-conflicts.yaml:23:14: final state "done" has a timer transition; an instance never waits in a final state, so remove it or make the state non-final',
+    ]);
+  });
+
+  it("reports event names reserved for Switchyard's pseudo-events", async () => {
+    const reserved = "is reserved: names starting with pseudo_ belong to Switchyard's own events";
+    expect(await problemsOf("problems/reserved-event.yaml")).toEqual([
+      `problems/reserved-event.yaml:7:14: event name "pseudo_timer" ${reserved}; for a timer write after: <duration> instead of an event`,
+      `problems/reserved-event.yaml:9:14: event name "pseudo_retry" ${reserved}; rename the event`,
+    ]);
+  });
+
+  it("reports an on_abort that names no state or the initial state, and does not count it as reaching states", async () => {
+    expect(await problemsOf("problems/bad-abort.yaml")).toEqual([
+      'problems/bad-abort.yaml:3:13: unknown on_abort state "cancelld" in machine "typo"; did you mean "cancelled"?',
+      'problems/bad-abort.yaml:13:13: on_abort of machine "initial" names its initial state "start"; name the state that compensates for an aborted instance',
+      'problems/bad-abort.yaml:22:11: state "island" is unreachable from the initial state "start"; add a transition to it or remove it',
+      'problems/bad-abort.yaml:25:13: on_abort of machine "empty" must be a non-empty string, got ""',
+    ]);
+  });
+
+  it("reports states that neither the initial state nor the on_abort state reach", async () => {
+    expect(await problemsOf("problems/abort-unreachable.yaml")).toEqual([
+      'problems/abort-unreachable.yaml:17:11: state "island" is unreachable from the initial state "start" or the on_abort state "undo"; add a transition to it or remove it',
     ]);
   });
 

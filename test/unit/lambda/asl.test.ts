@@ -2,12 +2,15 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { TIMER_EVENT } from "../../../src/core/message.js";
 import { loadDefinitionFile } from "../../../src/definition/load.js";
 import type { MachineDefinition } from "../../../src/definition/types.js";
 import { type AslDocument, toAsl } from "../../../src/lambda/asl.js";
+import { runStep } from "../../../src/lambda/step.js";
 import { PROTOCOL_FSM } from "../../support/protocol-harness.js";
 
 const TRACER = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../../examples/tracer/fsm.yaml");
+const TIMERS = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures/definitions/timers.yaml");
 const ARN = "arn:aws:lambda:us-east-1:123456789012:function:switchyard";
 
 /** Every `Next`, `Default` and Choice/Catch target of the document. */
@@ -21,13 +24,14 @@ function targets(asl: AslDocument): string[] {
   return found;
 }
 
-function checkStructure(machine: MachineDefinition, asl: AslDocument): void {
+/** Checks the document's structure; `skipped` names the states it leaves out (reached only by an abort). */
+function checkStructure(machine: MachineDefinition, asl: AslDocument, skipped: readonly string[] = []): void {
   const parsed = JSON.parse(JSON.stringify(asl)) as AslDocument;
   expect(parsed).toEqual(asl);
   expect(Object.keys(asl.States)).toContain(asl.StartAt);
   for (const target of targets(asl)) expect(Object.keys(asl.States)).toContain(target);
   for (const [name, state] of Object.entries(asl.States)) {
-    expect(["Pass", "Task", "Choice", "Succeed", "Fail"]).toContain(state.Type);
+    expect(["Pass", "Task", "Choice", "Wait", "Succeed", "Fail"]).toContain(state.Type);
     expect(name.length).toBeLessThanOrEqual(80);
     // Terminal states have no Next; every other state has one (or Choices and a Default).
     if (state.Type === "Succeed" || state.Type === "Fail") expect(state.Next).toBeUndefined();
@@ -35,6 +39,10 @@ function checkStructure(machine: MachineDefinition, asl: AslDocument): void {
     else expect(state.Next).toBeDefined();
   }
   for (const state of machine.states.values()) {
+    if (skipped.includes(state.name)) {
+      expect(asl.States[state.name]).toBeUndefined();
+      continue;
+    }
     const task = asl.States[state.name] as Record<string, unknown>;
     expect(task).toMatchObject({ Type: "Task", Resource: ARN, Parameters: { switchyard: "step", machine: machine.name, state: state.name, "context.$": "$.context" } });
     expect(task.Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ["States.ALL"], MaxAttempts: machine.maxRetries, JitterStrategy: "FULL" }));
@@ -45,9 +53,20 @@ function checkStructure(machine: MachineDefinition, asl: AslDocument): void {
     }
     const choice = asl.States[task.Next as string] as Record<string, unknown>;
     expect(choice.Type).toBe("Choice");
-    // Every FSM transition appears as a Choice rule on $.event leading to its target's Task.
-    const rules = choice.Choices as Array<Record<string, string>>;
-    expect(rules).toEqual([...state.transitions.values()].map((t) => ({ Variable: "$.event", StringEquals: t.event, Next: t.target })));
+    // Every FSM transition appears as a Choice rule on $.event leading to its target's Task; a timer,
+    // on a null event, through a Wait of its delay and a Pass that sets the event to pseudo_timer.
+    const rules = choice.Choices as Array<Record<string, unknown>>;
+    const events = [...state.transitions.values()].filter((t) => t.afterSeconds === undefined);
+    expect(rules.slice(0, events.length)).toEqual(events.map((t) => ({ Variable: "$.event", StringEquals: t.event, Next: t.target })));
+    const timer = state.transitions.get(TIMER_EVENT);
+    if (timer === undefined) {
+      expect(rules).toHaveLength(events.length);
+      continue;
+    }
+    expect(rules.slice(events.length)).toEqual([{ Variable: "$.event", IsNull: true, Next: expect.any(String) }]);
+    const wait = asl.States[rules[events.length]?.Next as string] as Record<string, unknown>;
+    expect(wait).toMatchObject({ Type: "Wait", Seconds: timer.afterSeconds });
+    expect(asl.States[wait.Next as string]).toMatchObject({ Type: "Pass", Parameters: { event: TIMER_EVENT }, Next: timer.target });
   }
 }
 
@@ -72,6 +91,48 @@ describe("asl", () => {
   it("emits a valid document for every protocol fixture machine", async () => {
     const set = await loadDefinitionFile(PROTOCOL_FSM);
     for (const machine of set.machines.values()) checkStructure(machine, toAsl(machine, { lambdaArn: ARN }));
+  });
+
+  it("turns a timer into a Choice rule on a null event, a Wait of its delay and a Pass that fires pseudo_timer", async () => {
+    const machine = (await loadDefinitionFile(TIMERS)).get("review");
+    const asl = toAsl(machine, { lambdaArn: ARN });
+    checkStructure(machine, asl, ["withdrawn", "closed"]);
+    expect(asl.States["waiting ?"]).toEqual({
+      Type: "Choice",
+      Choices: [
+        { Variable: "$.event", StringEquals: "approve", Next: "approved" },
+        { Variable: "$.event", IsNull: true, Next: "waiting after 48h" },
+      ],
+      Default: "no transition",
+    });
+    expect(asl.States["waiting after 48h"]).toEqual({
+      Type: "Wait",
+      Comment: "Step Functions delivers no external events: the timer of waiting (after 48h) always fires",
+      Seconds: 172_800,
+      Next: "waiting pseudo_timer",
+    });
+    expect(asl.States["waiting pseudo_timer"]).toEqual({
+      Type: "Pass",
+      Comment: "the timer fires: waiting --pseudo_timer--> reminded",
+      Parameters: { "state.$": "$.state", event: "pseudo_timer", "context.$": "$.context", "steps.$": "$.steps" },
+      Next: "reminded",
+    });
+    expect(asl.States["reminded after 90s"]).toMatchObject({ Type: "Wait", Seconds: 90, Next: "reminded pseudo_timer" });
+  });
+
+  it("runs the Task after a timer's Pass as the transition on pseudo_timer", async () => {
+    const definitions = await loadDefinitionFile(TIMERS);
+    const output = await runStep(definitions, { switchyard: "step", machine: "review", state: "reminded", from: "waiting", event: TIMER_EVENT, context: {}, steps: 1 });
+    // The timer transition's action (Log) ran in the source state.
+    expect(output).toEqual({ state: "reminded", event: null, context: { log: ["log:waiting"] }, steps: 2, final: false });
+  });
+
+  it("leaves out the on_abort state and what only it leads to, and says so", async () => {
+    const asl = toAsl((await loadDefinitionFile(TIMERS)).get("review"), { lambdaArn: ARN });
+    expect(Object.keys(asl.States).filter((name) => /withdrawn|closed/.test(name))).toEqual([]);
+    expect(asl.Comment).toBe(
+      "Switchyard machine review (generated by switchyard asl); its on_abort (withdrawn) is not exported: stopping an execution runs no compensation",
+    );
   });
 
   it("does not retry FatalActionError", async () => {

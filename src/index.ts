@@ -36,6 +36,17 @@ export { type Logger, createLogger, silentLogger } from "./logger.js";
 export type * from "./ports.js";
 export { INSTANCE_STATUSES } from "./ports.js";
 export { EVENT_DATA_KEY, type EventSent, type SendEventOptions } from "./client/send-event.js";
+export {
+  type AbortResult,
+  DEFAULT_ABORT_REASON,
+  DEFAULT_STALLED_AGE_MS,
+  type MachinePause,
+  type RecoverResult,
+  type RedriveResult,
+  type ResumeResult,
+  type StalledInstance,
+  type StalledOptions,
+} from "./client/control.js";
 export { Worker, type WorkerOptions, type WorkerStats } from "./client/worker.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
 export { type ProvisionReport, provisionAll } from "./settings/provision.js";

@@ -9,12 +9,13 @@
  * recorded as `duplicate`.
  */
 import { ErrorTally } from "../core/counters.js";
-import { DEFAULT_LEASE_TIMEOUT_SECONDS, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
+import type { MachineDefinition } from "../core/machine.js";
+import { DEFAULT_LEASE_TIMEOUT_SECONDS, RESERVED_PREFIX, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
 import { journalMessage } from "../engine/engine.js";
 import { type SentMessage, sendToRole } from "../engine/roles.js";
 import { PayloadTooLargeError, SystemError, UsageError } from "../errors.js";
 import { silentLogger } from "../logger.js";
-import type { OutgoingMessage } from "../ports.js";
+import type { InstanceRecord, JournalPort, MessageOrigin, OutgoingMessage } from "../ports.js";
 import type { StarterDeps } from "./start.js";
 
 /**
@@ -56,25 +57,18 @@ export type EventSenderDeps = StarterDeps;
  * ```
  */
 export async function sendEvent(deps: EventSenderDeps, correlationId: string, event: string, options: SendEventOptions = {}): Promise<EventSent> {
-  const journal = deps.roles.journal;
-  if (journal === undefined) {
-    throw new UsageError("the instance journal is switched off (journal: false in the settings); send needs it to know where an instance waits", {
-      code: "no_journal",
-    });
-  }
-  const record = await journal.getInstance(correlationId);
-  if (record === undefined) {
-    throw new UsageError(`no instance with correlation id "${correlationId}" in ${journal.uri}; check the id and --settings`, { code: "not_found" });
-  }
-  if (record.status !== "waiting") {
+  const journal = requireJournal(deps, "send needs it to know where an instance waits");
+  const record = await requireInstance(journal, correlationId);
+  const waiting = record.status === "waiting" || record.pausedStatus === "waiting";
+  if (!waiting) {
     throw new UsageError(`instance ${correlationId} is ${record.status} (state "${record.state}"), not waiting; events go to waiting instances only`, {
       code: "not_waiting",
     });
   }
   const machine = deps.definitions.get(record.machineName);
   const state = machine.states.get(record.state);
-  if (state?.transitions.has(event) !== true) {
-    const events = [...(state?.transitions.keys() ?? [])];
+  if (event.startsWith(RESERVED_PREFIX) || state?.transitions.has(event) !== true) {
+    const events = [...(state?.transitions.keys() ?? [])].filter((name) => !name.startsWith(RESERVED_PREFIX));
     throw new UsageError(
       `state "${record.state}" of machine "${machine.name}" has no transition on event "${event}"; its events: ${events.length > 0 ? events.join(", ") : "(none)"}`,
       { code: "no_transition" },
@@ -83,20 +77,53 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
   const userContext = { ...record.userContext };
   if (options.data === undefined) delete userContext[EVENT_DATA_KEY];
   else userContext[EVENT_DATA_KEY] = options.data;
-  const steps = (record.steps ?? 0) + 1;
-  const message: WireMessage = {
+  const message = instanceMessage(deps, machine, record, event, userContext);
+  const sent = await sendMessage(deps, message, "event");
+  return { correlationId, steps: message.system_context.steps, state: record.state, event, sent };
+}
+
+/** The journal, or a one-line `no_journal` refusal saying what needs it. */
+export function requireJournal(deps: Pick<EventSenderDeps, "roles">, needs: string): JournalPort {
+  const journal = deps.roles.journal;
+  if (journal === undefined) {
+    throw new UsageError(`the instance journal is switched off (journal: false in the settings); ${needs}`, { code: "no_journal" });
+  }
+  return journal;
+}
+
+/** The instance's record, or a one-line `not_found` refusal. */
+export async function requireInstance(journal: JournalPort, correlationId: string): Promise<InstanceRecord> {
+  const record = await journal.getInstance(correlationId);
+  if (record === undefined) {
+    throw new UsageError(`no instance with correlation id "${correlationId}" in ${journal.uri}; check the id and --settings`, { code: "not_found" });
+  }
+  return record;
+}
+
+/**
+ * The message of the step after the one a resting instance's record shows (its state, `event`,
+ * `steps + 1`, retries 0), carrying the cache its lease lives on and its last fence token (SPEC §3
+ * failover) as its last processing left them.
+ */
+export function instanceMessage(
+  deps: Pick<EventSenderDeps, "leaseTimeoutSeconds">,
+  machine: MachineDefinition,
+  record: InstanceRecord,
+  event: string,
+  userContext: Record<string, unknown>,
+  at: { readonly state?: string; readonly steps?: number; readonly retries?: number } = {},
+): WireMessage {
+  return {
     version: WIRE_VERSION,
     system_context: {
       machine_name: machine.name,
-      current_state: record.state,
+      current_state: at.state ?? record.state,
       current_event: event,
-      correlation_id: correlationId,
-      steps,
-      retries: 0,
+      correlation_id: record.correlationId,
+      steps: at.steps ?? (record.steps ?? 0) + 1,
+      retries: at.retries ?? 0,
       max_retries: machine.maxRetries,
       started_at: record.startedAt / 1000,
-      // The cache the instance's lease lives on and its last token (SPEC §3 failover), as its last
-      // processing left them.
       lease_primary: record.leasePrimary ?? true,
       ...(record.fenceToken === undefined ? {} : { fence_token: record.fenceToken }),
       additional_delay_seconds: 0,
@@ -104,17 +131,33 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
     },
     user_context: userContext,
   };
-  const outgoing: OutgoingMessage = { correlationId, steps, retries: 0, body: encodeMessage(message), delaySeconds: 0, durable: true };
+}
+
+/**
+ * Send a message an operation made (stream primary, secondary, then the retry role) and journal
+ * it with its origin; `delaySeconds` for a timer sent again.
+ */
+export async function sendMessage(deps: EventSenderDeps, message: WireMessage, origin: MessageOrigin, delaySeconds = 0): Promise<SentMessage> {
+  const system = message.system_context;
+  const outgoing: OutgoingMessage = {
+    correlationId: system.correlation_id,
+    steps: system.steps,
+    retries: system.retries,
+    body: encodeMessage(message),
+    delaySeconds,
+    durable: true,
+  };
   const sent = await send(deps, outgoing);
-  await journalMessage({ roles: deps.roles, logger: deps.logger ?? silentLogger, clock: deps.clock }, message, sent.role, sent.side);
-  return { correlationId, steps, state: record.state, event, sent };
+  const due = delaySeconds > 0 ? deps.clock.now() + delaySeconds * 1000 : undefined;
+  await journalMessage({ roles: deps.roles, logger: deps.logger ?? silentLogger, clock: deps.clock }, message, sent.role, sent.side, { origin, due });
+  return sent;
 }
 
 /**
  * The stream's primary, its secondary, then the retry role. A message too large for the primary
  * is refused at once: the same bytes would fail everywhere, and the caller must shrink the data.
  */
-async function send(deps: EventSenderDeps, outgoing: OutgoingMessage): Promise<SentMessage> {
+export async function send(deps: EventSenderDeps, outgoing: OutgoingMessage): Promise<SentMessage> {
   const logger = deps.logger ?? silentLogger;
   const errors = new ErrorTally();
   try {
@@ -125,6 +168,6 @@ async function send(deps: EventSenderDeps, outgoing: OutgoingMessage): Promise<S
   }
   const sent =
     (await sendToRole(deps.roles, "stream", outgoing, errors, logger, true)) ?? (await sendToRole(deps.roles, "retry", outgoing, errors, logger));
-  if (sent === undefined) throw new SystemError(`could not send the event to instance ${outgoing.correlationId}: every stream and retry backend failed`);
+  if (sent === undefined) throw new SystemError(`could not send step ${outgoing.steps} of instance ${outgoing.correlationId}: every stream and retry backend failed`);
   return sent;
 }

@@ -25,6 +25,23 @@ import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
 import { type EventSent, type SendEventOptions, sendEvent } from "./send-event.js";
+import {
+  type AbortResult,
+  type MachinePause,
+  type RecoverResult,
+  type RedriveResult,
+  type ResumeResult,
+  type StalledInstance,
+  type StalledOptions,
+  abortInstance,
+  listStalled,
+  pauseInstance,
+  pauseMachine,
+  recoverInstance,
+  redriveInstance,
+  resumeInstance,
+  resumeMachine,
+} from "./control.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
 
 /** How to open a Switchyard. */
@@ -107,6 +124,7 @@ export class Switchyard {
       clock: this.engine.clock,
       leaseTimeoutSeconds: this.settings.leaseTimeoutSeconds,
       logger: this.engine.logger,
+      sources: this.sources,
     };
   }
 
@@ -133,6 +151,63 @@ export class Switchyard {
    */
   sendEvent(correlationId: string, event: string, options?: SendEventOptions): Promise<EventSent> {
     return sendEvent(this.#starter(), correlationId, event, options);
+  }
+
+  /**
+   * Abort an instance: once this returns no new action of it starts (one already running finishes
+   * and its outcome is discarded). With the machine's `on_abort` state, it runs that compensation
+   * and then ends `aborted`. Refuses a completed or failed instance; aborting twice is a no-op.
+   *
+   * @example
+   * ```ts
+   * await sy.abort(id, { reason: "customer cancelled" });
+   * ```
+   */
+  abort(correlationId: string, options?: { reason?: string | undefined }): Promise<AbortResult> {
+    return abortInstance(this.#starter(), correlationId, options);
+  }
+
+  /** Pause an instance: its messages are parked (not processed, not lost) until {@link resume}. */
+  pause(correlationId: string): Promise<InstanceRecord> {
+    return pauseInstance(this.#starter(), correlationId);
+  }
+
+  /** Resume a paused instance: its parked messages are sent again, exactly as they were. */
+  resume(correlationId: string): Promise<ResumeResult> {
+    return resumeInstance(this.#starter(), correlationId);
+  }
+
+  /**
+   * Hold every instance of a machine, or only those that reach one state: their next message is
+   * parked until {@link resumeMachine}.
+   *
+   * @example
+   * ```ts
+   * await sy.pauseMachine({ machine: "order", state: "charging" });
+   * ```
+   */
+  pauseMachine(pause: MachinePause): Promise<void> {
+    return pauseMachine(this.#starter(), pause);
+  }
+
+  /** Lift a machine pause and send the messages it parked again. */
+  resumeMachine(pause: MachinePause): Promise<ResumeResult> {
+    return resumeMachine(this.#starter(), pause);
+  }
+
+  /** Running instances with nothing pending and no activity for a while, and waiting ones whose timer is overdue. */
+  stalled(options?: StalledOptions): Promise<StalledInstance[]> {
+    return listStalled(this.#starter(), options);
+  }
+
+  /** Send a stalled instance's last message again (duplicate-safe). */
+  recover(correlationId: string): Promise<RecoverResult> {
+    return recoverInstance(this.#starter(), correlationId);
+  }
+
+  /** Run a failed instance's failed step again, with its retries reset. */
+  redrive(correlationId: string): Promise<RedriveResult> {
+    return redriveInstance(this.#starter(), correlationId);
   }
 
   /** A worker over every configured stream and retry source. */
@@ -200,7 +275,7 @@ export class Switchyard {
       correlationId,
       stopWhenIdle: async () => {
         const record = await this.#journal().getInstance(correlationId);
-        if (record?.status === "completed" || record?.status === "failed") return true;
+        if (record?.status === "completed" || record?.status === "failed" || record?.status === "aborted") return true;
         return (await this.pending(correlationId)) === 0;
       },
     });

@@ -594,6 +594,7 @@ class Processing {
     let state = this.#system.current_state;
     let event = this.#system.current_event;
     if (first === "end") return { state, userContext: data, nextEvent: undefined, final: true, delaySeconds: undefined };
+    if (first !== undefined) event = first.transition.event;
     for (let hops = 0; ; hops++) {
       if (hops >= MAX_LOCAL_TRANSITIONS) {
         throw new SwitchyardError(

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PayloadTooLargeError } from "../../src/errors.js";
 import type { SettingsConfig } from "../../src/settings/settings.js";
 import { type ProtocolBackend, ProtocolHarness } from "../support/protocol-harness.js";
+import { setProtocolHook } from "../fixtures/protocol/actions.js";
 
 const dims = (machine_name: string, current_state: string, current_event: string) => ({ machine_name, current_state, current_event });
 
@@ -21,6 +22,7 @@ export function describeProtocol(backend: ProtocolBackend): void {
       dir = mkdtempSync(path.join(tmpdir(), "switchyard-protocol-"));
     });
     afterEach(async () => {
+      setProtocolHook(undefined);
       await harness?.close();
       harness = undefined;
       rmSync(dir, { recursive: true, force: true });
@@ -808,6 +810,248 @@ export function describeProtocol(backend: ProtocolBackend): void {
       await h.drain();
       expect(h.outcomes).toEqual([{ kind: "malformed", reason: expect.stringMatching(/^message is not valid JSON/) }]);
       expect(await h.sy.pending()).toBe(0);
+    });
+    describe("operating instances (SPEC §9)", () => {
+      const HOURS_48 = 48 * 3600 * 1000;
+      const INIT: [string, string, number, number, "stream", "primary"] = ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"];
+      const CHARGED: [string, string, number, number, "stream", "primary"] = ["charging", "charged", 1, 0, "stream", "primary"];
+      const TIMER: [string, string, number, number, "retry", "primary"] = ["review", "pseudo_timer", 2, 0, "retry", "primary"];
+      /** An expense waiting in review for a decision, its 48 h timer scheduled. */
+      const waitingExpense = async (h: ProtocolHarness, context: Record<string, unknown> = {}) => {
+        const { correlationId } = await h.sy.start("expense", { context: { next: { charging: "charged" }, ...context } });
+        await h.runDue();
+        expect(await h.sy.status(correlationId)).toMatchObject({ status: "waiting", state: "review", steps: 1 });
+        return correlationId;
+      };
+
+      it("a timer: scheduled when the instance starts waiting, it fires after its delay when no event came", async () => {
+        const h = await open();
+        const id = await waitingExpense(h);
+        expect(await h.trace(id)).toEqual([INIT, CHARGED, TIMER]);
+        const [timer] = (await h.sy.history(id)).slice(-1);
+        expect(timer).toMatchObject({ origin: "timer", due: h.clock.now() + HOURS_48 });
+        h.clock.advance(HOURS_48 - 1000);
+        await h.runDue();
+        expect((await h.sy.status(id)).status).toBe("waiting");
+        h.clock.advance(2000);
+        await h.runDue();
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "expired", steps: 2, userContext: { log: ["pseudo_timer:review", "pseudo_timer:expired"] } });
+        expect(await h.errors(id)).toEqual([]);
+        expect(await h.sy.pending()).toBe(0);
+      });
+
+      it("an event before the timer: the event runs, the timer is removed and never fires", async () => {
+        const h = await open();
+        const id = await waitingExpense(h);
+        await h.sy.sendEvent(id, "approve");
+        await h.runDue();
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "approved", steps: 2 });
+        h.clock.advance(HOURS_48 + 1000);
+        await h.runDue();
+        expect(await h.trace(id)).toEqual([INIT, CHARGED, TIMER, ["review", "approve", 2, 0, "stream", "primary"]]);
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "approved", userContext: { log: ["approve:review", "approve:approved"] } });
+        expect(await h.sy.pending()).toBe(0);
+      });
+
+      it("an event and a due timer race for the step: the first delivered runs, the other is a duplicate (event first)", async () => {
+        const h = await open();
+        const id = await waitingExpense(h);
+        h.clock.advance(HOURS_48 + 1000);
+        await h.sy.sendEvent(id, "approve");
+        expect(await h.step("stream")).toBe(true);
+        expect(h.outcomes.at(-1)).toEqual({ kind: "completed", correlationId: id });
+        await h.runDue();
+        expect(await h.trace(id)).toEqual([INIT, CHARGED, TIMER, ["review", "approve", 2, 0, "stream", "primary"]]);
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "approved", steps: 2, userContext: { log: ["approve:review", "approve:approved"] } });
+        // The timer, due as well, was removed with the step the event took (or, where a transport
+        // cannot remove it, dropped as a duplicate of that step when delivered).
+        expect((await h.errors(id)).filter((e) => e.dimensions.current_event !== "pseudo_timer")).toEqual([]);
+        expect(await h.sy.pending()).toBe(0);
+      });
+
+      it("an event and a due timer race for the step: the first delivered runs, the other is a duplicate (timer first)", async () => {
+        const h = await open();
+        const id = await waitingExpense(h);
+        h.clock.advance(HOURS_48 + 1000);
+        await h.sy.sendEvent(id, "approve");
+        expect(await h.step("retry")).toBe(true);
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "expired", steps: 2 });
+        await h.runDue();
+        expect(h.outcomes.at(-1)).toEqual({ kind: "duplicate", correlationId: id });
+        expect(await h.trace(id)).toEqual([INIT, CHARGED, TIMER, ["review", "approve", 2, 0, "stream", "primary"]]);
+        expect(await h.errors(id)).toEqual([{ counters: { duplicate: 1 }, dimensions: dims("expense", "review", "approve") }]);
+        expect((await h.sy.status(id)).userContext.log).toEqual(["pseudo_timer:review", "pseudo_timer:expired"]);
+      });
+
+      it("a timer that fires after the instance has moved on is dropped as a duplicate, however late", async () => {
+        const h = await open();
+        const id = await waitingExpense(h);
+        const [timer] = (await h.sy.history(id)).slice(-1);
+        await h.sy.sendEvent(id, "approve");
+        await h.runDue();
+        // A copy of the timer the transport could not remove, delivered a month later.
+        h.clock.advance(30 * 24 * 3600 * 1000);
+        const status = await h.sy.status(id);
+        const body = JSON.stringify({
+          version: "0.1",
+          system_context: { machine_name: "expense", current_state: "review", current_event: "pseudo_timer", correlation_id: id, steps: timer?.steps, retries: 0, started_at: status.startedAt / 1000 },
+          user_context: timer?.user_context,
+        });
+        const outcome = await h.sy.engine.process({ id: "late-timer", body, receiveCount: 1, role: "retry", side: "primary", handle: undefined });
+        expect(outcome).toEqual({ kind: "duplicate", correlationId: id });
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "approved", steps: 2 });
+        expect((await h.errors(id)).at(-1)).toEqual({ counters: { duplicate: 1 }, dimensions: dims("expense", "review", "pseudo_timer") });
+      });
+
+      it("abort of a waiting instance with compensation: exit_action, then the on_abort state's actions (retried), then aborted", async () => {
+        const h = await open();
+        const id = await waitingExpense(h, { refund_failures: 1 });
+        const result = await h.sy.abort(id, { reason: "customer cancelled" });
+        expect(result).toEqual({ correlationId: id, requested: true, reason: "customer cancelled", via: "abort-message" });
+        expect(await h.sy.status(id)).toMatchObject({ status: "waiting", abort: { reason: "customer cancelled", at: h.clock.now() } });
+        await h.drain();
+        expect(await h.trace(id)).toEqual([
+          INIT,
+          CHARGED,
+          TIMER,
+          ["review", "pseudo_abort", 2, 0, "stream", "primary"],
+          ["review", "pseudo_abort", 2, 1, "retry", "primary"],
+          ["refunding", "refunded", 3, 0, "stream", "primary"],
+        ]);
+        expect((await h.sy.history(id)).find((m) => m.current_event === "pseudo_abort")?.origin).toBe("abort");
+        const status = await h.sy.status(id);
+        expect(status).toMatchObject({ status: "aborted", state: "refunded", steps: 3, reason: "customer cancelled", abort: { reason: "customer cancelled", step: 2 } });
+        expect(status.userContext.log).toEqual(["pseudo_abort:review", "pseudo_abort:refunding", "refund:refunding", "refunded:refunded"]);
+        expect((await h.errors(id)).map((e) => e.counters)).toEqual([{ retry: 1 }]);
+        // The timer of the state it left never fires.
+        h.clock.advance(HOURS_48);
+        await h.runDue();
+        expect((await h.sy.status(id)).state).toBe("refunded");
+        // Aborting again is a no-op; a finished instance is refused.
+        expect(await h.sy.abort(id)).toEqual({ correlationId: id, requested: false, reason: "customer cancelled", via: "done" });
+        const { correlationId: done } = await h.sy.start("simple");
+        await h.drain();
+        await expect(h.sy.abort(done)).rejects.toMatchObject({
+          code: "finished",
+          message: `instance ${done} is completed (state "end"); a finished instance cannot be aborted`,
+        });
+      });
+
+      it("abort without on_abort: no action runs, the instance ends aborted where it waits", async () => {
+        const h = await open();
+        const { correlationId: id } = await h.sy.start("approval");
+        await h.drain();
+        await h.sy.abort(id);
+        await h.drain();
+        expect(await h.trace(id)).toEqual([INIT, ["review", "pseudo_abort", 1, 0, "stream", "primary"]]);
+        expect(h.outcomes.at(-1)).toEqual({ kind: "aborted", correlationId: id });
+        expect(await h.sy.status(id)).toMatchObject({ status: "aborted", state: "review", steps: 1, reason: "aborted by an operator" });
+        await expect(h.sy.sendEvent(id, "approve")).rejects.toMatchObject({ code: "not_waiting" });
+      });
+
+      it("abort while an action runs: it finishes, its outcome is discarded, nothing it dispatched runs; compensation runs instead", async () => {
+        const h = await open();
+        const { correlationId: id } = await h.sy.start("expense", { context: { next: { charging: "charged" } } });
+        setProtocolHook(async (ctx) => {
+          ctx.data.charged = true;
+          await h.sy.abort(id, { reason: "fraud suspected" });
+        });
+        await h.drain();
+        expect(await h.trace(id)).toEqual([INIT, ["refunding", "refunded", 1, 0, "stream", "primary"]]);
+        const status = await h.sy.status(id);
+        expect(status).toMatchObject({ status: "aborted", state: "refunded", steps: 1, reason: "fraud suspected", abort: { step: 0 } });
+        // The charging action's changes were thrown away with its outcome.
+        expect(status.userContext).not.toHaveProperty("charged");
+        expect(status.userContext.log).toEqual(["pseudo_abort:refunding", "refund:refunding", "refunded:refunded"]);
+      });
+
+      it("pause at a state: the message that reaches it is parked, survives reopening, and resume continues exactly there", async () => {
+        let h = await open();
+        await h.sy.pauseMachine({ machine: "simple", state: "middle" });
+        const { correlationId: id } = await h.sy.start("simple");
+        await h.drain();
+        expect(h.outcomes.at(-1)).toEqual({ kind: "paused", correlationId: id });
+        expect(await h.sy.status(id)).toMatchObject({ status: "paused", pausedStatus: "running", parked: 1, state: "middle" });
+        expect(await h.sy.list({ status: "paused" })).toMatchObject([{ correlationId: id }]);
+        expect(await h.sy.pending()).toBe(0);
+        // A restart changes nothing: the parked message is in the journal.
+        await h.close();
+        harness = undefined;
+        h = await open();
+        expect(await h.sy.resumeMachine({ machine: "simple", state: "middle" })).toEqual({ resent: 1, stillHeld: 0 });
+        await h.drain();
+        expect(await h.trace(id)).toEqual([
+          INIT,
+          ["start", "go", 1, 0, "stream", "primary"],
+          ["middle", "go", 2, 0, "stream", "primary"],
+          ["middle", "go", 2, 0, "stream", "primary"],
+        ]);
+        expect((await h.sy.history(id)).at(-1)?.origin).toBe("resume");
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
+        expect(await h.errors(id)).toEqual([]);
+      });
+
+      it("pause an instance: an event sent meanwhile is parked; resume runs it, with no retry used", async () => {
+        const h = await open();
+        const { correlationId: id } = await h.sy.start("approval");
+        await h.drain();
+        expect(await h.sy.pause(id)).toMatchObject({ status: "paused", pausedStatus: "waiting", paused: true });
+        await h.sy.sendEvent(id, "approve", { data: "ok" });
+        await h.drain();
+        expect(await h.sy.status(id)).toMatchObject({ status: "paused", pausedStatus: "waiting", parked: 1, state: "review" });
+        expect(await h.sy.resume(id)).toEqual({ resent: 1, stillHeld: 0 });
+        await h.drain();
+        expect(await h.trace(id)).toEqual([INIT, ["review", "approve", 1, 0, "stream", "primary"], ["review", "approve", 1, 0, "stream", "primary"]]);
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "approved", userContext: { received: ["ok"] } });
+        expect(await h.errors(id)).toEqual([]);
+        await expect(h.sy.pause(id)).rejects.toMatchObject({ code: "finished" });
+      });
+
+      it("recover a stalled instance whose message was deleted from the transport", async () => {
+        const h = await open();
+        const { correlationId: id } = await h.sy.start("simple");
+        // The start message vanishes (an operator purged the queue).
+        const [source] = h.sy.sources.filter((s) => s.role === "stream" && s.side === "primary");
+        const [lost] = (await source?.receive({ max: 1, visibilityTimeoutSeconds: 30 })) ?? [];
+        if (source === undefined || lost === undefined) throw new Error("the start message was not on the primary stream");
+        await source.ack(lost);
+        expect(await h.sy.stalled()).toEqual([]);
+        h.clock.advance(11 * 60 * 1000);
+        const [stalled] = await h.sy.stalled();
+        expect(stalled?.record).toMatchObject({ correlationId: id, status: "running" });
+        expect(await h.sy.recover(id)).toEqual({ correlationId: id, resent: [{ state: "pseudo_init", event: "pseudo_init", steps: 0, retries: 0, delaySeconds: 0 }] });
+        await h.drain();
+        expect(await h.trace(id)).toEqual([INIT, INIT, ["start", "go", 1, 0, "stream", "primary"], ["middle", "go", 2, 0, "stream", "primary"]]);
+        expect((await h.sy.history(id))[1]?.origin).toBe("recover");
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "end" });
+        // Recovering again sends a copy of a step already taken: dropped as a duplicate.
+        await expect(h.sy.recover(id)).rejects.toMatchObject({ code: "finished" });
+      });
+
+      it("redrive a failed instance: its failed step runs again with retries reset, once the cause is fixed", async () => {
+        const h = await open();
+        const { correlationId: id } = await h.sy.start("expense", { context: { next: { charging: "charged" } } });
+        let broken = true;
+        setProtocolHook(() => {
+          if (broken) throw new Error("card processor down");
+        });
+        await h.drain();
+        expect(await h.sy.status(id)).toMatchObject({ status: "failed", state: "pseudo_init", steps: 0 });
+        broken = false;
+        expect(await h.sy.redrive(id)).toMatchObject({ correlationId: id, state: "pseudo_init", event: "pseudo_init", steps: 0 });
+        expect((await h.sy.status(id)).status).toBe("running");
+        await h.runDue();
+        expect(await h.trace(id)).toEqual([
+          INIT,
+          ...[1, 2, 3, 4, 5].map((retries) => ["pseudo_init", "pseudo_init", 0, retries, "retry", "primary"]),
+          INIT,
+          CHARGED,
+          TIMER,
+        ]);
+        expect((await h.sy.history(id))[6]?.origin).toBe("redrive");
+        expect(await h.sy.status(id)).toMatchObject({ status: "waiting", state: "review", steps: 1 });
+        await expect(h.sy.redrive(id)).rejects.toMatchObject({ code: "not_failed", message: `instance ${id} is waiting, not failed; only failed instances can be redriven` });
+      });
     });
   });
 }

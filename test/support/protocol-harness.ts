@@ -59,9 +59,13 @@ export class ProtocolHarness {
     return [...this.sy.sources].sort((a, b) => order(a) - order(b));
   }
 
-  /** Process the next due message, if any; returns whether one was processed. */
-  async step(): Promise<boolean> {
+  /**
+   * Process the next due message, if any; returns whether one was processed. `role` takes it from
+   * that role's sources only (to pin which of two competing messages runs first).
+   */
+  async step(role?: "stream" | "retry"): Promise<boolean> {
     for (const source of this.#sources) {
+      if (role !== undefined && source.role !== role) continue;
       const [delivery] = await source.receive({ max: 1, visibilityTimeoutSeconds: 30 });
       if (delivery === undefined) continue;
       const outcome = await this.sy.engine.process(delivery);
@@ -71,6 +75,12 @@ export class ProtocolHarness {
       return true;
     }
     return false;
+  }
+
+  /** Process every message due now, without moving the clock (a timer far ahead stays pending). */
+  async runDue(limit = 200): Promise<void> {
+    for (let i = 0; i < limit; i++) if (!(await this.step())) return;
+    throw new Error(`runDue: still busy after ${limit} messages`);
   }
 
   /** Process until nothing is pending, moving the clock past backoffs when nothing is due. */

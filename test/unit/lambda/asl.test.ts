@@ -90,7 +90,9 @@ describe("asl", () => {
 
   it("emits a valid document for every protocol fixture machine", async () => {
     const set = await loadDefinitionFile(PROTOCOL_FSM);
-    for (const machine of set.machines.values()) checkStructure(machine, toAsl(machine, { lambdaArn: ARN }));
+    // The on_abort compensation has no Step Functions equivalent: its states are left out.
+    const compensation: Record<string, string[]> = { expense: ["refunding", "refunded"] };
+    for (const machine of set.machines.values()) checkStructure(machine, toAsl(machine, { lambdaArn: ARN }), compensation[machine.name] ?? []);
   });
 
   it("turns a timer into a Choice rule on a null event, a Wait of its delay and a Pass that fires pseudo_timer", async () => {

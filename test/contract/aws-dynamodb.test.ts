@@ -1,24 +1,29 @@
 /**
- * The port contracts (stream, retry, cache, checkpoint, environment) and what only the DynamoDB
- * backend promises, against dynalite started in-process; every test gets its own table family.
+ * The port contracts (stream, retry, cache, checkpoint, environment, journal) and what only the
+ * DynamoDB backend promises, against dynalite started in-process; every test gets its own table
+ * family. dynalite has no transactions: the journal's TransactWriteItems (park, unpark) run through a
+ * test-only stand-in (test/support/dynalite-transactions.ts), and dynalite has no UpdateTimeToLive.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { type DynamoDbBackend, openDynamoDbBackend } from "../../src/backends/aws/dynamodb/backend.js";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { MAX_ITEM_BYTES } from "../../src/backends/aws/dynamodb/item.js";
 import type { DynamoDeadLetters } from "../../src/backends/aws/dynamodb/dead-letters.js";
 import { DynamoStream, STREAM_LAYOUT } from "../../src/backends/aws/dynamodb/stream.js";
 import { RETRY_PARTITIONS, seedPartition } from "../../src/backends/aws/dynamodb/retry-store.js";
+import { startedKey } from "../../src/backends/aws/dynamodb/journal.js";
+import { parseDynamoDbUri } from "../../src/backends/aws/dynamodb/uri.js";
 import { decodeDynamoDbRecord, dynamoDbCodec, familyOf } from "../../src/backends/aws/dynamodb/stream-record.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
-import type { TestClock } from "../support/clock.js";
+import { TestClock } from "../support/clock.js";
 import { startDynalite } from "../support/dynalite.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
 import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
+import { journalContract } from "./journal.contract.js";
 import { message } from "./port-factory.js";
 import { describeProtocol } from "./protocol.contract.js";
 import { retryContract } from "./retry.contract.js";
@@ -27,6 +32,9 @@ import { streamContract } from "./stream.contract.js";
 const server = startDynalite();
 afterAll(async () => (await server).close());
 const { endpoint: dynaliteEndpoint } = await server;
+
+/** A client of dynalite, to look at items and tables as they are stored. */
+const rawClient = () => new DynamoDBClient({ region: "us-east-1", endpoint: dynaliteEndpoint });
 
 const uniqueArn = () => `arn:aws:dynamodb:us-east-1:123456789012:table/sy-${randomBytes(5).toString("hex")}`;
 
@@ -57,7 +65,7 @@ const withDeadLetters = <P>(make: (backend: DynamoDbBackend) => P) => async (clo
 };
 
 describeProtocol({
-  name: "dynamodb (a table family per side)",
+  name: "dynamodb (a table family per side, the journal on the primary)",
   settings: (dir) => {
     const family = (side: string) =>
       `arn:aws:dynamodb:us-east-1:123456789012:table/p-${createHash("sha1").update(dir).digest("hex").slice(0, 10)}-${side}`;
@@ -68,7 +76,8 @@ describeProtocol({
       cache: { primary: a, secondary: b },
       checkpoint: a,
       metrics: `sqlite:${dir}/metrics.db`,
-      journal: `sqlite:${dir}/journal.db`,
+      // A pure AWS deployment: the journal on the primary family too.
+      journal: a,
       endpoints: { dynamodb: dynaliteEndpoint },
     };
   },
@@ -92,6 +101,7 @@ cacheContract("dynamodb", factory((b) => b.cache()));
 checkpointContract("dynamodb", factory((b) => b.checkpoint()));
 consumerStateContract("dynamodb", factory((b) => b.consumerState()));
 environmentContract("dynamodb", factory((b) => b.environment()));
+journalContract("dynamodb (park and unpark through a test-only TransactWriteItems: dynalite has none)", factory((b) => b.journal()));
 
 describe("dynamodb backend", () => {
   const opened: DynamoDbBackend[] = [];
@@ -108,12 +118,23 @@ describe("dynamodb backend", () => {
     const backend = await open(systemClock, { provision: false });
     const base = backend.tables.stream.name.replace(/-stream$/, "");
     const first = await backend.provision();
-    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"];
+    const kinds = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases", "instances", "journal"];
     expect(first).toHaveLength(kinds.length);
     for (const [index, line] of first.entries()) expect(line).toMatch(new RegExp(`^created table ${base}-${kinds[index]}\\b`));
     expect(first[0]).toContain("DynamoDB stream NEW_IMAGE");
     // dynalite has no UpdateTimeToLive: provisioning says so instead of failing.
     expect(first[2]).toMatch(/TTL not set: this endpoint does not support UpdateTimeToLive/);
+    // The journal's tables get TTL too (dynalite cannot: the line says so), and the instances table its index by machine.
+    expect(first.slice(7)).toEqual([
+      `created table ${base}-instances (TTL not set: this endpoint does not support UpdateTimeToLive; expired items stay until deleted)`,
+      `created table ${base}-journal (TTL not set: this endpoint does not support UpdateTimeToLive; expired items stay until deleted)`,
+    ]);
+    const client = rawClient();
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: `${base}-instances` }));
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema?.map((k) => k.AttributeName), index.Projection?.ProjectionType])).toEqual([
+      ["by_machine", ["machine_name", "started_key"], "KEYS_ONLY"],
+    ]);
+    client.destroy();
     expect(await backend.provision()).toEqual(kinds.map((kind) => `exists table ${base}-${kind}`));
   });
 
@@ -305,5 +326,188 @@ describe("dynamodb backend", () => {
     expect(error.name).toBe("SystemError");
     expect(error.message).toMatch(/^DynamoDB GetItem on table arn:aws:dynamodb:us-east-1:123456789012:table\/sy-[0-9a-f]+-cache failed: \S/);
     expect(error.message).not.toContain("\n");
+  });
+});
+
+describe("dynamodb journal", () => {
+  const opened: DynamoDbBackend[] = [];
+  const open = async (...args: Parameters<typeof openFresh>) => {
+    const backend = await openFresh(...args);
+    opened.push(backend);
+    return backend;
+  };
+  const client = rawClient();
+  afterAll(async () => {
+    for (const backend of opened) await backend.close();
+    client.destroy();
+  });
+  const update = (steps: number, userContext: Record<string, unknown> = {}) => ({
+    machineName: "tracer",
+    status: "running" as const,
+    state: `s${steps}`,
+    userContext,
+    reason: undefined,
+    steps,
+  });
+
+  it("takes journal_ttl_days from the URI query, and refuses what it cannot use in one line", () => {
+    const arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders";
+    expect(parseDynamoDbUri(arn)).toEqual({ arn });
+    expect(parseDynamoDbUri(`${arn}?journal_ttl_days=30`)).toEqual({ arn, journalTtlDays: 30 });
+    for (const [query, problem] of [
+      ["journal_ttl_days=0", `journal_ttl_days must be a whole number of days from 1 to 36500 (about 100 years), got "0"`],
+      ["journal_ttl_days=1.5", `got "1.5"`],
+      ["journal_ttl_days=", `got ""`],
+      ["journal_ttl_days=ten", `got "ten"`],
+      ["ttl=3", `has unknown option "ttl"; known options: journal_ttl_days`],
+    ] as const) {
+      const error = (() => {
+        try {
+          parseDynamoDbUri(`${arn}?${query}`);
+        } catch (caught) {
+          return caught as Error;
+        }
+        return undefined;
+      })();
+      expect(error?.name).toBe("SettingsError");
+      expect(error?.message).toContain(problem);
+      expect(error?.message).toContain(`DynamoDB URI "${arn}?${query}"`);
+      expect(error?.message).not.toContain("\n");
+    }
+  });
+
+  it("serves every port under the ARN without its query, so Lambda finds a source by its ARN", async () => {
+    const arn = uniqueArn();
+    const backend = await open(systemClock, { arn: `${arn}?journal_ttl_days=7` });
+    expect(backend.tables.instances.name).toBe(`${arn.split("/")[1]}-instances`);
+    expect([backend.stream().uri, backend.stream().arn, backend.retry().uri, backend.journal().uri, backend.cache().uri]).toEqual([arn, arn, arn, arn, arn]);
+  });
+
+  it("stamps journal items with expires_ttl journal_ttl_days after their last write; a paused or parked record keeps none (dynalite cannot expire items: only the stamps are checked)", async () => {
+    const clock = new TestClock();
+    const backend = await open(clock, { arn: `${uniqueArn()}?journal_ttl_days=30` });
+    const journal = backend.journal();
+    const id = randomUUID();
+    const ttlOf = async (table: string, key: Record<string, { S: string }>) =>
+      (await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item?.expires_ttl?.N;
+    const day = 86_400;
+    const at = (ms: number) => String(Math.floor(ms / 1000) + 30 * day);
+    await journal.createInstances([
+      { correlationId: id, machineName: "tracer", status: "running", state: "s0", userContext: {}, startedAt: clock.now(), updatedAt: clock.now() },
+    ]);
+    const instance = { correlation_id: { S: id } };
+    expect(await ttlOf(backend.tables.instances.name, instance)).toBe(at(clock.now()));
+    clock.advance(5 * day * 1000);
+    await journal.updateInstance(id, update(1));
+    expect(await ttlOf(backend.tables.instances.name, instance)).toBe(at(clock.now()));
+    await journal.appendMessage(id, { current_state: "s1", current_event: "e", steps: 1, retries: 0, user_context: {}, role: "stream", side: "primary" });
+    const { Items = [] } = await client.send(
+      new QueryCommand({ TableName: backend.tables.journal.name, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: `i#${id}` } } }),
+    );
+    expect(Items.map((item) => item.expires_ttl?.N)).toEqual([at(clock.now())]);
+    // A paused instance is kept; its parked message and the machine's pauses never expire.
+    await journal.setPaused(id, true);
+    expect(await ttlOf(backend.tables.instances.name, instance)).toBeUndefined();
+    expect(await journal.park({ correlationId: id, machineName: "tracer", state: "s1", steps: 2, retries: 0, body: "{}", parkedAt: clock.now() })).toBe(true);
+    await journal.addPause({ machineName: "tracer" });
+    expect(await ttlOf(backend.tables.journal.name, { pk: { S: "p#tracer" }, sk: { S: `${id}#${"2".padStart(16, "0")}#${"0".padStart(10, "0")}` } })).toBeUndefined();
+    expect(await ttlOf(backend.tables.journal.name, { pk: { S: "r" }, sk: { S: "tracer" } })).toBeUndefined();
+    await journal.setPaused(id, false);
+    expect(await ttlOf(backend.tables.instances.name, instance)).toBe(at(clock.now()));
+    // Without the setting, nothing carries a stamp.
+    const plain = (await open(clock)).journal();
+    await plain.updateInstance(id, update(1));
+    expect(await ttlOf(`${plain.uri.split("/")[1]}-instances`, instance)).toBeUndefined();
+  });
+
+  it("fails a record over 400 KiB before sending it, naming the limit (the engine logs it and goes on)", async () => {
+    const journal = (await open()).journal();
+    const id = randomUUID();
+    const big = { blob: "x".repeat(MAX_ITEM_BYTES) };
+    await expect(journal.updateInstance(id, update(1, big))).rejects.toThrow(/exceeds the 409600-byte limit of DynamoDB \(an item of table .*-instances holds at most 400 KiB\)/);
+    await expect(
+      journal.appendMessage(id, { current_state: "s", current_event: "e", steps: 1, retries: 0, user_context: big, role: "stream", side: "primary" }),
+    ).rejects.toThrow(/an item of table .*-journal holds at most 400 KiB/);
+    expect(await journal.getInstance(id)).toBeUndefined();
+  });
+
+  it("orders a machine's index newest started first, ties by id", () => {
+    expect([startedKey(2, "b"), startedKey(1, "a"), startedKey(2, "a")].sort()).toEqual([startedKey(2, "a"), startedKey(2, "b"), startedKey(1, "a")]);
+    expect(startedKey(Date.UTC(2030, 0, 1), "x")).toMatch(/^\d{15}#x$/);
+  });
+
+  it("keeps an instance's parked messages apart from those of an id it is a prefix of", async () => {
+    const journal = (await open()).journal();
+    const a = randomUUID();
+    const ids = [a, `${a}#0000000000000001`];
+    for (const id of ids) {
+      await journal.updateInstance(id, update(1));
+      await journal.setPaused(id, true);
+      expect(await journal.park({ correlationId: id, machineName: "tracer", state: "s1", steps: 1, retries: 0, body: id, parkedAt: 1 })).toBe(true);
+    }
+    expect((await journal.parkedMessages({ correlationId: a })).map((m) => m.body)).toEqual([a]);
+    await journal.deleteInstance(a);
+    expect((await journal.parkedMessages({ machineName: "tracer" })).map((m) => m.body)).toEqual([ids[1]]);
+  });
+
+  it("parks a message of an instance it has no record of under a machine pause, as the SQL journals do, and unparks it by its id", async () => {
+    const journal = (await open()).journal();
+    const machine = `m-${randomUUID()}`;
+    const id = randomUUID();
+    const parked = { correlationId: id, machineName: machine, state: "charging", steps: 1, retries: 0, body: "{}", parkedAt: 5 };
+    expect(await journal.park(parked)).toBe(false);
+    await journal.addPause({ machineName: machine, state: "charging" });
+    expect(await journal.park(parked)).toBe(true);
+    expect(await journal.getInstance(id)).toBeUndefined();
+    expect(await journal.parkedMessages({ correlationId: id })).toEqual([parked]);
+    expect(await journal.parkedMessages({ machineName: machine, state: "charging" })).toEqual([parked]);
+    await journal.unpark(id, 1, 0);
+    expect(await journal.parkedMessages({ machineName: machine })).toEqual([]);
+    expect(await journal.parkedMessages({ correlationId: id })).toEqual([]);
+  });
+
+  it("lists a machine's instances across index pages, and all of them with a Scan", async () => {
+    const clock = new TestClock();
+    const journal = (await open(clock)).journal();
+    const machine = `m-${randomUUID()}`;
+    const records = Array.from({ length: 230 }, (_, i) => ({
+      correlationId: `c-${String(i).padStart(3, "0")}`,
+      machineName: machine,
+      status: "running" as const,
+      state: "s0",
+      userContext: {},
+      startedAt: clock.now() + Math.floor(i / 2),
+      updatedAt: clock.now(),
+    }));
+    expect((await journal.createInstances(records)).every(Boolean)).toBe(true);
+    const expected = [...records].sort((x, y) => y.startedAt - x.startedAt || (x.correlationId < y.correlationId ? -1 : 1)).map((r) => r.correlationId);
+    expect((await journal.list({ machineName: machine })).map((r) => r.correlationId)).toEqual(expected);
+    expect((await journal.list({ machineName: machine, limit: 150 })).map((r) => r.correlationId)).toEqual(expected.slice(0, 150));
+    expect((await journal.list({})).map((r) => r.correlationId)).toEqual(expected);
+    expect(await journal.list({ machineName: machine, limit: 0 })).toEqual([]);
+  });
+});
+
+describe("dynalite's test-only TransactWriteItems", () => {
+  const client = rawClient();
+  afterAll(() => client.destroy());
+
+  it("writes nothing when a condition fails, with one cancellation reason per item, and refuses two operations on one item", async () => {
+    const backend = await openFresh();
+    const table = backend.tables.journal.name;
+    const put = (sk: string) => ({ Put: { TableName: table, Item: { pk: { S: "t" }, sk: { S: sk } } } });
+    const check = { ConditionCheck: { TableName: table, Key: { pk: { S: "t" }, sk: { S: "absent" } }, ConditionExpression: "attribute_exists(pk)" } };
+    const error = (await client.send(new TransactWriteItemsCommand({ TransactItems: [put("a"), check] })).catch((e: unknown) => e)) as {
+      name: string;
+      CancellationReasons?: Array<{ Code?: string }>;
+    };
+    expect(error.name).toBe("TransactionCanceledException");
+    expect(error.CancellationReasons?.map((r) => r.Code)).toEqual(["None", "ConditionalCheckFailed"]);
+    const read = (sk: string) => client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: "t" }, sk: { S: sk } }, ConsistentRead: true }));
+    expect((await read("a")).Item).toBeUndefined();
+    await client.send(new TransactWriteItemsCommand({ TransactItems: [put("a"), put("b")] }));
+    expect((await read("b")).Item).toBeDefined();
+    await expect(client.send(new TransactWriteItemsCommand({ TransactItems: [put("a"), put("a")] }))).rejects.toThrow(/multiple operations on one item/);
+    await backend.close();
   });
 });

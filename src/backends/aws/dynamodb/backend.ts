@@ -1,8 +1,9 @@
 /**
- * DynamoDB for every role it serves: the factory the settings loader calls for
- * `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`. The ARN names a family of tables (`NAME-stream`,
- * `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`, `NAME-dead-letters`,
- * `NAME-leases`; see tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
+ * DynamoDB for every role it serves, and the instance journal: the factory the settings loader calls
+ * for `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME` (optionally `?journal_ttl_days=N`, see uri.ts).
+ * The ARN names a family of tables (`NAME-stream`, `NAME-retry`, `NAME-cache`, `NAME-checkpoint`,
+ * `NAME-environment`, `NAME-dead-letters`, `NAME-leases`, `NAME-instances`, `NAME-journal`; see
+ * tables.ts) that `switchyard resources create` makes with `provision()`. One client is shared.
  */
 import { SettingsError } from "../../../errors.js";
 import type { Side } from "../../../ports.js";
@@ -14,10 +15,12 @@ import { createDynamoDbClient } from "./client.js";
 import { DynamoConsumerState } from "./consumer-state.js";
 import { DynamoDeadLetters } from "./dead-letters.js";
 import { DynamoEnvironment } from "./environment-store.js";
+import { DynamoJournal } from "./journal.js";
 import type { QueueLayout, QueueOptions } from "./queue.js";
 import { DynamoRetryStore, retryLayoutOf } from "./retry-store.js";
 import { DynamoStream, STREAM_LAYOUT } from "./stream.js";
 import { provisionFamily, type TableFamily, tableFamily } from "./tables.js";
+import { parseDynamoDbUri } from "./uri.js";
 
 /** The longest suffix a family adds to NAME (`-dead-letters`); table names hold at most 255 characters. */
 const MAX_BASE_LENGTH = 255 - "-dead-letters".length;
@@ -31,6 +34,7 @@ export interface DynamoDbBackend extends Backend {
   checkpoint(): DynamoCheckpointStore;
   environment(): DynamoEnvironment;
   consumerState(): DynamoConsumerState;
+  journal(): DynamoJournal;
   readonly deadLetters: DynamoDeadLetters;
   provision(): Promise<string[]>;
 }
@@ -46,7 +50,9 @@ export interface DynamoDbBackend extends Backend {
  * ```
  */
 export async function openDynamoDbBackend(uri: string, context: BackendContext): Promise<DynamoDbBackend> {
-  const arn = parseArn(uri, "dynamodb");
+  // The ports, and Lambda's routing of records to them, know the family by its ARN alone.
+  const { arn: familyArn, journalTtlDays } = parseDynamoDbUri(uri);
+  const arn = parseArn(familyArn, "dynamodb");
   const base = resourceName(arn, "table");
   if (!/^[A-Za-z0-9_.-]{1,242}$/.test(base) || base.length > MAX_BASE_LENGTH) {
     throw new SettingsError(
@@ -76,7 +82,7 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
   const queue = (kind: "stream" | "retry", side: Side): QueueOptions => ({
     client,
     table: tables[kind],
-    uri,
+    uri: familyArn,
     region: arn.region,
     side,
     clock,
@@ -90,10 +96,12 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
     deadLetters,
     stream: (side: Side = "primary") => new DynamoStream(queue("stream", side)),
     retry: (side: Side = "primary") => new DynamoRetryStore(queue("retry", side)),
-    cache: () => new DynamoCache(client, tables.cache, uri, clock),
-    checkpoint: () => new DynamoCheckpointStore(client, tables.checkpoint, uri, clock),
-    environment: () => new DynamoEnvironment(client, tables.environment, uri, clock),
-    consumerState: () => new DynamoConsumerState(client, tables.leases, deadLetters, uri),
+    cache: () => new DynamoCache(client, tables.cache, familyArn, clock),
+    checkpoint: () => new DynamoCheckpointStore(client, tables.checkpoint, familyArn, clock),
+    environment: () => new DynamoEnvironment(client, tables.environment, familyArn, clock),
+    consumerState: () => new DynamoConsumerState(client, tables.leases, deadLetters, familyArn),
+    journal: () =>
+      new DynamoJournal({ client, instances: tables.instances, entries: tables.journal, uri: familyArn, clock, ttlDays: journalTtlDays }),
     provision: () => provisionFamily(client, tables),
     close: async () => client.destroy(),
   };

@@ -1,7 +1,8 @@
 /**
  * The table family one DynamoDB ARN names: `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME` means the
  * tables `NAME-stream`, `NAME-retry`, `NAME-cache`, `NAME-checkpoint`, `NAME-environment`,
- * `NAME-dead-letters` and `NAME-leases` (what Kinesis consumers share), each with its key schema, indexes and TTL attribute; and how
+ * `NAME-dead-letters`, `NAME-leases` (what Kinesis consumers share), `NAME-instances` and
+ * `NAME-journal` (the instance journal), each with its key schema, indexes and TTL attribute; and how
  * `switchyard resources create` creates them, idempotently.
  */
 import {
@@ -16,7 +17,7 @@ import type { Arn } from "../arn.js";
 import { errorName, type TableRef, translate } from "./client.js";
 
 /** The tables of a family, by role. */
-export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases"] as const;
+export const TABLE_KINDS = ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases", "instances", "journal"] as const;
 export type TableKind = (typeof TABLE_KINDS)[number];
 
 /** The stream table's due index (and the retry table's of earlier versions): constant `gsi_pk`, sorted by `visible_at`. */
@@ -25,6 +26,8 @@ export const DUE_INDEX = "due";
 export const RETRY_INDEX = "retries";
 /** The stream table's index by instance, for `pending(correlationId)` and per-instance receives. */
 export const CORRELATION_INDEX = "by_correlation";
+/** The instances table's index by machine (`machine_name`, `started_key`: newest started first), KEYS_ONLY. */
+export const MACHINE_INDEX = "by_machine";
 /** The constant partition of the due index. */
 export const DUE_PARTITION = "due";
 /** The TTL attribute (epoch seconds) of the tables that have one; clean-up only, never a decision. */
@@ -108,6 +111,7 @@ function definition(kind: TableKind): Omit<CreateTableCommandInput, "TableName">
         ],
       };
     case "leases":
+    case "journal":
       return {
         AttributeDefinitions: [
           { AttributeName: "pk", AttributeType: S },
@@ -116,6 +120,26 @@ function definition(kind: TableKind): Omit<CreateTableCommandInput, "TableName">
         KeySchema: [
           { AttributeName: "pk", KeyType: "HASH" },
           { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+      };
+    case "instances":
+      return {
+        AttributeDefinitions: [
+          { AttributeName: "correlation_id", AttributeType: S },
+          { AttributeName: "machine_name", AttributeType: S },
+          { AttributeName: "started_key", AttributeType: S },
+        ],
+        KeySchema: [{ AttributeName: "correlation_id", KeyType: "HASH" }],
+        // Keys only: its keys never change after the start, so updating an instance writes no index item.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: MACHINE_INDEX,
+            KeySchema: [
+              { AttributeName: "machine_name", KeyType: "HASH" },
+              { AttributeName: "started_key", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "KEYS_ONLY" },
+          },
         ],
       };
     case "dead-letters":
@@ -134,8 +158,12 @@ function definition(kind: TableKind): Omit<CreateTableCommandInput, "TableName">
   }
 }
 
-/** Kinds whose items carry the TTL attribute. */
-const WITH_TTL: ReadonlySet<TableKind> = new Set(["cache", "environment"]);
+/**
+ * Kinds whose items carry the TTL attribute. The journal's tables get TTL whether or not the URI
+ * sets `journal_ttl_days`: an item without the attribute is never expired, and the setting can then
+ * be turned on later without touching the tables.
+ */
+const WITH_TTL: ReadonlySet<TableKind> = new Set(["cache", "environment", "instances", "journal"]);
 
 /** Whether DescribeTable finds the table; its status when it does. */
 async function describe(client: DynamoDBClient, table: TableRef): Promise<string | undefined> {

@@ -119,7 +119,7 @@ export async function openRoles(
 async function journalOf(backend: Backend, uri: string) {
   const journal = backend.journal?.();
   if (journal === undefined) {
-    throw new SettingsError(`backend "${uri}" cannot keep the instance journal; set journal to a sqlite: or postgres:// URI, or false`);
+    throw new SettingsError(`backend "${uri}" cannot keep the instance journal; set journal to a sqlite:, postgres:// or redis:// URI or a DynamoDB table ARN, or false`);
   }
   return journal;
 }

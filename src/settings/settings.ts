@@ -211,7 +211,7 @@ function checkUri(label: string, what: string, uri: string): string {
 function defaultJournal(roles: Settings["roles"]): string {
   const checkpoint = roles.checkpoint?.primary;
   // The journal lives where the checkpoints are, when that store can keep it.
-  return checkpoint !== undefined && /^(sqlite:|postgres(ql)?:\/\/)/.test(checkpoint) ? checkpoint : DEFAULT_STORE_URI;
+  return checkpoint !== undefined && /^(sqlite:|postgres(ql)?:\/\/|arn:aws[a-z-]*:dynamodb:)/.test(checkpoint) ? checkpoint : DEFAULT_STORE_URI;
 }
 
 function chaosRates(label: string, value: unknown): Map<`${RoleName}.${Side}`, number> {

@@ -1,6 +1,8 @@
 /**
  * The protocol suite with stream, retry and cache on Redis: primary and secondary are two key
- * prefixes on the same server; checkpoints, metrics and the journal on a SQLite file.
+ * prefixes on the same server; the journal under the primary's prefix (so every status, history,
+ * attempt and pause the suite checks goes through the Redis journal, bound by the settings like a
+ * user binds it); checkpoints and metrics on a SQLite file.
  */
 import { afterAll } from "vitest";
 import { deleteRedisKeys, nameFor, REDIS_URL, uniqueName } from "../support/servers.js";
@@ -20,7 +22,7 @@ describeProtocol({
       cache: { primary: a, secondary: b },
       checkpoint: `sqlite:${dir}/state.db`,
       metrics: `sqlite:${dir}/state.db`,
-      journal: `sqlite:${dir}/state.db`,
+      journal: a,
     };
   },
 });

@@ -1,20 +1,31 @@
 /**
- * The stream, retry and cache contracts against the real Redis server, each test under its own
- * random key prefix, and what only the Redis backend promises (fail-fast when the server is down,
- * fences that survive their lease key, claims across consumers, the URI).
+ * The stream, retry, cache and journal contracts against the real Redis server, each test under its
+ * own random key prefix, and what only the Redis backend promises (fail-fast when the server is
+ * down, fences that survive their lease key, claims across consumers, the journal's indexes and
+ * retention, the URI).
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { openRedisBackend, type RedisBackend } from "../../src/backends/redis/backend.js";
-import { cacheKeys, retryKeys, streamKeys } from "../../src/backends/redis/keys.js";
+import {
+  cacheKeys,
+  journalBase,
+  journalKeys,
+  journalListKey,
+  journalMachineParkedKey,
+  journalSharedKeys,
+  retryKeys,
+  streamKeys,
+} from "../../src/backends/redis/keys.js";
 import { parseRedisUri } from "../../src/backends/redis/uri.js";
 import { silentLogger } from "../../src/logger.js";
-import type { Clock } from "../../src/ports.js";
+import { type Clock, INSTANCE_STATUSES, type InstanceRecord } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import { deleteRedisKeys, REDIS_URL, silentServer, uniqueName } from "../support/servers.js";
 import { cacheContract } from "./cache.contract.js";
+import { journalContract } from "./journal.contract.js";
 import { message } from "./port-factory.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
@@ -24,9 +35,9 @@ afterAll(() => deleteRedisKeys(run));
 
 const context = (clock: Clock): BackendContext => ({ clock, baseDir: process.cwd(), endpoints: {}, logger: silentLogger });
 
-/** A backend under a fresh prefix of this run; cleanup closes it and deletes its keys. */
-async function openFresh(clock: Clock, prefix = `${run}_${randomUUID().slice(0, 8)}`) {
-  const backend = await openRedisBackend(`${REDIS_URL}?prefix=${prefix}`, context(clock));
+/** A backend under a fresh prefix of this run (`query`: more URI options); cleanup closes it and deletes its keys. */
+async function openFresh(clock: Clock, prefix = `${run}_${randomUUID().slice(0, 8)}`, query = "") {
+  const backend = await openRedisBackend(`${REDIS_URL}?prefix=${prefix}${query}`, context(clock));
   return {
     backend,
     prefix,
@@ -47,14 +58,15 @@ function factory<P>(make: (backend: RedisBackend) => P) {
 streamContract("redis", factory((b) => b.stream()), { byCorrelationId: false, countsOneInstance: true });
 retryContract("redis", factory((b) => b.retry()), { byCorrelationId: false, countsOneInstance: true });
 cacheContract("redis", factory((b) => b.cache()));
+journalContract("redis", factory((b) => b.journal()));
 
 describe("redis backend", () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  const open = async (clock: Clock = new TestClock(), prefix?: string) => {
-    const opened = await openFresh(clock, prefix);
+  const open = async (clock: Clock = new TestClock(), prefix?: string, query?: string) => {
+    const opened = await openFresh(clock, prefix, query);
     cleanups.push(opened.cleanup);
     return opened;
   };
@@ -113,6 +125,14 @@ describe("redis backend", () => {
     expect(new Set(cache.map(tag))).toEqual(new Set(["order-7"]));
     expect(new Set(streamKeys("p").map(tag))).toEqual(new Set(["p:stream"]));
     expect(new Set(retryKeys("p").map(tag))).toEqual(new Set(["p:retry"]));
+    const journal = [
+      journalBase("p"),
+      ...Object.values(journalKeys("p", "order-7")),
+      ...Object.values(journalSharedKeys("p")),
+      journalListKey("p", "paused", "orders"),
+      journalMachineParkedKey("p", "orders"),
+    ];
+    expect(new Set(journal.map(tag))).toEqual(new Set(["p:journal"]));
   });
 
   it("hands a message whose claim expired to another consumer, and ignores the first one's ack", async () => {
@@ -184,6 +204,128 @@ describe("redis backend", () => {
     ]);
   });
 
+  describe("journal", () => {
+    const DAY_MS = 86_400_000;
+    const record = (clock: Clock, machineName = "orders"): InstanceRecord => ({
+      correlationId: randomUUID(),
+      machineName,
+      status: "running",
+      state: "start",
+      userContext: {},
+      startedAt: clock.now(),
+      updatedAt: clock.now(),
+    });
+    /** Every key of the prefix that names the instance (its own keys; index keys never do). */
+    const keysNaming = async (redis: Redis, prefix: string, correlationId: string) => {
+      const keys: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, found] = await redis.scan(cursor, "MATCH", `*${prefix}*${correlationId}*`, "COUNT", 1000);
+        keys.push(...found);
+        cursor = next;
+      } while (cursor !== "0");
+      return keys;
+    };
+
+    it("keeps an instance in exactly the list indexes of its shown status, through pauses, parks and its end", async () => {
+      const clock = new TestClock();
+      const { backend, prefix } = await open(clock);
+      const journal = backend.journal();
+      const redis = raw();
+      const put = record(clock);
+      const id = put.correlationId;
+      await journal.createInstances([put]);
+      // Where the instance is listed: by status (or all), overall and for its machine.
+      const listedAs = async () => {
+        const where: string[] = [];
+        for (const status of [...INSTANCE_STATUSES, "all"] as const) {
+          for (const machine of [undefined, "orders"]) {
+            const score = await redis.zscore(journalListKey(prefix, status, machine), id);
+            if (score !== null) {
+              expect(Number(score)).toBe(-put.startedAt);
+              where.push(machine === undefined ? status : `${status}:${machine}`);
+            }
+          }
+        }
+        return where;
+      };
+      const only = (status: string) => [status, `${status}:orders`, "all", "all:orders"];
+      const update = (steps: number, status: "running" | "waiting" | "completed") =>
+        journal.updateInstance(id, { machineName: "orders", status, state: `s${steps}`, userContext: {}, reason: undefined, steps });
+      const parked = { correlationId: id, machineName: "orders", state: "s1", steps: 2, retries: 0, body: "{}", parkedAt: clock.now() };
+
+      expect(await listedAs()).toEqual(only("running"));
+      await update(1, "waiting");
+      expect(await listedAs()).toEqual(only("waiting"));
+      await journal.setPaused(id, true);
+      expect(await listedAs()).toEqual(only("paused"));
+      expect(await journal.park(parked)).toBe(true);
+      await journal.setPaused(id, false);
+      expect(await listedAs()).toEqual(only("paused"));
+      expect((await journal.list({ status: "paused" })).map((r) => r.correlationId)).toEqual([id]);
+      await journal.unpark(id, 2, 0);
+      expect(await listedAs()).toEqual(only("waiting"));
+      await update(2, "completed");
+      await journal.setPaused(id, true);
+      expect(await listedAs()).toEqual(only("completed"));
+      expect((await journal.list({ status: "completed" })).map((r) => r.correlationId)).toEqual([id]);
+
+      // Deleted with a message parked under a machine pause: no key of it, no index entry left.
+      await journal.addPause({ machineName: "orders" });
+      expect(await journal.park(parked)).toBe(true);
+      await journal.appendMessage(id, { current_state: "s", current_event: "e", steps: 1, retries: 0, user_context: {}, role: "stream", side: "primary" });
+      expect(await redis.zcard(journalMachineParkedKey(prefix, "orders"))).toBe(1);
+      await journal.deleteInstance(id);
+      expect(await listedAs()).toEqual([]);
+      expect(await redis.zcard(journalMachineParkedKey(prefix, "orders"))).toBe(0);
+      expect(await redis.zscore(journalSharedKeys(prefix).finished, id)).toBeNull();
+      expect(await keysNaming(redis, prefix, id)).toEqual([]);
+    });
+
+    it("deletes instances finished longer ago than journal_ttl_days, with every key and index entry, as later updates go by", async () => {
+      const clock = new TestClock();
+      const { backend, prefix } = await open(clock, undefined, "&journal_ttl_days=1");
+      const journal = backend.journal();
+      const redis = raw();
+      const [done, failed, live, redriven, later] = Array.from({ length: 5 }, () => record(clock));
+      const all = [done, failed, live, redriven, later] as InstanceRecord[];
+      await journal.createInstances(all);
+      const id = (r: InstanceRecord | undefined) => r?.correlationId as string;
+      const update = (r: InstanceRecord | undefined, steps: number, status: "waiting" | "completed" | "failed") =>
+        journal.updateInstance(id(r), { machineName: "orders", status, state: "s", userContext: {}, reason: undefined, steps });
+      await journal.appendMessage(id(done), { current_state: "s", current_event: "e", steps: 1, retries: 0, user_context: {}, role: "stream", side: "primary" });
+      await journal.appendErrors(id(done), { counters: { retry: 1 }, dimensions: { machine_name: "orders", current_state: "s", current_event: "e" } });
+      await journal.appendAttempt(id(failed), { at: clock.now(), current_state: "s", current_event: "e", steps: 1, retries: 0, outcome: "fatal", error_name: "Error", error: "no" });
+      await update(done, 1, "completed");
+      await update(failed, 1, "failed");
+      await update(redriven, 1, "failed");
+      await update(live, 1, "waiting");
+      expect(await journal.reopen(id(redriven), 1)).toBe(true);
+      clock.advance(DAY_MS - 1);
+      await update(later, 1, "completed");
+      // Not a day yet: all kept.
+      expect(await journal.list({})).toHaveLength(5);
+      clock.advance(2);
+      // The next update sweeps: the two finished a day ago go; the one finished just now, the
+      // waiting one and the redriven one stay.
+      await update(live, 2, "waiting");
+      const kept = (await journal.list({})).map((r) => r.correlationId).sort();
+      expect(kept).toEqual([id(live), id(redriven), id(later)].sort());
+      for (const gone of [done, failed]) {
+        expect(await journal.getInstance(id(gone))).toBeUndefined();
+        expect(await keysNaming(redis, prefix, id(gone))).toEqual([]);
+      }
+      expect(await journal.list({ status: "failed" })).toEqual([]);
+      expect(await redis.zrange(journalSharedKeys(prefix).finished, 0, "-1")).toEqual([id(later)]);
+
+      // Without the option, nothing is deleted, however old.
+      const forever = (await open(clock, prefix)).backend.journal();
+      clock.advance(10 * DAY_MS);
+      await forever.updateInstance(id(live), { machineName: "orders", status: "waiting", state: "s", userContext: {}, reason: undefined, steps: 3 });
+      expect(await journal.getInstance(id(later))).toMatchObject({ status: "completed" });
+    });
+  });
+
   it("parses its URI and rejects bad ones with one line", () => {
     expect(parseRedisUri("redis://127.0.0.1:6380/3?prefix=orders")).toMatchObject({
       host: "127.0.0.1",
@@ -202,7 +344,9 @@ describe("redis backend", () => {
       username: "user",
       password: "secret",
     });
-    expect(() => parseRedisUri("redis://h:6379/0?prefx=a")).toThrow(/unknown option "prefx"; known options: prefix, timeout_ms/);
+    expect(parseRedisUri("redis://h:6379/0?journal_ttl_days=30")).toMatchObject({ journalTtlDays: 30 });
+    expect(parseRedisUri("redis://h:6379/0").journalTtlDays).toBeUndefined();
+    expect(() => parseRedisUri("redis://h:6379/0?prefx=a")).toThrow(/unknown option "prefx"; known options: prefix, timeout_ms, journal_ttl_days$/);
     expect(() => parseRedisUri("redis://h:6379/zero")).toThrow(/names database "zero"/);
     expect(() => parseRedisUri("redis://h:6379/0?prefix=a{b}")).toThrow(/without spaces or braces/);
     expect(() => parseRedisUri("redis://:pw@h:6379/0?prefx=a")).toThrow(/redis:\/\/:\*\*\*@h/);
@@ -216,5 +360,9 @@ describe("redis backend", () => {
     expect(() => parseRedisUri("redis://h:6379/0?timeout_ms=")).toThrow(`timeout_ms must be a ${timer}, got ""`);
     expect(() => parseRedisUri("redis://h:0/0")).toThrow('Redis URI "redis://h:0/0": port must be a whole number from 1 to 65535, got "0"');
     expect(() => parseRedisUri("redis://h:6379/2147483648")).toThrow('database must be a whole number from 0 to 2147483647, got "2147483648"');
+    const days = "whole number of days from 1 to 36500";
+    expect(() => parseRedisUri("redis://h:6379/0?journal_ttl_days=0")).toThrow(`Redis URI "redis://h:6379/0?journal_ttl_days=0": journal_ttl_days must be a ${days}, got "0"`);
+    expect(() => parseRedisUri("redis://h:6379/0?journal_ttl_days=1.5")).toThrow(`journal_ttl_days must be a ${days}, got "1.5"`);
+    expect(() => parseRedisUri("redis://h:6379/0?journal_ttl_days=")).toThrow(`journal_ttl_days must be a ${days}, got ""`);
   });
 });

@@ -1,17 +1,19 @@
 /**
  * The Redis backend (`redis://host:port/db?prefix=NAME`, `rediss://` for TLS): the stream, retry
- * and cache roles on one Redis server (or ElastiCache for Redis), all keys under one prefix.
+ * and cache roles and the instance journal on one Redis server (or ElastiCache for Redis), all keys
+ * under one prefix.
  */
 import type { Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { RedisCache } from "./cache.js";
 import { RedisConnection } from "./connection.js";
 import { RedisDeadLetters } from "./dead-letters.js";
+import { RedisJournal } from "./journal.js";
 import { RedisRetryStore } from "./retry-store.js";
 import { RedisStream } from "./stream.js";
 import { parseRedisUri, redact } from "./uri.js";
 
-/** The roles one Redis prefix serves. Ports of one backend share one connection. */
+/** The roles (and the journal) one Redis prefix serves. Ports of one backend share one connection. */
 export class RedisBackend implements Backend {
   readonly uri: string;
   readonly deadLetters: RedisDeadLetters;
@@ -38,6 +40,16 @@ export class RedisBackend implements Backend {
 
   cache(): RedisCache {
     return new RedisCache(this.uri, this.connection, this.#context.clock);
+  }
+
+  /** The instance journal, keeping finished instances `journal_ttl_days` (from the URI) or for ever. */
+  journal(): RedisJournal {
+    return new RedisJournal({
+      uri: this.uri,
+      connection: this.connection,
+      clock: this.#context.clock,
+      ttlDays: this.connection.location.journalTtlDays,
+    });
   }
 
   /** Leave the stream's consumer group (best effort) and disconnect from the server. */

@@ -3,15 +3,17 @@
  * single atomic state change; every key a script touches shares one hash tag (the instance's
  * correlation id for the cache, `{prefix:stream}` or `{prefix:retry}` for the queues), so the
  * scripts also run on Redis Cluster. Times (`now`, due times, deadlines) come from the caller's
- * injected clock; PEXPIRE only collects garbage.
+ * injected clock; PEXPIRE only collects garbage. The journal's scripts live in `journal-scripts.ts`
+ * and are defined here with the others.
  */
 import type { Redis } from "ioredis";
+import { JOURNAL_SCRIPTS, type JournalScripts } from "./journal-scripts.js";
 
 /** Arguments a script takes: keys, then arguments. */
 type Args = (string | number)[];
 
 /** The scripts, as methods on the client (what `defineCommand` adds). */
-export interface RedisScripts {
+export interface RedisScripts extends JournalScripts {
   /** → `[1, fence]` when taken, `[0, heldUntil]` when held by someone else. */
   syLeaseAcquire(...args: Args): Promise<[number, number | string]>;
   /** → the counter after raising it to at least the given token. */
@@ -238,7 +240,8 @@ export const RETRY_KEYS = 7;
 
 /** Define every script on `redis` (idempotent per client). */
 export function defineScripts(redis: Redis): void {
-  const scripts: Record<keyof RedisScripts, readonly [string, number]> = {
+  const scripts: Record<keyof RedisScripts, readonly [string, number | undefined]> = {
+    ...JOURNAL_SCRIPTS,
     syLeaseAcquire: [LEASE_ACQUIRE, 2],
     syLeaseRelease: [LEASE_RELEASE, 1],
     syFenceRaise: [FENCE_RAISE, 1],

@@ -1,5 +1,6 @@
 /**
- * Redis backend URIs: `redis://[user:password@]host:port/db?prefix=NAME`, and `rediss://` for TLS.
+ * Redis backend URIs: `redis://[user:password@]host:port/db?prefix=NAME`, and `rediss://` for TLS;
+ * `timeout_ms` and `journal_ttl_days` are further options.
  */
 import { SettingsError } from "../../errors.js";
 import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../core/ranges.js";
@@ -16,14 +17,21 @@ export interface RedisLocation {
   readonly prefix: string;
   /** Milliseconds to wait for a connection, and for each command (default 2000). */
   readonly timeoutMs: number;
+  /**
+   * Days the journal keeps an instance after it finished (`journal_ttl_days`); undefined: for ever.
+   */
+  readonly journalTtlDays?: number | undefined;
   /** `host:port`, for messages (never the password). */
   readonly address: string;
 }
 
-const OPTIONS = ["prefix", "timeout_ms"] as const;
+const OPTIONS = ["prefix", "timeout_ms", "journal_ttl_days"] as const;
 
 /** A database number (Redis' `databases` setting is a 32-bit integer). */
 const DATABASE_RANGE: NumberRange = { min: 0, max: 2 ** 31 - 1, whole: true };
+
+/** How long the journal keeps a finished instance: a day to a hundred years. */
+const JOURNAL_TTL_RANGE: NumberRange = { min: 1, max: 36_500, whole: true, unit: "days" };
 
 /**
  * Parse a `redis://` or `rediss://` URI.
@@ -65,6 +73,8 @@ export function parseRedisUri(uri: string): RedisLocation {
   }
   const timeoutText = url.searchParams.get("timeout_ms") ?? "2000";
   const timeoutMs = number("timeout_ms", parseNumber(timeoutText), timeoutText, TIMER_MS_RANGE);
+  const ttlText = url.searchParams.get("journal_ttl_days");
+  const journalTtlDays = ttlText === null ? undefined : number("journal_ttl_days", parseNumber(ttlText), ttlText, JOURNAL_TTL_RANGE);
   const host = url.hostname === "" ? "127.0.0.1" : url.hostname.replace(/^\[|\]$/g, "");
   const port = url.port === "" ? 6379 : number("port", Number(url.port), url.port, PORT_RANGE);
   return {
@@ -76,6 +86,7 @@ export function parseRedisUri(uri: string): RedisLocation {
     password: url.password === "" ? undefined : decodeURIComponent(url.password),
     prefix,
     timeoutMs,
+    journalTtlDays,
     address: `${url.hostname || host}:${port}`,
   };
 }

@@ -36,6 +36,7 @@ export { type Logger, createLogger, silentLogger } from "./logger.js";
 export type * from "./ports.js";
 export { INSTANCE_STATUSES } from "./ports.js";
 export { EVENT_DATA_KEY, type EventSent, type SendEventOptions } from "./client/send-event.js";
+export { REDRIVE_ALL_LIMIT, type RedriveOptions, type RedriveResult } from "./client/dead-letters.js";
 export { Worker, type WorkerOptions, type WorkerStats } from "./client/worker.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
 export { type ProvisionReport, provisionAll } from "./settings/provision.js";

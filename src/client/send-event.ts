@@ -8,13 +8,13 @@
  * either ran) are settled by the engine's dispatched flag: exactly one runs, the others are
  * recorded as `duplicate`.
  */
-import { ErrorTally } from "../core/counters.js";
 import { DEFAULT_LEASE_TIMEOUT_SECONDS, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
 import { journalMessage } from "../engine/engine.js";
-import { type SentMessage, sendToRole } from "../engine/roles.js";
-import { PayloadTooLargeError, SystemError, UsageError } from "../errors.js";
+import type { SentMessage } from "../engine/roles.js";
+import { UsageError } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import type { OutgoingMessage } from "../ports.js";
+import { sendWithFailover } from "./send-message.js";
 import type { StarterDeps } from "./start.js";
 
 /**
@@ -105,26 +105,7 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
     user_context: userContext,
   };
   const outgoing: OutgoingMessage = { correlationId, steps, retries: 0, body: encodeMessage(message), delaySeconds: 0, durable: true };
-  const sent = await send(deps, outgoing);
+  const sent = await sendWithFailover(deps, outgoing, `the event to instance ${correlationId}`);
   await journalMessage({ roles: deps.roles, logger: deps.logger ?? silentLogger, clock: deps.clock }, message, sent.role, sent.side);
   return { correlationId, steps, state: record.state, event, sent };
-}
-
-/**
- * The stream's primary, its secondary, then the retry role. A message too large for the primary
- * is refused at once: the same bytes would fail everywhere, and the caller must shrink the data.
- */
-async function send(deps: EventSenderDeps, outgoing: OutgoingMessage): Promise<SentMessage> {
-  const logger = deps.logger ?? silentLogger;
-  const errors = new ErrorTally();
-  try {
-    return { role: "stream", side: "primary", receipt: await deps.roles.stream.primary.send(outgoing) };
-  } catch (error) {
-    if (error instanceof PayloadTooLargeError) throw error;
-    logger.warn(`could not send to stream.primary (${deps.roles.stream.primary.uri}): ${(error as Error).message}`, { correlation_id: outgoing.correlationId });
-  }
-  const sent =
-    (await sendToRole(deps.roles, "stream", outgoing, errors, logger, true)) ?? (await sendToRole(deps.roles, "retry", outgoing, errors, logger));
-  if (sent === undefined) throw new SystemError(`could not send the event to instance ${outgoing.correlationId}: every stream and retry backend failed`);
-  return sent;
 }

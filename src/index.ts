@@ -47,6 +47,7 @@ export {
   type StalledInstance,
   type StalledOptions,
 } from "./client/control.js";
+export { REDRIVE_ALL_LIMIT, type DeadLetterRedriveOptions, type DeadLetterRedriveResult } from "./client/dead-letters.js";
 export { Worker, type WorkerOptions, type WorkerStats } from "./client/worker.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
 export { type ProvisionReport, provisionAll } from "./settings/provision.js";

@@ -336,10 +336,26 @@ export interface DeadLetter {
   readonly deadAt: number;
 }
 
-/** Where a stream or retry backend keeps its dead letters, for people to inspect. */
+/**
+ * Where a stream or retry backend keeps its dead letters, for people to inspect and to redrive
+ * (`switchyard dead-letters redrive`). A letter's `id` is the store's own: two stores may both
+ * have a letter 3, so a letter is named across stores by its `id` with its `sourceUri`.
+ *
+ * | backend | `id` | `get` / `remove` |
+ * | --- | --- | --- |
+ * | sqlite, postgres | the `dead_letters` row id | one indexed SELECT / DELETE |
+ * | redis | the list's sequence number × 2, + 1 for the retry store's | a scan of the list / LREM of the exact entry |
+ * | dynamodb | the item's sort key (time of death × 1000 + random) | GetItem / DeleteItem |
+ * | kinesis | the checkpoint role's store's id | that store's, limited to this stream's letters |
+ * | sqs, sns | 48 bits of the SHA-1 of the dead-letter queue's message id (stable across calls) | best effort: the queue is searched with ReceiveMessage, so a message SQS does not hand out (in flight elsewhere, or not sampled) is not found |
+ */
 export interface DeadLetterStore {
   /** The latest `limit` dead letters, newest first. */
   list(limit?: number): Promise<DeadLetter[]>;
+  /** Dead letter `id` of this store, or undefined when it holds none by that id. */
+  get(id: number): Promise<DeadLetter | undefined>;
+  /** Delete dead letter `id`; true when it existed (and this call removed it). */
+  remove(id: number): Promise<boolean>;
 }
 
 /**
@@ -388,6 +404,10 @@ export interface ConsumerStatePort {
   buryDeadLetter(letter: Omit<DeadLetter, "id">): Promise<void>;
   /** The latest `limit` dead letters that came from `sourceUri`, newest first. */
   deadLettersOf(sourceUri: string, limit?: number): Promise<DeadLetter[]>;
+  /** Dead letter `id`, if it came from `sourceUri`. */
+  getDeadLetter(sourceUri: string, id: number): Promise<DeadLetter | undefined>;
+  /** Delete dead letter `id` if it came from `sourceUri`; true when it existed. */
+  removeDeadLetter(sourceUri: string, id: number): Promise<boolean>;
 }
 
 /**

@@ -31,6 +31,9 @@ export function program(): Command {
     .description("durable finite-state-machine workflows")
     .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
+    // Options after a command are that command's: `dead-letters --json` lists, while in
+    // `dead-letters redrive --json` the flag is the subcommand's, not its parent's.
+    .enablePositionalOptions()
     .exitOverride();
   for (const add of [
     validateCommand,

@@ -12,7 +12,8 @@ import { timerOf } from "../core/transitions.js";
 import type { SentMessage } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { FINAL_STATUSES, type InstanceRecord, type JournalPort, type MessageOrigin, type MessageSource, type ParkedMessage } from "../ports.js";
-import { type EventSenderDeps, instanceMessage, requireInstance, requireJournal, send, sendMessage } from "./send-event.js";
+import { type EventSenderDeps, instanceMessage, requireInstance, requireJournal, sendMessage } from "./send-event.js";
+import { sendWithFailover } from "./send-message.js";
 import { journalMessage } from "../engine/engine.js";
 import { silentLogger } from "../logger.js";
 
@@ -287,14 +288,14 @@ function checkPause(deps: ControlDeps, pause: MachinePause): void {
 async function resendParked(deps: ControlDeps, journal: JournalPort, parked: readonly ParkedMessage[], origin: MessageOrigin): Promise<ParkedMessage[]> {
   const logger = deps.logger ?? silentLogger;
   for (const message of parked) {
-    const sent = await send(deps, {
+    const sent = await sendWithFailover(deps, {
       correlationId: message.correlationId,
       steps: message.steps,
       retries: message.retries,
       body: message.body,
       delaySeconds: 0,
       durable: true,
-    });
+    }, `parked step ${message.steps} of instance ${message.correlationId}`);
     const decoded = decodeParked(message.body);
     if (decoded !== undefined) await journalMessage({ roles: deps.roles, logger, clock: deps.clock }, decoded, sent.role, sent.side, { origin });
     await journal.unpark(message.correlationId, message.steps, message.retries);

@@ -8,14 +8,14 @@
  * either ran) are settled by the engine's dispatched flag: exactly one runs, the others are
  * recorded as `duplicate`.
  */
-import { ErrorTally } from "../core/counters.js";
 import type { MachineDefinition } from "../core/machine.js";
 import { DEFAULT_LEASE_TIMEOUT_SECONDS, RESERVED_PREFIX, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
 import { journalMessage } from "../engine/engine.js";
-import { type SentMessage, sendToRole } from "../engine/roles.js";
-import { PayloadTooLargeError, SystemError, UsageError } from "../errors.js";
+import type { SentMessage } from "../engine/roles.js";
+import { UsageError } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import type { InstanceRecord, JournalPort, MessageOrigin, OutgoingMessage } from "../ports.js";
+import { sendWithFailover } from "./send-message.js";
 import type { StarterDeps } from "./start.js";
 
 /**
@@ -147,27 +147,8 @@ export async function sendMessage(deps: EventSenderDeps, message: WireMessage, o
     delaySeconds,
     durable: true,
   };
-  const sent = await send(deps, outgoing);
+  const sent = await sendWithFailover(deps, outgoing, `step ${system.steps} of instance ${system.correlation_id}`);
   const due = delaySeconds > 0 ? deps.clock.now() + delaySeconds * 1000 : undefined;
   await journalMessage({ roles: deps.roles, logger: deps.logger ?? silentLogger, clock: deps.clock }, message, sent.role, sent.side, { origin, due });
-  return sent;
-}
-
-/**
- * The stream's primary, its secondary, then the retry role. A message too large for the primary
- * is refused at once: the same bytes would fail everywhere, and the caller must shrink the data.
- */
-export async function send(deps: EventSenderDeps, outgoing: OutgoingMessage): Promise<SentMessage> {
-  const logger = deps.logger ?? silentLogger;
-  const errors = new ErrorTally();
-  try {
-    return { role: "stream", side: "primary", receipt: await deps.roles.stream.primary.send(outgoing) };
-  } catch (error) {
-    if (error instanceof PayloadTooLargeError) throw error;
-    logger.warn(`could not send to stream.primary (${deps.roles.stream.primary.uri}): ${(error as Error).message}`, { correlation_id: outgoing.correlationId });
-  }
-  const sent =
-    (await sendToRole(deps.roles, "stream", outgoing, errors, logger, true)) ?? (await sendToRole(deps.roles, "retry", outgoing, errors, logger));
-  if (sent === undefined) throw new SystemError(`could not send step ${outgoing.steps} of instance ${outgoing.correlationId}: every stream and retry backend failed`);
   return sent;
 }

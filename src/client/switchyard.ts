@@ -324,6 +324,24 @@ export class Switchyard {
     return [...unique.values()].sort((a, b) => b.deadAt - a.deadAt || b.id - a.id).slice(0, limit);
   }
 
+  /**
+   * Send dead letters again once their cause is fixed, and remove each once its send succeeded:
+   * one by `id` (with its `sourceUri` when several stores are configured), or `all`. One result
+   * per letter, oldest first; a letter whose send failed stays, with the error in its result.
+   * At least once: a duplicate of a step already taken is dropped by the engine (see
+   * `docs/operations.md`).
+   *
+   * @example
+   * ```ts
+   * for (const r of await sy.redriveDeadLetters({ all: true })) if (!r.ok) console.error(r.id, r.error.message);
+   * ```
+   */
+  async redriveDeadLetters(options: import("./dead-letters.js").DeadLetterRedriveOptions): Promise<import("./dead-letters.js").DeadLetterRedriveResult[]> {
+    // Loaded on first use, so the one method an operator calls now and then adds no import here.
+    const { redriveDeadLetters } = await import("./dead-letters.js");
+    return redriveDeadLetters({ ...this.#starter(), deadLetters: this.#opened.deadLetters }, options);
+  }
+
   /** Close every backend. */
   close(): Promise<void> {
     return this.#opened.close();

@@ -61,7 +61,7 @@ function factory<P>(make: (backend: DynamoDbBackend) => P) {
 
 const withDeadLetters = <P>(make: (backend: DynamoDbBackend) => P) => async (clock: TestClock) => {
   const fixture = await factory(make)(clock);
-  return { ...fixture, deadLetters: () => fixture.backend.deadLetters.list() };
+  return { ...fixture, deadLetters: fixture.backend.deadLetters };
 };
 
 describeProtocol({

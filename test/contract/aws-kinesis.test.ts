@@ -102,7 +102,7 @@ function factory(role: "stream" | "retry") {
   return async (clock: TestClock) => {
     const { backend, cleanup } = await openStream(clock);
     const port = role === "stream" ? backend.stream("primary") : backend.retry("primary");
-    return { port, cleanup, deadLetters: () => backend.deadLetters.list() };
+    return { port, cleanup, deadLetters: backend.deadLetters };
   };
 }
 

@@ -37,7 +37,7 @@ function factory(role: "stream" | "retry") {
   return async (clock: TestClock) => {
     const backend = await openTopic(clock);
     const port = role === "stream" ? backend.stream("primary") : backend.retry("primary");
-    return { port, cleanup: () => backend.close(), deadLetters: () => backend.deadLetters.list() };
+    return { port, cleanup: () => backend.close(), deadLetters: backend.deadLetters };
   };
 }
 

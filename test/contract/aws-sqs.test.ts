@@ -38,7 +38,7 @@ function factory(role: "stream" | "retry") {
     return {
       port,
       cleanup: () => backend.close(),
-      deadLetters: () => backend.deadLetters.list(),
+      deadLetters: backend.deadLetters,
     };
   };
 }

@@ -66,5 +66,24 @@ export function consumerStateContract(name: string, factory: PortFactory<Consume
       expect(letters.map(({ id: _, ...rest }) => rest)).toEqual([letter("shardId-0:3", 3_000), letter("shardId-0:1", 1_000)]);
       expect(await state.deadLettersOf(source, 1)).toHaveLength(1);
     });
+
+    it("reads and removes one dead letter of one source by its id", async () => {
+      const source = `arn:aws:kinesis:us-east-1:000000000000:stream/${randomUUID()}`;
+      const other = `${source}-other`;
+      const letter = (sourceUri: string, messageId: string, deadAt: number) => ({ sourceUri, messageId, body: `{"m":"${messageId}"}`, reason: "malformed message: not JSON", receiveCount: 1, deadAt });
+      await state.buryDeadLetter(letter(source, "shardId-0:1", 1_000));
+      await state.buryDeadLetter(letter(other, "shardId-0:2", 2_000));
+      await state.buryDeadLetter(letter(source, "shardId-0:3", 3_000));
+      const [kept, gone] = await state.deadLettersOf(source);
+      const [foreign] = await state.deadLettersOf(other);
+      expect(await state.getDeadLetter(source, gone!.id)).toEqual(gone);
+      expect(await state.getDeadLetter(source, foreign!.id)).toBeUndefined();
+      expect(await state.removeDeadLetter(source, foreign!.id)).toBe(false);
+      expect(await state.removeDeadLetter(source, gone!.id)).toBe(true);
+      expect(await state.removeDeadLetter(source, gone!.id)).toBe(false);
+      expect(await state.getDeadLetter(source, gone!.id)).toBeUndefined();
+      expect(await state.deadLettersOf(source)).toEqual([kept]);
+      expect(await state.deadLettersOf(other)).toEqual([foreign]);
+    });
   });
 }

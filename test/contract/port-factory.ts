@@ -1,4 +1,4 @@
-import type { MessageSource } from "../../src/ports.js";
+import type { DeadLetterStore, MessageSource } from "../../src/ports.js";
 import type { TestClock } from "../support/clock.js";
 
 /** A port under test and how to dispose of it; `Extra` lets a backend expose what a port cannot. */
@@ -7,15 +7,9 @@ export type PortFixture<P, Extra = unknown> = { readonly port: P; cleanup(): Pro
 /** Builds a fresh, empty port driven by `clock` (one per test; names must be random). */
 export type PortFactory<P, Extra = unknown> = (clock: TestClock) => Promise<PortFixture<P, Extra>>;
 
-/** What a test can read back of a dead letter. */
-export interface DeadLetterView {
-  readonly body: string;
-  readonly reason: string;
-}
-
-/** Read access to a source's dead letters (every stream and retry backend keeps them). */
+/** The store a source moves its dead letters to (every stream and retry backend keeps them). */
 export interface DeadLetterInspection {
-  deadLetters(): Promise<DeadLetterView[]>;
+  readonly deadLetters: DeadLetterStore;
 }
 
 /**

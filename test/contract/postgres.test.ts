@@ -89,15 +89,14 @@ function factory<P>(make: (backend: PostgresBackend) => P) {
   };
 }
 
-const deadLetters = (backend: PostgresBackend) => backend.deadLetters.list();
 
 streamContract("postgres", async (clock) => {
   const fixture = await factory((b) => b.stream())(clock);
-  return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
+  return { ...fixture, deadLetters: fixture.backend.deadLetters };
 }, { byCorrelationId: true, countsOneInstance: true });
 retryContract("postgres", async (clock) => {
   const fixture = await factory((b) => b.retry())(clock);
-  return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
+  return { ...fixture, deadLetters: fixture.backend.deadLetters };
 }, { byCorrelationId: true, countsOneInstance: true });
 cacheContract("postgres", factory((b) => b.cache()));
 checkpointContract("postgres", factory((b) => b.checkpoint()));

@@ -51,7 +51,7 @@ async function openFresh(clock: Clock, prefix = `${run}_${randomUUID().slice(0, 
 function factory<P>(make: (backend: RedisBackend) => P) {
   return async (clock: TestClock) => {
     const { backend, cleanup } = await openFresh(clock);
-    return { port: make(backend), cleanup, deadLetters: () => backend.deadLetters.list() };
+    return { port: make(backend), cleanup, deadLetters: backend.deadLetters };
   };
 }
 

@@ -166,7 +166,28 @@ export function retryContract(name: string, factory: PortFactory<RetrySource, De
       await retry.deadLetter(delivery!, "malformed message");
       clock.advance(60_000);
       expect(await receive()).toEqual([]);
-      expect(await fixture.deadLetters()).toEqual([expect.objectContaining({ body: scheduled.body, reason: "malformed message" })]);
+      expect(await fixture.deadLetters.list()).toEqual([expect.objectContaining({ body: scheduled.body, reason: "malformed message" })]);
+    });
+
+    it("removes exactly the dead letter it is asked to, by the id the store gave it", async () => {
+      const first = message(randomUUID(), 1, { retries: 1, body: "first bad entry" });
+      const second = message(randomUUID(), 1, { retries: 1, body: "second bad entry" });
+      await retry.schedule(first);
+      await retry.schedule(second);
+      const deliveries = await receive(10, 10);
+      expect(deliveries).toHaveLength(2);
+      for (const delivery of deliveries) await retry.deadLetter(delivery, `cannot read ${delivery.body}`);
+      const letters = await fixture.deadLetters.list();
+      expect(letters.map((letter) => letter.body).sort()).toEqual([first.body, second.body]);
+      const gone = letters.find((letter) => letter.body === first.body)!;
+      const kept = letters.find((letter) => letter.body === second.body)!;
+      expect(await fixture.deadLetters.get(gone.id)).toEqual(gone);
+      expect(await fixture.deadLetters.remove(gone.id)).toBe(true);
+      expect(await fixture.deadLetters.list()).toEqual([kept]);
+      expect(await fixture.deadLetters.get(gone.id)).toBeUndefined();
+      expect(await fixture.deadLetters.get(kept.id)).toEqual(kept);
+      expect(await fixture.deadLetters.remove(gone.id)).toBe(false);
+      expect(await fixture.deadLetters.list()).toEqual([kept]);
     });
   });
 }

@@ -44,16 +44,15 @@ function factory<P>(make: (backend: SqliteBackend) => P) {
   };
 }
 
-const deadLetters = (backend: SqliteBackend) => backend.deadLetters.list();
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 streamContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.stream())(clock);
-  return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
+  return { ...fixture, deadLetters: fixture.backend.deadLetters };
 }, { byCorrelationId: true, countsOneInstance: true });
 retryContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.retry())(clock);
-  return { ...fixture, deadLetters: () => deadLetters(fixture.backend) };
+  return { ...fixture, deadLetters: fixture.backend.deadLetters };
 }, { byCorrelationId: true, countsOneInstance: true });
 cacheContract("sqlite", factory((b) => b.cache()));
 checkpointContract("sqlite", factory((b) => b.checkpoint()));

@@ -189,7 +189,28 @@ export function streamContract(name: string, factory: PortFactory<StreamSource, 
       await stream.deadLetter(delivery!, "malformed message: not JSON");
       clock.advance(60_000);
       expect(await receive()).toEqual([]);
-      expect(await fixture.deadLetters()).toEqual([expect.objectContaining({ body: sent.body, reason: "malformed message: not JSON" })]);
+      expect(await fixture.deadLetters.list()).toEqual([expect.objectContaining({ body: sent.body, reason: "malformed message: not JSON" })]);
+    });
+
+    it("removes exactly the dead letter it is asked to, by the id the store gave it", async () => {
+      const first = message(randomUUID(), 1, { body: "first bad body" });
+      const second = message(randomUUID(), 1, { body: "second bad body" });
+      await stream.send(first);
+      await stream.send(second);
+      const deliveries = await receive(10, 10);
+      expect(deliveries).toHaveLength(2);
+      for (const delivery of deliveries) await stream.deadLetter(delivery, `cannot read ${delivery.body}`);
+      const letters = await fixture.deadLetters.list();
+      expect(letters.map((letter) => letter.body).sort()).toEqual([first.body, second.body]);
+      const gone = letters.find((letter) => letter.body === first.body)!;
+      const kept = letters.find((letter) => letter.body === second.body)!;
+      expect(await fixture.deadLetters.get(gone.id)).toEqual(gone);
+      expect(await fixture.deadLetters.remove(gone.id)).toBe(true);
+      expect(await fixture.deadLetters.list()).toEqual([kept]);
+      expect(await fixture.deadLetters.get(gone.id)).toBeUndefined();
+      expect(await fixture.deadLetters.get(kept.id)).toEqual(kept);
+      expect(await fixture.deadLetters.remove(gone.id)).toBe(false);
+      expect(await fixture.deadLetters.list()).toEqual([kept]);
     });
   });
 }

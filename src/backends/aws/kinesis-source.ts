@@ -459,6 +459,18 @@ export class KinesisSource implements StreamPort, RetryPort, MessageSource, Lamb
     return state === undefined ? [] : state.deadLettersOf(this.uri, limit);
   }
 
+  /** Dead letter `id` of this stream (undefined when the settings keep no consumer state). */
+  async findDeadLetter(id: number): Promise<DeadLetter | undefined> {
+    const state = await this.#options.consumerState();
+    return state?.getDeadLetter(this.uri, id);
+  }
+
+  /** Delete dead letter `id` of this stream; true when it existed. */
+  async removeDeadLetter(id: number): Promise<boolean> {
+    const state = await this.#options.consumerState();
+    return state === undefined ? false : state.removeDeadLetter(this.uri, id);
+  }
+
   /** Stop consuming: release the shards and the heartbeat so other consumers take over at once. */
   async close(): Promise<void> {
     this.#nextSync = Number.POSITIVE_INFINITY;

@@ -40,7 +40,11 @@ export async function openKinesisBackend(uri: string, context: BackendContext): 
   return {
     uri,
     client,
-    deadLetters: { list: (limit) => source("stream", "primary").deadLetters(limit) },
+    deadLetters: {
+      list: (limit) => source("stream", "primary").deadLetters(limit),
+      get: (id) => source("stream", "primary").findDeadLetter(id),
+      remove: (id) => source("stream", "primary").removeDeadLetter(id),
+    },
     stream: (side) => source("stream", side),
     retry: (side) => source("retry", side),
     async provision() {

@@ -12,7 +12,7 @@ import type { PostgresDatabase } from "./database.js";
 export class PostgresConsumerState implements ConsumerStatePort {
   readonly uri: string;
   readonly #db: PostgresDatabase;
-  readonly #sql: { list: string; insert: string; update: string; bury: string; letters: string };
+  readonly #sql: { list: string; insert: string; update: string; bury: string; letters: string; letter: string; removeLetter: string };
 
   constructor(db: PostgresDatabase) {
     this.#db = db;
@@ -27,6 +27,8 @@ export class PostgresConsumerState implements ConsumerStatePort {
       bury: `INSERT INTO ${db.table("dead_letters")} (source_uri, message_id, body, reason, receive_count, dead_at)
              VALUES ($1, $2, $3, $4, $5, $6)`,
       letters: `SELECT ${DEAD_LETTER_COLUMNS} FROM ${db.table("dead_letters")} WHERE source_uri = $1 ORDER BY id DESC LIMIT $2`,
+      letter: `SELECT ${DEAD_LETTER_COLUMNS} FROM ${db.table("dead_letters")} WHERE source_uri = $1 AND id = $2`,
+      removeLetter: `DELETE FROM ${db.table("dead_letters")} WHERE source_uri = $1 AND id = $2`,
     };
   }
 
@@ -59,5 +61,16 @@ export class PostgresConsumerState implements ConsumerStatePort {
   async deadLettersOf(sourceUri: string, limit = 100): Promise<DeadLetter[]> {
     const { rows } = await this.#db.query<DeadLetterRow>("read dead letters", this.#sql.letters, [sourceUri, limit]);
     return rows.map(deadLetterOf);
+  }
+
+  async getDeadLetter(sourceUri: string, id: number): Promise<DeadLetter | undefined> {
+    const { rows } = await this.#db.query<DeadLetterRow>("read dead letter", this.#sql.letter, [sourceUri, id]);
+    const row = rows[0];
+    return row === undefined ? undefined : deadLetterOf(row);
+  }
+
+  async removeDeadLetter(sourceUri: string, id: number): Promise<boolean> {
+    const { rowCount } = await this.#db.query("remove dead letter", this.#sql.removeLetter, [sourceUri, id]);
+    return (rowCount ?? 0) > 0;
   }
 }

@@ -35,6 +35,8 @@ export interface RedisScripts extends JournalScripts {
   syRetryReceive(...args: Args): Promise<(string | number)[]>;
   syRetryFinish(...args: Args): Promise<number>;
   syRetryMove(...args: Args): Promise<number>;
+  /** → 1 when the dead letter was in the list and is removed, 0 when it was not there. */
+  syDeadLetterRemove(...args: Args): Promise<number>;
 }
 
 /** KEYS: lease, fence. ARGV: steps, retries, now, expiresAt, leaseTtlMs, fenceTtlMs, minFence. */
@@ -234,6 +236,20 @@ redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
 if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
 return 1`;
 
+/**
+ * KEYS: the dead-letter list of the stream or the retry store. ARGV: seq. Removes the entry with
+ * that sequence number (each is unique in its list); a scan, as dead letters are few and rarely
+ * removed.
+ */
+const DEAD_LETTER_REMOVE = `
+local seq = tonumber(ARGV[1])
+for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if cjson.decode(item).seq == seq then
+    return redis.call('LREM', KEYS[1], 1, item)
+  end
+end
+return 0`;
+
 /** How many keys each stream and retry script takes (see the key lists above). */
 export const STREAM_KEYS = 10;
 export const RETRY_KEYS = 7;
@@ -255,6 +271,7 @@ export function defineScripts(redis: Redis): void {
     syRetryReceive: [RETRY_RECEIVE, RETRY_KEYS],
     syRetryFinish: [RETRY_FINISH, RETRY_KEYS],
     syRetryMove: [RETRY_MOVE, RETRY_KEYS],
+    syDeadLetterRemove: [DEAD_LETTER_REMOVE, 1],
   };
   for (const [name, [lua, numberOfKeys]] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys });
 }

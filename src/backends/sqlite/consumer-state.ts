@@ -18,6 +18,8 @@ export class SqliteConsumerState implements ConsumerStatePort {
   readonly #update: Statement<[string, number, string, string, string, number], LeaseRow>;
   readonly #bury: Statement<[string, string, string, string, number, number]>;
   readonly #letters: Statement<[string, number], DeadLetterRow>;
+  readonly #letter: Statement<[string, number], DeadLetterRow>;
+  readonly #removeLetter: Statement<[string, number]>;
 
   constructor(db: SqliteDatabase, uri: string) {
     this.#db = db;
@@ -35,6 +37,8 @@ export class SqliteConsumerState implements ConsumerStatePort {
       "INSERT INTO dead_letters (source_uri, message_id, body, reason, receive_count, dead_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.#letters = db.prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE source_uri = ? ORDER BY id DESC LIMIT ?`);
+    this.#letter = db.prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE source_uri = ? AND id = ?`);
+    this.#removeLetter = db.prepare("DELETE FROM dead_letters WHERE source_uri = ? AND id = ?");
   }
 
   async leases(group: string): Promise<GroupLease[]> {
@@ -63,5 +67,14 @@ export class SqliteConsumerState implements ConsumerStatePort {
 
   async deadLettersOf(sourceUri: string, limit = 100): Promise<DeadLetter[]> {
     return this.#db.read("read dead letters", () => this.#letters.all(sourceUri, limit)).map(deadLetterOf);
+  }
+
+  async getDeadLetter(sourceUri: string, id: number): Promise<DeadLetter | undefined> {
+    const row = this.#db.read("read dead letter", () => this.#letter.get(sourceUri, id));
+    return row === undefined ? undefined : deadLetterOf(row);
+  }
+
+  async removeDeadLetter(sourceUri: string, id: number): Promise<boolean> {
+    return (await this.#db.write("remove dead letter", () => this.#removeLetter.run(sourceUri, id))).changes > 0;
   }
 }

@@ -83,4 +83,12 @@ export class DynamoConsumerState implements ConsumerStatePort {
   deadLettersOf(sourceUri: string, limit = 100): Promise<DeadLetter[]> {
     return this.#deadLetters.list(limit, sourceUri);
   }
+
+  getDeadLetter(sourceUri: string, id: number): Promise<DeadLetter | undefined> {
+    return this.#deadLetters.get(id, sourceUri);
+  }
+
+  removeDeadLetter(sourceUri: string, id: number): Promise<boolean> {
+    return this.#deadLetters.remove(id, sourceUri);
+  }
 }

@@ -2,11 +2,12 @@
  * The `NAME-dead-letters` table: messages the stream and retry tables moved aside, newest first.
  * All items share one partition (`pk = "dead-letters"`) sorted by a numeric id made of the time of
  * death and a random suffix, so `list` is one Query read backwards. Dead letters are rare; the one
- * partition is no throughput concern.
+ * partition is no throughput concern. `get` is one consistent GetItem, `remove` one DeleteItem
+ * conditional on the item being there (and, for a Kinesis stream's letters, on its source).
  */
 import { DeleteItemCommand, type DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import type { Clock, DeadLetter, DeadLetterStore } from "../../../ports.js";
-import { call, putItem, type TableRef } from "./client.js";
+import { call, conditional, getItem, putItem, type TableRef } from "./client.js";
 import { type Item, N, num, S, str } from "./item.js";
 
 const PARTITION = "dead-letters";
@@ -56,6 +57,30 @@ export class DynamoDeadLetters implements DeadLetterStore {
     );
   }
 
+  /** Dead letter `id` (only if it came from `sourceUri`, when given). */
+  async get(id: number, sourceUri?: string): Promise<DeadLetter | undefined> {
+    const item = await getItem(this.#client, this.#table, { pk: S(PARTITION), sk: N(id) });
+    if (item === undefined) return undefined;
+    const letter = letterOf(item);
+    return sourceUri === undefined || letter.sourceUri === sourceUri ? letter : undefined;
+  }
+
+  /** Delete dead letter `id` (only if it came from `sourceUri`, when given); true when it existed. */
+  async remove(id: number, sourceUri?: string): Promise<boolean> {
+    const deleted = await conditional(this.#table, "DeleteItem", () =>
+      this.#client.send(
+        new DeleteItemCommand({
+          TableName: this.#table.name,
+          Key: { pk: S(PARTITION), sk: N(id) },
+          ...(sourceUri === undefined
+            ? { ConditionExpression: "attribute_exists(pk)" }
+            : { ConditionExpression: "attribute_exists(pk) AND source_uri = :source", ExpressionAttributeValues: { ":source": S(sourceUri) } }),
+        }),
+      ),
+    );
+    return deleted !== undefined;
+  }
+
   /** The latest `limit` dead letters (only those from `sourceUri`, when given), newest first. */
   async list(limit = 100, sourceUri?: string): Promise<DeadLetter[]> {
     const items: Item[] = [];
@@ -78,14 +103,18 @@ export class DynamoDeadLetters implements DeadLetterStore {
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start !== undefined && items.length < limit);
-    return items.slice(0, limit).map((item) => ({
-      id: num(item, "sk") ?? 0,
-      sourceUri: str(item, "source_uri") ?? "",
-      messageId: str(item, "message_id") ?? "",
-      body: str(item, "body") ?? "",
-      reason: str(item, "reason") ?? "",
-      receiveCount: num(item, "receive_count") ?? 0,
-      deadAt: num(item, "dead_at") ?? 0,
-    }));
+    return items.slice(0, limit).map(letterOf);
   }
+}
+
+function letterOf(item: Item): DeadLetter {
+  return {
+    id: num(item, "sk") ?? 0,
+    sourceUri: str(item, "source_uri") ?? "",
+    messageId: str(item, "message_id") ?? "",
+    body: str(item, "body") ?? "",
+    reason: str(item, "reason") ?? "",
+    receiveCount: num(item, "receive_count") ?? 0,
+    deadAt: num(item, "dead_at") ?? 0,
+  };
 }

@@ -1,8 +1,9 @@
 /** What the CLI commands share: global options, opening a Switchyard, output helpers. */
-import { Option } from "commander";
+import { type Command, Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
 import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
+import { parseDuration } from "../core/duration.js";
 import { MAX_TIMER_SECONDS } from "../core/ranges.js";
 import { loadSettings } from "../settings/settings.js";
 
@@ -13,6 +14,27 @@ export const settingsOption = () =>
 /** `-d, --definitions <file>`. */
 export const definitionsOption = () =>
   new Option("-d, --definitions <file>", "machine definition file (YAML)").makeOptionMandatory();
+
+/** `-d, --definitions <file>` for commands that need the definitions only for some of their forms. */
+export const optionalDefinitionsOption = (why: string) => new Option("-d, --definitions <file>", `machine definition file (YAML); ${why}`);
+
+/** End a command's `--help` with examples, one `$ switchyard …` line each. */
+export function examples(command: Command, lines: readonly string[]): Command {
+  return command.addHelpText("after", `\nExamples:\n${lines.map((line) => `  $ switchyard ${line}`).join("\n")}\n`);
+}
+
+/**
+ * Parse an age like `90s`, `10m`, `2h` or `1d` (a duration as timers write it, or zero) into
+ * milliseconds.
+ */
+export function parseAge(name: string) {
+  return (text: string): number => {
+    if (/^0+[smhd]$/.test(text)) return 0;
+    const parsed = parseDuration(text);
+    if (parsed.seconds === undefined) throw new UsageError(`${name} ${parsed.problem}`);
+    return parsed.seconds * 1000;
+  };
+}
 
 /** Open a Switchyard for a command, run `use`, and always close it. */
 export async function withSwitchyard<T>(

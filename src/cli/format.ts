@@ -46,29 +46,72 @@ function attemptLines(attempt: JournalAttempt, indent: string): string[] {
   return lines;
 }
 
-/** One instance as `status` prints it. */
+/** One instance as `status` prints it; `paused:` and `abort:` lines only when they apply. */
 export function formatInstance(record: InstanceRecord): string {
+  const pause = pauseText(record);
   return [
     `correlation_id: ${record.correlationId}`,
     `machine:        ${record.machineName}`,
-    `status:         ${record.status}${record.reason ? ` (${record.reason})` : ""}`,
+    `status:         ${record.status}${record.pausedStatus === undefined ? "" : ` (resumes ${record.pausedStatus})`}${record.reason ? ` (${record.reason})` : ""}`,
+    ...(pause === undefined ? [] : [`paused:         ${pause}`]),
+    ...(record.abort === undefined ? [] : [`abort:          ${abortText(record)}`]),
     `state:          ${record.state}`,
+    ...(record.steps === undefined ? [] : [`steps:          ${record.steps}`]),
     `started:        ${new Date(record.startedAt).toISOString()}`,
     `updated:        ${new Date(record.updatedAt).toISOString()}`,
     `user_context:   ${JSON.stringify(record.userContext)}`,
   ].join("\n");
 }
 
-/** The JSON form of an instance (snake_case, like the wire format). */
+/** The status column of `list`: the status, with what a pause or an abort adds to it. */
+export function statusCell(record: InstanceRecord): string {
+  if (record.status === "paused") return `paused (${record.pausedStatus ?? "running"}, ${record.parked ?? 0} parked)`;
+  if (record.abort !== undefined && record.status !== "aborted") return `${record.status} (abort requested)`;
+  return record.status;
+}
+
+/** Who holds a paused instance, and how many of its messages wait: `by an operator; 1 message parked`. */
+function pauseText(record: InstanceRecord): string | undefined {
+  if (record.paused !== true && record.parked === undefined) return undefined;
+  const who = record.paused === true ? `by an operator (switchyard resume ${record.correlationId})` : "by a pause of its machine (switchyard pauses)";
+  const parked = record.parked ?? 0;
+  return `${who}; ${parked} message${parked === 1 ? "" : "s"} parked`;
+}
+
+/**
+ * An abort as `status` prints it: when it was asked and why, then whether a step has taken it (the
+ * step that led into the machine's `on_abort` state, where its compensation runs).
+ */
+function abortText(record: InstanceRecord): string {
+  const abort = record.abort as NonNullable<InstanceRecord["abort"]>;
+  const requested = `requested ${new Date(abort.at).toISOString()} (${abort.reason})`;
+  if (abort.step !== undefined) return `${requested}; step ${abort.step} took it into the on_abort state${record.status === "aborted" ? "" : ", compensating"}`;
+  return record.status === "aborted" ? requested : `${requested}; not taken yet: the instance's next step takes it`;
+}
+
+/** The JSON form of an instance (snake_case, like the wire format); pause and abort keys only when they apply. */
 export function instanceJson(record: InstanceRecord) {
   return {
     correlation_id: record.correlationId,
     machine_name: record.machineName,
     status: record.status,
     state: record.state,
+    ...(record.steps === undefined ? {} : { steps: record.steps }),
     user_context: record.userContext,
     started_at: new Date(record.startedAt).toISOString(),
     updated_at: new Date(record.updatedAt).toISOString(),
     ...(record.reason ? { reason: record.reason } : {}),
+    ...(record.pausedStatus === undefined ? {} : { paused_status: record.pausedStatus }),
+    ...(record.paused === undefined ? {} : { paused: record.paused }),
+    ...(record.parked === undefined ? {} : { parked: record.parked }),
+    ...(record.abort === undefined
+      ? {}
+      : {
+          abort: {
+            reason: record.abort.reason,
+            requested_at: new Date(record.abort.at).toISOString(),
+            ...(record.abort.step === undefined ? {} : { step: record.abort.step }),
+          },
+        }),
   };
 }

@@ -6,11 +6,15 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
+import { abortCommand } from "./commands/abort.js";
 import { aslCommand } from "./commands/asl.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
 import { devLambdaCommand } from "./commands/dev-lambda.js";
 import { graphCommand } from "./commands/graph.js";
 import { metricsCommand } from "./commands/metrics.js";
+import { pauseCommands } from "./commands/pause.js";
+import { recoverCommand } from "./commands/recover.js";
+import { redriveCommand } from "./commands/redrive.js";
 import { resourcesCommand } from "./commands/resources.js";
 import { runCommand } from "./commands/run.js";
 import { sendCommand } from "./commands/send.js";
@@ -45,6 +49,10 @@ export function program(): Command {
     devLambdaCommand,
     statusCommands,
     sendCommand,
+    abortCommand,
+    pauseCommands,
+    recoverCommand,
+    redriveCommand,
     metricsCommand,
     deadLettersCommand,
     resourcesCommand,

@@ -19,12 +19,12 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource } from "../ports.js";
+import type { Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
-import { type EventSent, type SendEventOptions, sendEvent } from "./send-event.js";
+import { type EventSent, type SendEventOptions, requireJournal, sendEvent } from "./send-event.js";
 import {
   type AbortResult,
   type MachinePause,
@@ -208,6 +208,11 @@ export class Switchyard {
   /** Run a failed instance's failed step again, with its retries reset. */
   redrive(correlationId: string): Promise<RedriveResult> {
     return redriveInstance(this.#starter(), correlationId);
+  }
+
+  /** Every machine pause in force (`pauseMachine`), by machine then state, a machine-wide pause first. */
+  pauses(): Promise<PauseRule[]> {
+    return requireJournal(this.#starter(), "the machine pauses are kept in it").pauses();
   }
 
   /** A worker over every configured stream and retry source. */

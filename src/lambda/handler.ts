@@ -4,7 +4,8 @@
  * - SQS, Kinesis, SNS and DynamoDB Streams records → engine processings with partial batch
  *   failures (`records.ts`);
  * - an EventBridge scheduled event → the timer that drains timer-polled sources (`timer.ts`);
- * - API Gateway proxy requests → start an instance, read its status (`http.ts`);
+ * - API Gateway proxy requests → start instances, read their status and history, send events,
+ *   abort, pause, resume, recover and redrive them (`http.ts`);
  * - Step Functions task input → run one transition's user actions only (`step.ts`).
  *
  * One Switchyard is opened lazily per container (on the first invocation that needs it) and reused

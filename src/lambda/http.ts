@@ -1,20 +1,35 @@
 /**
- * API Gateway proxy events (REST API v1 and HTTP API v2) for the Lambda handler:
+ * API Gateway proxy events (REST API v1 and HTTP API v2) for the Lambda handler: start instances,
+ * read their status and history, send them events, and the operator's controls (SPEC §9). Every
+ * route answers JSON; the table of routes, bodies and answers is in docs/runtimes/lambda.md.
  *
- * - `POST /machines/{machine}/start` with `{"context": {...}, "correlationId"?: "..."}` starts an
- *   instance and answers 202 `{"correlationId": "..."}`;
- * - `GET /instances/{id}` answers 200 with the instance's status from the journal;
- * - `POST /instances/{id}/events/{event}` with `{"data": <any JSON>}` (or no body) delivers an
- *   external event to a waiting instance and answers 202 `{"correlationId", "state", "event",
- *   "steps"}`; 409 when the instance is not waiting, 400 when its state has no such event, 413
- *   when the message is too large for the stream.
+ * | route | answer |
+ * | --- | --- |
+ * | `POST /instances` | 202 `{correlationId}`; bulk (`{"instances": [...]}`): 202, or 207 when an item failed, `{started, failed, results}` |
+ * | `POST /machines/{machine}/start` | 202 `{correlationId}` |
+ * | `GET /instances/{id}` | 200, the instance |
+ * | `GET /instances/{id}/history` | 200 `{correlationId, messages, attempts}` |
+ * | `POST /instances/{id}/events/{event}` | 202 `{correlationId, state, event, steps}` |
+ * | `POST /instances/{id}/abort` | 202 `{correlationId, requested, reason, via}` |
+ * | `POST /instances/{id}/pause` | 200, the instance |
+ * | `POST /instances/{id}/resume` | 202 `{correlationId, resent, stillHeld}` |
+ * | `POST /instances/{id}/redrive` | 202 `{correlationId, state, event, steps}` |
+ * | `POST /instances/{id}/recover` | 202 `{correlationId, resent}` |
+ * | `POST /machines/{machine}/pause` | 200 `{machine, state?}` |
+ * | `POST /machines/{machine}/resume` | 202 `{machine, state?, resent, stillHeld}` |
  *
- * Errors answer JSON `{"error": "<one line>"}` with a 4xx status for bad requests and 5xx when a
- * backend failed. A stage prefix in the path (`/prod/machines/...`) is accepted.
+ * Refusals answer `{"error": "<one line>"}` with the status of their code ({@link STATUS_OF_CODE});
+ * other bad requests 400, a backend that failed 503. A stage prefix in the path
+ * (`/prod/instances/...`) is accepted. Authorization is API Gateway's (IAM, JWT or a Lambda
+ * authorizer): the handler trusts every request that reaches it.
  */
 import type { Switchyard } from "../client/switchyard.js";
+import type { MachinePause } from "../client/control.js";
+import { requireJournal } from "../client/send-event.js";
+import type { StartOptions } from "../client/start.js";
 import { PayloadTooLargeError, SwitchyardError, SystemError, UsageError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { InstanceRecord } from "../ports.js";
 
 /** The proxy response API Gateway expects. */
 export interface HttpResponse {
@@ -29,6 +44,29 @@ interface HttpRequest {
   readonly path: string;
   readonly body: string | undefined;
 }
+
+/** At most this many instances per bulk `POST /instances`. */
+export const MAX_BULK_START = 1000;
+
+/**
+ * The HTTP status of each refusal code ({@link UsageError.code}); any other usage error is a 400.
+ * `no_journal` is 501: the deployment has the journal switched off, so it does not implement the
+ * route at all, whatever the request.
+ */
+export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  not_found: 404,
+  unknown_machine: 404,
+  duplicate_correlation_id: 409,
+  not_waiting: 409,
+  finished: 409,
+  not_failed: 409,
+  not_stalled: 409,
+  paused: 409,
+  no_transition: 400,
+  no_state: 400,
+  invalid_correlation_id: 400,
+  no_journal: 501,
+};
 
 /** Whether an event is an API Gateway proxy event (v1 REST or v2 HTTP API). */
 export function isHttpEvent(event: unknown): boolean {
@@ -58,97 +96,265 @@ function error(statusCode: number, message: string): HttpResponse {
   return json(statusCode, { error: message });
 }
 
+/** One route: a method and a path template whose `{name}` segments are passed to `answer`, decoded. */
+interface Route {
+  readonly method: "GET" | "POST";
+  readonly template: string;
+  /** What the route does, for a 405: `use POST to <purpose>`. */
+  readonly purpose: string;
+  answer(sy: Switchyard, params: readonly string[], body: string | undefined): Promise<HttpResponse>;
+}
+
+/** The routes, the longer paths first: the first whose template matches the end of the path answers. */
+const ROUTES: readonly Route[] = [
+  {
+    method: "POST",
+    template: "/instances/{id}/events/{event}",
+    purpose: "send an event",
+    async answer(sy, [id, event], body) {
+      const { data } = bodyObject(body, '{"data": <any JSON>} or nothing');
+      const sent = await sy.sendEvent(id as string, event as string, { data });
+      return json(202, { correlationId: sent.correlationId, state: sent.state, event: sent.event, steps: sent.steps });
+    },
+  },
+  {
+    method: "GET",
+    template: "/instances/{id}/history",
+    purpose: "read an instance's history",
+    async answer(sy, [id]) {
+      requireJournal(sy, "GET /instances/{id}/history reads it");
+      const messages = await sy.history(id as string);
+      return json(200, { correlationId: id, messages, attempts: await sy.attempts(id as string) });
+    },
+  },
+  {
+    method: "POST",
+    template: "/instances/{id}/abort",
+    purpose: "abort an instance",
+    async answer(sy, [id], body) {
+      const { reason } = bodyObject(body, '{"reason": "optional text"} or nothing');
+      if (reason !== undefined && typeof reason !== "string") throw new UsageError('"reason" must be a string');
+      const result = await sy.abort(id as string, { reason });
+      return json(202, { correlationId: result.correlationId, requested: result.requested, reason: result.reason, via: result.via });
+    },
+  },
+  {
+    method: "POST",
+    template: "/instances/{id}/pause",
+    purpose: "pause an instance",
+    async answer(sy, [id]) {
+      return json(200, instanceBody(await sy.pause(id as string)));
+    },
+  },
+  {
+    method: "POST",
+    template: "/instances/{id}/resume",
+    purpose: "resume an instance",
+    async answer(sy, [id]) {
+      const result = await sy.resume(id as string);
+      return json(202, { correlationId: id, resent: result.resent, stillHeld: result.stillHeld });
+    },
+  },
+  {
+    method: "POST",
+    template: "/instances/{id}/redrive",
+    purpose: "redrive a failed instance",
+    async answer(sy, [id]) {
+      const result = await sy.redrive(id as string);
+      return json(202, { correlationId: result.correlationId, state: result.state, event: result.event, steps: result.steps });
+    },
+  },
+  {
+    method: "POST",
+    template: "/instances/{id}/recover",
+    purpose: "recover a stalled instance",
+    async answer(sy, [id]) {
+      const result = await sy.recover(id as string);
+      return json(202, { correlationId: result.correlationId, resent: result.resent });
+    },
+  },
+  {
+    method: "POST",
+    template: "/machines/{machine}/start",
+    purpose: "start an instance",
+    async answer(sy, [machine], body) {
+      const input = startInput(bodyObject(body, '{"context": {...}, "correlationId": "optional"}'), "");
+      const started = await sy.start(machine as string, input);
+      return json(202, { correlationId: started.correlationId });
+    },
+  },
+  {
+    method: "POST",
+    template: "/machines/{machine}/pause",
+    purpose: "pause a machine's instances",
+    async answer(sy, [machine], body) {
+      const pause = machinePause(machine as string, body);
+      await sy.pauseMachine(pause);
+      return json(200, pauseBody(pause));
+    },
+  },
+  {
+    method: "POST",
+    template: "/machines/{machine}/resume",
+    purpose: "lift a pause of a machine",
+    async answer(sy, [machine], body) {
+      const pause = machinePause(machine as string, body);
+      const result = await sy.resumeMachine(pause);
+      return json(202, { ...pauseBody(pause), resent: result.resent, stillHeld: result.stillHeld });
+    },
+  },
+  {
+    method: "GET",
+    template: "/instances/{id}",
+    purpose: "read an instance's status",
+    async answer(sy, [id]) {
+      requireJournal(sy, "GET /instances/{id} reads the instance from it");
+      return json(200, instanceBody(await sy.status(id as string)));
+    },
+  },
+  {
+    method: "POST",
+    template: "/instances",
+    purpose: "start instances",
+    answer: startInstances,
+  },
+];
+
+const PATTERNS = ROUTES.map((route) => new RegExp(`${route.template.replace(/\//g, "\\/").replace(/\{[a-z]+\}/g, "([^/]+)")}\\/?$`));
+
 /** Answer one API Gateway request; never throws (failures become JSON error responses). */
 export async function handleHttp(event: unknown, switchyard: () => Promise<Switchyard>, logger: Logger): Promise<HttpResponse> {
   const request = requestOf(event) as HttpRequest;
-  const start = /\/machines\/([^/]+)\/start\/?$/.exec(request.path);
-  const instance = /\/instances\/([^/]+)\/?$/.exec(request.path);
-  const eventRoute = /\/instances\/([^/]+)\/events\/([^/]+)\/?$/.exec(request.path);
   const method = request.method.toUpperCase();
+  const index = PATTERNS.findIndex((pattern) => pattern.test(request.path));
+  const route = ROUTES[index];
+  if (route === undefined) {
+    return error(404, `no route for ${method} ${request.path}; the routes: ${ROUTES.map((r) => `${r.method} ${r.template}`).join(", ")}`);
+  }
+  if (method !== route.method) return error(405, `${method} ${request.path} is not supported; use ${route.method} to ${route.purpose}`);
   try {
-    if (start !== null) {
-      if (method !== "POST") return error(405, `${method} ${request.path} is not supported; use POST to start an instance`);
-      const input = parseBody(request.body);
-      const sy = await switchyard();
-      const started = await sy.start(decodeURIComponent(start[1] as string), { context: input.context, correlationId: input.correlationId });
-      return json(202, { correlationId: started.correlationId });
-    }
-    if (eventRoute !== null) {
-      if (method !== "POST") return error(405, `${method} ${request.path} is not supported; use POST to send an event`);
-      const data = parseEventBody(request.body);
-      const sy = await switchyard();
-      const sent = await sy.sendEvent(decodeURIComponent(eventRoute[1] as string), decodeURIComponent(eventRoute[2] as string), { data });
-      return json(202, { correlationId: sent.correlationId, state: sent.state, event: sent.event, steps: sent.steps });
-    }
-    if (instance !== null) {
-      if (method !== "GET") return error(405, `${method} ${request.path} is not supported; use GET to read an instance's status`);
-      const sy = await switchyard();
-      const record = await sy.status(decodeURIComponent(instance[1] as string));
-      return json(200, {
-        correlationId: record.correlationId,
-        machine: record.machineName,
-        status: record.status,
-        state: record.state,
-        context: record.userContext,
-        startedAt: new Date(record.startedAt).toISOString(),
-        updatedAt: new Date(record.updatedAt).toISOString(),
-        ...(record.reason === undefined ? {} : { reason: record.reason }),
-      });
-    }
-    return error(404, `no route for ${method} ${request.path}; use POST /machines/{machine}/start, GET /instances/{id} or POST /instances/{id}/events/{event}`);
+    const params = (PATTERNS[index]?.exec(request.path) ?? []).slice(1).map(decodeSegment);
+    return await route.answer(await switchyard(), params, request.body);
   } catch (caught) {
     return errorResponse(caught, logger);
   }
 }
 
-function parseBody(body: string | undefined): { context?: Record<string, unknown>; correlationId?: string } {
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new UsageError(`path segment "${segment}" is not valid percent-encoding`);
+  }
+}
+
+/** `POST /instances`: one instance (`{"machine", "context"?, "correlationId"?}`), or many (`{"instances": [...]}`). */
+async function startInstances(sy: Switchyard, _params: readonly string[], body: string | undefined): Promise<HttpResponse> {
+  const shape = '{"machine": "name", "context": {...}, "correlationId": "optional"} or {"instances": [{"machine": …}, …]}';
+  const input = bodyObject(body, shape);
+  if (input.instances === undefined) {
+    const started = await sy.start(machineOf(input, ""), startInput(input, ""));
+    return json(202, { correlationId: started.correlationId });
+  }
+  if (input.machine !== undefined) throw new UsageError(`send either one instance or "instances", not both: ${shape}`);
+  const items = input.instances;
+  if (!Array.isArray(items) || items.length === 0) throw new UsageError(`"instances" must be a non-empty array: ${shape}`);
+  if (items.length > MAX_BULK_START) throw new UsageError(`at most ${MAX_BULK_START} instances per request, got ${items.length}; split them`);
+  const starts = items.map((item: unknown, i) => {
+    const where = `instances[${i}]: `;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) throw new UsageError(`${where}must be a JSON object {"machine": …}`);
+    const fields = item as Record<string, unknown>;
+    return { machineName: machineOf(fields, where), ...startInput(fields, where) };
+  });
+  const results = (await sy.startMany(starts)).map((result) =>
+    result.ok
+      ? { ok: true, correlationId: result.correlationId }
+      : { ok: false, ...(result.correlationId === "" ? {} : { correlationId: result.correlationId }), status: statusOf(result.error), error: result.error.message },
+  );
+  const failed = results.filter((result) => !result.ok).length;
+  return json(failed === 0 ? 202 : 207, { started: results.length - failed, failed, results });
+}
+
+/** The JSON object of a request body; nothing (or blank) is `{}`. */
+function bodyObject(body: string | undefined, shape: string): Record<string, unknown> {
   if (body === undefined || body.trim() === "") return {};
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
-    throw new UsageError('request body is not valid JSON; send {"context": {...}, "correlationId": "optional"}');
+    throw new UsageError(`request body is not valid JSON; send ${shape}`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError('request body must be a JSON object: {"context": {...}, "correlationId": "optional"}');
-  }
-  const { context, correlationId } = value as Record<string, unknown>;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`request body must be a JSON object: ${shape}`);
+  return value as Record<string, unknown>;
+}
+
+function machineOf(fields: Record<string, unknown>, where: string): string {
+  if (typeof fields.machine !== "string" || fields.machine === "") throw new UsageError(`${where}"machine" must be a string naming a machine`);
+  return fields.machine;
+}
+
+/** `context` and `correlationId` of a start; their content is checked by start, with the same one-line rules as everywhere. */
+function startInput(fields: Record<string, unknown>, where: string): StartOptions {
+  const { context, correlationId } = fields;
   if (context !== undefined && (typeof context !== "object" || context === null || Array.isArray(context))) {
-    throw new UsageError('"context" must be a JSON object');
+    throw new UsageError(`${where}"context" must be a JSON object`);
   }
-  // Its content is checked by start, with the same one-line rule as everywhere.
-  if (correlationId !== undefined && typeof correlationId !== "string") throw new UsageError('"correlationId" must be a string');
+  if (correlationId !== undefined && typeof correlationId !== "string") throw new UsageError(`${where}"correlationId" must be a string`);
   return { context: context as Record<string, unknown> | undefined, correlationId: correlationId as string | undefined };
 }
 
-function parseEventBody(body: string | undefined): unknown {
-  if (body === undefined || body.trim() === "") return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new UsageError('request body is not valid JSON; send {"data": <any JSON>} or nothing');
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError('request body must be a JSON object: {"data": <any JSON>}');
-  }
-  return (value as Record<string, unknown>).data;
+/** The machine pause a `POST /machines/{machine}/pause|resume` names: `{"state": "optional"}`. */
+function machinePause(machine: string, body: string | undefined): MachinePause {
+  const { state } = bodyObject(body, '{"state": "optional state"} or nothing');
+  if (state !== undefined && typeof state !== "string") throw new UsageError('"state" must be a string naming a state of the machine');
+  return { machine, state };
+}
+
+function pauseBody(pause: MachinePause) {
+  return { machine: pause.machine, ...(pause.state === undefined ? {} : { state: pause.state }) };
+}
+
+/** An instance as `GET /instances/{id}` answers it; pause and abort keys only when they apply. */
+function instanceBody(record: InstanceRecord) {
+  return {
+    correlationId: record.correlationId,
+    machine: record.machineName,
+    status: record.status,
+    state: record.state,
+    ...(record.steps === undefined ? {} : { steps: record.steps }),
+    context: record.userContext,
+    startedAt: new Date(record.startedAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+    ...(record.pausedStatus === undefined ? {} : { pausedStatus: record.pausedStatus }),
+    ...(record.paused === undefined ? {} : { paused: record.paused }),
+    ...(record.parked === undefined ? {} : { parked: record.parked }),
+    ...(record.abort === undefined
+      ? {}
+      : {
+          abort: {
+            reason: record.abort.reason,
+            requestedAt: new Date(record.abort.at).toISOString(),
+            ...(record.abort.step === undefined ? {} : { step: record.abort.step }),
+          },
+        }),
+  };
+}
+
+/** The HTTP status of an error: a refusal's by its code, 413 for a message too large, 503 for a backend, else 500. */
+function statusOf(caught: unknown): number {
+  if (caught instanceof UsageError) return STATUS_OF_CODE[caught.code] ?? 400;
+  if (caught instanceof PayloadTooLargeError) return 413;
+  if (caught instanceof SystemError) return 503;
+  return 500;
 }
 
 function errorResponse(caught: unknown, logger: Logger): HttpResponse {
-  if (caught instanceof UsageError) {
-    const status =
-      caught.code === "not_found" || caught.code === "unknown_machine"
-        ? 404
-        : caught.code === "duplicate_correlation_id" || caught.code === "not_waiting"
-          ? 409
-          : 400;
-    return error(status, caught.message);
-  }
-  if (caught instanceof PayloadTooLargeError) return error(413, caught.message);
+  const status = statusOf(caught);
   const message = caught instanceof Error ? caught.message : String(caught);
+  if (status < 500 || (caught instanceof UsageError && status === 501)) return error(status, message);
   logger.error(`API request failed: ${message}`);
-  if (caught instanceof SystemError) return error(503, `${message}; try again later`);
+  if (status === 503) return error(503, `${message}; try again later`);
   if (caught instanceof SwitchyardError) return error(500, message);
   return error(500, "internal error; see the function's logs");
 }

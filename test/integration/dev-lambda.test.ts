@@ -4,7 +4,8 @@
  * Lambda handler fed by dev-lambda, with each AWS transport as the stream primary, and once with
  * failover (chaos on the primary, the secondary on another transport). Retries go through the
  * DynamoDB retry table, which the scheduled timer drains. Also: the CLI (`dev-lambda --until-idle`
- * with `--actions`, SIGTERM, the one-line refusals) and `asl -o`.
+ * with `--actions`, SIGTERM, the one-line refusals) and `asl -o`. And the operator's HTTP routes
+ * through the handler dev-lambda drives, with the journal on DynamoDB.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,9 +16,10 @@ import { provisionAll } from "../../src/settings/provision.js";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { DevLambda } from "../../src/lambda/dev-lambda.js";
 import { createHandler } from "../../src/lambda/handler.js";
+import type { HttpResponse } from "../../src/lambda/http.js";
 import type { LambdaEventSource } from "../../src/lambda-port.js";
 import { silentLogger } from "../../src/logger.js";
-import type { Clock, MessageSource, StreamPort } from "../../src/ports.js";
+import type { Clock, JournalMessage, MessageSource, StreamPort } from "../../src/ports.js";
 import { loadSettings } from "../../src/settings/settings.js";
 import { type RunningEmulator, startFauxqs, startKinesalite } from "../support/aws-emulators.js";
 import { finished, runCli, spawnCli } from "../support/cli.js";
@@ -114,6 +116,72 @@ describe("dev-lambda on emulators", () => {
     ]);
     expect(stats.invocations).toBeGreaterThanOrEqual(3);
     expect(stats.timerProcessed).toBe(1);
+  }, 60_000);
+
+  it("operates instances over the HTTP routes on DynamoDB and SQS: bulk start, an event, an abort with compensation", async () => {
+    // No journal key: the journal lives in the DynamoDB checkpoint store.
+    const family = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name("ops")}`;
+    const file = path.join(dir, `${name("settings")}.json`);
+    const endpoints = { sqs: fauxqs.endpoint, dynamodb: dynalite.endpoint };
+    const config = { stream: ARNS.sqs(), retry: family, cache: family, checkpoint: family, metrics: false, environment: false, visibility_timeout: 5, endpoints };
+    writeFileSync(file, JSON.stringify(config));
+    const created = await runCli(["resources", "create", "--settings", file], { cwd: dir });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/: created table ops-\w+-instances\b/);
+    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: file, logger: silentLogger, cwd: dir });
+    try {
+      expect(sy.settings.journal).toBe(family);
+      const handler = createHandler({ switchyard: sy, logger: silentLogger });
+      const call = async (method: string, rawPath: string, body?: unknown) => {
+        const event = { version: "2.0", rawPath, body: body === undefined ? undefined : JSON.stringify(body), isBase64Encoded: false, requestContext: { http: { method } } };
+        const response = (await handler(event)) as HttpResponse;
+        return [response.statusCode, JSON.parse(response.body) as Record<string, unknown>] as const;
+      };
+      const dev = new DevLambda(sy, handler, { timerIntervalSeconds: 0.25 });
+      const until = async (wanted: Record<string, string>) => {
+        const guard = setTimeout(() => dev.stop(), 25_000);
+        await dev.run({ until: async () => (await Promise.all(Object.entries(wanted).map(async ([id, status]) => (await sy.status(id)).status === status))).every(Boolean) });
+        clearTimeout(guard);
+      };
+      const context = { next: { charging: "charged" } };
+      expect(await call("POST", "/prod/instances", { instances: [{ machine: "expense", correlationId: "exp-a", context }, { machine: "expense", correlationId: "exp-b", context }] })).toEqual([
+        202,
+        { started: 2, failed: 0, results: [{ ok: true, correlationId: "exp-a" }, { ok: true, correlationId: "exp-b" }] },
+      ]);
+      await until({ "exp-a": "waiting", "exp-b": "waiting" });
+      expect(await call("GET", "/prod/instances/exp-a")).toEqual([200, expect.objectContaining({ status: "waiting", state: "review", steps: 1 })]);
+
+      expect(await call("POST", "/prod/instances/exp-a/events/approve", { data: { by: "ana" } })).toEqual([202, { correlationId: "exp-a", state: "review", event: "approve", steps: 2 }]);
+      expect(await call("POST", "/prod/instances/exp-b/abort", { reason: "customer cancelled" })).toEqual([
+        202,
+        { correlationId: "exp-b", requested: true, reason: "customer cancelled", via: "abort-message" },
+      ]);
+      await until({ "exp-a": "completed", "exp-b": "aborted" });
+
+      const [, approved] = await call("GET", "/prod/instances/exp-a");
+      expect(approved).toMatchObject({ status: "completed", state: "approved", steps: 2, context: { event_data: { by: "ana" }, log: ["approve:review", "approve:approved"] } });
+      const [, aborted] = await call("GET", "/prod/instances/exp-b");
+      expect(aborted).toMatchObject({
+        status: "aborted",
+        state: "refunded",
+        steps: 3,
+        reason: "customer cancelled",
+        abort: { reason: "customer cancelled", step: 2 },
+        context: { log: ["pseudo_abort:review", "pseudo_abort:refunding", "refund:refunding", "refunded:refunded"] },
+      });
+      const [code, history] = await call("GET", "/prod/instances/exp-b/history");
+      expect(code).toBe(200);
+      expect((history.messages as JournalMessage[]).map((m) => [m.current_state, m.current_event, m.steps, m.origin ?? "-"])).toEqual([
+        ["pseudo_init", "pseudo_init", 0, "-"],
+        ["charging", "charged", 1, "-"],
+        ["review", "pseudo_timer", 2, "timer"],
+        ["review", "pseudo_abort", 2, "abort"],
+        ["refunding", "refunded", 3, "-"],
+      ]);
+      expect(await call("POST", "/prod/instances/exp-a/abort")).toEqual([409, { error: 'instance exp-a is completed (state "approved"); a finished instance cannot be aborted' }]);
+    } finally {
+      await sy.close();
+    }
   }, 60_000);
 
   it("hides an SQS record that reaches Lambda before it is due (a delay over 900 s) and runs it only once due", async () => {

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import type { StalledInstance } from "../../client/control.js";
 import { UsageError } from "../../errors.js";
 import { INSTANCE_STATUSES, type InstanceStatus } from "../../ports.js";
-import { positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
-import { formatHistory, formatInstance, instanceJson, table } from "../format.js";
+import { examples, optionalDefinitionsOption, parseAge, positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
+import { formatHistory, formatInstance, instanceJson, statusCell, table } from "../format.js";
 
 interface Flags {
   settings?: string;
@@ -13,7 +14,7 @@ interface Flags {
 export function statusCommands(program: Command): void {
   program
     .command("status")
-    .description("show an instance's status (running, waiting, completed or failed), state and user context")
+    .description("show an instance's status (running, waiting, paused, completed, failed or aborted), state and user context")
     .argument("<correlation-id>")
     .addOption(settingsOption())
     .option("--json", "print one JSON object")
@@ -35,27 +36,66 @@ export function statusCommands(program: Command): void {
       else process.stdout.write(`${formatHistory(messages, attempts)}\n`);
     });
 
-  program
+  const list = program
     .command("list")
-    .description("list instances, newest first")
+    .description("list instances, newest first; with --stalled, those that look stuck (what recover is for)")
     .addOption(settingsOption())
     .option("-m, --machine <name>", "only instances of this machine")
     .option("--status <status>", `only instances with this status (${INSTANCE_STATUSES.join(", ")})`)
+    .option("--stalled", "only running instances with nothing pending and no activity for --older-than, and waiting ones whose timer is that overdue")
+    .option("--older-than <age>", "with --stalled: no activity for this long, like 90s, 10m, 2h, 1d (default: 10m)", parseAge("--older-than"))
+    .addOption(optionalDefinitionsOption("with --stalled, needed to find waiting instances whose timer is overdue"))
     .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
-    .option("--json", "print a JSON array")
-    .action(async (flags: Flags & { machine?: string; status?: string; limit: number }) => {
+    .option("--json", "print a JSON array (with --stalled, each status --json object adds why and pending_checked)")
+    .action(async (flags: ListFlags) => {
       const status = flags.status as InstanceStatus | undefined;
       if (status !== undefined && !(INSTANCE_STATUSES as readonly string[]).includes(status)) {
         throw new UsageError(`--status must be one of ${INSTANCE_STATUSES.join(", ")}, got "${status}"`);
       }
+      if (flags.stalled) {
+        if (status !== undefined) throw new UsageError("--stalled and --status do not go together: stalled instances are running, or waiting past their timer");
+        await listStalled(flags);
+        return;
+      }
+      if (flags.olderThan !== undefined) throw new UsageError("--older-than goes with --stalled; e.g. switchyard list --stalled --older-than 10m");
       const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: flags.limit }));
       if (flags.json) printJson(records.map(instanceJson));
       else
         process.stdout.write(
           `${table(
-            ["correlation_id", "machine", "status", "state", "updated"],
-            records.map((r) => [r.correlationId, r.machineName, r.status, r.state, new Date(r.updatedAt).toISOString()]),
+            ["correlation_id", "machine", "status", "state", "updated", "reason"],
+            records.map((r) => [r.correlationId, r.machineName, statusCell(r), r.state, new Date(r.updatedAt).toISOString(), r.reason ?? ""]),
           )}\n`,
         );
     });
+  examples(list, ["list --status waiting --machine order", "list --stalled --older-than 10m -d fsm.yaml"]);
+}
+
+interface ListFlags extends Flags {
+  definitions?: string;
+  machine?: string;
+  status?: string;
+  stalled?: boolean;
+  olderThan?: number;
+  limit: number;
+}
+
+/** `list --stalled`: one row per stalled instance, saying why it counts as stalled. */
+async function listStalled(flags: ListFlags): Promise<void> {
+  const stalled = await withSwitchyard(flags, (sy) => sy.stalled({ olderThanMs: flags.olderThan, machineName: flags.machine, limit: flags.limit }));
+  if (flags.json) {
+    printJson(stalled.map((s) => ({ ...instanceJson(s.record), why: s.why, pending_checked: s.pendingChecked })));
+    return;
+  }
+  process.stdout.write(
+    `${table(
+      ["correlation_id", "machine", "status", "state", "why"],
+      stalled.map((s) => [s.record.correlationId, s.record.machineName, statusCell(s.record), s.record.state, whyStalled(s)]),
+    )}\n`,
+  );
+}
+
+function whyStalled(stalled: StalledInstance): string {
+  if (stalled.pendingChecked) return stalled.why;
+  return `${stalled.why}; a source (e.g. SQS) could not tell whether a message of it is pending, so it may not be stalled`;
 }

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
+import type { Switchyard } from "../../client/switchyard.js";
 import type { Worker, WorkerStats } from "../../client/worker.js";
+import { timerOf } from "../../core/transitions.js";
 import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 
 interface WorkerFlags {
@@ -19,7 +21,7 @@ export function workerCommand(program: Command): void {
     .addOption(definitionsOption())
     .addOption(settingsOption())
     .option("-n, --concurrency <n>", "messages processed at once", positiveInt("--concurrency"), 32)
-    .option("--until-idle", "exit once nothing is left to process (delayed retries included)")
+    .option("--until-idle", "exit once nothing is left to process (delayed retries included, the timers of waiting instances not)")
     .option(
       "--shutdown-timeout <seconds>",
       "on SIGINT/SIGTERM, wait this long for in-flight messages, then hand them back for redelivery and exit",
@@ -32,7 +34,7 @@ export function workerCommand(program: Command): void {
         const worker = sy.worker({
           concurrency: flags.concurrency,
           shutdownTimeoutSeconds: flags.shutdownTimeout,
-          stopWhenIdle: flags.untilIdle ? async () => (await sy.pending()) === 0 : undefined,
+          stopWhenIdle: flags.untilIdle ? () => idle(sy) : undefined,
         });
         const stopSignals = handleSignals(worker, flags.shutdownTimeout);
         const progress = flags.quiet ? undefined : startProgress(worker.stats);
@@ -50,6 +52,24 @@ export function workerCommand(program: Command): void {
       // the backends are closed, so leave now.
       if (stats.abandoned > 0) process.exit(0);
     });
+}
+
+/**
+ * Nothing is left to process but the timers of instances that wait. The timer of a state with
+ * `after: 48h` is a message pending for 48 hours; waiting it out is not what "until idle" means,
+ * while a retry's backoff is. The sources cannot tell a timer from other delayed messages, so the
+ * pending messages are compared with the instances the journal shows waiting (or paused while
+ * waiting) in a state with a timer: each has its timer pending, and anything beyond is work.
+ */
+async function idle(sy: Switchyard): Promise<boolean> {
+  const pending = await sy.pending();
+  if (pending === 0 || sy.roles.journal === undefined) return pending === 0;
+  const resting = [...(await sy.list({ status: "waiting" })), ...(await sy.list({ status: "paused" })).filter((r) => r.pausedStatus === "waiting")];
+  const timers = resting.filter((record) => {
+    const machine = sy.definitions.machines.get(record.machineName);
+    return machine !== undefined && timerOf(machine, record.state) !== undefined;
+  }).length;
+  return pending <= timers;
 }
 
 /**

@@ -291,6 +291,12 @@ export interface MessageSource {
    */
   readonly filtersByCorrelationId: boolean;
   /**
+   * Whether `pending(correlationId)` is an exact count of the instance's messages here even though
+   * the source cannot receive them apart (redis keeps a per-instance count). Sources that filter by
+   * instance count exactly anyway; `list --stalled` trusts the count of either kind.
+   */
+  readonly countsPerInstance?: boolean | undefined;
+  /**
    * Claim up to `max` messages that are due now (never blocks long; may return none). With a
    * `correlationId`, only that instance's; a source that cannot filter rejects that.
    */

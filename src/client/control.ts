@@ -258,7 +258,7 @@ async function pendingOf(sources: readonly MessageSource[], correlationId: strin
   let count = 0;
   let checked = true;
   for (const source of sources) {
-    if (source.pending === undefined || !source.filtersByCorrelationId) {
+    if (source.pending === undefined || !(source.filtersByCorrelationId || source.countsPerInstance === true)) {
       checked = false;
       continue;
     }

@@ -53,6 +53,7 @@ export class RedisRetryStore implements RetryPort, MessageSource {
 
   /** The due set is claimed in due order by one script: it cannot pick one instance's entries. */
   readonly filtersByCorrelationId = false;
+  readonly countsPerInstance = true;
 
   /** Claims due entries; rejects a `correlationId` (see {@link filtersByCorrelationId}). */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {

@@ -68,6 +68,7 @@ export class RedisStream implements StreamPort, MessageSource {
 
   /** A consumer group hands out entries in stream order: it cannot pick one instance's. */
   readonly filtersByCorrelationId = false;
+  readonly countsPerInstance = true;
 
   /** Claims due messages; rejects a `correlationId` (see {@link filtersByCorrelationId}). */
   async receive(options: ReceiveOptions): Promise<Delivery[]> {

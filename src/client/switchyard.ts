@@ -25,6 +25,7 @@ import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
 import { type EventSent, type SendEventOptions, requireJournal, sendEvent } from "./send-event.js";
+import { type DeadLetterRedriveOptions, type DeadLetterRedriveResult, redriveDeadLetters } from "./dead-letters.js";
 import {
   type AbortResult,
   type MachinePause,
@@ -341,9 +342,7 @@ export class Switchyard {
    * for (const r of await sy.redriveDeadLetters({ all: true })) if (!r.ok) console.error(r.id, r.error.message);
    * ```
    */
-  async redriveDeadLetters(options: import("./dead-letters.js").DeadLetterRedriveOptions): Promise<import("./dead-letters.js").DeadLetterRedriveResult[]> {
-    // Loaded on first use, so the one method an operator calls now and then adds no import here.
-    const { redriveDeadLetters } = await import("./dead-letters.js");
+  redriveDeadLetters(options: DeadLetterRedriveOptions): Promise<DeadLetterRedriveResult[]> {
     return redriveDeadLetters({ ...this.#starter(), deadLetters: this.#opened.deadLetters }, options);
   }
 

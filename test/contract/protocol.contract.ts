@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Engine } from "../../src/engine/engine.js";
 import { PayloadTooLargeError } from "../../src/errors.js";
 import type { SettingsConfig } from "../../src/settings/settings.js";
 import { type ProtocolBackend, ProtocolHarness } from "../support/protocol-harness.js";
@@ -1051,6 +1052,36 @@ export function describeProtocol(backend: ProtocolBackend): void {
         expect((await h.sy.history(id))[6]?.origin).toBe("redrive");
         expect(await h.sy.status(id)).toMatchObject({ status: "waiting", state: "review", steps: 1 });
         await expect(h.sy.redrive(id)).rejects.toMatchObject({ code: "not_failed", message: `instance ${id} is waiting, not failed; only failed instances can be redriven` });
+      });
+
+      it("dead-letter redrive: a message a worker without its machine moved aside runs once the cause is fixed", async () => {
+        const h = await open();
+        const { correlationId: id } = await h.sy.start("simple");
+        // An old worker whose definitions lack the machine: the start message goes to the dead letters.
+        const machines = new Map([...h.sy.definitions.machines].filter(([name]) => name !== "simple"));
+        const old = new Engine({
+          definitions: { machines, files: h.sy.definitions.files, get: (name) => h.sy.definitions.get(name) },
+          roles: h.sy.roles,
+          clock: h.clock,
+        });
+        const [source] = h.sy.sources.filter((s) => s.role === "stream" && s.side === "primary");
+        const [delivery] = (await source?.receive({ max: 1, visibilityTimeoutSeconds: 30 })) ?? [];
+        if (source === undefined || delivery === undefined) throw new Error("the start message was not on the primary stream");
+        const outcome = await old.process(delivery);
+        if (!("reason" in outcome)) throw new Error(`expected a dead letter, got ${outcome.kind}`);
+        await source.deadLetter(delivery, outcome.reason);
+        const [letter] = await h.sy.deadLetters();
+        expect(letter).toMatchObject({ reason: expect.stringMatching(/^unknown machine "simple"/) });
+        // The fixed worker (this one knows the machine) gets it back.
+        const results = await h.sy.redriveDeadLetters({ all: true });
+        expect(results).toMatchObject([{ ok: true, correlationId: id, sent: { role: "stream", side: "primary" } }]);
+        expect(await h.sy.deadLetters()).toEqual([]);
+        await h.drain();
+        expect(await h.trace(id)).toEqual([INIT, INIT, ["start", "go", 1, 0, "stream", "primary"], ["middle", "go", 2, 0, "stream", "primary"]]);
+        expect((await h.sy.history(id))[1]?.origin).toBe("dead-letter");
+        expect(await h.sy.status(id)).toMatchObject({ status: "completed", state: "end" });
+        // Redriving it again finds nothing; a copy of its step would be a duplicate.
+        expect(await h.sy.redriveDeadLetters({ all: true })).toEqual([]);
       });
     });
   });

@@ -8,57 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACTIONS, FSM } from "../fixtures/operations/expense.js";
 import { runCli } from "../support/cli.js";
-
-const FSM = `machines:
-- name: expense
-  max_retries: 0
-  on_abort: refunding
-  states:
-  - name: charging
-    initial: true
-    do_action: ./actions.mjs#Charge
-    transitions:
-    - event: charged
-      target: review
-  - name: review
-    do_action: ./actions.mjs#Wait
-    transitions:
-    - event: approve
-      target: approved
-    - after: 48h
-      target: expired
-  - name: approved
-    entry_action: ./actions.mjs#Approve
-    final: true
-  - name: expired
-    final: true
-  - name: refunding
-    do_action: ./actions.mjs#Refund
-    transitions:
-    - event: refunded
-      target: refunded
-  - name: refunded
-    final: true
-`;
-
-const ACTIONS = `import { existsSync } from "node:fs";
-export function Charge(ctx) {
-  if (existsSync("processor-down")) throw new Error("card processor down");
-  ctx.data.charged = true;
-  return "charged";
-}
-export function Wait() {
-  return undefined;
-}
-export function Approve(ctx) {
-  ctx.data.approved_by = ctx.data.event_data.by;
-}
-export function Refund(ctx) {
-  ctx.data.refunded = true;
-  return "refunded";
-}
-`;
 
 /** ISO times in output → `<time>`. */
 const timeless = (text: string) => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>");

@@ -14,6 +14,7 @@
  * ```
  */
 import { loadDefinitionFile } from "../definition/load.js";
+import { timerOf } from "../core/transitions.js";
 import type { DefinitionSet } from "../core/machine.js";
 import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
@@ -63,7 +64,8 @@ export interface RunResult {
   readonly correlation_id: string;
   readonly machine_name: string;
   /**
-   * `completed` or `failed`; `waiting` when it rests in a non-final state for an external event
+   * `completed`, `failed` or `aborted`; `waiting` when it rests in a non-final state for an external
+   * event or its `after:` timer (the timer stays pending for a worker; `run` does not wait it out)
    * ({@link Switchyard.sendEvent}); `running` only when it stopped with a message still pending
    * that this run could not process.
    */
@@ -282,7 +284,11 @@ export class Switchyard {
       stopWhenIdle: async () => {
         const record = await this.#journal().getInstance(correlationId);
         if (record?.status === "completed" || record?.status === "failed" || record?.status === "aborted") return true;
-        return (await this.pending(correlationId)) === 0;
+        const pending = await this.pending(correlationId);
+        // A waiting (or paused) instance rests: what is pending for it is its timer, or a parked
+        // message, which run does not wait out. An event sent meanwhile is pending and runs.
+        if ((record?.status === "waiting" || record?.status === "paused") && pending <= (record.status === "waiting" ? this.#timersOf(record) : 0)) return true;
+        return pending === 0;
       },
     });
     await worker.run();
@@ -298,6 +304,12 @@ export class Switchyard {
       errors: await this.errors(correlationId),
       reason: record.reason,
     };
+  }
+
+  /** 1 when the instance waits in a state with an `after:` timer (its timer message is pending), else 0. */
+  #timersOf(record: InstanceRecord): number {
+    const machine = this.definitions.machines.get(record.machineName);
+    return machine !== undefined && timerOf(machine, record.state) !== undefined ? 1 : 0;
   }
 
   /**

@@ -35,6 +35,17 @@ describe("worker", () => {
     expect((await sy.status(correlationId)).status).toBe("completed");
   });
 
+  it("run stops when the instance waits: its after: timer stays pending for a worker", async () => {
+    const result = await sy.run("expense", { context: { next: { charging: "charged" } } });
+    expect(result).toMatchObject({ status: "waiting", state: "review" });
+    expect(result.messages.map(compact)).toEqual([
+      ["pseudo_init", "pseudo_init", 0, 0, "stream", "primary"],
+      ["charging", "charged", 1, 0, "stream", "primary"],
+      ["review", "pseudo_timer", 2, 0, "retry", "primary"],
+    ]);
+    expect(await sy.pending(result.correlation_id)).toBe(1);
+  });
+
   it("runs with the optional roles switched off", async () => {
     const settings = Switchyard.settings({ stream: `sqlite:${dir}/off.db`, checkpoint: false, metrics: false, environment: false }, dir);
     const off = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, logger: silentLogger, cwd: dir });

@@ -11,11 +11,13 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
 /**
  * A history as a table: one row per message, with each failed attempt on a line of its own after
  * the message it processed (an attempt at `(steps, retries)` sits between the messages `(steps,
- * retries)` and `(steps, retries + 1)`), followed by the first frame of its stack:
+ * retries)` and `(steps, retries + 1)`), followed by the first frame of its stack. The `origin`
+ * column says what sent a message ({@link originCell}):
  *
  * ```
- * #  at                        state  event  steps  retries  via             user_context
- * 1  2026-01-01T00:00:00.000Z  start  go     1      0        stream.primary  {"count":1}
+ * #  at                        state        event        steps  retries  origin  via             user_context
+ * 0  2026-01-01T00:00:00.000Z  pseudo_init  pseudo_init  0      0        start   stream.primary  {}
+ * 1  2026-01-01T00:00:00.002Z  start        go           1      0        -       stream.primary  {"count":1}
  *    2026-01-01T00:00:00.004Z  attempt failed, retrying: middle.do_action ./actions.ts#Go threw: …
  *                                at Go (/app/actions.ts:26:3)
  * ```
@@ -23,8 +25,18 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
 export function formatHistory(messages: readonly JournalMessage[], attempts: readonly JournalAttempt[] = []): string {
   const time = (at: number | undefined) => (at === undefined ? "-" : new Date(at).toISOString());
   const [header = "", ...rows] = table(
-    ["#", "at", "state", "event", "steps", "retries", "via", "user_context"],
-    messages.map((m, i) => [String(i), time(m.at), m.current_state, m.current_event, String(m.steps), String(m.retries), `${m.role}.${m.side}`, JSON.stringify(m.user_context)]),
+    ["#", "at", "state", "event", "steps", "retries", "origin", "via", "user_context"],
+    messages.map((m, i) => [
+      String(i),
+      time(m.at),
+      m.current_state,
+      m.current_event,
+      String(m.steps),
+      String(m.retries),
+      originCell(m),
+      `${m.role}.${m.side}`,
+      JSON.stringify(m.user_context),
+    ]),
   ).split("\n");
   const indent = " ".repeat(String(Math.max(0, messages.length - 1)).length + 2);
   const entries = [
@@ -34,6 +46,18 @@ export function formatHistory(messages: readonly JournalMessage[], attempts: rea
   // A stable sort: messages of one step keep the journal's order.
   entries.sort((a, b) => a.steps - b.steps || a.retries - b.retries || a.kind - b.kind);
   return [header, ...entries.flatMap((entry) => entry.lines)].join("\n");
+}
+
+/**
+ * What sent a message, as the `origin` column of `history` shows it: the recorded origin (`event`,
+ * `timer`, `abort`, `resume`, `recover`, `redrive`, `dead-letter`), `start` for an instance's first
+ * message, and `-` for a message a worker sent as a processing's next step or retry. A message sent
+ * with a delay adds when it is due: `timer, due 2026-01-03T00:00:00.000Z`.
+ */
+export function originCell(message: JournalMessage): string {
+  // The start message carries no recorded origin: step 0, retry 0 is the only message no worker sends.
+  const origin = message.origin ?? (message.steps === 0 && message.retries === 0 ? "start" : "-");
+  return message.due === undefined ? origin : `${origin}, due ${new Date(message.due).toISOString()}`;
 }
 
 /** One failed attempt, as `history` prints it under its message. */

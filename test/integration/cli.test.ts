@@ -79,11 +79,13 @@ describe("switchyard CLI", () => {
     const history = await cli("history", "failed-1");
     expect(history.code, history.stderr).toBe(0);
     const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
-    const row = (n: number, retries: number, via: string) => new RegExp(`^${n}  ${time}  pseudo_init\\s+pseudo_init\\s+0\\s+${retries}\\s+${via}\\s+\\{"fail":`);
+    // The origin column: the start message, then the retries a worker sent (no origin of their own).
+    const row = (n: number, retries: number, via: string) =>
+      new RegExp(`^${n}  ${time}  pseudo_init\\s+pseudo_init\\s+0\\s+${retries}\\s+${retries === 0 ? "start" : "-"}\\s+${via}\\s+\\{"fail":`);
     const attempt = (retries: number, outcome: string) => new RegExp(`^   ${time}  attempt failed, ${outcome}: ${what(retries).replace(/[.#]/g, "\\$&")}$`);
     const frame = /^\s{30,}at maybeFail \(.*actions\.ts:\d+:\d+\)$/;
     expect(history.stdout.trimEnd().split("\n")).toEqual([
-      expect.stringMatching(/^#\s+at\s+state\s+event\s+steps\s+retries\s+via\s+user_context$/),
+      expect.stringMatching(/^#\s+at\s+state\s+event\s+steps\s+retries\s+origin\s+via\s+user_context$/),
       expect.stringMatching(row(0, 0, "stream\\.primary")),
       expect.stringMatching(attempt(0, "retrying")),
       expect.stringMatching(frame),

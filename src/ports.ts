@@ -439,10 +439,11 @@ export const FINAL_STATUSES: readonly InstanceStatus[] = ["completed", "failed",
 
 /**
  * How a message came to be, when not by a processing's next event or retry: shown in `history`.
- * `start` (step 0), `event` ({@link JournalPort} `sendEvent`), `timer` (an `after:` transition),
- * `abort` (the message that takes a waiting instance to its abort), `resume` (a parked message
- * sent again), `recover` (the last message sent again), `redrive` (a failed step run again),
- * `dead-letter` (a dead letter sent again).
+ * `event` (`sendEvent`), `timer` (an `after:` transition), `abort` (the message that takes a
+ * waiting instance to its abort), `resume` (a parked message sent again), `recover` (the last
+ * message sent again), `redrive` (a failed step run again), `dead-letter` (a dead letter sent
+ * again). `start` is reserved: the start message (step 0, retries 0) carries no origin, and
+ * `history` shows it as `start`.
  */
 export type MessageOrigin = "start" | "event" | "timer" | "abort" | "resume" | "recover" | "redrive" | "dead-letter";
 

@@ -61,11 +61,13 @@ export interface LambdaEventSource extends MessageSource {
   settle?(record: LambdaRecord): Promise<void>;
   /**
    * A record reached Lambda `seconds` before it is due (SQS holds a message back at most 900 s):
-   * hide it until then, so Lambda delivers it again when due, and return true. Return false, or
-   * leave it out, where the transport cannot (Kinesis, SNS, DynamoDB Streams): the record then runs
-   * when it arrives.
+   * hide it for a while, so Lambda delivers it again later, and return true (the handler reports
+   * it failed); or put a copy in its place that the transport delivers when due, and return
+   * `"replaced"` (the handler reports it done, so Lambda deletes this one). Return false, or leave
+   * it out, where the transport can do neither (Kinesis, SNS, DynamoDB Streams): the record then
+   * runs when it arrives.
    */
-  holdUntilDue?(delivery: Delivery, seconds: number): Promise<boolean>;
+  holdUntilDue?(delivery: Delivery, seconds: number): Promise<boolean | "replaced">;
   /**
    * True for sources Lambda cannot trigger on and the scheduled timer polls instead (the
    * DynamoDB retry table).

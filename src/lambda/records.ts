@@ -7,8 +7,9 @@
  * Records a codec says carry no message (DynamoDB Streams MODIFY and REMOVE) are skipped (the
  * event source mapping should filter them out: `{"eventName": ["INSERT"]}`).
  *
- * A record that is not due yet (an SQS delay over 900 s) is hidden until it is due where its
- * source can (`holdUntilDue`) and reported, so it is delivered again then and never runs early.
+ * A record that is not due yet (an SQS delay over 900 s) is held back where its source can
+ * (`holdUntilDue`): hidden and reported, so it is delivered again later, or replaced by a copy
+ * due then and reported done. It never runs early there.
  *
  * Kinesis and DynamoDB Streams records are processed in order per shard; after the first failure
  * of a shard its later records are reported too, without processing them (Lambda checkpoints at
@@ -192,20 +193,25 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
     handle: record.handle,
   };
   const where = `${source.role}.${source.side} (${source.uri})`;
-  // A record early for its due time (a delay longer than SQS holds a message back) is hidden
-  // until then where its transport can, and reported so it comes again; elsewhere it runs now.
+  // A record early for its due time (a delay longer than SQS holds a message back) is held back
+  // where its transport can: hidden and reported so it comes again, or replaced by a copy due
+  // then (this one is done: Lambda deletes it). Elsewhere it runs now.
   const due = dueOf(record);
   const now = context.engine.clock.now();
   if (due !== undefined && due > now && source.holdUntilDue !== undefined) {
     const seconds = Math.ceil((due - now) / 1000);
-    let held: boolean;
+    let held: boolean | "replaced";
     try {
       held = await source.holdUntilDue(delivery, seconds);
     } catch (error) {
-      return fail(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s and cannot be hidden until then: ${(error as Error).message}`);
+      return fail(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s and cannot be held back until then: ${(error as Error).message}`);
+    }
+    if (held === "replaced") {
+      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: replaced by a copy due then`);
+      return { ok: true, itemIdentifier: record.itemIdentifier };
     }
     if (held) {
-      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: hidden until then`);
+      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: hidden for now`);
       return { ok: false, itemIdentifier: record.itemIdentifier };
     }
   }

@@ -1,10 +1,12 @@
 /** The stream and retry contracts, and what only SQS promises, against fauxqs (in process). */
 import { randomUUID } from "node:crypto";
+import type { Message } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqsBackend, type SqsBackend } from "../../src/backends/aws/sqs.js";
+import { holdsBeforeDue, holdsFor, lifeLeft, planEarly, SQS_MAX_HOLD_SECONDS, timerCost } from "../../src/backends/aws/sqs-early.js";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { silentLogger } from "../../src/logger.js";
-import { type Clock, type MessageSource, systemClock } from "../../src/ports.js";
+import { type Clock, type Delivery, type MessageSource, systemClock } from "../../src/ports.js";
 import { type RunningEmulator, startFauxqs } from "../support/aws-emulators.js";
 import { TestClock } from "../support/clock.js";
 import { message } from "./port-factory.js";
@@ -185,6 +187,170 @@ describe("sqs backend", () => {
       deliveries.map((d) => [d.id, d.body, stream.itemIdentifier(d), backend.uri, 1]),
     );
     expect(() => stream.codec.decode({ eventSource: "aws:sqs" })).toThrow(/SQS record/);
+    await backend.close();
+  });
+});
+
+/**
+ * A delay far beyond SQS's 900 s, as a 48 h timer on a retry queue has. Under the system clock the
+ * message goes out with `DelaySeconds: 900`; each receive before it is due holds it (visibility) for
+ * at most 11 h 45 min, until 900 s are left, and then replaces it by a copy SQS delays until due.
+ * Here the clock is a test clock, under which the consumer keeps SQS's delays and visibility by
+ * that clock: polling every 15 minutes from 900 s on sees what a consumer on the system clock sees.
+ */
+describe("sqs: a 48 h delay (durable timers)", () => {
+  const HOURS_48 = 48 * 3600;
+  const POLL = 900;
+
+  /** The SQS calls a backend makes, and at which clock second (since `start`) each receive returned which message. */
+  function watch(backend: SqsBackend, clock: TestClock, start: number) {
+    const calls: Record<string, number> = {};
+    const received: Array<[number, string]> = [];
+    backend.client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        const result = await next(args);
+        const name = String(ctx.commandName).replace(/Command$/, "");
+        calls[name] = (calls[name] ?? 0) + 1;
+        const messages = (result.output as { Messages?: Message[] }).Messages ?? [];
+        if (name === "ReceiveMessage") for (const m of messages) received.push([(clock.now() - start) / 1000, m.MessageId ?? ""]);
+        return result;
+      },
+      { step: "initialize", name: "watchCalls" },
+    );
+    return { calls, received };
+  }
+
+  /** Poll `source` every 15 min from `from` to `to` (clock seconds since `start`); the deliveries, with the second each came. */
+  async function poll(source: MessageSource, clock: TestClock, start: number, from: number, to: number) {
+    const delivered: Array<[number, Delivery]> = [];
+    for (let t = from; t <= to; t += POLL) {
+      clock.advance(start + t * 1000 - clock.now());
+      for (const delivery of await source.receive({ max: 10, visibilityTimeoutSeconds: 30 })) {
+        delivered.push([t, delivery]);
+        await source.ack(delivery);
+      }
+    }
+    return delivered;
+  }
+
+  it("plans 5 holds of at most 11 h 45 min, then a copy delayed the last 900 s", () => {
+    expect(SQS_MAX_HOLD_SECONDS).toBe(42_300);
+    const plans = [];
+    for (let remaining = HOURS_48 - 900; ; ) {
+      const plan = planEarly(remaining);
+      plans.push(plan);
+      if (plan.kind === "replace") break;
+      remaining -= plan.seconds;
+    }
+    expect(plans).toEqual([
+      { kind: "hold", seconds: 42_300 },
+      { kind: "hold", seconds: 42_300 },
+      { kind: "hold", seconds: 42_300 },
+      { kind: "hold", seconds: 42_300 },
+      { kind: "hold", seconds: 1_800 },
+      { kind: "replace", delaySeconds: 900 },
+    ]);
+    expect([1_000, 1_800, 1_801, HOURS_48, 7 * 86_400, 30 * 86_400].map(holdsFor)).toEqual([0, 0, 1, 5, 15, 62]);
+    // A held message SQS would delete (retention counts from its first enqueue) is renewed: replaced by a copy.
+    expect(lifeLeft(3 * 86_400_000, 0, 4 * 86_400)).toBe(86_400 - 3600);
+    expect(planEarly(HOURS_48, 40_000)).toEqual({ kind: "replace", delaySeconds: 900 });
+    expect(planEarly(HOURS_48, 42_300)).toEqual({ kind: "hold", seconds: 42_300 });
+    // What a timer costs on a queue with SQS's default retention (4 days), and with 14 days.
+    expect([900, 3600, HOURS_48, 7 * 86_400, 30 * 86_400].map((d) => timerCost(d))).toEqual([
+      { holds: 0, copies: 0, receives: 1 },
+      { holds: 1, copies: 1, receives: 3 },
+      { holds: 5, copies: 1, receives: 7 },
+      { holds: 15, copies: 2, receives: 18 },
+      { holds: 62, copies: 8, receives: 71 },
+    ]);
+    expect(timerCost(30 * 86_400, 14 * 86_400)).toEqual({ holds: 62, copies: 3, receives: 66 });
+    // What a due message's receive count may include, from its due time and SentTimestamp.
+    const sent = Date.UTC(2030, 0, 1);
+    expect(holdsBeforeDue(sent + HOURS_48 * 1000, sent)).toBe(5);
+    expect(holdsBeforeDue(sent + 900_000, sent)).toBe(0);
+    expect(holdsBeforeDue(sent, sent + 5_000)).toBe(0);
+    expect(holdsBeforeDue(sent + 400 * 86_400_000, sent)).toBe(0);
+  });
+
+  it("hands a 48 h retry entry back until due and delivers it then, once, as a copy with receive count 1", async () => {
+    const clock = new TestClock();
+    const start = clock.now();
+    const backend = await openQueue(clock);
+    const { calls, received } = watch(backend, clock, start);
+    const retry = backend.retry("primary");
+    await retry.schedule(message("timer", 2, { delaySeconds: HOURS_48 }));
+    const delivered = await poll(retry, clock, start, POLL, HOURS_48 + 2 * POLL);
+    expect(delivered.map(([t, d]) => [t, d.receiveCount, d.body])).toEqual([[HOURS_48, 1, JSON.stringify({ correlationId: "timer", steps: 2 })]]);
+    const [original, copy] = [...new Set(received.map(([, id]) => id))];
+    // The original: received at 900 s and held 5 times (the last hold 1800 s), then replaced with 900 s left.
+    expect(received.filter(([, id]) => id === original).map(([t]) => t)).toEqual([900, 43_200, 85_500, 127_800, 170_100, 171_900]);
+    // The copy: received once, when due.
+    expect(received.filter(([, id]) => id === copy).map(([t]) => t)).toEqual([HOURS_48]);
+    expect(calls).toMatchObject({ SendMessage: 2, DeleteMessage: 2 });
+    expect(await retry.pending()).toBe(0);
+    await backend.close();
+  }, 60_000);
+
+  it("renews a 7-day retry entry before the queue's 4-day retention would delete it, and delivers it when due", async () => {
+    const clock = new TestClock();
+    const start = clock.now();
+    const backend = await openQueue(clock);
+    const { calls, received } = watch(backend, clock, start);
+    const retry = backend.retry("primary");
+    await retry.schedule(message("timer", 2, { delaySeconds: 7 * 86_400 }));
+    const delivered = await poll(retry, clock, start, POLL, 7 * 86_400 + POLL);
+    expect(delivered.map(([t, d]) => [t, d.receiveCount])).toEqual([[7 * 86_400, 1]]);
+    const messages = [...new Set(received.map(([, id]) => id))];
+    // The original, a renewal sent at 339 300 s (under 4 days less an hour after the original was
+    // sent), and the copy of the last 900 s.
+    expect(messages).toHaveLength(3);
+    const first = (id: string) => received.find(([, each]) => each === id)?.[0];
+    expect(messages.map(first)).toEqual([900, 340_200, 7 * 86_400]);
+    expect(received).toHaveLength(timerCost(7 * 86_400).receives);
+    expect(calls).toMatchObject({ SendMessage: 3, DeleteMessage: 3, GetQueueAttributes: 1 });
+    await backend.close();
+  }, 60_000);
+
+  it("keeps its receive count at 1 across a consumer restart, however often it was handed back", async () => {
+    const clock = new TestClock();
+    const start = clock.now();
+    const first = await openQueue(clock);
+    await first.retry("primary").schedule(message("timer", 2, { delaySeconds: HOURS_48 }));
+    expect(await poll(first.retry("primary"), clock, start, POLL, 24 * 3600)).toEqual([]);
+    await first.close();
+    // A new process: it knows nothing of the hand-backs before.
+    const second = await openSqsBackend(first.uri, context(clock));
+    const delivered = await poll(second.retry("primary"), clock, start, 24 * 3600 + POLL, HOURS_48 + POLL);
+    expect(delivered.map(([t, d]) => [t, d.receiveCount])).toEqual([[HOURS_48, 1]]);
+    await second.close();
+  }, 60_000);
+
+  it("on Lambda: holds an early record while more than 900 s are left, and replaces it by a copy due then", async () => {
+    const clock = new TestClock();
+    const start = clock.now();
+    const backend = await openQueue(clock);
+    const { calls } = watch(backend, clock, start);
+    const retry = backend.retry("primary");
+    await retry.schedule(message("timer", 2, { delaySeconds: HOURS_48 }));
+    // Lambda's poller received it at 900 s; the handler decodes the record and asks the source.
+    clock.advance(HOURS_48 * 1000);
+    const [late] = await retry.receive({ max: 1, visibilityTimeoutSeconds: 30 });
+    if (late === undefined) throw new Error("the entry did not arrive");
+    const [record] = (retry.lambdaEvent([late]) as { Records: unknown[] }).Records;
+    const decoded = retry.codec.decode(record);
+    const early: Delivery = { id: decoded.id, body: decoded.body, receiveCount: decoded.receiveCount, role: "retry", side: "primary", handle: decoded.handle };
+    expect(await retry.holdUntilDue?.(early, HOURS_48 - 900)).toBe(true);
+    expect(calls.SendMessage).toBe(1);
+    expect(await retry.holdUntilDue?.(early, 900)).toBe("replaced");
+    expect(calls.SendMessage).toBe(2);
+    // Lambda deletes the record the handler reported done; the copy comes when due, with every attribute.
+    await retry.ack(late);
+    const [copy] = await retry.receive({ max: 1, visibilityTimeoutSeconds: 30 });
+    if (copy === undefined) throw new Error("the copy did not arrive");
+    expect(copy.id).not.toBe(late.id);
+    expect(copy.receiveCount).toBe(1);
+    const attributes = (copy.handle as { message: Message }).message.MessageAttributes;
+    expect(attributes).toEqual((late.handle as { message: Message }).message.MessageAttributes);
     await backend.close();
   });
 });

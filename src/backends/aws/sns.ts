@@ -270,6 +270,7 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
       return lines;
     },
     async close() {
+      for (const opened of source.opened()) await opened.handBackHidden();
       client.destroy();
       sqsClient.destroy();
     },

@@ -5,7 +5,12 @@
  *   clock), so a stale ack/extend/release (of a handle since re-delivered) is ignored, and so that
  *   under an injected clock claims expire by that clock rather than by SQS's real timer;
  * - hand-backs: how often a not-yet-due message was received and handed back, so the receive count
- *   it is finally delivered with counts deliveries only;
+ *   it is finally delivered with counts deliveries only; under an injected clock a hand-back hides
+ *   the message until a clock time, kept here as a claim that expires by that clock;
+ * - native delays, under an injected clock only: SQS's `DelaySeconds` runs on real time, so a
+ *   message sent here with a delay goes out without one, and this consumer hides it until the test
+ *   clock reaches the time SQS would have made it visible; and since SQS's `SentTimestamp` is real
+ *   time too, the clock time it was sent at, which its retention period counts from (`sent`).
  * - schedule marks (retry role): the latest schedule or removal of each `(correlationId, steps)`,
  *   so an entry that was replaced or removed is dropped when it is received.
  *
@@ -39,6 +44,7 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 export class ClaimBook {
   readonly #claims = new Map<string, Claim>();
   readonly #handBacks = new Map<string, number>();
+  readonly #sent = new Map<string, { readonly sentAt: number; readonly visibleAt: number }>();
 
   /** Record that `messageId` is held with `receiptHandle` until `until`. */
   claim(messageId: string, receiptHandle: string, until: number): void {
@@ -65,6 +71,26 @@ export class ClaimBook {
   forget(messageId: string): void {
     this.#claims.delete(messageId);
     this.#handBacks.delete(messageId);
+    this.#sent.delete(messageId);
+  }
+
+  /**
+   * Count a hand-back of a not-yet-due message and hide it until `until` (clock ms): a claim that
+   * no delivery holds, made visible again by the first receive after it ends (injected clock).
+   */
+  hide(messageId: string, receiptHandle: string, until: number): void {
+    this.handBack(messageId);
+    this.claim(messageId, receiptHandle, until);
+  }
+
+  /** Record that `messageId` was sent at `sentAt` with a native delay that ends at `visibleAt` (clock ms). */
+  sent(messageId: string, sentAt: number, visibleAt: number): void {
+    remember(this.#sent, messageId, { sentAt, visibleAt });
+  }
+
+  /** When a message sent here was sent and its native delay ends (clock ms), if it was sent with one. */
+  sentHere(messageId: string): { readonly sentAt: number; readonly visibleAt: number } | undefined {
+    return this.#sent.get(messageId);
   }
 
   /** Count a hand-back of a not-yet-due message. */

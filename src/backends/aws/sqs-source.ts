@@ -1,12 +1,14 @@
 /**
  * The stream and retry ports of an SQS queue, and its message source (also what Lambda and
- * dev-lambda drive). Time follows the backend's clock: every message carries its due time, a
- * receive never delivers a message before it is due (a not-yet-due one is handed back), and under
- * an injected clock claims expire by that clock. Native SQS delays (DelaySeconds, at most 900 s)
- * are used only under the system clock. See docs/backends/sqs.md.
+ * dev-lambda drive). Time follows the backend's clock: every message carries its due time, and a
+ * receive never delivers a message before it is due: a not-yet-due one is held (hidden for up to
+ * 11 h 45 min) and, once at most 900 s are left, replaced by a copy that SQS delays until due
+ * (`sqs-early.ts`). Native SQS delays (DelaySeconds, at most 900 s) and visibility timeouts are
+ * used under the system clock; under an injected clock the consumer keeps both by that clock (for
+ * the messages it sent itself, in the case of delays). See docs/backends/sqs.md.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Message } from "@aws-sdk/client-sqs";
+import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSMessageAttributes } from "aws-lambda";
 import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
 import {
@@ -27,7 +29,8 @@ import { refuseInstanceFilter } from "../unfiltered.js";
 import { SQS_MAX_DELAY_SECONDS } from "./limits.js";
 import { ATTR, messageAttributes, numberAttribute, type ScheduleMark, stringAttribute } from "./sqs-attributes.js";
 import { ClaimBook, ScheduleMarks } from "./sqs-claims.js";
-import { sqsCodec } from "./sqs-record.js";
+import { holdsBeforeDue, lifeLeft, planEarly, SQS_DEFAULT_RETENTION_SECONDS } from "./sqs-early.js";
+import { type SqsRecordHandle, sqsCodec } from "./sqs-record.js";
 import type { SqsQueue } from "./sqs-queue.js";
 import type { MessageSender, WireMessage } from "./sqs-send.js";
 
@@ -71,6 +74,7 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
   protected readonly book = new ClaimBook();
   protected readonly marks = new ScheduleMarks();
   readonly #systemTime: boolean;
+  #retention: Promise<number> | undefined;
 
   constructor(options: SqsSourceOptions) {
     this.options = options;
@@ -97,13 +101,21 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
   }
 
   /** Send one message, due after its delay. */
-  send(message: OutgoingMessage): Promise<Receipt> {
-    return this.options.sender.send(this.#wire(message));
+  async send(message: OutgoingMessage): Promise<Receipt> {
+    const sentAt = this.#now();
+    const receipt = await this.options.sender.send(this.#wire(message));
+    this.#sentWithDelay(receipt, message.delaySeconds, sentAt);
+    return receipt;
   }
 
   /** Send many: one result per message, in order. */
-  sendBatch(messages: readonly OutgoingMessage[]): Promise<BatchItemResult[]> {
-    return this.options.sender.sendBatch(messages.map((message) => this.#wire(message)));
+  async sendBatch(messages: readonly OutgoingMessage[]): Promise<BatchItemResult[]> {
+    const sentAt = this.#now();
+    const results = await this.options.sender.sendBatch(messages.map((message) => this.#wire(message)));
+    results.forEach((result, index) => {
+      if (result.ok) this.#sentWithDelay(result.receipt, messages[index]?.delaySeconds ?? 0, sentAt);
+    });
+    return results;
   }
 
   /** Send a retry entry due after its backoff; it replaces an earlier entry of the same step. */
@@ -111,7 +123,20 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     const mark = { token: randomUUID(), at: this.#now() };
     this.marks.sent(mark.token);
     this.marks.mark(retryKey(message.correlationId, message.steps), mark);
-    return this.options.sender.send(this.#wire(message, mark));
+    const receipt = await this.options.sender.send(this.#wire(message, mark));
+    this.#sentWithDelay(receipt, message.delaySeconds, mark.at);
+    return receipt;
+  }
+
+  /**
+   * Under an injected clock no `DelaySeconds` is sent (SQS delays by real time): remember when SQS
+   * would have made the message visible, so this consumer hides it until then by the clock. Only
+   * SQS queue sends: an SNS publish's message id is not the id the subscribed queue gives it.
+   */
+  #sentWithDelay(receipt: Receipt, delaySeconds: number, sentAt: number): void {
+    if (this.#systemTime || !this.options.sender.nativeDelay || delaySeconds <= 0) return;
+    const id = (receipt as { MessageId?: unknown }).MessageId;
+    if (typeof id === "string") this.book.sent(id, sentAt, sentAt + Math.min(SQS_MAX_DELAY_SECONDS, delaySeconds) * 1000);
   }
 
   /** Stop the retries of a step: its entry is dropped when received (SQS cannot delete by key). */
@@ -163,16 +188,90 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     }
     const due = numberAttribute(attributes, ATTR.due) ?? 0;
     if (due > now) {
-      const remaining = Math.ceil((due - now) / 1000);
-      this.book.handBack(id);
-      await this.options.queue.changeVisibility(receiptHandle, this.#systemTime ? Math.min(SQS_MAX_DELAY_SECONDS, remaining) : 0);
+      await this.#early(message, due, now);
       return undefined;
     }
     const approximate = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
-    const receiveCount = Math.max(1, approximate - this.book.handBacks(id));
+    const receiveCount = Math.max(1, approximate - this.#handBacks(id, due, message));
     this.book.claim(id, receiptHandle, now + visibilityTimeoutSeconds * 1000);
     const handle: SqsHandle = { receiptHandle, message };
     return { id, body: this.messageBody(message.Body ?? ""), receiveCount, role: this.role, side: this.side, handle };
+  }
+
+  /**
+   * A message received before it is due: hold it until 900 s are left, or replace it by a copy
+   * SQS delays until due (`sqs-early.ts`). Under an injected clock, a message this consumer sent
+   * with a delay is first hidden until that delay ends, as SQS would have kept it.
+   */
+  async #early(message: Message, due: number, now: number): Promise<void> {
+    const id = message.MessageId ?? "";
+    const receiptHandle = message.ReceiptHandle ?? "";
+    if (!this.#systemTime) {
+      const visibleAt = this.book.sentHere(id)?.visibleAt;
+      if (visibleAt !== undefined && visibleAt > now) {
+        this.book.hide(id, receiptHandle, visibleAt);
+        return;
+      }
+    }
+    const plan = planEarly(Math.ceil((due - now) / 1000), await this.#lifeLeft(id, sentTimestamp(message.Attributes?.SentTimestamp), now));
+    if (plan.kind === "hold") {
+      this.book.hide(id, receiptHandle, now + plan.seconds * 1000);
+      if (this.#systemTime) await this.options.queue.changeVisibility(receiptHandle, plan.seconds);
+      return;
+    }
+    await this.#sendCopy(message.Body ?? "", message.MessageAttributes ?? {}, plan.delaySeconds);
+    await this.options.queue.delete(receiptHandle);
+    this.book.forget(id);
+  }
+
+  /**
+   * How much longer SQS keeps message `id` (less a reserve), from when it was enqueued: SQS's
+   * `sentAt` under the system clock, the clock time this consumer sent it at under an injected one
+   * (unknown for a message it did not send: Infinity).
+   */
+  async #lifeLeft(id: string, sentAt: number | undefined, now: number): Promise<number> {
+    const enqueued = this.#systemTime ? sentAt : this.book.sentHere(id)?.sentAt;
+    if (enqueued === undefined) return Number.POSITIVE_INFINITY;
+    return lifeLeft(now, enqueued, await this.#retentionSeconds());
+  }
+
+  /** The queue's `MessageRetentionPeriod`, read once (SQS's default while it cannot be read). */
+  #retentionSeconds(): Promise<number> {
+    this.#retention ??= this.options.queue.attributes(["MessageRetentionPeriod"]).then(
+      (attributes) => Number(attributes.MessageRetentionPeriod) || SQS_DEFAULT_RETENTION_SECONDS,
+      () => {
+        this.#retention = undefined;
+        return SQS_DEFAULT_RETENTION_SECONDS;
+      },
+    );
+    return this.#retention;
+  }
+
+  /**
+   * Send a copy of a received message (its raw body and every attribute, so its due time and
+   * schedule mark) to the queue it came from, delayed `delaySeconds`. Straight to the queue, not
+   * through the sender: on an SNS source the sender is the topic, and its other subscribers must
+   * not get the message twice.
+   */
+  async #sendCopy(body: string, attributes: Record<string, MessageAttributeValue>, delaySeconds: number): Promise<void> {
+    const sentAt = this.#now();
+    const id = await this.options.queue.send({
+      MessageBody: body,
+      MessageAttributes: attributes,
+      ...(this.#systemTime && delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+    });
+    if (!this.#systemTime && delaySeconds > 0) this.book.sent(id, sentAt, sentAt + delaySeconds * 1000);
+  }
+
+  /**
+   * The receives of a due message that were hand-backs, not deliveries: those this consumer made,
+   * or (system clock) the holds a long-delayed message had if nobody replaced it in time.
+   */
+  #handBacks(id: string, due: number, message: Message): number {
+    const here = this.book.handBacks(id);
+    if (!this.#systemTime || due <= 0) return here;
+    const sentAt = sentTimestamp(message.Attributes?.SentTimestamp);
+    return sentAt === undefined ? here : Math.max(here, holdsBeforeDue(due, sentAt));
   }
 
   /** The wire message a received body holds (on SQS, the body itself). */
@@ -185,6 +284,26 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     for (const [, claim] of [...this.book.due(now)]) {
       claim.expired = true;
       await this.options.queue.changeVisibility(claim.receiptHandle, 0);
+    }
+  }
+
+  /**
+   * Under an injected clock, make the messages this consumer keeps hidden by that clock (held,
+   * delayed or claimed) visible again, as a consumer that closes: SQS's own timers run on real
+   * time (600 s here), and once this consumer is gone nothing would end them by the test clock. A
+   * consumer that starts next finds them and holds them again by what is left. Best effort (a
+   * message that cannot be made visible returns after those 600 s). Nothing to do under the system
+   * clock, where SQS's visibility timeouts keep time.
+   */
+  async handBackHidden(): Promise<void> {
+    if (this.#systemTime) return;
+    for (const [id, claim] of [...this.book.due(Number.POSITIVE_INFINITY)]) {
+      claim.expired = true;
+      try {
+        await this.options.queue.changeVisibility(claim.receiptHandle, 0);
+      } catch {
+        this.book.forget(id);
+      }
     }
   }
 
@@ -304,16 +423,48 @@ export class SqsSource implements StreamPort, RetryPort, MessageSource, LambdaEv
     };
   }
 
-  /** Hide an early record until it is due: the message's visibility timeout (up to 12 h). */
-  async holdUntilDue(delivery: Delivery, seconds: number): Promise<boolean> {
-    await this.release(delivery, seconds);
-    return true;
+  /**
+   * A record that reached Lambda `seconds` before it is due: hold it (its visibility timeout, up to
+   * 11 h 45 min, until 900 s are left) and report it, or, with at most 900 s left, send a copy SQS
+   * delays until due and let Lambda delete this one (`sqs-early.ts`).
+   */
+  async holdUntilDue(delivery: Delivery, seconds: number): Promise<boolean | "replaced"> {
+    const plan = planEarly(seconds, await this.#lifeLeft(delivery.id, this.#sentAt(delivery), this.#now()));
+    if (plan.kind === "hold") {
+      await this.release(delivery, plan.seconds);
+      return true;
+    }
+    await this.#sendCopy(this.#rawBody(delivery), this.#attributesOf(delivery), plan.delaySeconds);
+    return "replaced";
+  }
+
+  /** The body as it sits in the queue (an SNS source's deliveries may be unwrapped). */
+  #rawBody(delivery: Delivery): string {
+    return this.#handle(delivery).message?.Body ?? delivery.body;
+  }
+
+  /** When SQS enqueued a delivery's message (ms): from the received message, or from the Lambda record. */
+  #sentAt(delivery: Delivery): number | undefined {
+    const handle = delivery.handle as Partial<SqsHandle & SqsRecordHandle>;
+    return sentTimestamp(handle.message?.Attributes?.SentTimestamp) ?? handle.sentAt;
+  }
+
+  /** The message attributes of a delivery: from the received message, or from the Lambda record. */
+  #attributesOf(delivery: Delivery): Record<string, MessageAttributeValue> {
+    const handle = delivery.handle as Partial<SqsHandle & SqsRecordHandle>;
+    return handle.message?.MessageAttributes ?? handle.attributes ?? {};
   }
 
   /** The SQS message id. */
   itemIdentifier(delivery: Delivery): string {
     return delivery.id;
   }
+}
+
+/** SQS's `SentTimestamp` (ms, as a string), if there is one. */
+function sentTimestamp(value: string | undefined): number | undefined {
+  const sentAt = Number(value ?? Number.NaN);
+  return Number.isFinite(sentAt) ? sentAt : undefined;
 }
 
 /** The key retry entries replace each other by. */

@@ -47,6 +47,7 @@ export async function openSqsBackend(uri: string, context: BackendContext): Prom
       return lines;
     },
     async close() {
+      for (const opened of source.opened()) await opened.handBackHidden();
       client.destroy();
     },
   };

@@ -25,6 +25,8 @@ import { type RunningEmulator, startFauxqs, startKinesalite } from "../support/a
 import { finished, runCli, spawnCli } from "../support/cli.js";
 import { type RunningDynalite, startDynalite } from "../support/dynalite.js";
 import { PROTOCOL_FSM, compact } from "../support/protocol-harness.js";
+import { setProtocolHook } from "../fixtures/protocol/actions.js";
+import { FatalActionError } from "../../src/errors.js";
 
 const REGION = "us-east-1";
 const ACCOUNT = "000000000000";
@@ -118,7 +120,7 @@ describe("dev-lambda on emulators", () => {
     expect(stats.timerProcessed).toBe(1);
   }, 60_000);
 
-  it("operates instances over the HTTP routes on DynamoDB and SQS: bulk start, an event, an abort with compensation", async () => {
+  it("operates instances over the HTTP routes on DynamoDB and SQS: bulk start, an event, an abort with compensation, pause/resume of an instance and a machine, redrive", async () => {
     // No journal key: the journal lives in the DynamoDB checkpoint store.
     const family = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name("ops")}`;
     const file = path.join(dir, `${name("settings")}.json`);
@@ -179,10 +181,45 @@ describe("dev-lambda on emulators", () => {
         ["refunding", "refunded", 3, "-"],
       ]);
       expect(await call("POST", "/prod/instances/exp-a/abort")).toEqual([409, { error: 'instance exp-a is completed (state "approved"); a finished instance cannot be aborted' }]);
+
+      const untilTrue = async (done: () => Promise<boolean>) => {
+        const guard = setTimeout(() => dev.stop(), 25_000);
+        await dev.run({ until: done });
+        clearTimeout(guard);
+        expect(await done()).toBe(true);
+      };
+      // Pause an instance: the event sent meanwhile is parked; resume runs it.
+      expect(await call("POST", "/prod/instances", { machine: "expense", correlationId: "exp-c", context })).toEqual([202, { correlationId: "exp-c" }]);
+      await until({ "exp-c": "waiting" });
+      expect(await call("POST", "/prod/instances/exp-c/pause")).toEqual([200, expect.objectContaining({ status: "paused", pausedStatus: "waiting" })]);
+      await call("POST", "/prod/instances/exp-c/events/approve", { data: { by: "bo" } });
+      await untilTrue(async () => (await sy.status("exp-c")).parked === 1);
+      expect(await call("POST", "/prod/instances/exp-c/resume")).toEqual([202, { correlationId: "exp-c", resent: 1, stillHeld: 0 }]);
+      await until({ "exp-c": "completed" });
+
+      // Pause a machine at a state: the instance that reaches it is held there until resume.
+      expect(await call("POST", "/prod/machines/simple/pause", { state: "middle" })).toEqual([200, { machine: "simple", state: "middle" }]);
+      await call("POST", "/prod/instances", { machine: "simple", correlationId: "simple-d" });
+      await untilTrue(async () => (await sy.status("simple-d")).parked === 1);
+      expect(await sy.status("simple-d")).toMatchObject({ status: "paused", state: "middle" });
+      expect(await call("POST", "/prod/machines/simple/resume", { state: "middle" })).toEqual([202, { machine: "simple", state: "middle", resent: 1, stillHeld: 0 }]);
+      await until({ "simple-d": "completed" });
+
+      // Redrive a failed instance once its cause is fixed.
+      setProtocolHook(() => {
+        throw new FatalActionError("card processor down");
+      });
+      await call("POST", "/prod/instances", { machine: "expense", correlationId: "exp-e", context });
+      await until({ "exp-e": "failed" });
+      setProtocolHook(undefined);
+      expect(await call("POST", "/prod/instances/exp-e/redrive")).toEqual([202, { correlationId: "exp-e", state: "pseudo_init", event: "pseudo_init", steps: 0 }]);
+      await until({ "exp-e": "waiting" });
+      expect(await call("POST", "/prod/instances/exp-e/redrive")).toEqual([409, { error: "instance exp-e is waiting, not failed; only failed instances can be redriven" }]);
     } finally {
+      setProtocolHook(undefined);
       await sy.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it("hides an SQS record that reaches Lambda before it is due (a delay over 900 s) and runs it only once due", async () => {
     const file = settingsFile(ARNS.sqs());

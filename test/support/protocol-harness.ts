@@ -79,8 +79,10 @@ export class ProtocolHarness {
 
   /** Process every message due now, without moving the clock (a timer far ahead stays pending). */
   async runDue(limit = 200): Promise<void> {
-    for (let i = 0; i < limit; i++) if (!(await this.step())) return;
-    throw new Error(`runDue: still busy after ${limit} messages`);
+    let processed = 0;
+    while (await this.step()) {
+      if (++processed >= limit) throw new Error(`runDue: still busy after ${limit} messages`);
+    }
   }
 
   /** Process until nothing is pending, moving the clock past backoffs when nothing is due. */

@@ -5,7 +5,8 @@ import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
 import { parseDuration } from "../core/duration.js";
 import { MAX_TIMER_SECONDS } from "../core/ranges.js";
-import { loadSettings } from "../settings/settings.js";
+import { missingSqliteStores } from "../settings/provision.js";
+import { type Settings, loadSettings } from "../settings/settings.js";
 
 /** `--settings <file>`. */
 export const settingsOption = () =>
@@ -40,17 +41,37 @@ export function parseAge(name: string) {
 export async function withSwitchyard<T>(
   options: { definitions?: string; settings?: string },
   use: (sy: Switchyard) => Promise<T>,
+  how: { readonly existingStore?: boolean } = {},
 ): Promise<T> {
+  const settings = loadSettings({ file: options.settings });
+  if (how.existingStore === true) refuseMissingStores(settings);
   const sy = await Switchyard.open({
     // Commands like status and history need no definitions: the journal has what they show.
     definitions: options.definitions ?? createDefinitionSet(new Map(), [], undefined),
-    settings: options.settings,
+    settings,
   });
   try {
     return await use(sy);
   } finally {
     await sy.close();
   }
+}
+
+/**
+ * A command that reads or operates on existing instances never creates a store: a journal file the
+ * settings name that does not exist is one line naming the path it looked at (the usual cause is
+ * running from another folder than the one the instances were started in).
+ */
+function refuseMissingStores(settings: Settings): void {
+  // The journal is where the instances are; a missing queue file (deleted to drop its messages) is
+  // left to the command, which recreates it empty.
+  const missing = missingSqliteStores(settings).find((store) => store.uri === settings.journal);
+  if (missing === undefined) return;
+  const from = settings.file === undefined ? "the default settings" : settings.file;
+  throw new UsageError(
+    `no Switchyard store at ${missing.path} (${missing.uri}, from ${from}); run this where the instances were started, or pass --settings`,
+    { code: "no_store" },
+  );
 }
 
 /** Parse a `--context` JSON object. */

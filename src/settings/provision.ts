@@ -2,7 +2,9 @@
  * Creating what the settings name: every queue, stream, topic, table or schema of every backend
  * they bind, idempotently, without running the engine (`switchyard resources create`).
  */
+import { existsSync } from "node:fs";
 import type { Backend } from "../backends/backend.js";
+import { MEMORY, parseSqliteUri } from "../backends/sqlite/uri.js";
 import { SwitchyardError, SystemError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { systemClock } from "../ports.js";
@@ -19,6 +21,21 @@ export function settingsUris(settings: Settings): string[] {
   }
   if (settings.journal !== undefined) uris.add(settings.journal);
   return [...uris];
+}
+
+/**
+ * The SQLite files the settings name that do not exist yet (`sqlite::memory:` aside), as absolute
+ * paths with the URI that names each: a command that only reads or operates on existing instances
+ * refuses over them instead of creating an empty store.
+ */
+export function missingSqliteStores(settings: Settings): Array<{ readonly uri: string; readonly path: string }> {
+  const missing: Array<{ uri: string; path: string }> = [];
+  for (const uri of settingsUris(settings)) {
+    if (!uri.startsWith("sqlite:")) continue;
+    const file = parseSqliteUri(uri, settings.baseDir);
+    if (file !== MEMORY && !existsSync(file)) missing.push({ uri, path: file });
+  }
+  return missing;
 }
 
 /** What `resources create` did for one backend. */

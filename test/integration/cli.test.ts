@@ -1,5 +1,5 @@
 /** The CLI as a user runs it: real processes, real files, exit codes and output. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,24 @@ describe("switchyard CLI", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const cli = (...args: string[]) => runCli(args, { cwd: dir });
+
+  it("commands that read or operate on instances never create a store: a missing one is one line naming its path", async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "switchyard-empty-"));
+    try {
+      const store = path.join(empty, ".switchyard", "switchyard.db");
+      for (const args of [["status", "nope"], ["history", "nope"], ["list"], ["dead-letters"], ["pauses"], ["resume", "nope"]]) {
+        const result = await runCli(args, { cwd: empty });
+        expect([result.code, result.stdout, result.stderr], args.join(" ")).toEqual([
+          1,
+          "",
+          `switchyard: no Switchyard store at ${store} (sqlite:.switchyard/switchyard.db, from the default settings); run this where the instances were started, or pass --settings\n`,
+        ]);
+      }
+      expect(existsSync(path.join(empty, ".switchyard"))).toBe(false);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
 
   it("run --json prints exactly the result contract", async () => {
     const result = await cli("run", "simple", "-d", FSM, "--json", "--context", '{"fail":["1:0"]}', "--correlation-id", "order-1");

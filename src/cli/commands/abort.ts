@@ -22,7 +22,7 @@ export function abortCommand(program: Command): void {
     .option("--reason <text>", "why, kept as the instance's reason (default: aborted by an operator)")
     .option("--json", "print {correlation_id, requested, reason, via} as JSON")
     .action(async (id: string, flags: AbortFlags) => {
-      const result = await withSwitchyard(flags, (sy) => sy.abort(id, { reason: flags.reason }));
+      const result = await withSwitchyard(flags, (sy) => sy.abort(id, { reason: flags.reason }), { existingStore: true });
       if (flags.json) printJson({ correlation_id: result.correlationId, requested: result.requested, reason: result.reason, via: result.via });
       else process.stdout.write(`${abortLine(result)}\n`);
     });

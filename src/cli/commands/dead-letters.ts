@@ -25,7 +25,7 @@ export function deadLettersCommand(program: Command): void {
     .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
     .option("--json", "print a JSON array of {id, source_uri, message_id, reason, receive_count, dead_at, body}")
     .action(async (flags: { settings?: string; limit: number; json?: boolean }) => {
-      const letters = await withSwitchyard(flags, (sy) => sy.deadLetters(flags.limit));
+      const letters = await withSwitchyard(flags, (sy) => sy.deadLetters(flags.limit), { existingStore: true });
       if (flags.json) {
         printJson(
           letters.map((l) => ({

@@ -15,7 +15,7 @@ export function metricsCommand(program: Command): void {
     .option("--json", "print a JSON array of {dimensions, counters, emissions}")
     .action(async (flags: { settings?: string; machine?: string; since?: string; json?: boolean }) => {
       const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
-      const totals = await withSwitchyard(flags, (sy) => sy.metrics({ machineName: flags.machine, since }));
+      const totals = await withSwitchyard(flags, (sy) => sy.metrics({ machineName: flags.machine, since }), { existingStore: true });
       if (flags.json) {
         printJson(totals);
         return;

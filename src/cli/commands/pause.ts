@@ -34,7 +34,7 @@ export function pauseCommands(program: Command): void {
     .action(async (id: string | undefined, flags: PauseFlags) => {
       const target = targetOf("pause", id, flags);
       if (target.id !== undefined) {
-        const record = await withSwitchyard(flags, (sy) => sy.pause(target.id));
+        const record = await withSwitchyard(flags, (sy) => sy.pause(target.id), { existingStore: true });
         if (flags.json) printJson(instanceJson(record));
         else
           process.stdout.write(
@@ -59,7 +59,9 @@ export function pauseCommands(program: Command): void {
     .option("--json", "print {correlation_id, resent, still_held}, or {machine, state, resent, still_held} for --machine")
     .action(async (id: string | undefined, flags: PauseFlags) => {
       const target = targetOf("resume", id, flags);
-      const result = await withSwitchyard(flags, (sy) => (target.id !== undefined ? sy.resume(target.id) : sy.resumeMachine(target.pause)));
+      const result = await withSwitchyard(flags, (sy) => (target.id !== undefined ? sy.resume(target.id) : sy.resumeMachine(target.pause)), {
+        existingStore: target.id !== undefined,
+      });
       const sent = `${result.resent} parked message${result.resent === 1 ? "" : "s"} sent again`;
       if (target.id !== undefined) {
         if (flags.json) printJson({ correlation_id: target.id, resent: result.resent, still_held: result.stillHeld });
@@ -80,7 +82,7 @@ export function pauseCommands(program: Command): void {
     .addOption(settingsOption())
     .option("--json", "print a JSON array of {machine, state}")
     .action(async (flags: { settings?: string; json?: boolean }) => {
-      const rules = await withSwitchyard(flags, (sy) => sy.pauses());
+      const rules = await withSwitchyard(flags, (sy) => sy.pauses(), { existingStore: true });
       const list = rules.map((rule) => ({ machine: rule.machineName, state: rule.state }));
       if (flags.json) printJson(list.map(pauseJson));
       else process.stdout.write(`${table(["machine", "state"], list.map((p) => [p.machine, p.state ?? "(every state)"]))}\n`);

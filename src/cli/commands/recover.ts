@@ -19,7 +19,7 @@ export function recoverCommand(program: Command): void {
     .addOption(settingsOption())
     .option("--json", "print {correlation_id, resent: [{state, event, steps, retries, delay_seconds}]} as JSON")
     .action(async (id: string, flags: RecoverFlags) => {
-      const result = await withSwitchyard(flags, (sy) => sy.recover(id));
+      const result = await withSwitchyard(flags, (sy) => sy.recover(id), { existingStore: true });
       const resent = result.resent.map((m) => ({ state: m.state, event: m.event, steps: m.steps, retries: m.retries, delay_seconds: m.delaySeconds }));
       if (flags.json) {
         printJson({ correlation_id: result.correlationId, resent });

@@ -17,7 +17,7 @@ export function redriveCommand(program: Command): void {
     .addOption(settingsOption())
     .option("--json", "print {correlation_id, state, event, steps, role, side} as JSON")
     .action(async (id: string, flags: RedriveFlags) => {
-      const result = await withSwitchyard(flags, (sy) => sy.redrive(id));
+      const result = await withSwitchyard(flags, (sy) => sy.redrive(id), { existingStore: true });
       if (flags.json) {
         printJson({ correlation_id: result.correlationId, state: result.state, event: result.event, steps: result.steps, role: result.sent.role, side: result.sent.side });
       } else {

@@ -24,7 +24,7 @@ export function sendCommand(program: Command): void {
     .option("--json", "print {correlation_id, state, event, steps, role, side} as JSON")
     .action(async (id: string, event: string, flags: SendFlags) => {
       const data = parseData(flags.data);
-      const sent = await withSwitchyard(flags, (sy) => sy.sendEvent(id, event, { data }));
+      const sent = await withSwitchyard(flags, (sy) => sy.sendEvent(id, event, { data }), { existingStore: true });
       if (flags.json) {
         printJson({ correlation_id: sent.correlationId, state: sent.state, event: sent.event, steps: sent.steps, role: sent.sent.role, side: sent.sent.side });
       } else {

@@ -19,7 +19,7 @@ export function statusCommands(program: Command): void {
     .addOption(settingsOption())
     .option("--json", "print one JSON object")
     .action(async (id: string, flags: Flags) => {
-      const record = await withSwitchyard(flags, (sy) => sy.status(id));
+      const record = await withSwitchyard(flags, (sy) => sy.status(id), { existingStore: true });
       if (flags.json) printJson(instanceJson(record));
       else process.stdout.write(`${formatInstance(record)}\n`);
     });
@@ -31,7 +31,7 @@ export function statusCommands(program: Command): void {
     .addOption(settingsOption())
     .option("--json", "print {correlation_id, messages: [...], attempts: [...]}")
     .action(async (id: string, flags: Flags) => {
-      const { messages, attempts } = await withSwitchyard(flags, async (sy) => ({ messages: await sy.history(id), attempts: await sy.attempts(id) }));
+      const { messages, attempts } = await withSwitchyard(flags, async (sy) => ({ messages: await sy.history(id), attempts: await sy.attempts(id) }), { existingStore: true });
       if (flags.json) printJson({ correlation_id: id, messages, attempts });
       else process.stdout.write(`${formatHistory(messages, attempts)}\n`);
     });
@@ -58,7 +58,7 @@ export function statusCommands(program: Command): void {
         return;
       }
       if (flags.olderThan !== undefined) throw new UsageError("--older-than goes with --stalled; e.g. switchyard list --stalled --older-than 10m");
-      const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: flags.limit }));
+      const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: flags.limit }), { existingStore: true });
       if (flags.json) printJson(records.map(instanceJson));
       else
         process.stdout.write(
@@ -82,7 +82,7 @@ interface ListFlags extends Flags {
 
 /** `list --stalled`: one row per stalled instance, saying why it counts as stalled. */
 async function listStalled(flags: ListFlags): Promise<void> {
-  const stalled = await withSwitchyard(flags, (sy) => sy.stalled({ olderThanMs: flags.olderThan, machineName: flags.machine, limit: flags.limit }));
+  const stalled = await withSwitchyard(flags, (sy) => sy.stalled({ olderThanMs: flags.olderThan, machineName: flags.machine, limit: flags.limit }), { existingStore: true });
   if (flags.json) {
     printJson(stalled.map((s) => ({ ...instanceJson(s.record), why: s.why, pending_checked: s.pendingChecked })));
     return;

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, runCli } from "../support/cli.js";
+import { MEMCACHED_URL, REDIS_URL } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/protocol/fsm.yaml");
 
@@ -32,6 +33,28 @@ describe("switchyard CLI", () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it("resources create asks a Redis or Memcached server it has nothing to create on, and a server it cannot reach is an error", async () => {
+    const settingsFor = (cache: string) => {
+      const file = path.join(dir, `cache-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(file, `stream: sqlite:./resources.db\njournal: sqlite:./resources.db\ncache: ${cache}\n`);
+      return file;
+    };
+    const live = await cli("resources", "create", "--settings", settingsFor(`{primary: "${MEMCACHED_URL}", secondary: "${REDIS_URL}"}`));
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toContain(`${MEMCACHED_URL}: nothing to create (the server answers)\n`);
+    expect(live.stdout).toContain(`${REDIS_URL}: nothing to create (the server answers)\n`);
+    const deadMemcached = await cli("resources", "create", "--settings", settingsFor("memcached://127.0.0.1:1?timeout_ms=500"));
+    expect([deadMemcached.code, deadMemcached.stderr]).toEqual([
+      1,
+      "switchyard: cannot create the resources of memcached://127.0.0.1:1?timeout_ms=500: cannot reach Memcached at 127.0.0.1:1 (ECONNREFUSED); check the memcached:// URI and that the server runs; check the endpoint and credentials\n",
+    ]);
+    const deadRedis = await cli("resources", "create", "--settings", settingsFor("redis://127.0.0.1:1/0?timeout_ms=500"));
+    expect(deadRedis.code).toBe(1);
+    // The connection's own warning comes first; the last line is the refusal.
+    expect(deadRedis.stderr.trimEnd().split("\n").at(-1)).toMatch(/^switchyard: cannot create the resources of redis:\/\/127\.0\.0\.1:1\/0\?timeout_ms=500: .*127\.0\.0\.1:1/);
+    expect(deadRedis.stdout).not.toContain("redis://127.0.0.1:1/0");
   });
 
   it("run --json prints exactly the result contract", async () => {

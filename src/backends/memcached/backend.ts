@@ -26,6 +26,15 @@ export class MemcachedBackend implements Backend {
     return new MemcachedCache(this.uri, this.client, this.#context.clock, this.#location.prefix);
   }
 
+  /**
+   * Keys are created on first use, so there is nothing to create; but `resources create` must not
+   * say so of a server it cannot reach: this asks the server for a key and fails with its error.
+   */
+  async provision(): Promise<string[]> {
+    await this.client.get(`${this.#location.prefix}:provision-check`);
+    return ["nothing to create (the server answers)"];
+  }
+
   /** Close the connection. */
   close(): Promise<void> {
     return this.client.close();

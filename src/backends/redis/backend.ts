@@ -52,6 +52,15 @@ export class RedisBackend implements Backend {
     });
   }
 
+  /**
+   * Keys are created on first use, so there is nothing to create; but `resources create` must not
+   * say so of a server it cannot reach: this asks the server (PING) and fails with its error.
+   */
+  async provision(): Promise<string[]> {
+    await this.connection.run("PING", (redis) => redis.ping());
+    return ["nothing to create (the server answers)"];
+  }
+
   /** Leave the stream's consumer group (best effort) and disconnect from the server. */
   async close(): Promise<void> {
     await Promise.allSettled(this.#streams.splice(0).map((stream) => stream.leaveGroup()));

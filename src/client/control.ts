@@ -56,7 +56,7 @@ export async function abortInstance(deps: ControlDeps, correlationId: string, op
     refuseFinished(record, "aborted");
   }
   // Parked messages take the abort path once sent again (an abort goes before a pause).
-  if ((await resendParked(deps, journal, await journal.parkedMessages({ correlationId }), "abort")).length > 0) {
+  if ((await resendParked(deps, journal, await journal.parkedMessages({ correlationId }), "abort")) > 0) {
     return { correlationId, requested: true, reason, via: "parked" };
   }
   const resting = record.pausedStatus ?? record.status;
@@ -87,8 +87,7 @@ export async function resumeInstance(deps: ControlDeps, correlationId: string): 
   const journal = requireJournal(deps, "resume needs it to find the parked messages");
   await requireInstance(journal, correlationId);
   await journal.setPaused(correlationId, false);
-  const resent = await resendParked(deps, journal, await journal.parkedMessages({ correlationId }), "resume");
-  return { resent: resent.length, stillHeld: 0 };
+  return { resent: await resendParked(deps, journal, await journal.parkedMessages({ correlationId }), "resume"), stillHeld: 0 };
 }
 
 /** A pause of a machine's instances: at one state (`state`), or at every state. */
@@ -123,8 +122,7 @@ export async function resumeMachine(deps: ControlDeps, pause: MachinePause): Pro
     }
     if (!paused) free.push(message);
   }
-  const resent = await resendParked(deps, journal, free, "resume");
-  return { resent: resent.length, stillHeld: parked.length - free.length };
+  return { resent: await resendParked(deps, journal, free, "resume"), stillHeld: parked.length - free.length };
 }
 
 /** What {@link recoverInstance} sent. */
@@ -149,10 +147,10 @@ export async function recoverInstance(deps: ControlDeps, correlationId: string):
   }
   const parked = await journal.parkedMessages({ correlationId });
   if (parked.length > 0) {
-    const resent = await resendParked(deps, journal, parked, "recover");
+    await resendParked(deps, journal, parked, "recover");
     return {
       correlationId,
-      resent: resent.map((m) => ({ state: m.state, event: decodeParked(m.body)?.system_context.current_event ?? "", steps: m.steps, retries: m.retries, delaySeconds: 0 })),
+      resent: parked.map((m) => ({ state: m.state, event: decodeParked(m.body)?.system_context.current_event ?? "", steps: m.steps, retries: m.retries, delaySeconds: 0 })),
     };
   }
   const machine = deps.definitions.get(record.machineName);
@@ -284,8 +282,11 @@ function checkPause(deps: ControlDeps, pause: MachinePause): void {
   }
 }
 
-/** Send parked messages again as they were received, journal them with `origin`, and unpark each once sent. */
-async function resendParked(deps: ControlDeps, journal: JournalPort, parked: readonly ParkedMessage[], origin: MessageOrigin): Promise<ParkedMessage[]> {
+/**
+ * Send parked messages again as they were received, journal them with `origin`, and unpark each
+ * once sent; how many were sent.
+ */
+async function resendParked(deps: ControlDeps, journal: JournalPort, parked: readonly ParkedMessage[], origin: MessageOrigin): Promise<number> {
   const logger = deps.logger ?? silentLogger;
   for (const message of parked) {
     const sent = await sendWithFailover(deps, {
@@ -300,7 +301,7 @@ async function resendParked(deps: ControlDeps, journal: JournalPort, parked: rea
     if (decoded !== undefined) await journalMessage({ roles: deps.roles, logger, clock: deps.clock }, decoded, sent.role, sent.side, { origin });
     await journal.unpark(message.correlationId, message.steps, message.retries);
   }
-  return [...parked];
+  return parked.length;
 }
 
 function decodeParked(body: string): WireMessage | undefined {

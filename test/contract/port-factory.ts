@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import type { DeadLetterStore, MessageSource } from "../../src/ports.js";
 import type { TestClock } from "../support/clock.js";
 
@@ -34,4 +35,22 @@ export function message(correlationId: string, steps = 1, options: { body?: stri
     body: options.body ?? JSON.stringify({ correlationId, steps }),
     delaySeconds: options.delaySeconds ?? 0,
   };
+}
+
+/**
+ * With exactly two dead letters in `store` (bodies `goneBody` and `keptBody`): `remove` takes
+ * exactly the one named by the id the store gave it, `get` agrees, and removing it again is false.
+ */
+export async function expectRemovesExactlyOne(store: DeadLetterStore, goneBody: string, keptBody: string): Promise<void> {
+  const letters = await store.list();
+  expect(letters.map((letter) => letter.body).sort()).toEqual([goneBody, keptBody].sort());
+  const gone = letters.find((letter) => letter.body === goneBody)!;
+  const kept = letters.find((letter) => letter.body === keptBody)!;
+  expect(await store.get(gone.id)).toEqual(gone);
+  expect(await store.remove(gone.id)).toBe(true);
+  expect(await store.list()).toEqual([kept]);
+  expect(await store.get(gone.id)).toBeUndefined();
+  expect(await store.get(kept.id)).toEqual(kept);
+  expect(await store.remove(gone.id)).toBe(false);
+  expect(await store.list()).toEqual([kept]);
 }

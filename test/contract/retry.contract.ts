@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { MessageSource, RetryPort } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
-import { type DeadLetterInspection, message, type PortFactory, type PortFixture, type SourceTraits } from "./port-factory.js";
+import { type DeadLetterInspection, expectRemovesExactlyOne, message, type PortFactory, type PortFixture, type SourceTraits } from "./port-factory.js";
 
 export type RetrySource = RetryPort & MessageSource;
 
@@ -177,17 +177,7 @@ export function retryContract(name: string, factory: PortFactory<RetrySource, De
       const deliveries = await receive(10, 10);
       expect(deliveries).toHaveLength(2);
       for (const delivery of deliveries) await retry.deadLetter(delivery, `cannot read ${delivery.body}`);
-      const letters = await fixture.deadLetters.list();
-      expect(letters.map((letter) => letter.body).sort()).toEqual([first.body, second.body]);
-      const gone = letters.find((letter) => letter.body === first.body)!;
-      const kept = letters.find((letter) => letter.body === second.body)!;
-      expect(await fixture.deadLetters.get(gone.id)).toEqual(gone);
-      expect(await fixture.deadLetters.remove(gone.id)).toBe(true);
-      expect(await fixture.deadLetters.list()).toEqual([kept]);
-      expect(await fixture.deadLetters.get(gone.id)).toBeUndefined();
-      expect(await fixture.deadLetters.get(kept.id)).toEqual(kept);
-      expect(await fixture.deadLetters.remove(gone.id)).toBe(false);
-      expect(await fixture.deadLetters.list()).toEqual([kept]);
+      await expectRemovesExactlyOne(fixture.deadLetters, first.body, second.body);
     });
   });
 }

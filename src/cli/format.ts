@@ -1,5 +1,6 @@
 /** Plain-text tables for the CLI. */
 import type { InstanceRecord, JournalAttempt, JournalMessage } from "../ports.js";
+import { instanceView } from "../client/instance-view.js";
 
 /** Left-aligned columns. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -115,27 +116,5 @@ function abortText(record: InstanceRecord): string {
 
 /** The JSON form of an instance (snake_case, like the wire format); pause and abort keys only when they apply. */
 export function instanceJson(record: InstanceRecord) {
-  return {
-    correlation_id: record.correlationId,
-    machine_name: record.machineName,
-    status: record.status,
-    state: record.state,
-    ...(record.steps === undefined ? {} : { steps: record.steps }),
-    user_context: record.userContext,
-    started_at: new Date(record.startedAt).toISOString(),
-    updated_at: new Date(record.updatedAt).toISOString(),
-    ...(record.reason ? { reason: record.reason } : {}),
-    ...(record.pausedStatus === undefined ? {} : { paused_status: record.pausedStatus }),
-    ...(record.paused === undefined ? {} : { paused: record.paused }),
-    ...(record.parked === undefined ? {} : { parked: record.parked }),
-    ...(record.abort === undefined
-      ? {}
-      : {
-          abort: {
-            reason: record.abort.reason,
-            requested_at: new Date(record.abort.at).toISOString(),
-            ...(record.abort.step === undefined ? {} : { step: record.abort.step }),
-          },
-        }),
-  };
+  return instanceView(record, "snake");
 }

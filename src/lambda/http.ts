@@ -30,6 +30,7 @@ import type { StartOptions } from "../client/start.js";
 import { PayloadTooLargeError, SwitchyardError, SystemError, UsageError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { InstanceRecord } from "../ports.js";
+import { instanceView } from "../client/instance-view.js";
 
 /** The proxy response API Gateway expects. */
 export interface HttpResponse {
@@ -316,29 +317,7 @@ function pauseBody(pause: MachinePause) {
 
 /** An instance as `GET /instances/{id}` answers it; pause and abort keys only when they apply. */
 function instanceBody(record: InstanceRecord) {
-  return {
-    correlationId: record.correlationId,
-    machine: record.machineName,
-    status: record.status,
-    state: record.state,
-    ...(record.steps === undefined ? {} : { steps: record.steps }),
-    context: record.userContext,
-    startedAt: new Date(record.startedAt).toISOString(),
-    updatedAt: new Date(record.updatedAt).toISOString(),
-    ...(record.reason === undefined ? {} : { reason: record.reason }),
-    ...(record.pausedStatus === undefined ? {} : { pausedStatus: record.pausedStatus }),
-    ...(record.paused === undefined ? {} : { paused: record.paused }),
-    ...(record.parked === undefined ? {} : { parked: record.parked }),
-    ...(record.abort === undefined
-      ? {}
-      : {
-          abort: {
-            reason: record.abort.reason,
-            requestedAt: new Date(record.abort.at).toISOString(),
-            ...(record.abort.step === undefined ? {} : { step: record.abort.step }),
-          },
-        }),
-  };
+  return instanceView(record, "camel");
 }
 
 /** The HTTP status of an error: a refusal's by its code, 413 for a message too large, 503 for a backend, else 500. */

@@ -18,10 +18,14 @@ export interface Logger {
 /** A logger that drops everything. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A logger writing one line per record to a stream (stderr by default) at or above `level`. */
+/**
+ * A logger writing one line per record to a stream (stderr by default) at or above `level`.
+ * `style` dresses each text record's `switchyard <level>:` prefix (the CLI colours it on a
+ * terminal); JSON records are never styled.
+ */
 export function createLogger(
   level: LogLevel = parseLevel(process.env.SWITCHYARD_LOG_LEVEL),
-  options: { json?: boolean; write?: (line: string) => void } = {},
+  options: { json?: boolean; write?: (line: string) => void; style?: (level: LogLevel, prefix: string) => string } = {},
 ): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const json = options.json ?? process.env.SWITCHYARD_LOG_FORMAT === "json";
@@ -33,7 +37,8 @@ export function createLogger(
       return;
     }
     const extra = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
-    write(`switchyard ${at}: ${message}${extra}`);
+    const prefix = `switchyard ${at}:`;
+    write(`${options.style === undefined ? prefix : options.style(at, prefix)} ${message}${extra}`);
   };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }

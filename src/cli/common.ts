@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
 import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
+import type { Logger } from "../logger.js";
 import { parseDuration } from "../core/duration.js";
 import { MAX_TIMER_SECONDS } from "../core/ranges.js";
 import { missingSqliteStores } from "../settings/provision.js";
@@ -37,15 +38,16 @@ export function parseAge(name: string) {
   };
 }
 
-/** Open a Switchyard for a command, run `use`, and always close it. */
+/** Open a Switchyard for a command (logging to `how.logger` if given), run `use`, and always close it. */
 export async function withSwitchyard<T>(
   options: { definitions?: string; settings?: string },
   use: (sy: Switchyard) => Promise<T>,
-  how: { readonly existingStore?: boolean } = {},
+  how: { readonly existingStore?: boolean; readonly logger?: Logger } = {},
 ): Promise<T> {
   const settings = loadSettings({ file: options.settings });
   if (how.existingStore === true) refuseMissingStores(settings);
   const sy = await Switchyard.open({
+    logger: how.logger,
     // Commands like status and history need no definitions: the journal has what they show.
     definitions: options.definitions ?? createDefinitionSet(new Map(), [], undefined),
     settings,
@@ -131,15 +133,21 @@ export interface Stoppable {
 
 /**
  * First SIGINT/SIGTERM: print `first(signal)` and stop `target` gracefully; second: print
- * `again(signal)` and exit at once with 130. Returns the function that removes the handlers.
+ * `again(signal)` and exit at once with 130. The lines go to `say` (by default on a line of their
+ * own on stderr, after the `^C` a terminal echoes). Returns the function that removes the handlers.
  */
-export function onStopSignals(target: Stoppable, first: (signal: string) => string, again: (signal: string) => string): () => void {
+export function onStopSignals(
+  target: Stoppable,
+  first: (signal: string) => string,
+  again: (signal: string) => string,
+  say: (line: string) => void = (line) => process.stderr.write(`\n${line}\n`),
+): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (target.stopping) {
-      process.stderr.write(`\n${again(signal)}\n`);
+      say(again(signal));
       process.exit(130);
     }
-    process.stderr.write(`\n${first(signal)}\n`);
+    say(first(signal));
     target.stop();
   };
   process.on("SIGINT", onSignal);

@@ -2,11 +2,67 @@
 import type { InstanceRecord, JournalAttempt, JournalMessage } from "../ports.js";
 import { instanceView } from "../client/instance-view.js";
 
-/** Left-aligned columns. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+/** How {@link table} lays its columns out; the CLI builds it with `tableLayout` (terminal.ts). */
+export interface TableLayout {
+  /**
+   * Fit each row into this many columns by cutting the free-text columns ({@link FREE_TEXT_COLUMNS})
+   * with `…`, widest first; ids, states and statuses are never cut. Undefined: full width.
+   */
+  readonly width?: number | undefined;
+  /** Dress a cell (e.g. colour a status) after its width is measured; `column` is its header. */
+  readonly paint?: ((column: string, cell: string) => string) | undefined;
+}
+
+/** The columns {@link table} may cut to fit a width: text of any length, read at a glance. */
+export const FREE_TEXT_COLUMNS: readonly string[] = ["user_context", "reason", "why"];
+
+/** A cut column keeps at least this many characters (or its header's, if longer). */
+const MIN_CUT_WIDTH = 12;
+
+/** Left-aligned columns, two spaces apart. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, layout: TableLayout = {}): string {
+  const widths = fitWidths(
+    header,
+    header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))),
+    layout.width,
+  );
+  const paint = layout.paint;
+  const line = (cells: readonly string[], painted: boolean) =>
+    cells
+      .map((c, i) => {
+        const width = widths[i] ?? 0;
+        const text = c.length > width ? `${c.slice(0, width - 1)}…` : c;
+        const column = header[i] ?? "";
+        return `${painted && paint !== undefined ? paint(column, text) : text}${" ".repeat(width - text.length)}`;
+      })
+      .join("  ")
+      .trimEnd();
+  return [line(header, false), ...rows.map((row) => line(row, true))].join("\n");
+}
+
+/**
+ * The column widths that fit `total` columns: the free-text columns give up characters, always
+ * the widest of them first, down to {@link MIN_CUT_WIDTH}. A row of ids that is wider still stays
+ * wider: an id cut short is an id lost.
+ */
+function fitWidths(header: readonly string[], natural: readonly number[], total: number | undefined): number[] {
+  const widths = [...natural];
+  if (total === undefined) return widths;
+  let excess = widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1) - total;
+  const floor = header.map((h, i) => (FREE_TEXT_COLUMNS.includes(h) ? Math.min(natural[i] ?? 0, Math.max(h.length, MIN_CUT_WIDTH)) : (natural[i] ?? 0)));
+  while (excess > 0) {
+    let widest = -1;
+    for (let i = 0; i < widths.length; i++) {
+      if ((widths[i] ?? 0) > (floor[i] ?? 0) && (widest < 0 || (widths[i] ?? 0) > (widths[widest] ?? 0))) widest = i;
+    }
+    if (widest < 0) break;
+    // Down to the next widest cuttable column (or the floor, or as far as needed) in one step.
+    const next = Math.max(floor[widest] ?? 0, ...widths.map((w, i) => (i !== widest && w > (floor[i] ?? 0) ? w : 0)));
+    const cut = Math.min(excess, Math.max(1, (widths[widest] ?? 0) - next));
+    widths[widest] = (widths[widest] ?? 0) - cut;
+    excess -= cut;
+  }
+  return widths;
 }
 
 /**
@@ -22,8 +78,11 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
  *    2026-01-01T00:00:00.004Z  attempt failed, retrying: middle.do_action ./actions.ts#Go threw: …
  *                                at Go (/app/actions.ts:26:3)
  * ```
+ *
+ * `layout` fits the message rows to a width (user_context gives way); the attempt lines keep their
+ * error in full.
  */
-export function formatHistory(messages: readonly JournalMessage[], attempts: readonly JournalAttempt[] = []): string {
+export function formatHistory(messages: readonly JournalMessage[], attempts: readonly JournalAttempt[] = [], layout: TableLayout = {}): string {
   const time = (at: number | undefined) => (at === undefined ? "-" : new Date(at).toISOString());
   const [header = "", ...rows] = table(
     ["#", "at", "state", "event", "steps", "retries", "origin", "via", "user_context"],
@@ -38,6 +97,7 @@ export function formatHistory(messages: readonly JournalMessage[], attempts: rea
       `${m.role}.${m.side}`,
       JSON.stringify(m.user_context),
     ]),
+    layout,
   ).split("\n");
   const indent = " ".repeat(String(Math.max(0, messages.length - 1)).length + 2);
   const entries = [

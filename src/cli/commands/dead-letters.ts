@@ -5,8 +5,9 @@
 import type { Command } from "commander";
 import type { DeadLetterRedriveResult } from "../../client/dead-letters.js";
 import { describeError, UsageError } from "../../errors.js";
-import { positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
+import { examples, positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { table } from "../format.js";
+import { tableLayout } from "../terminal.js";
 
 interface RedriveFlags {
   settings?: string;
@@ -24,7 +25,8 @@ export function deadLettersCommand(program: Command): void {
     .addOption(settingsOption())
     .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
     .option("--json", "print a JSON array of {id, source_uri, message_id, reason, receive_count, dead_at, body}")
-    .action(async (flags: { settings?: string; limit: number; json?: boolean }) => {
+    .option("--wide", "do not cut the reason to the terminal's width")
+    .action(async (flags: { settings?: string; limit: number; json?: boolean; wide?: boolean }) => {
       const letters = await withSwitchyard(flags, (sy) => sy.deadLetters(flags.limit), { existingStore: true });
       if (flags.json) {
         printJson(
@@ -44,11 +46,12 @@ export function deadLettersCommand(program: Command): void {
         `${table(
           ["id", "dead_at", "source", "message", "reason"],
           letters.map((l) => [String(l.id), new Date(l.deadAt).toISOString(), l.sourceUri, l.messageId, l.reason]),
+          tableLayout(flags),
         )}\n`,
       );
     });
 
-  deadLetters
+  const redrive = deadLetters
     .command("redrive")
     .description(
       "send dead letters again, unchanged, once their cause is fixed (e.g. a worker that now has the machine), and remove each one whose send succeeded",
@@ -58,14 +61,6 @@ export function deadLettersCommand(program: Command): void {
     .option("--source <uri>", "the letter's source (the source column); needed with --id when several stores keep dead letters; with --all, only this source's")
     .option("--all", "every dead letter listed when the redrive starts")
     .option("--json", "print a JSON array of {id, source_uri, correlation_id, ok, role, side, error}")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  $ switchyard dead-letters redrive --all
-  $ switchyard dead-letters redrive --id 3 --source sqlite:.switchyard/switchyard.db --json
-`,
-    )
     .action(async (flags: RedriveFlags) => {
       if ((flags.id === undefined) === (flags.all !== true)) {
         throw new UsageError(flags.all ? "dead-letters redrive takes --id or --all, not both" : "dead-letters redrive needs --id N or --all");
@@ -82,6 +77,7 @@ Examples:
         results.length === 0 ? "no dead letters to redrive\n" : `${results.length - failed} redriven, ${failed} failed${failed > 0 ? " (still dead letters)" : ""}\n`,
       );
     });
+  examples(redrive, ["dead-letters redrive --all", "dead-letters redrive --id 3 --source sqlite:.switchyard/switchyard.db --json"]);
 }
 
 /** One result, as `--json` prints it. */

@@ -7,10 +7,10 @@ import type { ActionExport } from "../../core/action.js";
 import { ActionRegistry } from "../../definition/actions.js";
 import { loadDefinitionFile } from "../../definition/load.js";
 import { UsageError } from "../../errors.js";
-import { createLogger } from "../../logger.js";
 import { DevLambda } from "../../lambda/dev-lambda.js";
 import { createHandler } from "../../lambda/handler.js";
 import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption } from "../common.js";
+import { Terminal } from "../terminal.js";
 
 interface DevLambdaFlags {
   definitions: string;
@@ -38,11 +38,12 @@ export function devLambdaCommand(program: Command): void {
     .option("-q, --quiet", "no progress output")
     .action(async (flags: DevLambdaFlags) => {
       const actions = flags.actions === undefined ? undefined : await loadActions(flags.actions);
-      const logger = createLogger();
+      const terminal = new Terminal();
+      const logger = terminal.logger();
       const sy = await Switchyard.open({ definitions: await loadDefinitionFile(flags.definitions, { actions }), settings: flags.settings, logger });
       try {
         const handler = createHandler({ switchyard: sy, logger });
-        const progress = flags.quiet ? undefined : (line: string) => process.stderr.write(`dev-lambda: ${line}\n`);
+        const progress = flags.quiet ? undefined : (line: string) => terminal.line(`dev-lambda: ${line}`);
         const dev = new DevLambda(sy, handler, { batchSize: flags.batchSize, timerIntervalSeconds: flags.timerInterval, progress });
         const stopSignals = handleSignals(dev);
         try {

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import type { RunResult } from "../../client/switchyard.js";
 import { definitionsOption, parseContext, printJson, settingsOption, withSwitchyard } from "../common.js";
-import { formatHistory } from "../format.js";
+import { type TableLayout, formatHistory } from "../format.js";
+import { Terminal, paintStatus, palette, tableLayout } from "../terminal.js";
 
 interface RunFlags {
   definitions: string;
@@ -9,6 +10,7 @@ interface RunFlags {
   context?: string;
   correlationId?: string;
   json?: boolean;
+  wide?: boolean;
 }
 
 /** `switchyard run <machine>`: start one instance, drive it to its end, print its result. */
@@ -25,21 +27,22 @@ export function runCommand(program: Command): void {
     .option("-c, --context <json>", "initial user context, a JSON object")
     .option("--correlation-id <id>", "your own id (1-128 of A-Za-z0-9._:-)")
     .option("--json", "print one JSON object: correlation_id, machine_name, status, state, user_context, messages, attempts, errors")
+    .option("--wide", "do not cut user_context in the history to the terminal's width")
     .action(async (machine: string, flags: RunFlags) => {
       const context = parseContext(flags.context);
-      const result = await withSwitchyard(flags, (sy) => sy.run(machine, { context, correlationId: flags.correlationId }));
+      const result = await withSwitchyard(flags, (sy) => sy.run(machine, { context, correlationId: flags.correlationId }), { logger: new Terminal().logger() });
       if (flags.json) printJson(result);
-      else process.stdout.write(formatRun(result));
+      else process.stdout.write(formatRun(result, tableLayout(flags)));
       if (result.status !== "completed") process.exitCode = 1;
     });
 }
 
-function formatRun(result: RunResult): string {
+function formatRun(result: RunResult, layout: TableLayout): string {
   const lines = [
     `${result.machine_name} ${result.correlation_id}`,
-    formatHistory(result.messages, result.attempts),
+    formatHistory(result.messages, result.attempts, layout),
     ...result.errors.map((e) => `errors in ${e.dimensions.current_state}/${e.dimensions.current_event}: ${JSON.stringify(e.counters)}`),
-    `status: ${result.status}, state: ${result.state}${result.reason ? ` (${result.reason})` : ""}`,
+    `status: ${paintStatus(palette(process.stdout), result.status)}, state: ${result.state}${result.reason ? ` (${result.reason})` : ""}`,
     `user_context: ${JSON.stringify(result.user_context)}`,
   ];
   if (result.status === "waiting") {

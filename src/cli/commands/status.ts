@@ -4,11 +4,16 @@ import { UsageError } from "../../errors.js";
 import { INSTANCE_STATUSES, type InstanceStatus } from "../../ports.js";
 import { examples, optionalDefinitionsOption, parseAge, positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { formatHistory, formatInstance, instanceJson, statusCell, table } from "../format.js";
+import { tableLayout } from "../terminal.js";
 
 interface Flags {
   settings?: string;
   json?: boolean;
+  wide?: boolean;
 }
+
+/** `--wide` of the commands that print a table. */
+const WIDE = "do not cut long text (user_context, reason, why) to the terminal's width";
 
 /** `switchyard status <id>`, `history <id>` and `list`: what the journal knows. */
 export function statusCommands(program: Command): void {
@@ -30,10 +35,11 @@ export function statusCommands(program: Command): void {
     .argument("<correlation-id>")
     .addOption(settingsOption())
     .option("--json", "print {correlation_id, messages: [...], attempts: [...]}")
+    .option("--wide", WIDE)
     .action(async (id: string, flags: Flags) => {
       const { messages, attempts } = await withSwitchyard(flags, async (sy) => ({ messages: await sy.history(id), attempts: await sy.attempts(id) }), { existingStore: true });
       if (flags.json) printJson({ correlation_id: id, messages, attempts });
-      else process.stdout.write(`${formatHistory(messages, attempts)}\n`);
+      else process.stdout.write(`${formatHistory(messages, attempts, tableLayout(flags))}\n`);
     });
 
   const list = program
@@ -47,6 +53,7 @@ export function statusCommands(program: Command): void {
     .addOption(optionalDefinitionsOption("with --stalled, needed to find waiting instances whose timer is overdue"))
     .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
     .option("--json", "print a JSON array (with --stalled, each status --json object adds why and pending_checked)")
+    .option("--wide", WIDE)
     .action(async (flags: ListFlags) => {
       const status = flags.status as InstanceStatus | undefined;
       if (status !== undefined && !(INSTANCE_STATUSES as readonly string[]).includes(status)) {
@@ -65,6 +72,7 @@ export function statusCommands(program: Command): void {
           `${table(
             ["correlation_id", "machine", "status", "state", "updated", "reason"],
             records.map((r) => [r.correlationId, r.machineName, statusCell(r), r.state, new Date(r.updatedAt).toISOString(), r.reason ?? ""]),
+            tableLayout(flags),
           )}\n`,
         );
     });
@@ -91,6 +99,7 @@ async function listStalled(flags: ListFlags): Promise<void> {
     `${table(
       ["correlation_id", "machine", "status", "state", "why"],
       stalled.map((s) => [s.record.correlationId, s.record.machineName, statusCell(s.record), s.record.state, whyStalled(s)]),
+      tableLayout(flags),
     )}\n`,
   );
 }

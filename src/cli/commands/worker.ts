@@ -3,6 +3,7 @@ import type { Switchyard } from "../../client/switchyard.js";
 import type { Worker, WorkerStats } from "../../client/worker.js";
 import { timerOf } from "../../core/transitions.js";
 import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
+import { Terminal } from "../terminal.js";
 
 interface WorkerFlags {
   definitions: string;
@@ -30,23 +31,28 @@ export function workerCommand(program: Command): void {
     )
     .option("-q, --quiet", "no progress output")
     .action(async (flags: WorkerFlags) => {
-      const stats = await withSwitchyard(flags, async (sy) => {
-        const worker = sy.worker({
-          concurrency: flags.concurrency,
-          shutdownTimeoutSeconds: flags.shutdownTimeout,
-          stopWhenIdle: flags.untilIdle ? () => idle(sy) : undefined,
-        });
-        const stopSignals = handleSignals(worker, flags.shutdownTimeout);
-        const progress = flags.quiet ? undefined : startProgress(worker.stats);
-        try {
-          const stats = await worker.run();
-          progress?.stop();
-          if (!flags.quiet) process.stderr.write(`${summary(stats)}\n`);
-          return stats;
-        } finally {
-          stopSignals();
-        }
-      });
+      const terminal = new Terminal();
+      const stats = await withSwitchyard(
+        flags,
+        async (sy) => {
+          const worker = sy.worker({
+            concurrency: flags.concurrency,
+            shutdownTimeoutSeconds: flags.shutdownTimeout,
+            stopWhenIdle: flags.untilIdle ? () => idle(sy) : undefined,
+          });
+          const stopSignals = handleSignals(worker, flags.shutdownTimeout, terminal);
+          const progress = flags.quiet ? undefined : startProgress(worker.stats, terminal);
+          try {
+            const stats = await worker.run();
+            progress?.stop();
+            if (!flags.quiet) terminal.line(summary(stats));
+            return stats;
+          } finally {
+            stopSignals();
+          }
+        },
+        { logger: terminal.logger() },
+      );
       // Actions of messages handed back at the shutdown timeout are still running, and would keep
       // the process alive until they end only to have their results discarded: the work is over,
       // the backends are closed, so leave now.
@@ -76,18 +82,19 @@ async function idle(sy: Switchyard): Promise<boolean> {
  * First SIGINT/SIGTERM: finish in-flight messages (up to the shutdown timeout, then hand them back)
  * and exit; second: exit at once.
  */
-function handleSignals(worker: Worker, timeoutSeconds: number): () => void {
+function handleSignals(worker: Worker, timeoutSeconds: number, terminal: Terminal): () => void {
   return onStopSignals(
     worker,
     (signal) =>
       `${signal}: finishing ${worker.stats.inFlight} in-flight message(s) (handing them back after ${timeoutSeconds} s); send it again to exit at once`,
     (signal) => `${signal} again: exiting now; unfinished messages will be delivered again`,
+    (line) => terminal.line(line),
   );
 }
 
-/** A status line, redrawn each second on a TTY and printed every 10 s elsewhere. */
-function startProgress(stats: WorkerStats) {
-  const tty = process.stderr.isTTY === true;
+/** A status line, redrawn each second on a TTY (log lines scroll above it) and printed every 10 s elsewhere. */
+function startProgress(stats: WorkerStats, terminal: Terminal) {
+  const tty = terminal.tty;
   let last = stats.processed;
   let lastAt = Date.now();
   const timer = setInterval(
@@ -97,7 +104,8 @@ function startProgress(stats: WorkerStats) {
       last = stats.processed;
       lastAt = now;
       const line = `${summary(stats)}, ${rate.toFixed(0)} msg/s, ${stats.inFlight} in flight`;
-      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      if (tty) terminal.progress(line);
+      else terminal.line(line);
     },
     tty ? 1000 : 10_000,
   );
@@ -105,7 +113,7 @@ function startProgress(stats: WorkerStats) {
   return {
     stop() {
       clearInterval(timer);
-      if (tty) process.stderr.write("\r\x1b[2K");
+      terminal.clear();
     },
   };
 }

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { loadDefinitionFile } from "../../definition/load.js";
 import { UsageError } from "../../errors.js";
 import { toAsl } from "../../lambda/asl.js";
-import { checkSettings, definitionsOption, settingsOption } from "../common.js";
+import { checkSettings, definitionsOption, examples, settingsOption } from "../common.js";
 
 interface AslFlags {
   definitions: string;
@@ -15,7 +15,7 @@ interface AslFlags {
 
 /** `switchyard asl`: print (or write) the ASL document of a machine. */
 export function aslCommand(program: Command): void {
-  program
+  const command = program
     .command("asl")
     .description("emit an Amazon States Language document that runs a machine on Step Functions, one Task per state invoking the deployed Lambda handler")
     .argument("<machine>", "machine name")
@@ -37,4 +37,8 @@ export function aslCommand(program: Command): void {
       }
       process.stderr.write(`wrote ${flags.output}\n`);
     });
+  examples(command, [
+    "asl order -d fsm.yaml --lambda-arn arn:aws:lambda:us-east-1:123456789012:function:switchyard",
+    "asl order -d fsm.yaml --lambda-arn arn:aws:lambda:us-east-1:123456789012:function:switchyard -o order.asl.json",
+  ]);
 }

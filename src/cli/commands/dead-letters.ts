@@ -50,6 +50,7 @@ export function deadLettersCommand(program: Command): void {
         )}\n`,
       );
     });
+  examples(deadLetters, ["dead-letters", "dead-letters --limit 10 --wide", "dead-letters -s prod.settings.yaml --json"]);
 
   const redrive = deadLetters
     .command("redrive")

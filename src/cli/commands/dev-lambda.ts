@@ -9,7 +9,7 @@ import { loadDefinitionFile } from "../../definition/load.js";
 import { UsageError } from "../../errors.js";
 import { DevLambda } from "../../lambda/dev-lambda.js";
 import { createHandler } from "../../lambda/handler.js";
-import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption } from "../common.js";
+import { definitionsOption, examples, onStopSignals, positiveInt, positiveNumber, settingsOption } from "../common.js";
 import { Terminal } from "../terminal.js";
 
 interface DevLambdaFlags {
@@ -25,7 +25,7 @@ interface DevLambdaFlags {
 
 /** `switchyard dev-lambda`: poll SQS, Kinesis, SNS and DynamoDB and invoke the handler as Lambda would. */
 export function devLambdaCommand(program: Command): void {
-  program
+  const command = program
     .command("dev-lambda")
     .description("poll the SQS, Kinesis, SNS and DynamoDB transports of the settings and invoke the Lambda handler with the events Lambda would send, until SIGINT/SIGTERM")
     .addOption(definitionsOption())
@@ -58,6 +58,11 @@ export function devLambdaCommand(program: Command): void {
         await sy.close();
       }
     });
+  examples(command, [
+    "dev-lambda -d fsm.yaml -s aws.settings.yaml",
+    "dev-lambda -d fsm.yaml -s aws.settings.yaml --actions ./actions.js --until-idle",
+    "dev-lambda -d fsm.yaml -s aws.settings.yaml --once --batch-size 1",
+  ]);
 }
 
 /** Load a module of actions into a registry. */

@@ -3,11 +3,11 @@ import { type Command, Option } from "commander";
 import { toDot, toMermaid } from "../../definition/graph.js";
 import { loadDefinitionFile } from "../../definition/load.js";
 import { UsageError } from "../../errors.js";
-import { checkSettings, settingsOption } from "../common.js";
+import { checkSettings, examples, settingsOption } from "../common.js";
 
 /** `switchyard graph <file>`: a machine as a Graphviz DOT or Mermaid diagram. */
 export function graphCommand(program: Command): void {
-  program
+  const command = program
     .command("graph")
     .description("draw a machine as a Graphviz DOT or Mermaid state diagram")
     .argument("<file>", "machine definition file (YAML)")
@@ -28,4 +28,5 @@ export function graphCommand(program: Command): void {
       if (flags.output) writeFileSync(flags.output, text.endsWith("\n") ? text : `${text}\n`);
       else process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
     });
+  examples(command, ["graph fsm.yaml", "graph fsm.yaml --machine order --format dot -o order.dot"]);
 }

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { provisionAll } from "../../settings/provision.js";
 import { loadSettings } from "../../settings/settings.js";
-import { printJson, settingsOption } from "../common.js";
+import { examples, printJson, settingsOption } from "../common.js";
 
 interface ResourcesFlags {
   settings?: string;
@@ -15,7 +15,7 @@ interface ResourcesFlags {
 /** `switchyard resources create`. */
 export function resourcesCommand(program: Command): void {
   const resources = program.command("resources").description("manage the resources the settings name (AWS queues, streams, topics and tables; PostgreSQL schemas)");
-  resources
+  const create = resources
     .command("create")
     .description("create the queues, streams, topics and tables the settings name that do not exist yet (idempotent)")
     .addOption(settingsOption())
@@ -27,5 +27,7 @@ export function resourcesCommand(program: Command): void {
       });
       if (flags.json) printJson(reports);
     });
+  examples(create, ["resources create", "resources create -s aws.settings.yaml --json"]);
+  examples(resources, ["resources create", "resources create -s aws.settings.yaml"]);
   resources.exitOverride();
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { RunResult } from "../../client/switchyard.js";
-import { definitionsOption, parseContext, printJson, settingsOption, withSwitchyard } from "../common.js";
+import { definitionsOption, examples, parseContext, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { type TableLayout, formatHistory } from "../format.js";
 import { Terminal, paintStatus, palette, tableLayout } from "../terminal.js";
 
@@ -15,7 +15,7 @@ interface RunFlags {
 
 /** `switchyard run <machine>`: start one instance, drive it to its end, print its result. */
 export function runCommand(program: Command): void {
-  program
+  const command = program
     .command("run")
     .summary("start one instance and drive it to its end in this process (waiting out retry backoffs), then print its history")
     .description(
@@ -35,6 +35,11 @@ export function runCommand(program: Command): void {
       else process.stdout.write(formatRun(result, tableLayout(flags)));
       if (result.status !== "completed") process.exitCode = 1;
     });
+  examples(command, [
+    "run order -d fsm.yaml",
+    `run order -d fsm.yaml --context '{"amount": 42}' --correlation-id order-7`,
+    "run order -d fsm.yaml --json",
+  ]);
 }
 
 function formatRun(result: RunResult, layout: TableLayout): string {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { definitionsOption, printJson, settingsOption, withSwitchyard } from "../common.js";
+import { definitionsOption, examples, printJson, settingsOption, withSwitchyard } from "../common.js";
 
 interface SendFlags {
   definitions: string;
@@ -11,7 +11,7 @@ interface SendFlags {
 
 /** `switchyard send <id> <event>`: deliver an external event to a waiting instance. */
 export function sendCommand(program: Command): void {
-  program
+  const command = program
     .command("send")
     .description(
       "deliver an external event to a waiting instance: it becomes the instance's next step (a worker runs it); --data reaches the actions as ctx.data.event_data",
@@ -31,6 +31,7 @@ export function sendCommand(program: Command): void {
         process.stdout.write(`sent ${sent.event} to ${sent.correlationId} in state ${sent.state} as step ${sent.steps}\n`);
       }
     });
+  examples(command, ["send order-7 approve -d fsm.yaml", `send order-7 approve -d fsm.yaml --data '{"approved_by": "ana"}' --json`]);
 }
 
 function parseData(text: string | undefined): unknown {

@@ -17,7 +17,7 @@ const WIDE = "do not cut long text (user_context, reason, why) to the terminal's
 
 /** `switchyard status <id>`, `history <id>` and `list`: what the journal knows. */
 export function statusCommands(program: Command): void {
-  program
+  const status = program
     .command("status")
     .description("show an instance's status (running, waiting, paused, completed, failed or aborted), state and user context")
     .argument("<correlation-id>")
@@ -28,8 +28,9 @@ export function statusCommands(program: Command): void {
       if (flags.json) printJson(instanceJson(record));
       else process.stdout.write(`${formatInstance(record)}\n`);
     });
+  examples(status, ["status order-7", "status order-7 -s prod.settings.yaml --json"]);
 
-  program
+  const history = program
     .command("history")
     .description("list every message an instance produced, in step order, with its failed attempts between them")
     .argument("<correlation-id>")
@@ -41,6 +42,7 @@ export function statusCommands(program: Command): void {
       if (flags.json) printJson({ correlation_id: id, messages, attempts });
       else process.stdout.write(`${formatHistory(messages, attempts, tableLayout(flags))}\n`);
     });
+  examples(history, ["history order-7", "history order-7 --wide", "history order-7 --json"]);
 
   const list = program
     .command("list")

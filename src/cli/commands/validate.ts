@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { validateDefinitionFile } from "../../definition/validate.js";
-import { checkSettings, printJson, settingsOption } from "../common.js";
+import { checkSettings, examples, printJson, settingsOption } from "../common.js";
 
 /** `switchyard validate <file>`: report every problem of a definition with file:line:column. */
 export function validateCommand(program: Command): void {
-  program
+  const command = program
     .command("validate")
     .description("check a definition file and report every problem with file:line:column")
     .argument("<file>", "machine definition file (YAML)")
@@ -21,4 +21,5 @@ export function validateCommand(program: Command): void {
       }
       if (problems.length > 0) process.exitCode = 1;
     });
+  examples(command, ["validate fsm.yaml", "validate fsm.yaml --json"]);
 }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { Switchyard } from "../../client/switchyard.js";
 import type { Worker, WorkerStats } from "../../client/worker.js";
 import { timerOf } from "../../core/transitions.js";
-import { definitionsOption, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
+import { definitionsOption, examples, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 import { Terminal } from "../terminal.js";
 
 interface WorkerFlags {
@@ -16,7 +16,7 @@ interface WorkerFlags {
 
 /** `switchyard worker`: process the stream and due retries until stopped. */
 export function workerCommand(program: Command): void {
-  program
+  const command = program
     .command("worker")
     .description("process stream messages and due retries until SIGINT/SIGTERM (or, with --until-idle, until no work is left)")
     .addOption(definitionsOption())
@@ -58,6 +58,7 @@ export function workerCommand(program: Command): void {
       // the backends are closed, so leave now.
       if (stats.abandoned > 0) process.exit(0);
     });
+  examples(command, ["worker -d fsm.yaml", "worker -d fsm.yaml -s prod.settings.yaml --concurrency 64 --shutdown-timeout 60", "worker -d fsm.yaml --until-idle -q"]);
 }
 
 /**

@@ -36,10 +36,8 @@ export function metricsCommand(program: Command): void {
       }
       const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
       const filter = { machineName: flags.machine, since };
-      // Neither flag: both, each one when it can be read (--json: the error counters, as ever).
+      // Neither flag: both parts, each one when it can be read (--json: the error counters, as ever).
       const both = !flags.errors && !flags.activity;
-      const wantErrors = flags.errors || (both && !flags.json);
-      const wantActivity = flags.activity || (both && !flags.json);
       await withSwitchyard(
         flags,
         async (sy) => {
@@ -48,10 +46,10 @@ export function metricsCommand(program: Command): void {
             return;
           }
           const sections: string[] = [];
-          if (wantErrors) {
+          if (flags.errors || both) {
             sections.push(await section(both, () => sy.metrics(filter), (totals) => errorsText(totals, both), "metrics_not_queryable", () => whereErrorsLive(sy)));
           }
-          if (wantActivity) {
+          if (flags.activity || both) {
             sections.push(await section(both, () => sy.activity(filter), (activity) => activityText(activity, since), "journal_off", () => "activity: the instance journal is switched off (journal: false in the settings)"));
           }
           process.stdout.write(`${sections.join("\n\n")}\n`);

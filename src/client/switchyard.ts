@@ -329,7 +329,7 @@ export class Switchyard {
   async metrics(filter: MetricsFilter = {}): Promise<MetricsTotal[]> {
     const port = this.roles.metrics?.primary;
     if (port === undefined || !("totals" in port)) {
-      throw new UsageError(`the metrics backend ${port?.uri ?? "(switched off)"} does not keep emissions to query; use a sqlite: URI for metrics`, {
+      throw new UsageError(`the metrics backend ${port?.uri ?? "(switched off)"} does not keep emissions to query; use a sqlite: or postgres:// URI for metrics`, {
         code: "metrics_not_queryable",
       });
     }

@@ -68,7 +68,7 @@ describe("switchyard metrics", () => {
     expect(both.stdout).toMatch(/^machine\s+state\s+processed\s+p50\s+p90\s+p99\s+max\n(simple\s+\S+\s+\d+(\s+\d+(\.\d)?(ms|s|m|h)){4}\n){3}/m);
 
     expect(errors.code).toBe(1);
-    expect(errors.stderr).toBe("switchyard: the metrics backend log: does not keep emissions to query; use a sqlite: URI for metrics\n");
+    expect(errors.stderr).toBe("switchyard: the metrics backend log: does not keep emissions to query; use a sqlite: or postgres:// URI for metrics\n");
     expect(json.code).toBe(1);
     expect(json.stderr).toContain("switchyard: --json prints one document: choose --errors");
   });

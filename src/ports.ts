@@ -578,6 +578,64 @@ export interface ListOptions {
   readonly limit?: number | undefined;
 }
 
+/** Which instances and processings {@link JournalPort.activity} sums. */
+export interface ActivityFilter {
+  readonly machineName?: string | undefined;
+  /**
+   * Only instances that ended (completed, failed, aborted) at or after this time, and only the
+   * processings of messages sent at or after it (ms since the epoch); absent: all of them.
+   */
+  readonly since?: number | undefined;
+}
+
+/**
+ * One machine's instances: how many ended in the window (`completed`, `failed`, `aborted`: their
+ * record was last updated at or after `since`), and how many are `running`, `waiting` or `paused`
+ * now, whatever `since` says.
+ */
+export interface MachineActivity {
+  readonly machineName: string;
+  readonly completed: number;
+  readonly failed: number;
+  readonly aborted: number;
+  readonly running: number;
+  readonly waiting: number;
+  readonly paused: number;
+}
+
+/**
+ * The timed processings of the messages a machine's instances received in one state, with the
+ * nearest-rank percentiles of their step latency in milliseconds (see `docs/cli.md#metrics`): a
+ * message's step latency runs from when it became due (its send time `at`, or `due` for a timer)
+ * to the send time of the instance's next message, when that message is the processing's own
+ * (its next event, its retry or its timer: no `origin`, or `timer`); for the instance's last
+ * message of an instance that ended (completed, failed, aborted), to the record's `updatedAt`.
+ * Queue wait, lease and actions included; never below 0 (clocks of two processes may disagree).
+ */
+export interface StateActivity {
+  readonly machineName: string;
+  /** The message's `current_state`: the state the instance was in when it was processed. */
+  readonly state: string;
+  /** How many processings were timed. */
+  readonly processed: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** What {@link JournalPort.activity} returns: machines and states in code-unit order of their names. */
+export interface Activity {
+  readonly machines: MachineActivity[];
+  readonly states: StateActivity[];
+  /**
+   * Set by a journal that reads instances one by one (Redis, DynamoDB) when it stopped at its
+   * limit: only this many instances, the most recently started, were read. Absent when every
+   * instance was.
+   */
+  readonly capped?: number | undefined;
+}
+
 /**
  * What the engine reads of an instance before it runs a step (one journal read), and again after
  * the step's actions, before it sends anything (so an abort asked meanwhile discards the outcome).
@@ -651,6 +709,13 @@ export interface JournalPort {
   attempts(correlationId: string): Promise<JournalAttempt[]>;
   /** Instances, most recently started first. */
   list(options: ListOptions): Promise<InstanceRecord[]>;
+  /**
+   * Instance counts per machine and step latencies per machine and state ({@link Activity}),
+   * computed by the backend: SQL on SQLite and PostgreSQL; on Redis and DynamoDB from a scan of at
+   * most `ACTIVITY_SCAN_LIMIT` instances, most recently started first, which says when it stopped
+   * short ({@link Activity.capped}).
+   */
+  activity(filter: ActivityFilter): Promise<Activity>;
 
   /** The instance's controls, with whether a pause of `machineName` at `state` holds; undefined for an unknown instance. */
   control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined>;

@@ -20,7 +20,7 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule } from "../ports.js";
+import type { Activity, ActivityFilter, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
@@ -324,14 +324,35 @@ export class Switchyard {
 
   /**
    * Error counters summed per machine, state and event, from the primary metrics backend; throws a
-   * UsageError when that backend does not keep emissions (e.g. `log:`).
+   * UsageError (code `metrics_not_queryable`) when that backend does not keep emissions (e.g. `log:`).
    */
   async metrics(filter: MetricsFilter = {}): Promise<MetricsTotal[]> {
     const port = this.roles.metrics?.primary;
     if (port === undefined || !("totals" in port)) {
-      throw new UsageError(`the metrics backend ${port?.uri ?? "(switched off)"} does not keep emissions to query; use a sqlite: URI for metrics`);
+      throw new UsageError(`the metrics backend ${port?.uri ?? "(switched off)"} does not keep emissions to query; use a sqlite: or postgres:// URI for metrics`, {
+        code: "metrics_not_queryable",
+      });
     }
     return (port as MetricsPort & MetricsQuery).totals(filter);
+  }
+
+  /**
+   * What the instances did, from the journal: per machine, the instances that ended since
+   * `since` (completed, failed, aborted) and those running, waiting or paused now; per machine and
+   * state, how many processings were timed and the nearest-rank p50, p90, p99 and maximum of their
+   * step latency in milliseconds (from a message falling due to the instance's next message, or
+   * to its end: exact definitions in `docs/cli.md#metrics`). On Redis and DynamoDB the journal
+   * reads at most the 10,000 most recently started instances and sets `capped` when it stopped
+   * there.
+   *
+   * @example
+   * ```ts
+   * const { states } = await sy.activity({ machineName: "order", since: Date.now() - 3_600_000 });
+   * for (const s of states) console.log(s.state, s.processed, s.p99);
+   * ```
+   */
+  activity(filter: ActivityFilter = {}): Promise<Activity> {
+    return this.#journal().activity(filter);
   }
 
   /** Messages that could not be processed, newest first, from every stream and retry backend. */
@@ -366,7 +387,9 @@ export class Switchyard {
   #journal(): JournalPort {
     const journal = this.roles.journal;
     if (journal === undefined) {
-      throw new UsageError("the instance journal is switched off (journal: false in the settings); status, history and run need it");
+      throw new UsageError("the instance journal is switched off (journal: false in the settings); status, history, run and activity need it", {
+        code: "journal_off",
+      });
     }
     return journal;
   }

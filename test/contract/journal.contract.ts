@@ -1,11 +1,12 @@
 /** Contract of the instance journal: records, per-instance history in order, and listing. */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ParkedMessage, StoredStatus } from "../../src/ports.js";
+import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ParkedMessage, StateActivity, StoredStatus } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
 export function journalContract(name: string, factory: PortFactory<JournalPort>): void {
+  journalActivityContract(name, factory);
   describe(`${name}: journal contract`, () => {
     let clock: TestClock;
     let fixture: PortFixture<JournalPort>;
@@ -374,6 +375,129 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
         await journal.deleteInstance(put.correlationId);
         expect(await journal.parkedMessages({ correlationId: put.correlationId })).toEqual([]);
       });
+    });
+  });
+}
+
+/**
+ * `activity`: instance counts per machine and step latencies per machine and state, with exact
+ * numbers from messages sent at known times (docs/cli.md#metrics defines each figure).
+ */
+function journalActivityContract(name: string, factory: PortFactory<JournalPort>): void {
+  describe(`${name}: journal activity`, () => {
+    let clock: TestClock;
+    let fixture: PortFixture<JournalPort>;
+    let journal: JournalPort;
+
+    beforeEach(async () => {
+      clock = new TestClock();
+      fixture = await factory(clock);
+      journal = fixture.port;
+    });
+    afterEach(() => fixture.cleanup());
+
+    /** A message of `state` at `steps`, sent at `at`. */
+    const sent = (steps: number, state: string, at: number, extra: Partial<JournalMessage> = {}): JournalMessage => ({
+      current_state: state,
+      current_event: "go",
+      steps,
+      retries: 0,
+      user_context: {},
+      role: "stream",
+      side: "primary",
+      at,
+      ...extra,
+    });
+    const start = async (machineName: string, messages: JournalMessage[]): Promise<string> => {
+      const id = randomUUID();
+      await journal.createInstances([
+        { correlationId: id, machineName, status: "running", state: "pseudo_init", userContext: {}, startedAt: clock.now(), updatedAt: clock.now() },
+      ]);
+      // One at a time: DynamoDB orders a step's messages by append.
+      for (const message of messages) await journal.appendMessage(id, message);
+      return id;
+    };
+    const end = (id: string, machineName: string, status: StoredStatus, steps: number) =>
+      journal.updateInstance(id, { machineName, status, state: "end", userContext: {}, reason: undefined, steps });
+    const row = (machineName: string, state: string, processed: number, [p50, p90, p99, max]: number[]): StateActivity =>
+      ({ machineName, state, processed, p50, p90, p99, max }) as StateActivity;
+
+    it("times each processing from its message to the next the processing sent, or to the end of an ended instance, and counts instances per machine", async () => {
+      const machine = `m-${randomUUID()}`;
+      const other = `other-${randomUUID()}`;
+      const t = clock.now();
+      // Ended before the window: neither counted nor timed with --since.
+      const old = await start(machine, [sent(0, "pseudo_init", t), sent(1, "s1", t + 10)]);
+      clock.advance(50);
+      await end(old, machine, "completed", 1);
+      clock.advance(10_000 - 50);
+      const s = clock.now();
+
+      const completed = await start(machine, [sent(0, "pseudo_init", s), sent(1, "s1", s + 100), sent(2, "s2", s + 400)]);
+      // A failed attempt is timed to its retry, the retry to the instance's failure.
+      const failed = await start(machine, [sent(0, "pseudo_init", s + 10), sent(1, "s1", s + 30), sent(1, "s1", s + 80, { retries: 1 })]);
+      // A timer counts from when it fell due; a message followed by an external event is not timed,
+      // and neither is the last message of an instance that has not ended.
+      const waiting = await start(machine, [
+        sent(0, "pseudo_init", s),
+        sent(1, "s1", s + 200),
+        sent(2, "s2", s + 250, { origin: "timer", due: s + 600, current_event: "$timer" }),
+        sent(3, "s3", s + 700),
+        sent(4, "s4", s + 900, { origin: "event" }),
+      ]);
+      // Clocks of two processes may disagree: never below 0.
+      const paused = await start(machine, [sent(0, "pseudo_init", s + 5), sent(1, "s1", s + 1)]);
+      await start(machine, [sent(0, "pseudo_init", s + 50)]);
+      // 101 processings in state loop taking 1, 2, ... 101 ms.
+      await start(
+        machine,
+        Array.from({ length: 102 }, (_, k) => sent(k, "loop", s + (k * (k + 1)) / 2)),
+      );
+      const aborted = await start(machine, [sent(0, "pseudo_init", s)]);
+      const elsewhere = await start(other, [sent(0, "pseudo_init", s), sent(1, "s1", s + 7)]);
+
+      clock.advance(1_000);
+      await end(completed, machine, "completed", 2);
+      await end(failed, machine, "failed", 1);
+      await end(aborted, machine, "aborted", 0);
+      await end(elsewhere, other, "completed", 1);
+      await end(waiting, machine, "waiting", 4);
+      await end(paused, machine, "running", 1);
+      await journal.setPaused(paused, true);
+
+      const windowed = await journal.activity({ machineName: machine, since: s });
+      expect(windowed).toEqual({
+        machines: [{ machineName: machine, completed: 1, failed: 1, aborted: 1, running: 2, waiting: 1, paused: 1 }],
+        states: [
+          row(machine, "loop", 101, [51, 91, 100, 101]),
+          row(machine, "pseudo_init", 5, [100, 1000, 1000, 1000]),
+          row(machine, "s1", 4, [50, 920, 920, 920]),
+          row(machine, "s2", 2, [100, 600, 600, 600]),
+        ],
+      });
+      // pseudo_init: 0 (paused), 20 (failed), 100 (completed), 200 (waiting), 1000 (aborted).
+      // s1: 50 (failed, to its retry), 50 (waiting), 300 (completed), 920 (the retry, to the failure).
+
+      const all = await journal.activity({ machineName: machine });
+      expect(all.machines).toEqual([{ machineName: machine, completed: 2, failed: 1, aborted: 1, running: 2, waiting: 1, paused: 1 }]);
+      expect(all.states.filter((r) => r.state !== "loop")).toEqual([
+        row(machine, "pseudo_init", 6, [20, 1000, 1000, 1000]),
+        row(machine, "s1", 5, [50, 920, 920, 920]),
+        row(machine, "s2", 2, [100, 600, 600, 600]),
+      ]);
+
+      const everyMachine = await journal.activity({ since: s });
+      expect(everyMachine.machines).toContainEqual({ machineName: other, completed: 1, failed: 0, aborted: 0, running: 0, waiting: 0, paused: 0 });
+      expect(everyMachine.states.filter((r) => r.machineName === other)).toEqual([
+        row(other, "pseudo_init", 1, [7, 7, 7, 7]),
+        row(other, "s1", 1, [993, 993, 993, 993]),
+      ]);
+      expect(everyMachine.states.filter((r) => r.machineName === machine)).toEqual(windowed.states);
+      expect(everyMachine.capped).toBeUndefined();
+    });
+
+    it("reports nothing for a machine without instances", async () => {
+      expect(await journal.activity({ machineName: `none-${randomUUID()}` })).toEqual({ machines: [], states: [] });
     });
   });
 }

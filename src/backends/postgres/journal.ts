@@ -3,7 +3,10 @@
  * messages it produced (`journal_messages`), its failed attempts (`journal_attempts`) and its
  * metrics emissions (`journal_errors`), in append order. Each call is one statement.
  */
+import { type StatusCount, byMachineAndState, machinesOf } from "../../core/activity.js";
 import type {
+  Activity,
+  ActivityFilter,
   InstanceControl,
   InstanceRecord,
   InstanceUpdate,
@@ -14,6 +17,7 @@ import type {
   ListOptions,
   ParkedMessage,
   PauseRule,
+  StateActivity,
 } from "../../ports.js";
 import {
   type ControlRow,
@@ -190,6 +194,63 @@ export class PostgresJournal implements JournalPort {
       [options.machineName ?? null, options.status ?? null, options.limit ?? null, options.updatedBefore ?? null],
     );
     return rows.map(instanceRecordOf);
+  }
+
+  /**
+   * Two statements: instance counts per machine and status, and the step latencies of the messages
+   * sent in the window (index journal_messages_at), each paired with the next one of its instance,
+   * summed per machine and state with `percentile_disc` (the nearest rank).
+   */
+  async activity(filter: ActivityFilter): Promise<Activity> {
+    const parameters = [filter.machineName ?? null, filter.since ?? Number.MIN_SAFE_INTEGER];
+    const counts = await this.#db.query<{ machine_name: string; status: string; count: string }>(
+      "journal activity",
+      `SELECT machine_name, ${shownStatusSql("true")} AS status, count(*) AS count FROM ${this.#instances}
+       WHERE ($1::text IS NULL OR machine_name = $1)
+         AND (status IN ('running', 'waiting') OR (status IN ${FINAL_STATUS_LIST} AND updated_at >= $2::bigint))
+       GROUP BY 1, 2`,
+      parameters,
+    );
+    // An untimed processing has a NULL elapsed time, filtered out before greatest(), which skips NULLs.
+    const states = await this.#db.query<Record<"machine_name" | "state" | "processed" | "p50" | "p90" | "p99" | "max", string>>(
+      "journal activity",
+      `WITH sent AS (
+         SELECT correlation_id AS cid, id, (j ->> 'steps')::bigint AS steps, j ->> 'current_state' AS state,
+                (j ->> 'at')::double precision AS at, (j ->> 'due')::double precision AS due, j ->> 'origin' AS origin
+         FROM (SELECT correlation_id, id, message::jsonb AS j FROM ${this.#db.table("journal_messages")}
+               WHERE (message::jsonb ->> 'at')::double precision >= $2::double precision) m
+       ), paired AS (
+         SELECT cid, state, at, due, lead(id) OVER w AS next_id, lead(at) OVER w AS next_at, lead(origin) OVER w AS next_origin
+         FROM sent WINDOW w AS (PARTITION BY cid ORDER BY steps, id)
+       ), timed AS (
+         SELECT i.machine_name, p.state,
+                CASE WHEN p.next_id IS NOT NULL THEN (CASE WHEN p.next_origin IS NULL OR p.next_origin = 'timer' THEN p.next_at END)
+                     WHEN i.status IN ${FINAL_STATUS_LIST} THEN i.updated_at END - coalesce(p.due, p.at) AS elapsed
+         FROM paired p JOIN ${this.#instances} i ON i.correlation_id = p.cid
+         WHERE $1::text IS NULL OR i.machine_name = $1
+       ), clamped AS (SELECT machine_name, state, greatest(0, elapsed) AS ms FROM timed WHERE elapsed IS NOT NULL)
+       SELECT machine_name, state, count(*) AS processed,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_disc(0.9) WITHIN GROUP (ORDER BY ms) AS p90,
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY ms) AS p99, max(ms) AS max
+       FROM clamped GROUP BY 1, 2`,
+      parameters,
+    );
+    return {
+      machines: machinesOf(counts.rows.map((row): StatusCount => ({ machineName: row.machine_name, status: row.status, count: Number(row.count) }))),
+      states: states.rows
+        .map(
+          (row): StateActivity => ({
+            machineName: row.machine_name,
+            state: row.state,
+            processed: Number(row.processed),
+            p50: Number(row.p50),
+            p90: Number(row.p90),
+            p99: Number(row.p99),
+            max: Number(row.max),
+          }),
+        )
+        .sort(byMachineAndState),
+    };
   }
 
   async control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined> {

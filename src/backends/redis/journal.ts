@@ -11,7 +11,10 @@
  * in. A record is mapped exactly as the SQL journals map their rows (`instanceRecordOf`), so the
  * derived `paused` status and the fields left out when they do not apply are the same everywhere.
  */
+import { scanActivity } from "../../core/activity.js";
 import type {
+  Activity,
+  ActivityFilter,
   Clock,
   InstanceControl,
   InstanceRecord,
@@ -264,6 +267,26 @@ export class RedisJournal implements JournalPort {
       if (ids.length < page) break;
     }
     return found;
+  }
+
+  /**
+   * From a scan: the most recently started instances (at most `ACTIVITY_SCAN_LIMIT`, through
+   * {@link list}) and their histories, one pipeline per page, summed here.
+   */
+  activity(filter: ActivityFilter): Promise<Activity> {
+    return scanActivity(
+      {
+        list: (machineName, limit) => this.list({ machineName, limit }),
+        histories: (ids) =>
+          this.#connection.run("journal activity", async (redis) => {
+            const pipeline = redis.pipeline();
+            for (const id of ids) pipeline.lrange(journalKeys(this.#prefix, id).history, 0, -1);
+            const lists = resultsOf<string[]>(await pipeline.exec());
+            return lists.map((items) => items.map((item) => JSON.parse(item) as JournalMessage).sort((a, b) => a.steps - b.steps));
+          }),
+      },
+      filter,
+    );
   }
 
   /** One read-only script: the instance's controls and whether a pause of the machine holds. */

@@ -3,7 +3,10 @@
  * messages it produced, of its failed attempts and of its metrics emissions.
  */
 import type { Statement } from "better-sqlite3";
+import { type StatusCount, type StepSample, machinesOf, statesOf } from "../../core/activity.js";
 import {
+  type Activity,
+  type ActivityFilter,
   type Clock,
   type InstanceControl,
   type InstanceRecord,
@@ -65,6 +68,8 @@ export class SqliteJournal implements JournalPort {
   readonly #parkedOf: Statement<[string], ParkedRow>;
   readonly #parkedAt: Statement<[Record<string, unknown>], ParkedRow>;
   readonly #reopen: Statement<[Record<string, unknown>]>;
+  readonly #samples: Statement<[Record<string, unknown>], StepSample>;
+  readonly #counts: Statement<[Record<string, unknown>], StatusCount>;
 
   constructor(db: SqliteDatabase, options: SqlitePortOptions) {
     this.#db = db;
@@ -160,6 +165,32 @@ export class SqliteJournal implements JournalPort {
     this.#reopen = db.prepare(
       "UPDATE instances SET status = 'running', steps = @steps, reason = NULL, updated_at = @now WHERE correlation_id = @cid AND status = 'failed'",
     );
+    // The messages sent in the window (index journal_messages_at), each with the next one of its
+    // instance: the step latency of StateActivity, or none (NULL) when it cannot be timed.
+    this.#samples = db.prepare(
+      `WITH sent AS (
+         SELECT correlation_id AS cid, id, json_extract(message, '$.steps') AS steps,
+                json_extract(message, '$.current_state') AS state, json_extract(message, '$.at') AS at,
+                json_extract(message, '$.due') AS due, json_extract(message, '$.origin') AS origin
+         FROM journal_messages WHERE json_extract(message, '$.at') >= @since
+       ), paired AS (
+         SELECT cid, state, at, due, lead(id) OVER w AS next_id, lead(at) OVER w AS next_at, lead(origin) OVER w AS next_origin
+         FROM sent WINDOW w AS (PARTITION BY cid ORDER BY steps, id)
+       ), timed AS (
+         SELECT i.machine_name AS machineName, p.state AS state,
+                max(0, CASE WHEN p.next_id IS NOT NULL THEN (CASE WHEN p.next_origin IS NULL OR p.next_origin = 'timer' THEN p.next_at END)
+                            WHEN i.status IN ${FINAL_STATUS_LIST} THEN i.updated_at END - coalesce(p.due, p.at)) AS ms
+         FROM paired p JOIN instances i ON i.correlation_id = p.cid
+         WHERE @machine IS NULL OR i.machine_name = @machine
+       )
+       SELECT machineName, state, ms FROM timed WHERE ms IS NOT NULL`,
+    );
+    this.#counts = db.prepare(
+      `SELECT machine_name AS machineName, ${shownStatusSql("1")} AS status, count(*) AS count FROM instances
+       WHERE (@machine IS NULL OR machine_name = @machine)
+         AND (status IN ('running', 'waiting') OR (status IN ${FINAL_STATUS_LIST} AND updated_at >= @since))
+       GROUP BY 1, 2`,
+    );
   }
 
   /** Insert the records whose ids are not taken (`ON CONFLICT DO NOTHING`); true where inserted. */
@@ -243,6 +274,15 @@ export class SqliteJournal implements JournalPort {
     };
     const rows = this.#db.read("journal list", () => this.#list.all(parameters));
     return rows.map(instanceRecordOf);
+  }
+
+  /** Two statements; the percentiles are taken here from the step latencies the first one selects. */
+  async activity(filter: ActivityFilter): Promise<Activity> {
+    const parameters = { machine: filter.machineName ?? null, since: filter.since ?? Number.MIN_SAFE_INTEGER };
+    return this.#db.read("journal activity", () => ({
+      machines: machinesOf(this.#counts.all(parameters)),
+      states: statesOf(this.#samples.all(parameters)),
+    }));
   }
 
   async control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined> {

@@ -38,8 +38,11 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandOutput,
 } from "@aws-sdk/client-dynamodb";
+import { scanActivity } from "../../../core/activity.js";
 import { SystemError } from "../../../errors.js";
 import type {
+  Activity,
+  ActivityFilter,
   Clock,
   InstanceControl,
   InstanceRecord,
@@ -81,6 +84,8 @@ const PAUSES = "r";
 const EVERY = "*";
 /** Records created at once by `createInstances`. */
 const CREATE_CONCURRENCY = 16;
+/** Histories `activity` reads at once. */
+const HISTORY_CONCURRENCY = 16;
 /** Sends of a batch's unprocessed part before it counts as failed. */
 const BATCH_ATTEMPTS = 5;
 const FINAL = { ":completed": S("completed"), ":failed": S("failed"), ":aborted": S("aborted") };
@@ -454,6 +459,29 @@ export class DynamoJournal implements JournalPort {
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return found;
+  }
+
+  /**
+   * From a scan: the most recently started instances (at most `ACTIVITY_SCAN_LIMIT`, through
+   * {@link list}) and their histories, one Query each, {@link HISTORY_CONCURRENCY} at a time,
+   * summed here.
+   */
+  activity(filter: ActivityFilter): Promise<Activity> {
+    return scanActivity(
+      {
+        list: (machineName, limit) => this.list({ machineName, limit }),
+        histories: async (ids) => {
+          const histories: JournalMessage[][] = new Array(ids.length);
+          let next = 0;
+          const worker = async () => {
+            for (let index = next++; index < ids.length; index = next++) histories[index] = await this.history(ids[index] as string);
+          };
+          await Promise.all(Array.from({ length: Math.min(HISTORY_CONCURRENCY, ids.length) }, worker));
+          return histories;
+        },
+      },
+      filter,
+    );
   }
 
   async #scanAll(): Promise<Item[]> {

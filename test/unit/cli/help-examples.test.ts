@@ -55,7 +55,6 @@ async function parses(args: readonly string[]): Promise<string | undefined> {
 
 const ALLOWED_WITHOUT_EXAMPLES = new Set([
   "start", // start: examples added with --from/--count
-  "metrics", // metrics: its examples come with the change that owns metrics.ts
 ]);
 
 describe("--help examples", () => {

@@ -23,9 +23,13 @@ import { ensureLoaderFor } from "./typescript-loader.js";
 export class ActionRegistry {
   readonly #actions = new Map<string, ActionExport>();
 
-  /** Register `exported` (a function or a class with `execute`) under `name`. */
-  register(name: string, exported: ActionExport): this {
-    this.#actions.set(name, exported);
+  /**
+   * Register `exported` (a function or a class with `execute`) under `name`; an action typed by its
+   * user context (`ActionContext<Expense>`) is accepted as it is.
+   */
+  register<TData extends object>(name: string, exported: ActionExport<TData>): this {
+    // The registry serves YAML references, which carry no data type.
+    this.#actions.set(name, exported as unknown as ActionExport);
     return this;
   }
 

@@ -3,14 +3,14 @@ import { type Command, Option } from "commander";
 import { toDot, toMermaid } from "../../definition/graph.js";
 import { loadDefinitionFile } from "../../definition/load.js";
 import { UsageError } from "../../errors.js";
-import { checkSettings, settingsOption } from "../common.js";
+import { checkSettings, DEFINITIONS_HELP, settingsOption } from "../common.js";
 
 /** `switchyard graph <file>`: a machine as a Graphviz DOT or Mermaid diagram. */
 export function graphCommand(program: Command): void {
   program
     .command("graph")
     .description("draw a machine as a Graphviz DOT or Mermaid state diagram")
-    .argument("<file>", "machine definition file (YAML)")
+    .argument("<file>", DEFINITIONS_HELP)
     .option("-m, --machine <name>", "the machine to draw (required when the file defines several)")
     .addOption(new Option("-f, --format <format>", "output format").choices(["dot", "mermaid"]).default("mermaid"))
     .option("-o, --output <file>", "write to a file instead of stdout")

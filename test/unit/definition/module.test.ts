@@ -48,6 +48,13 @@ describe("definition modules", () => {
     expect([...set.machines.keys()].sort()).toEqual(["expense", "logger", "payments"]);
   });
 
+  it("refuses a YAML import of a module that exports an already resolved set, at the import", async () => {
+    const file = fixture("imports-set.yaml");
+    expect(await problemsOf(file)).toEqual([
+      `${file}:2:11: cannot import ${fixture("set.ts")}: it exports a definition set, which is already resolved; export its machines instead (defineMachine, a list, or {machines: [...]})`,
+    ]);
+  });
+
   it("reports the problems of a module's machines with the file, machine and state, and no line numbers", async () => {
     const file = fixture("invalid.ts");
     expect(await problemsOf(file)).toEqual([

@@ -46,13 +46,19 @@ describe("definition modules in the CLI", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("validate and graph read a TypeScript module", async () => {
+  it("validate and graph read a TypeScript module; graph takes it as an argument or as -d", async () => {
     expect(await cli("validate", EXPENSE)).toEqual({ code: 0, stdout: `${EXPENSE}: ok\n`, stderr: "" });
-    const graph = await cli("graph", EXPENSE);
+    const graph = await cli("graph", "-d", EXPENSE);
     expect(graph.code, graph.stderr).toBe(0);
     expect(graph.stdout).toMatch(/^stateDiagram-v2\n {2}\[\*\] --> submitted\n/);
     expect(graph.stdout).toContain("  submitted --> reviewing : manual\n");
     expect(graph.stdout).toContain("  reviewing --> rejected : refused\n");
+    expect(await cli("graph", EXPENSE)).toEqual(graph);
+    const both = await cli("graph", EXPENSE, "-d", "other.yaml");
+    expect(both.code).toBe(1);
+    expect(both.stderr).toBe(
+      `switchyard: graph takes the definition file as an argument or as -d, not both (${EXPENSE}, other.yaml); e.g. switchyard graph fsm.yaml, or switchyard graph -d machines.ts\n`,
+    );
   });
 
   it("run -d drives a machine written with the typed builder", async () => {

@@ -23,22 +23,26 @@ export interface SourceLocation {
   readonly column: number;
 }
 
-/** A problem with a machine definition: YAML syntax, schema, references, graph shape. */
+/**
+ * A problem with a machine definition: YAML syntax, schema, references, graph shape. A problem in a
+ * definition module (machines built in code) has a file but no line and column.
+ */
 export class DefinitionError extends SwitchyardError {
   override readonly name = "DefinitionError";
   readonly location: SourceLocation | undefined;
+  /** The file the problem is in: the location's, or the module's when there is no location. */
+  readonly file: string | undefined;
 
-  constructor(message: string, location?: SourceLocation, options?: ErrorOptions & { code?: string }) {
+  constructor(message: string, location?: SourceLocation, options?: ErrorOptions & { code?: string; file?: string | undefined }) {
     super(options?.code ?? "definition", message, options);
     this.location = location;
+    this.file = location?.file ?? options?.file;
   }
 
-  /** `file:line:column: message`, the form compilers and editors understand. */
+  /** `file:line:column: message`, the form compilers and editors understand; `file: message` without a location. */
   override toString(): string {
-    const where = this.location
-      ? `${this.location.file}:${this.location.line}:${this.location.column}: `
-      : "";
-    return `${where}${this.message}`;
+    if (this.location) return `${this.location.file}:${this.location.line}:${this.location.column}: ${this.message}`;
+    return this.file === undefined ? this.message : `${this.file}: ${this.message}`;
   }
 }
 

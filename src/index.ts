@@ -10,9 +10,11 @@ export {
   type Action,
   type ActionClass,
   type ActionContext,
+  type ActionExport,
   type ActionFunction,
   type ActionObj,
   type ActionResult,
+  type UserData,
   maxRetryEvent,
 } from "./core/action.js";
 export { ABORT_EVENT, PSEUDO_FINAL, PSEUDO_INIT, TIMER_EVENT, WIRE_VERSION, type SystemContext, type WireMessage } from "./core/message.js";

@@ -13,12 +13,14 @@ import { type Settings, loadSettings } from "../settings/settings.js";
 export const settingsOption = () =>
   new Option("-s, --settings <file>", "settings file (default: switchyard.settings.yaml in the working directory, else one SQLite file under .switchyard/)");
 
+/** What `-d` and the definition arguments accept. */
+export const DEFINITIONS_HELP = "definition file: YAML, or a JS/TS module whose default or definitions export holds the machines";
+
 /** `-d, --definitions <file>`. */
-export const definitionsOption = () =>
-  new Option("-d, --definitions <file>", "machine definition file (YAML)").makeOptionMandatory();
+export const definitionsOption = () => new Option("-d, --definitions <file>", DEFINITIONS_HELP).makeOptionMandatory();
 
 /** `-d, --definitions <file>` for commands that need the definitions only for some of their forms. */
-export const optionalDefinitionsOption = (why: string) => new Option("-d, --definitions <file>", `machine definition file (YAML); ${why}`);
+export const optionalDefinitionsOption = (why: string) => new Option("-d, --definitions <file>", `${DEFINITIONS_HELP}; ${why}`);
 
 /** End a command's `--help` with examples, one `$ switchyard …` line each. */
 export function examples(command: Command, lines: readonly string[]): Command {

@@ -72,7 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof DefinitionErrors) {
       // The first problem is the one to fix; `validate` lists them all.
       const [first, ...rest] = error.problems;
-      const file = first?.location?.file;
+      const file = first?.file;
       const more = rest.length > 0 ? ` (${rest.length} more problem(s); run: switchyard validate ${file ?? "<file>"})` : "";
       process.stderr.write(`switchyard: ${first?.toString() ?? error.message}${more}\n`);
       return 1;

@@ -48,7 +48,7 @@ import { type StartItemResult, type StartOptions, type Started, startMachine, st
 
 /** How to open a Switchyard. */
 export interface OpenOptions {
-  /** A definition file path, or definitions built in code. */
+  /** A definition file path (YAML, or a JS/TS module that exports its machines), or definitions built in code. */
   readonly definitions: string | DefinitionSet;
   /** A settings file path, resolved settings, or nothing (a default settings file in cwd, or defaults). */
   readonly settings?: string | Settings | undefined;

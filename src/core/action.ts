@@ -6,10 +6,26 @@
  * machine, the results of entry, exit and transition actions are ignored.
  */
 
-/** What an action sees of its instance. Only `data` (the user context) may be changed. */
-export interface ActionContext {
+/**
+ * The user context when nothing more is known of it: any JSON object. The default of every `TData`
+ * type parameter below.
+ */
+export type UserData = Record<string, unknown>;
+
+/**
+ * What an action sees of its instance. Only `data` (the user context) may be changed. `TData` is the
+ * shape of the user context, for actions written for one machine; it is a promise the actions and
+ * the callers that start instances keep together, not checked at run time.
+ *
+ * @example
+ * ```ts
+ * interface Expense { amount: number; approved?: boolean }
+ * const review = (ctx: ActionContext<Expense>) => (ctx.data.amount > 100 ? "manual" : "auto");
+ * ```
+ */
+export interface ActionContext<TData extends object = UserData> {
   /** The user context: a JSON object the actions read and write. */
-  data: Record<string, unknown>;
+  data: TData;
   readonly steps: number;
   readonly retries: number;
   readonly correlationId: string;
@@ -33,19 +49,19 @@ export interface ActionObj {
 // biome-ignore lint/suspicious/noConfusingVoidType: an action that returns nothing is typed void
 export type ActionResult = string | undefined | void;
 
-/** An action as a function. */
-export type ActionFunction = (
-  context: ActionContext,
+/** An action as a function, over a user context of type `TData`. */
+export type ActionFunction<TData extends object = UserData> = (
+  context: ActionContext<TData>,
   obj: ActionObj,
 ) => ActionResult | Promise<ActionResult>;
 
 /** An action as a class: constructed once per definition load with the action's reference. */
-export interface ActionClass {
-  new (name: string): { execute: ActionFunction };
+export interface ActionClass<TData extends object = UserData> {
+  new (name: string): { execute: ActionFunction<TData> };
 }
 
 /** Anything an action reference may resolve to. */
-export type ActionExport = ActionFunction | ActionClass;
+export type ActionExport<TData extends object = UserData> = ActionFunction<TData> | ActionClass<TData>;
 
 /** A loaded action, ready to run. */
 export interface Action {
@@ -94,8 +110,9 @@ function isActionClass(value: ActionExport): value is ActionClass {
  * ```
  */
 export function maxRetryEvent(event: string) {
-  return <F extends ActionFunction>(action: F, _decoratorContext?: unknown): F => {
-    const wrapped = async function (this: unknown, context: ActionContext, obj: ActionObj) {
+  // `never` data: any action's context type, typed or not, is accepted.
+  return <F extends ActionFunction<never>>(action: F, _decoratorContext?: unknown): F => {
+    const wrapped = async function (this: unknown, context: ActionContext<never>, obj: ActionObj) {
       try {
         return await action.call(this, context, obj);
       } catch (error) {

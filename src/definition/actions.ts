@@ -4,8 +4,8 @@
  */
 import { statSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { type Action, type ActionExport, toAction } from "../core/action.js";
+import { importModule } from "./import-module.js";
 import { hint } from "./suggest.js";
 import { ensureLoaderFor } from "./typescript-loader.js";
 
@@ -23,9 +23,13 @@ import { ensureLoaderFor } from "./typescript-loader.js";
 export class ActionRegistry {
   readonly #actions = new Map<string, ActionExport>();
 
-  /** Register `exported` (a function or a class with `execute`) under `name`. */
-  register(name: string, exported: ActionExport): this {
-    this.#actions.set(name, exported);
+  /**
+   * Register `exported` (a function or a class with `execute`) under `name`; an action typed by its
+   * user context (`ActionContext<Expense>`) is accepted as it is.
+   */
+  register<TData extends object>(name: string, exported: ActionExport<TData>): this {
+    // The registry serves YAML references, which carry no data type.
+    this.#actions.set(name, exported as unknown as ActionExport);
     return this;
   }
 
@@ -61,9 +65,6 @@ export function parseActionReference(reference: string): ModuleReference | undef
 
 /** The outcome of resolving one action: the action, or why it cannot be used. */
 export type ActionResolution = { action: Action; problem?: undefined } | { action?: undefined; problem: string };
-
-/** Modules already imported, by absolute path; a module is imported once per process. */
-const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 /**
  * Resolves the actions of one definition load. Each distinct reference (and each export given in
@@ -154,24 +155,4 @@ function withExtensions(base: string): string[] {
 
 function isFile(file: string): boolean {
   return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
-}
-
-function importModule(file: string): Promise<Record<string, unknown>> {
-  let loading = modules.get(file);
-  if (loading === undefined) {
-    loading = (import(pathToFileURL(file).href) as Promise<Record<string, unknown>>).then(withCommonJsExports);
-    modules.set(file, loading);
-  }
-  return loading;
-}
-
-/**
- * A CommonJS module imported from ESM shows its `module.exports` as `default`, and its named exports
- * only when Node can detect them statically, which it cannot in transpiled code (a `.ts` file in a
- * package without `"type": "module"`). Its exports object's own keys count as exports too.
- */
-function withCommonJsExports(namespace: Record<string, unknown>): Record<string, unknown> {
-  const exported = namespace.default;
-  if (exported === null || typeof exported !== "object" || Object.getPrototypeOf(exported) !== Object.prototype) return namespace;
-  return { ...(exported as Record<string, unknown>), ...namespace };
 }

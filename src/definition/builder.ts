@@ -1,46 +1,52 @@
 /**
  * A typed TypeScript builder for one machine. States are the keys of `states`; the types reject an
  * unknown initial state or transition target, and (when a do action's return type is a union of
- * string literals) every event it can return must have a transition.
+ * string literals) every event it can return must have a transition. With
+ * `defineMachine.withData<TData>()` the actions see the user context as `TData`.
  */
-import type { ActionContext, ActionExport, ActionObj } from "../core/action.js";
+import type { ActionExport, UserData } from "../core/action.js";
 import type { Duration } from "../core/duration.js";
 import type { MachineConfig, StateConfig, TransitionConfig } from "./types.js";
 
-/** An action in the builder: a reference string (`./actions.ts#Log`) or the function or class itself. */
-export type BuilderAction = string | ActionExport;
+/**
+ * An action in the builder: a reference string (`./actions.ts#Log`) or the function or class itself,
+ * over a user context of type `TData`.
+ */
+export type BuilderAction<TData extends object = UserData> = string | ActionExport<TData>;
 
 /** A transition target: a state name, or the target with a transition action and the `local` flag. */
-export type BuilderTransition<S extends string> = S | { target: S; action?: BuilderAction; local?: boolean };
+export type BuilderTransition<S extends string, TData extends object = UserData> =
+  | S
+  | { target: S; action?: BuilderAction<TData>; local?: boolean };
 
 /**
  * A timer transition: taken when the instance has waited `delay` in the state without an event
  * taking it elsewhere. Never local.
  */
-export interface BuilderTimer<S extends string> {
+export interface BuilderTimer<S extends string, TData extends object = UserData> {
   /** `"90s"`, `"15m"`, `"48h"`, `"30d"` (at most 365 days), or a whole number of seconds. */
   delay: Duration | number;
   target: S;
-  action?: BuilderAction;
+  action?: BuilderAction<TData>;
 }
 
 /** The events an action can return: its string result type, or `string` when it is not known. */
-export type EventsOf<A> = A extends (context: ActionContext, obj: ActionObj) => infer R
+export type EventsOf<A> = A extends (context: never, obj: never) => infer R
   ? Extract<Awaited<R>, string>
-  : A extends new (name: string) => { execute(context: ActionContext, obj: ActionObj): infer R }
+  : A extends new (name: string) => { execute(context: never, obj: never): infer R }
     ? Extract<Awaited<R>, string>
     : string;
 
 /** A state in the builder, whose transitions may only target the states `S`. */
-export interface BuilderState<S extends string> {
+export interface BuilderState<S extends string, TData extends object = UserData> {
   final?: boolean;
-  entry?: BuilderAction;
-  do?: BuilderAction;
-  exit?: BuilderAction;
+  entry?: BuilderAction<TData>;
+  do?: BuilderAction<TData>;
+  exit?: BuilderAction<TData>;
   /** Transitions by event. */
-  on?: Record<string, BuilderTransition<S>>;
+  on?: Record<string, BuilderTransition<S, TData>>;
   /** The state's timer transition (`after:` in YAML). */
-  after?: BuilderTimer<S>;
+  after?: BuilderTimer<S, TData>;
 }
 
 /** Requires, of each state whose do action returns known events, a transition for every one of them. */
@@ -61,7 +67,8 @@ export interface BuilderMachine<T> {
 
 /**
  * Build a {@link MachineConfig} with types that catch unknown states and unhandled events at compile
- * time. Pass the result to `defineMachines`.
+ * time. Pass the result to `defineMachines`, or export it from a definition module. For actions
+ * typed by the user context, use {@link defineMachine.withData}.
  *
  * @example
  * ```ts
@@ -82,6 +89,46 @@ export interface BuilderMachine<T> {
 export function defineMachine<T extends Record<string, BuilderState<keyof T & string>>>(
   machine: BuilderMachine<T>,
 ): MachineConfig {
+  return build(machine);
+}
+
+// A namespace merged with the function, so `withData` keeps its documentation in the declarations.
+export namespace defineMachine {
+  /**
+   * The builder for machines whose actions see the user context as `TData`: `ctx.data` is typed in
+   * every action given inline, and an action declared as `(ctx: ActionContext<TData>) => …` is
+   * accepted. Give `TData` explicitly; the machine's states are still inferred.
+   *
+   * @example
+   * ```ts
+   * interface Expense { amount: number; approved?: boolean }
+   *
+   * const expense = defineMachine.withData<Expense>()({
+   *   name: "expense",
+   *   initial: "submitted",
+   *   states: {
+   *     submitted: { do: (ctx) => (ctx.data.amount > 100 ? "manual" : "auto"), on: { manual: "reviewing", auto: "approved" } },
+   *     reviewing: { do: (ctx) => { ctx.data.approved = true; return "decided"; }, on: { decided: "approved" } },
+   *     approved: { final: true },
+   *   },
+   * });
+   * ```
+   */
+  export function withData<TData extends object>() {
+    return <T extends Record<string, BuilderState<keyof T & string, TData>>>(machine: BuilderMachine<T>): MachineConfig => build(machine);
+  }
+}
+
+/** Any builder machine, its states and data type forgotten: a config holds actions of any data type. */
+interface AnyBuilderMachine {
+  name: string;
+  maxRetries?: number;
+  initial: string;
+  onAbort?: string;
+  states: object;
+}
+
+function build(machine: AnyBuilderMachine): MachineConfig {
   const states = Object.entries(machine.states as Record<string, BuilderState<string>>).map(
     ([name, state]): StateConfig => ({
       name,

@@ -87,9 +87,12 @@ export function checkShape(source: DefinitionSource): { entries: DraftEntry[]; p
 class ShapeChecker {
   readonly #source: DefinitionSource;
   readonly #problems: DefinitionError[] = [];
+  /** Machines written in code have no line numbers, so a state's label names its machine too. */
+  readonly #inCode: boolean;
 
   constructor(source: DefinitionSource) {
     this.#source = source;
+    this.#inCode = source.locate([]) === undefined;
   }
 
   check(): { entries: DraftEntry[]; problems: DefinitionError[] } {
@@ -158,7 +161,7 @@ class ShapeChecker {
     if (name !== undefined && (name.value === PSEUDO_INIT || name.value === PSEUDO_FINAL)) {
       this.#report(`state name "${name.value}" is reserved for the pseudo-state every machine has; rename the state`, [...at, "name"]);
     }
-    const label = name ? `state "${name.value}"` : fallback;
+    const label = name ? `state "${name.value}"${this.#inCode ? ` of ${machine}` : ""}` : fallback;
     this.#checkKeys(value, STATE_KEYS, at, label);
     const initial = this.#boolean(value, "initial", at, label);
     let transitions: DraftTransition[] = [];

@@ -6,11 +6,12 @@ import path from "node:path";
 import type { Action } from "../core/action.js";
 import type { Duration } from "../core/duration.js";
 import { TIMER_EVENT } from "../core/message.js";
-import { DefinitionError } from "../errors.js";
+import { DefinitionError, MissingPackageError } from "../errors.js";
 import { type ActionRegistry, ActionResolver } from "./actions.js";
 import { checkGraph, seeAlso } from "./check-graph.js";
 import { checkShape, type DraftAction, type DraftMachine } from "./check-shape.js";
 import { createDefinitionSet } from "./definition-set.js";
+import { inFile, isDefinitionModule, readModuleSource } from "./module-source.js";
 import { type DefinitionSource, readYamlSource } from "./source.js";
 import type { DefinitionSet, MachineDefinition, StateDefinition, TransitionDefinition } from "./types.js";
 
@@ -26,14 +27,19 @@ export interface CompileResult {
   readonly set: DefinitionSet | undefined;
 }
 
-/** Compile the YAML definition `file` (as the user wrote it; relative paths resolve from the cwd). */
+/**
+ * Compile the definition `file` (as the user wrote it; relative paths resolve from the cwd): YAML, or
+ * a JavaScript/TypeScript module that exports its machines (see `readModuleSource`).
+ */
 export async function compileFile(file: string, options: LoadDefinitionOptions = {}): Promise<CompileResult> {
   const compiler = new Compiler(options, file);
   const absoluteFile = path.resolve(file);
-  const read = await readYamlSource(absoluteFile, file).catch((error: unknown) => {
+  const read = await readSource(absoluteFile, file).catch((error: unknown) => {
+    if (error instanceof MissingPackageError) throw error;
     compiler.problems.push(new DefinitionError(unreadable(file, error, "check the path")));
     return undefined;
   });
+  if (read?.set !== undefined) return { problems: [], set: read.set };
   if (read !== undefined) await compiler.include(read, [absoluteFile]);
   return compiler.finish();
 }
@@ -43,6 +49,13 @@ export async function compileSource(source: DefinitionSource, options: LoadDefin
   const compiler = new Compiler(options, source.file);
   await compiler.include({ source, problems: [] }, source.absoluteFile === undefined ? [] : [source.absoluteFile]);
   return compiler.finish();
+}
+
+/** A definition file read: its source, a set its module already resolved, or its problems. */
+type SourceRead = { source?: DefinitionSource | undefined; set?: DefinitionSet | undefined; problems: DefinitionError[] };
+
+function readSource(absoluteFile: string, file: string): Promise<SourceRead> {
+  return isDefinitionModule(file) ? readModuleSource(absoluteFile, file) : readYamlSource(absoluteFile, file);
 }
 
 class Compiler {
@@ -59,21 +72,22 @@ class Compiler {
     this.#origin = origin;
   }
 
-  /** Take in a YAML file just read: its syntax errors, or else its machines and imports. */
-  async include(read: { source: DefinitionSource; problems: DefinitionError[] }, stack: readonly string[]) {
+  /** Take in a file just read: its syntax errors (or a module's load problems), or else its machines and imports. */
+  async include(read: SourceRead, stack: readonly string[]) {
     const { source, problems } = read;
-    if (source.file !== undefined && source.absoluteFile !== undefined) {
+    if (source?.file !== undefined && source.absoluteFile !== undefined) {
       this.#files.push(source.file);
       this.#read.set(source.absoluteFile, source.file);
     }
-    if (problems.length > 0) this.problems.push(...problems);
+    if (problems.length > 0 || source === undefined) this.problems.push(...problems);
     else await this.collect(source, stack);
   }
 
   /** Check `source` and, depth first, the files it imports; `stack` holds the importing chain. */
   async collect(source: DefinitionSource, stack: readonly string[]): Promise<void> {
     const { entries, problems } = checkShape(source);
-    this.problems.push(...problems);
+    // Code has no line numbers: its problems name the file (if any) and the machine and state.
+    this.problems.push(...problems.map((problem) => inFile(problem, source.file)));
     for (const entry of entries) {
       if (entry.kind === "machine") {
         this.#machines.push(entry.machine);
@@ -84,34 +98,36 @@ class Compiler {
       if (stack.includes(target)) {
         const chain = [...stack.slice(stack.indexOf(target)), target].map((file) => this.#read.get(file) ?? file);
         this.problems.push(
-          new DefinitionError(`import cycle: ${chain.join(" -> ")}; remove one of these imports`, entry.path.at),
+          inFile(new DefinitionError(`import cycle: ${chain.join(" -> ")}; remove one of these imports`, entry.path.at), source.file),
         );
         continue;
       }
       if (this.#read.has(target)) continue; // imported twice (a diamond): its machines are in already
-      const read = await readYamlSource(target, shown).catch((error: unknown) => {
+      const read = await readSource(target, shown).catch((error: unknown) => {
+        if (error instanceof MissingPackageError) throw error;
         const remedy = `fix the path, which is relative to ${source.file ?? source.baseDir}`;
-        this.problems.push(new DefinitionError(unreadable(shown, error, remedy, "cannot import"), entry.path.at));
+        this.problems.push(inFile(new DefinitionError(unreadable(shown, error, remedy, "cannot import"), entry.path.at), source.file));
         return undefined;
       });
-      if (read !== undefined) await this.include(read, [...stack, target]);
+      if (read?.set !== undefined) {
+        // A resolved set has no drafts to check together with this file's machines.
+        const remedy = "export its machines instead (defineMachine, a list, or {machines: [...]})";
+        const message = `cannot import ${shown}: it exports a definition set, which is already resolved; ${remedy}`;
+        this.problems.push(inFile(new DefinitionError(message, entry.path.at), source.file));
+      } else if (read !== undefined) await this.include(read, [...stack, target]);
     }
   }
 
   async finish(): Promise<CompileResult> {
     const byName = new Map<string, DraftMachine>();
     for (const machine of this.#machines) {
-      this.problems.push(...checkGraph(machine));
+      this.problems.push(...checkGraph(machine).map((problem) => inFile(problem, machine.source.file)));
       if (machine.name === undefined) continue;
       const first = byName.get(machine.name.value);
       if (first === undefined) byName.set(machine.name.value, machine);
       else {
-        this.problems.push(
-          new DefinitionError(
-            `duplicate machine "${machine.name.value}"${seeAlso(first.name?.at)}; machine names must be unique, also across imported files`,
-            machine.name.at,
-          ),
-        );
+        const message = `duplicate machine "${machine.name.value}"${seeAlso(first.name?.at)}; machine names must be unique, also across imported files`;
+        this.problems.push(inFile(new DefinitionError(message, machine.name.at), machine.source.file));
       }
     }
     const actions = await this.#resolveActions();
@@ -131,7 +147,7 @@ class Compiler {
           if (draft === undefined) continue;
           const { action, problem } = await resolver.resolve(draft.value, machine.source.baseDir);
           if (action !== undefined) resolved.set(draft, action);
-          else this.problems.push(new DefinitionError(problem, draft.at));
+          else this.problems.push(inFile(new DefinitionError(problem, draft.at), machine.source.file));
         }
       }
     }

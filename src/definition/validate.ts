@@ -1,10 +1,12 @@
-/** Checking a YAML definition file without using it (`switchyard validate`). */
+/** Checking a definition file (YAML or a module) without using it (`switchyard validate`). */
 import type { DefinitionError } from "../errors.js";
 import { type LoadDefinitionOptions, compileFile } from "./compile.js";
 
 /**
- * Every problem of a YAML definition file and its imports, in file order then by position; an empty
- * list when the definition is valid. Each problem's `toString()` is `file:line:column: message`.
+ * Every problem of a definition file (YAML or a module, as `loadDefinitionFile` reads them) and its
+ * imports, in file order then by position; an empty list when the definition is valid. Each
+ * problem's `toString()` is `file:line:column: message`, or `file: message` for machines written in
+ * code, which have no line numbers.
  *
  * @example
  * ```ts

@@ -140,7 +140,7 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
 async function resolveDefinitions(options: HandlerOptions): Promise<DefinitionSet> {
   const definitions = options.definitions ?? process.env.SWITCHYARD_DEFINITIONS;
   if (definitions === undefined || definitions === "") {
-    throw new UsageError("the Lambda handler has no definitions; pass createHandler({definitions}) or set SWITCHYARD_DEFINITIONS to the YAML file");
+    throw new UsageError("the Lambda handler has no definitions; pass createHandler({definitions}) or set SWITCHYARD_DEFINITIONS to the definition file (YAML or a module)");
   }
   if (typeof definitions !== "string") return definitions;
   return loadDefinitionFile(definitions, { actions: registryOf(options.actions) });

@@ -1,19 +1,20 @@
 import type { Command } from "commander";
 import { validateDefinitionFile } from "../../definition/validate.js";
-import { checkSettings, examples, printJson, settingsOption } from "../common.js";
+import { checkSettings, DEFINITIONS_HELP, examples, printJson, settingsOption } from "../common.js";
 
-/** `switchyard validate <file>`: report every problem of a definition with file:line:column. */
+/** `switchyard validate <file>`: report every problem of a definition with file:line:column (file only for a module). */
 export function validateCommand(program: Command): void {
   const command = program
     .command("validate")
     .description("check a definition file and report every problem with file:line:column")
-    .argument("<file>", "machine definition file (YAML)")
+    .argument("<file>", DEFINITIONS_HELP)
     .option("--json", "print the problems as a JSON array of {file, line, column, message}")
     .addOption(settingsOption().argParser(checkSettings))
     .action(async (file: string, flags: { json?: boolean }) => {
       const problems = await validateDefinitionFile(file);
       if (flags.json) {
-        printJson(problems.map((p) => ({ ...p.location, message: p.message })));
+        // A problem in a module's machines has a file but no line and column.
+        printJson(problems.map((p) => ({ file: p.file, ...p.location, message: p.message })));
       } else if (problems.length === 0) {
         process.stdout.write(`${file}: ok\n`);
       } else {

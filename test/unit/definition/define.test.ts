@@ -68,9 +68,9 @@ describe("defineMachines", () => {
       ),
     );
     expect(problems).toEqual([
-      'unknown target state "c" in transition "go" of state "a"; known states: a, b',
-      'state "b" is not final and has no transitions; add a transition or mark it final: true',
-      'state "b" is unreachable from the initial state "a"; add a transition to it or remove it',
+      'unknown target state "c" in transition "go" of state "a" of machine "bad"; known states: a, b',
+      'state "b" of machine "bad" is not final and has no transitions; add a transition or mark it final: true',
+      'state "b" of machine "bad" is unreachable from the initial state "a"; add a transition to it or remove it',
       'action "NotAnAction" is a class without an execute(context, obj) method; export a function (context, obj) => event or a class with execute(context, obj)',
     ]);
   });

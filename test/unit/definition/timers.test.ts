@@ -138,7 +138,7 @@ describe("timer transitions and onAbort in the builder", () => {
       }),
     );
     expect(problems).toEqual([
-      'after of transition #2 of state "a" must be a duration like 90s, 15m, 48h or 30d, got "1.5s"',
+      'after of transition #2 of state "a" of machine "bad" must be a duration like 90s, 15m, 48h or 30d, got "1.5s"',
       'on_abort of machine "bad" names its initial state "a"; name the state that compensates for an aborted instance',
     ]);
   });
@@ -166,8 +166,8 @@ describe("timer transitions and onAbort in the builder", () => {
       }),
     );
     expect(problems).toEqual([
-      'state "a" has two timer transitions; keep one',
-      'final state "b" has a timer transition; an instance never waits in a final state, so remove it or make the state non-final',
+      'state "a" of machine "raw" has two timer transitions; keep one',
+      'final state "b" of machine "raw" has a timer transition; an instance never waits in a final state, so remove it or make the state non-final',
       'unknown on_abort state "nowhere" in machine "raw"; known states: a, b',
     ]);
   });

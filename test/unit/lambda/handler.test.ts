@@ -198,7 +198,7 @@ describe("Lambda handler", () => {
     delete process.env.SWITCHYARD_DEFINITIONS;
     try {
       await expect(createHandler({ logger: silentLogger })(fixture("step-functions"))).rejects.toThrow(
-        "the Lambda handler has no definitions; pass createHandler({definitions}) or set SWITCHYARD_DEFINITIONS to the YAML file",
+        "the Lambda handler has no definitions; pass createHandler({definitions}) or set SWITCHYARD_DEFINITIONS to the definition file (YAML or a module)",
       );
     } finally {
       if (saved !== undefined) process.env.SWITCHYARD_DEFINITIONS = saved;

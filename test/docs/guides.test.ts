@@ -50,9 +50,8 @@ describe("docs/guides", () => {
     if (guide === "run-a-cluster.md") {
       return [
         ["postgres://switchyard@localhost:5432/shop", POSTGRES_URL],
-        ["schema=shop", `schema=${run}`],
         ["redis://localhost:6379/0", REDIS_URL],
-        ["prefix=shop", `prefix=${run}`],
+        ["shop_jobs", run], // the schema and the key prefix
       ];
     }
     if (guide === "deploy-to-lambda.md") {

@@ -16,7 +16,8 @@
  * - Any other block fails the test: a block is run, written, compared, or marked not run.
  *
  * Output is what a terminal shows, stdout and stderr together. Before comparing, both sides are
- * normalised: ISO times become `<time>`, 32-hex correlation ids `<id>`, the worker's `in 0.1s`
+ * normalised: Node's own warnings go (they depend on the Node version and the date), ISO times
+ * become `<time>`, 32-hex correlation ids `<id>`, the worker's `in 0.1s`
  * `in <s>`, runs of spaces one space (table columns widen with their values), and trailing
  * blanks go. In the expected text, `…` stands for any text within a line, and a line of just `…`
  * for any number of lines.
@@ -136,10 +137,17 @@ function consoleCommands(block: Block, file: string): GuideStep[] {
   return steps;
 }
 
+/**
+ * A warning of Node's own (`process.emitWarning`), e.g. the AWS SDK's notice about Node versions it
+ * will stop supporting: it depends on the Node version and the date, not on the guide.
+ */
+const NODE_WARNING = /^\(node:\d+\) (\[\w+\] )?\w*Warning: [\s\S]*?^\(Use `node --trace-warnings \.\.\.` to show where the warning was created\)\n/gm;
+
 /** What the output comparison ignores: times, ids, durations, column widths, trailing blanks. */
 export function normalise(text: string): string {
   return text
     .replace(/\r/g, "")
+    .replace(NODE_WARNING, "")
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
     .replace(/\b[0-9a-f]{32}\b/g, "<id>")
     .replace(/\bin \d+(\.\d+)?s\b/g, "in <s>")

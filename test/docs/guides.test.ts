@@ -81,6 +81,8 @@ describe("docs/guides", () => {
     expect(normalise("0  2026-12-06T17:37:17.371Z  start   bd3f157613f04119a2b8a27fd30a69f0  \n")).toBe("0 <time> start <id>");
     expect(outputMatches("a\n…\nat Go (…/actions.ts:3:9)", "a\nb\nc\nat Go (/tmp/x/actions.ts:3:9)\n")).toBe(true);
     expect(outputMatches("a\nb", "a\nc")).toBe(false);
+    const warning = "(node:42) Warning: NodeVersionSupportWarning: The AWS SDK …\n\nmore\n(Use `node --trace-warnings ...` to show where the warning was created)\n";
+    expect(normalise(`${warning}order-1\n`)).toBe("order-1");
   });
 
   it.each(guides)("%s runs as written", async (guide) => {

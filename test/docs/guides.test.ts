@@ -11,7 +11,7 @@
  * To write a guide: GUIDES_DUMP=/some/dir npx vitest run test/docs/guides.test.ts -t NAME writes
  * each step's real output to /some/dir/NAME.md.out, to copy into the guide.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +68,26 @@ describe("docs/guides", () => {
     const index = readFileSync(path.join(GUIDES, "README.md"), "utf8");
     for (const guide of guides) expect(index, guide).toContain(`](${guide})`);
     expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("(docs/guides/README.md)");
+  });
+
+  it("every relative link of a guide leads to a file, and to a heading of it", () => {
+    const slug = (heading: string) =>
+      heading
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, "")
+        .replace(/ /g, "-");
+    for (const guide of [...guides, "README.md"]) {
+      const text = readFileSync(path.join(GUIDES, guide), "utf8");
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target as string)) continue;
+        const [file, anchor] = (target as string).split("#") as [string, string | undefined];
+        const linked = path.resolve(GUIDES, file === "" ? guide : file);
+        expect(existsSync(linked), `${guide}: ${target}`).toBe(true);
+        if (anchor === undefined || !linked.endsWith(".md")) continue;
+        const headings = [...readFileSync(linked, "utf8").matchAll(/^#+ (.*)$/gm)].map(([, heading]) => slug(heading as string));
+        expect(headings, `${guide}: ${target}`).toContain(anchor);
+      }
+    }
   });
 
   it("refuses a block the conventions do not cover, and checks output with placeholders", () => {

@@ -182,4 +182,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX parked_by_machine ON ${s}.parked_messages (machine_name, state, parked_at);
     `,
   },
+  {
+    name: "the listing's order as one index, for pages that continue after a position",
+    sql: (s) => `
+      DROP INDEX ${s}.instances_started;
+      CREATE INDEX instances_newest ON ${s}.instances (started_at DESC, correlation_id);
+    `,
+  },
 ];

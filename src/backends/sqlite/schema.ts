@@ -226,4 +226,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX parked_by_machine ON parked_messages (machine_name, state, parked_at);
   `,
+  // 11: the listing's order (newest started first, ties by id) as one index, so a page that
+  // continues after a position (list --after) starts with a seek instead of a scan.
+  `
+  DROP INDEX instances_started;
+  CREATE INDEX instances_newest ON instances (started_at DESC, correlation_id);
+  `,
 ];

@@ -77,11 +77,7 @@ export function statusCommands(program: Command): void {
         );
       if (page.next !== undefined) process.stderr.write(`${nextPageLine(flags, records.length, page.next)}\n`);
     });
-  examples(list, [
-    "list --status waiting --machine order",
-    "list --machine order --limit 100 --after 1765042554123~order-42",
-    "list --stalled --older-than 10m -d fsm.yaml",
-  ]);
+  examples(list, ["list --status waiting --machine order --limit 100 --after 1765042554123~order-42", "list --stalled --older-than 10m -d fsm.yaml"]);
 }
 
 /**

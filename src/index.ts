@@ -6,6 +6,7 @@
  */
 export { Switchyard, type OpenOptions, type RunResult } from "./client/switchyard.js";
 export type { StartItemResult, StartOptions, Started } from "./client/start.js";
+export { DEFAULT_PAGE_SIZE, type ListPage, type ListPageOptions, listCursor, parseListCursor } from "./client/list-page.js";
 export {
   type Action,
   type ActionClass,

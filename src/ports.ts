@@ -575,6 +575,14 @@ export interface ListOptions {
   readonly status?: InstanceStatus | undefined;
   /** Only instances whose record was last updated before this time (ms since the epoch). */
   readonly updatedBefore?: number | undefined;
+  /**
+   * Continue after this instance in the listing's order (newest started first, ties by id):
+   * only instances started before `startedAt`, or at `startedAt` with an id after
+   * `correlationId`. The instance itself need not exist any more, so a page boundary holds
+   * whatever changed since, and instances started in the same millisecond are neither skipped
+   * nor repeated.
+   */
+  readonly after?: ListPosition | undefined;
   readonly limit?: number | undefined;
 }
 
@@ -634,6 +642,13 @@ export interface Activity {
    * instance was.
    */
   readonly capped?: number | undefined;
+}
+
+/** A place in the listing's order: an instance's start time and id ({@link ListOptions.after}). */
+export interface ListPosition {
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  readonly correlationId: string;
 }
 
 /**
@@ -707,7 +722,10 @@ export interface JournalPort {
   errors(correlationId: string): Promise<JournalErrors[]>;
   /** The instance's failed attempts, in step order (then retries, then append order). */
   attempts(correlationId: string): Promise<JournalAttempt[]>;
-  /** Instances, most recently started first. */
+  /**
+   * Instances, most recently started first, ties by id in byte order (the database's collation on
+   * PostgreSQL); from {@link ListOptions.after} on when given.
+   */
   list(options: ListOptions): Promise<InstanceRecord[]>;
   /**
    * Instance counts per machine and step latencies per machine and state ({@link Activity}),

@@ -45,6 +45,7 @@ import {
   resumeMachine,
 } from "./control.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
+import { type ListPage, type ListPageOptions, listPage } from "./list-page.js";
 
 /** How to open a Switchyard. */
 export interface OpenOptions {
@@ -262,9 +263,33 @@ export class Switchyard {
     return this.#journal().errors(correlationId);
   }
 
-  /** Instances, newest first. */
+  /**
+   * Instances, most recently started first (ties by id); all of them without `limit`. `after`
+   * continues after a position: see {@link listPage} for pages with the cursor of the next.
+   */
   list(options: ListOptions = {}): Promise<InstanceRecord[]> {
     return this.#journal().list(options);
+  }
+
+  /**
+   * One page of instances, most recently started first (ties by id), and the cursor of the next
+   * page (`undefined` on the last). Pass that cursor as `after` with the same filters: instances
+   * started in the same millisecond are neither skipped nor repeated, and one that changed or went
+   * away since does not move the boundary. A cursor that is not one is a {@link UsageError}
+   * (`invalid_cursor`).
+   *
+   * @example
+   * ```ts
+   * let after: string | undefined;
+   * do {
+   *   const page = await sy.listPage({ status: "failed", limit: 100, after });
+   *   for (const r of page.instances) console.log(r.correlationId);
+   *   after = page.next;
+   * } while (after !== undefined);
+   * ```
+   */
+  listPage(options: ListPageOptions = {}): Promise<ListPage> {
+    return listPage(this.#journal(), options);
   }
 
   /**

@@ -26,7 +26,7 @@
 import type { Switchyard } from "../client/switchyard.js";
 import type { MachinePause } from "../client/control.js";
 import { requireJournal } from "../client/send-event.js";
-import type { StartOptions } from "../client/start.js";
+import { machineOf, startItemOf, startOptionsOf, startResultView } from "../client/start-input.js";
 import { PayloadTooLargeError, SwitchyardError, SystemError, UsageError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { InstanceRecord } from "../ports.js";
@@ -179,7 +179,7 @@ const ROUTES: readonly Route[] = [
     template: "/machines/{machine}/start",
     purpose: "start an instance",
     async answer(sy, [machine], body) {
-      const input = startInput(bodyObject(body, '{"context": {...}, "correlationId": "optional"}'), "");
+      const input = startOptionsOf(bodyObject(body, '{"context": {...}, "correlationId": "optional"}'), "camel");
       const started = await sy.start(machine as string, input);
       return json(202, { correlationId: started.correlationId });
     },
@@ -254,25 +254,17 @@ async function startInstances(sy: Switchyard, _params: readonly string[], body: 
   const shape = '{"machine": "name", "context": {...}, "correlationId": "optional"} or {"instances": [{"machine": …}, …]}';
   const input = bodyObject(body, shape);
   if (input.instances === undefined) {
-    const started = await sy.start(machineOf(input, ""), startInput(input, ""));
+    const started = await sy.start(machineOf(input), startOptionsOf(input, "camel"));
     return json(202, { correlationId: started.correlationId });
   }
   if (input.machine !== undefined) throw new UsageError(`send either one instance or "instances", not both: ${shape}`);
   const items = input.instances;
   if (!Array.isArray(items) || items.length === 0) throw new UsageError(`"instances" must be a non-empty array: ${shape}`);
   if (items.length > MAX_BULK_START) throw new UsageError(`at most ${MAX_BULK_START} instances per request, got ${items.length}; split them`);
-  const starts = items.map((item: unknown, i) => {
-    const where = `instances[${i}]: `;
-    if (typeof item !== "object" || item === null || Array.isArray(item)) throw new UsageError(`${where}must be a JSON object {"machine": …}`);
-    const fields = item as Record<string, unknown>;
-    return { machineName: machineOf(fields, where), ...startInput(fields, where) };
-  });
-  const results = (await sy.startMany(starts)).map((result) =>
-    result.ok
-      ? { ok: true, correlationId: result.correlationId }
-      : { ok: false, ...(result.correlationId === "" ? {} : { correlationId: result.correlationId }), status: statusOf(result.error), error: result.error.message },
-  );
-  const failed = results.filter((result) => !result.ok).length;
+  const starts = items.map((item: unknown, i) => startItemOf(item, "camel", { where: `instances[${i}]: ` }));
+  const outcomes = await sy.startMany(starts);
+  const results = outcomes.map((result) => ({ ...startResultView(result, "camel"), ...(result.ok ? {} : { status: statusOf(result.error) }) }));
+  const failed = outcomes.filter((result) => !result.ok).length;
   return json(failed === 0 ? 202 : 207, { started: results.length - failed, failed, results });
 }
 
@@ -287,21 +279,6 @@ function bodyObject(body: string | undefined, shape: string): Record<string, unk
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`request body must be a JSON object: ${shape}`);
   return value as Record<string, unknown>;
-}
-
-function machineOf(fields: Record<string, unknown>, where: string): string {
-  if (typeof fields.machine !== "string" || fields.machine === "") throw new UsageError(`${where}"machine" must be a string naming a machine`);
-  return fields.machine;
-}
-
-/** `context` and `correlationId` of a start; their content is checked by start, with the same one-line rules as everywhere. */
-function startInput(fields: Record<string, unknown>, where: string): StartOptions {
-  const { context, correlationId } = fields;
-  if (context !== undefined && (typeof context !== "object" || context === null || Array.isArray(context))) {
-    throw new UsageError(`${where}"context" must be a JSON object`);
-  }
-  if (correlationId !== undefined && typeof correlationId !== "string") throw new UsageError(`${where}"correlationId" must be a string`);
-  return { context: context as Record<string, unknown> | undefined, correlationId: correlationId as string | undefined };
 }
 
 /** The machine pause a `POST /machines/{machine}/pause|resume` names: `{"state": "optional"}`. */

@@ -1,7 +1,7 @@
 /** Contract of the instance journal: records, per-instance history in order, and listing. */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ParkedMessage, StateActivity, StoredStatus } from "../../src/ports.js";
+import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ListOptions, ParkedMessage, StateActivity, StoredStatus } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
@@ -217,6 +217,64 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       expect(ids(await journal.list({ machineName: machine }))).toEqual([newer.correlationId, older.correlationId]);
       expect(ids(await journal.list({ machineName: machine, status: "running" }))).toEqual([older.correlationId]);
       expect(ids(await journal.list({ machineName: machine, limit: 1 }))).toEqual([newer.correlationId]);
+    });
+
+    describe("pages", () => {
+      const ids = (list: InstanceRecord[]) => list.map((r) => r.correlationId);
+      const positionOf = (r: InstanceRecord) => ({ startedAt: r.startedAt, correlationId: r.correlationId });
+      /** Every page of `size` from the start, each continuing after the previous page's last instance. */
+      async function pages(options: Omit<ListOptions, "after" | "limit">, size: number): Promise<string[][]> {
+        const all: string[][] = [];
+        let after: ListOptions["after"];
+        for (;;) {
+          const page = await journal.list({ ...options, after, limit: size });
+          if (page.length === 0) return all;
+          all.push(ids(page));
+          after = positionOf(page[page.length - 1] as InstanceRecord);
+        }
+      }
+      /** Newest started first, ties by id in byte order. */
+      const newestFirst = (a: InstanceRecord, b: InstanceRecord) =>
+        b.startedAt - a.startedAt || (a.correlationId < b.correlationId ? -1 : a.correlationId > b.correlationId ? 1 : 0);
+
+      it("pages through more instances than a page; those of one millisecond are neither skipped nor repeated", async () => {
+        const machine = `m-${randomUUID()}`;
+        // Three, then four started in the same millisecond (a bulk start claims a batch at one time).
+        const older = [record({ machineName: machine }), record({ machineName: machine }), record({ machineName: machine })];
+        clock.advance(1);
+        const newer = [1, 2, 3, 4].map(() => record({ machineName: machine }));
+        await journal.createInstances([...older, record({ machineName: `other-${randomUUID()}` }), ...newer]);
+        const expected = [...older, ...newer].sort(newestFirst).map((r) => r.correlationId);
+        expect(ids(await journal.list({ machineName: machine }))).toEqual(expected);
+        for (const size of [1, 2, 3, 7]) expect((await pages({ machineName: machine }, size)).flat(), `pages of ${size}`).toEqual(expected);
+        expect(await pages({ machineName: machine }, 3)).toEqual([expected.slice(0, 3), expected.slice(3, 6), expected.slice(6)]);
+        // Without a machine filter the same order holds over every instance.
+        const everyone = (await pages({}, 4)).flat();
+        expect(new Set(everyone).size).toBe(everyone.length);
+        expect(everyone.filter((id) => expected.includes(id))).toEqual(expected);
+      });
+
+      it("pages by machine and status, from a position whose instance changed status or is gone", async () => {
+        const machine = `m-${randomUUID()}`;
+        const running = [1, 2, 3, 4, 5].map(() => record({ machineName: machine }));
+        const done = [1, 2].map(() => record({ machineName: machine, status: "completed" }));
+        await journal.createInstances([...running, ...done]);
+        const expected = [...running].sort(newestFirst);
+        const first = await journal.list({ machineName: machine, status: "running", limit: 2 });
+        expect(ids(first)).toEqual(ids(expected.slice(0, 2)));
+        // The page's last instance finishes, and the one after it is deleted: the next page still
+        // starts right after the position, at the instance after the deleted one.
+        const [, last, gone] = expected as [InstanceRecord, InstanceRecord, InstanceRecord];
+        await journal.updateInstance(last.correlationId, { machineName: machine, status: "completed", state: "end", userContext: {}, reason: undefined, steps: 1 });
+        await journal.deleteInstance(gone.correlationId);
+        const rest = await journal.list({ machineName: machine, status: "running", after: positionOf(last), limit: 10 });
+        expect(ids(rest)).toEqual(ids(expected.slice(3)));
+        expect(ids(await journal.list({ machineName: machine, status: "completed", after: positionOf(gone) }))).toEqual(
+          ids([...done].sort(newestFirst).filter((r) => newestFirst(r, gone) > 0)),
+        );
+        // A position past the oldest instance: nothing more.
+        expect(await journal.list({ machineName: machine, after: { startedAt: clock.now() - 1, correlationId: "" } })).toEqual([]);
+      });
     });
     describe("controls", () => {
       const update = (id: string, steps: number, status: StoredStatus, extra: { reason?: string; abortStep?: number } = {}) =>

@@ -13,17 +13,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Start the CLI without waiting for it. */
-export function spawnCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+/** Start the CLI without waiting for it; `input`, when given, is its whole standard input. */
+export function spawnCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  return child;
 }
 
 /** Run the CLI to completion. */
-export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
   return finished(spawnCli(args, options), options.timeoutMs ?? 60_000);
 }
 

@@ -187,4 +187,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // Messages are appended in send order, so the index grows at its end.
     sql: (s) => `CREATE INDEX journal_messages_at ON ${s}.journal_messages (((message::jsonb ->> 'at')::double precision));`,
   },
+  {
+    name: "the listing's order as one index, for pages that continue after a position",
+    sql: (s) => `
+      DROP INDEX ${s}.instances_started;
+      CREATE INDEX instances_newest ON ${s}.instances (started_at DESC, correlation_id);
+    `,
+  },
 ];

@@ -24,6 +24,7 @@ import type {
   JournalMessage,
   JournalPort,
   ListOptions,
+  ListPosition,
   ParkedMessage,
   PauseRule,
   StoredStatus,
@@ -238,6 +239,7 @@ export class RedisJournal implements JournalPort {
    * Pages through the index of the asked status and machine (most recently started first, ties by
    * id), one round trip for the ids and one for their records per page; `updatedBefore` is checked
    * on the records. Not a snapshot: an instance that changes status meanwhile may be left out.
+   * After a position, the listing starts at the rank after it ({@link #rankAfter}).
    */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -245,7 +247,8 @@ export class RedisJournal implements JournalPort {
     const page = options.updatedBefore === undefined && Number.isFinite(limit) ? Math.max(1, Math.min(limit, 1_000)) : LIST_PAGE;
     const found: InstanceRecord[] = [];
     const seen = new Set<string>();
-    for (let offset = 0; found.length < limit; offset += page) {
+    const start = options.after === undefined ? 0 : await this.#rankAfter(key, options.after);
+    for (let offset = start; found.length < limit; offset += page) {
       const ids = await this.#connection.run("journal list", (redis) => redis.zrange(key, offset, String(offset + page - 1)));
       if (ids.length === 0) break;
       const hashes = await this.#connection.run("journal list", async (redis) => {
@@ -287,6 +290,34 @@ export class RedisJournal implements JournalPort {
       },
       filter,
     );
+  }
+
+  /**
+   * The rank in `key` of the first instance after `position` (score: minus the start time, then
+   * the id): one round trip while the position's instance is still in the index (its rank + 1);
+   * else a bisection over the ranks by (start time, id), one `ZRANGE` of one member per step, so
+   * even a million instances started in one millisecond cost some twenty round trips.
+   */
+  async #rankAfter(key: string, position: ListPosition): Promise<number> {
+    const score = -position.startedAt;
+    const [stored, rank, size] = await this.#connection.run("journal list", async (redis) =>
+      resultsOf<string | number | null>(await redis.pipeline().zscore(key, position.correlationId).zrank(key, position.correlationId).zcard(key).exec()),
+    );
+    if (stored !== null && stored !== undefined && Number(stored) === score && typeof rank === "number") return rank + 1;
+    let low = 0;
+    let high = Number(size);
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const [id, at] = await this.#connection.run("journal list", (redis) => redis.zrange(key, String(middle), String(middle), "WITHSCORES"));
+      if (id === undefined || at === undefined) {
+        high = middle; // the index shrank meanwhile
+        continue;
+      }
+      const before = Number(at) < score || (Number(at) === score && compare(id, position.correlationId) <= 0);
+      if (before) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** One read-only script: the instance's controls and whether a pause of the machine holds. */

@@ -57,6 +57,7 @@ export class SqliteJournal implements JournalPort {
   readonly #history: Statement<[string], string>;
   readonly #errors: Statement<[string], string>;
   readonly #list: Statement<[Record<string, unknown>], InstanceRow>;
+  readonly #listAfter: Statement<[Record<string, unknown>], InstanceRow>;
   readonly #control: Statement<[Record<string, unknown>], ControlRow>;
   readonly #requestAbort: Statement<[Record<string, unknown>]>;
   readonly #setPaused: Statement<[Record<string, unknown>]>;
@@ -118,11 +119,19 @@ export class SqliteJournal implements JournalPort {
     this.#errors = db
       .prepare<[string], string>("SELECT errors FROM journal_errors WHERE correlation_id = ? ORDER BY seq")
       .pluck();
-    this.#list = db.prepare(
-      `SELECT ${INSTANCE_SELECT} FROM instances
-       WHERE (@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR ${shownStatusSql("1")} = @status)
-         AND (@before IS NULL OR updated_at < @before)
-       ORDER BY started_at DESC, correlation_id LIMIT @limit`,
+    const filter = `(@machine IS NULL OR machine_name = @machine) AND (@status IS NULL OR ${shownStatusSql("1")} = @status)
+         AND (@before IS NULL OR updated_at < @before)`;
+    this.#list = db.prepare(`SELECT ${INSTANCE_SELECT} FROM instances WHERE ${filter} ORDER BY started_at DESC, correlation_id LIMIT @limit`);
+    // After a position: the rest of its millisecond, then the instances started before it; each
+    // part is one range of the instances_newest index, so a deep page costs no more than the first.
+    this.#listAfter = db.prepare(
+      `SELECT * FROM (
+         SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM instances
+           WHERE started_at = @afterAt AND correlation_id > @afterId AND ${filter} ORDER BY correlation_id LIMIT @limit)
+         UNION ALL
+         SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM instances
+           WHERE started_at < @afterAt AND ${filter} ORDER BY started_at DESC, correlation_id LIMIT @limit)
+       ) ORDER BY started_at DESC, correlation_id LIMIT @limit`,
     );
     const heldByRule = "EXISTS (SELECT 1 FROM pause_rules WHERE machine_name = @machine AND state IN ('', @state))";
     this.#control = db.prepare(
@@ -264,7 +273,7 @@ export class SqliteJournal implements JournalPort {
     return entries.map((entry) => JSON.parse(entry) as JournalAttempt);
   }
 
-  /** Instances, most recently started first (all of them when `limit` is absent). */
+  /** Instances, most recently started first (all of them when `limit` is absent), after `options.after` when given. */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const parameters = {
       machine: options.machineName ?? null,
@@ -272,7 +281,12 @@ export class SqliteJournal implements JournalPort {
       before: options.updatedBefore ?? null,
       limit: options.limit ?? -1,
     };
-    const rows = this.#db.read("journal list", () => this.#list.all(parameters));
+    const after = options.after;
+    const rows = this.#db.read("journal list", () =>
+      after === undefined
+        ? this.#list.all(parameters)
+        : this.#listAfter.all({ ...parameters, afterAt: after.startedAt, afterId: after.correlationId }),
+    );
     return rows.map(instanceRecordOf);
   }
 

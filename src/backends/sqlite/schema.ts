@@ -231,4 +231,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX journal_messages_at ON journal_messages (json_extract(message, '$.at'));
   `,
+  // 12: the listing's order (newest started first, ties by id) as one index, so a page that
+  // continues after a position (list --after) starts with a seek instead of a scan.
+  `
+  DROP INDEX instances_started;
+  CREATE INDEX instances_newest ON instances (started_at DESC, correlation_id);
+  `,
 ];

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { StalledInstance } from "../../client/control.js";
 import { UsageError } from "../../errors.js";
 import { INSTANCE_STATUSES, type InstanceStatus } from "../../ports.js";
+import { DEFAULT_PAGE_SIZE, listCursor, parseListCursor } from "../../client/list-page.js";
 import { examples, optionalDefinitionsOption, parseAge, positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { formatHistory, formatInstance, instanceJson, statusCell, table } from "../format.js";
 import { tableLayout } from "../terminal.js";
@@ -53,8 +54,9 @@ export function statusCommands(program: Command): void {
     .option("--stalled", "only running instances with nothing pending and no activity for --older-than, and waiting ones whose timer is that overdue")
     .option("--older-than <age>", "with --stalled: no activity for this long, like 90s, 10m, 2h, 1d (default: 10m)", parseAge("--older-than"))
     .addOption(optionalDefinitionsOption("with --stalled, needed to find waiting instances whose timer is overdue"))
-    .option("-n, --limit <n>", "at most this many", positiveInt("--limit"), 50)
-    .option("--json", "print a JSON array (with --stalled, each status --json object adds why and pending_checked)")
+    .option("-n, --limit <n>", "at most this many; when more follow, a last line on stderr gives the command for the next page", positiveInt("--limit"), DEFAULT_PAGE_SIZE)
+    .option("--after <cursor>", "continue after this cursor: the one the previous page ended with")
+    .option("--json", "print a JSON array of status --json objects, each with its cursor (with --stalled, each adds why and pending_checked instead)")
     .option("--wide", WIDE)
     .action(async (flags: ListFlags) => {
       const status = flags.status as InstanceStatus | undefined;
@@ -63,12 +65,18 @@ export function statusCommands(program: Command): void {
       }
       if (flags.stalled) {
         if (status !== undefined) throw new UsageError("--stalled and --status do not go together: stalled instances are running, or waiting past their timer");
+        if (flags.after !== undefined) throw new UsageError("--after pages the listing of all instances, not --stalled; raise --limit to see more stalled ones");
         await listStalled(flags);
         return;
       }
       if (flags.olderThan !== undefined) throw new UsageError("--older-than goes with --stalled; e.g. switchyard list --stalled --older-than 10m");
-      const records = await withSwitchyard(flags, (sy) => sy.list({ machineName: flags.machine, status, limit: flags.limit }), { existingStore: true });
-      if (flags.json) printJson(records.map(instanceJson));
+      // A malformed cursor is refused before any store is opened.
+      if (flags.after !== undefined) parseListCursor(flags.after);
+      const page = await withSwitchyard(flags, (sy) => sy.listPage({ machineName: flags.machine, status, limit: flags.limit, after: flags.after }), {
+        existingStore: true,
+      });
+      const records = page.instances;
+      if (flags.json) printJson(records.map((r) => ({ ...instanceJson(r), cursor: listCursor(r) })));
       else
         process.stdout.write(
           `${table(
@@ -77,8 +85,30 @@ export function statusCommands(program: Command): void {
             tableLayout(flags),
           )}\n`,
         );
+      if (page.next !== undefined) process.stderr.write(`${nextPageLine(flags, records.length, page.next)}\n`);
     });
-  examples(list, ["list --status waiting --machine order", "list --stalled --older-than 10m -d fsm.yaml"]);
+  examples(list, ["list --status waiting --machine order --limit 100 --after 1765042554123~order-42", "list --stalled --older-than 10m -d fsm.yaml"]);
+}
+
+/**
+ * The line after a page that more instances follow: the exact command for the next page, with
+ * the filters of this one. Not a count: counting every match would cost a full read on some
+ * backends (a DynamoDB Scan), more than the page itself.
+ */
+function nextPageLine(flags: ListFlags, shown: number, next: string): string {
+  const args = ["list"];
+  if (flags.settings !== undefined) args.push("-s", flags.settings);
+  if (flags.machine !== undefined) args.push("--machine", flags.machine);
+  if (flags.status !== undefined) args.push("--status", flags.status);
+  if (flags.limit !== DEFAULT_PAGE_SIZE) args.push("--limit", String(flags.limit));
+  if (flags.json) args.push("--json");
+  args.push("--after", next);
+  return `showing ${shown} instance${shown === 1 ? "" : "s"}; more follow. Next page: switchyard ${args.map(shellWord).join(" ")}`;
+}
+
+/** A word as a POSIX shell reads it back: as it is when safe, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._:/=+,@%-][A-Za-z0-9._:~/=+,@%-]*$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 interface ListFlags extends Flags {
@@ -88,6 +118,7 @@ interface ListFlags extends Flags {
   stalled?: boolean;
   olderThan?: number;
   limit: number;
+  after?: string;
 }
 
 /** `list --stalled`: one row per stalled instance, saying why it counts as stalled. */

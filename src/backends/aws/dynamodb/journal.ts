@@ -416,18 +416,23 @@ export class DynamoJournal implements JournalPort {
   /**
    * Of one machine: the `by_machine` index in its order (newest started first), a page of keys at a
    * time, each page's records read consistently with BatchGetItem and filtered, until `limit` are
-   * found. Without a machine: a Scan of the whole table, sorted here; it reads (and is billed for)
-   * every record.
+   * found; after a position, the Query starts past its `started_key`, so a deep page costs what
+   * the first does. Without a machine: a Scan of the whole table, sorted here; it reads (and is
+   * billed for) every record, on every page.
    */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     if (limit <= 0) return [];
+    const after = options.after;
+    const newestFirst = (a: { startedAt: number; correlationId: string }, b: { startedAt: number; correlationId: string }) =>
+      b.startedAt - a.startedAt || compareText(a.correlationId, b.correlationId);
     const wanted = (record: InstanceRecord) =>
       (options.status === undefined || record.status === options.status) &&
-      (options.updatedBefore === undefined || record.updatedAt < options.updatedBefore);
+      (options.updatedBefore === undefined || record.updatedAt < options.updatedBefore) &&
+      (after === undefined || newestFirst(after, record) < 0);
     if (options.machineName === undefined) {
       const records = (await this.#scanAll()).map(recordOf).filter(wanted);
-      records.sort((a, b) => b.startedAt - a.startedAt || compareText(a.correlationId, b.correlationId));
+      records.sort(newestFirst);
       return records.slice(0, limit);
     }
     const found: InstanceRecord[] = [];
@@ -438,9 +443,17 @@ export class DynamoJournal implements JournalPort {
           new QueryCommand({
             TableName: this.#instances.name,
             IndexName: MACHINE_INDEX,
-            KeyConditionExpression: "#machine_name = :machine",
-            ExpressionAttributeNames: { "#machine_name": "machine_name" },
-            ExpressionAttributeValues: { ":machine": S(options.machineName as string) },
+            ...(after === undefined
+              ? {
+                  KeyConditionExpression: "#machine_name = :machine",
+                  ExpressionAttributeNames: { "#machine_name": "machine_name" },
+                  ExpressionAttributeValues: { ":machine": S(options.machineName as string) },
+                }
+              : {
+                  KeyConditionExpression: "#machine_name = :machine AND #started_key > :after",
+                  ExpressionAttributeNames: { "#machine_name": "machine_name", "#started_key": "started_key" },
+                  ExpressionAttributeValues: { ":machine": S(options.machineName as string), ":after": S(startedKey(after.startedAt, after.correlationId)) },
+                }),
             Limit: 100,
             ExclusiveStartKey: start,
           }),

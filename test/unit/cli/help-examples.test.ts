@@ -25,7 +25,10 @@ function help(command: Command): string {
 
 /** The arguments of a `$ switchyard …` line, split as a POSIX shell splits simple quoting. */
 function argv(line: string): string[] {
-  return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
+  const words = [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => ({ text: m[1] ?? m[2] ?? m[3] ?? "", bare: m[3] !== undefined }));
+  // The shell's part of an example (`< in.jsonl > out.jsonl`, `| jq`) is not the command's.
+  const shell = words.findIndex((word) => word.bare && /^(<|>|>>|\||2>)$/.test(word.text));
+  return words.slice(0, shell === -1 ? undefined : shell).map((word) => word.text);
 }
 
 /** The examples at the end of a help text. */

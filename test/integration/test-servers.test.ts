@@ -1,12 +1,17 @@
 /**
  * The global setup of `npm test` (test/support/global-setup.ts): a server nothing answers for is
  * started from its installed binary, or its suites are skipped with one line saying why — or, with
- * CI set, the run fails with that line.
+ * CI set, the run fails with that line. Directories a killed run left behind go at the next run.
  */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Redis } from "ioredis";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { prepareServers } from "../support/global-setup.js";
+import { MEMCACHED_URL, needs, POSTGRES_URL, REDIS_URL } from "../support/servers.js";
 
 /** Nothing listens on port 1 of the loopback. */
 const NOWHERE = {
@@ -16,6 +21,12 @@ const NOWHERE = {
 };
 
 describe("test servers", () => {
+  it("hands this run's URLs and missing servers to the test files", () => {
+    const provided = inject("switchyardServers");
+    expect(provided.urls).toEqual({ postgres: POSTGRES_URL, redis: REDIS_URL, memcached: MEMCACHED_URL });
+    for (const server of ["postgres", "redis", "memcached"] as const) expect(needs(server).skip).toBe(provided.unavailable[server] !== undefined);
+  });
+
   it("skips the suites of a server nothing answers for and none is installed, with one line each", async () => {
     const lines: string[] = [];
     const servers = await prepareServers({ env: { ...NOWHERE }, log: (line) => lines.push(line), binaryDirs: [] });
@@ -40,21 +51,36 @@ describe("test servers", () => {
     expect(lines).toEqual([]);
   });
 
+  it("removes the server directories a run stopped before its teardown left behind, not those of a live run", async () => {
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+    const abandoned = mkdtempSync(path.join(tmpdir(), "switchyard-test-redis-"));
+    const live = mkdtempSync(path.join(tmpdir(), "switchyard-test-redis-"));
+    writeFileSync(path.join(abandoned, "owner.pid"), String(gone));
+    writeFileSync(path.join(live, "owner.pid"), String(process.pid));
+    try {
+      await (await prepareServers({ env: {}, log: () => {}, servers: [] })).stop();
+      expect([existsSync(abandoned), existsSync(live)]).toEqual([false, true]);
+    } finally {
+      rmSync(abandoned, { recursive: true, force: true });
+      rmSync(live, { recursive: true, force: true });
+    }
+  });
+
   it("starts the installed redis-server on a free loopback port, hands its URL on, and stops it at the end", async () => {
     const lines: string[] = [];
     const servers = await prepareServers({ env: { ...NOWHERE, PATH: process.env.PATH }, log: (line) => lines.push(line), servers: ["redis"] });
     const url = servers.urls.redis;
-    expect(url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+\/0$/);
-    expect(servers.unavailable).toEqual({});
-    expect(lines).toEqual([expect.stringMatching(/^switchyard tests: nothing answers at 127\.0\.0\.1:1, so this run started \S*redis-server at 127\.0\.0\.1:\d+ \(stopped at the end\)$/)]);
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
     try {
+      expect(url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+\/0$/);
+      expect(servers.unavailable).toEqual({});
+      expect(lines).toEqual([expect.stringMatching(/^switchyard tests: nothing answers at 127\.0\.0\.1:1, so this run started \S*redis-server at 127\.0\.0\.1:\d+ \(stopped at the end\)$/)]);
       await redis.connect();
       expect(await redis.ping()).toBe("PONG");
     } finally {
       redis.disconnect();
+      await servers.stop();
     }
-    await servers.stop();
     const { port } = new URL(url);
     const refused = await new Promise<string>((resolve) => {
       const socket = connect({ host: "127.0.0.1", port: Number(port) }, () => {

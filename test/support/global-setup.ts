@@ -13,7 +13,7 @@
  * servers.ts), so forked workers see them without environment variables.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -53,6 +53,7 @@ function isCi(env: NodeJS.ProcessEnv): boolean {
 export async function prepareServers(options: ServerOptions): Promise<PreparedServers> {
   const ci = isCi(options.env);
   const dirs = options.binaryDirs ?? defaultBinaryDirs(options.env);
+  removeAbandonedDirs();
   const started: Started[] = [];
   const urls = Object.fromEntries(SERVER_NAMES.map((server) => [server, configuredUrl(server, options.env)])) as Record<ServerName, string>;
   const unavailable: Partial<Record<ServerName, string>> = {};
@@ -150,6 +151,38 @@ async function probe(server: ServerName, url: string): Promise<"ok" | "silent" |
   });
 }
 
+/** The temporary directories of started servers: a name prefix, and a file holding the test run's pid. */
+const DIR_PREFIX = "switchyard-test-";
+const OWNER_FILE = "owner.pid";
+
+/**
+ * Remove the directories that runs stopped before their teardown (Ctrl-C: the servers, in the same
+ * process group, stopped too) left behind: those whose run is gone.
+ */
+function removeAbandonedDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = path.join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(path.join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (!isRunning(owner)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** PATH, then the versioned PostgreSQL directories Debian and Ubuntu install to, newest first. */
 function defaultBinaryDirs(env: NodeJS.ProcessEnv): string[] {
   const root = "/usr/lib/postgresql";
@@ -188,7 +221,8 @@ async function startServer(server: ServerName, dirs: readonly string[]): Promise
   // PostgreSQL needs initdb and the server from one installation.
   const binary = server === "postgres" ? postgresNextTo(findBinary("initdb", dirs)) : findBinary(name, dirs);
   if (binary === undefined) return { failure: `no ${name} binary was found` };
-  const dir = mkdtempSync(path.join(tmpdir(), `switchyard-test-${server}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `${DIR_PREFIX}${server}-`));
+  writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const port = await freePort();
   let started: ServerProcess | undefined;
   const stop = async () => {
@@ -265,7 +299,8 @@ async function answers(server: ServerName, url: string, started: ServerProcess):
 
 /**
  * initdb a cluster with trust auth for the `postgres` role and run the server in the foreground on
- * `port`, its socket in `dir`. PostgreSQL refuses to run as root: as root, both run as the
+ * loopback `port`, TCP only (no Unix socket, whose path would be too long in some temporary
+ * directories, e.g. macOS's). PostgreSQL refuses to run as root: as root, both run as the
  * `postgres` system user (the one Debian's package creates), which must then own the directory.
  */
 async function startPostgres(postgres: string, dir: string, port: number): Promise<ServerProcess> {
@@ -282,7 +317,7 @@ async function startPostgres(postgres: string, dir: string, port: number): Promi
   }
   // Durability does not matter for a server that lives for one test run.
   const settings = ["fsync=off", "full_page_writes=off", "max_connections=200"].flatMap((setting) => ["-c", setting]);
-  return spawnServer(postgres, ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", dir, ...settings], user);
+  return spawnServer(postgres, ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", "", ...settings], user);
 }
 
 /** uid and gid of a user from /etc/passwd. */

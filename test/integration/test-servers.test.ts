@@ -9,9 +9,10 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { describe, expect, inject, it } from "vitest";
 import { prepareServers } from "../support/global-setup.js";
-import { MEMCACHED_URL, needs, POSTGRES_URL, REDIS_URL } from "../support/servers.js";
+import { MEMCACHED_URL, needs, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
 
 /** Nothing listens on port 1 of the loopback. */
 const NOWHERE = {
@@ -49,6 +50,26 @@ describe("test servers", () => {
       ),
     );
     expect(lines).toEqual([]);
+  });
+
+  it("creates the database the PostgreSQL URL names when the server runs without it", needs("postgres"), async () => {
+    const database = uniqueName("sy_setup");
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${database}`;
+    const lines: string[] = [];
+    const servers = await prepareServers({ env: { SWITCHYARD_TEST_POSTGRES: url.toString() }, log: (line) => lines.push(line), binaryDirs: [], servers: ["postgres"] });
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    try {
+      expect(lines).toEqual([`switchyard tests: created the database ${database} on the PostgreSQL server at ${url.host}`]);
+      expect([servers.urls.postgres, servers.unavailable]).toEqual([url.toString(), {}]);
+      const { rows } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+      expect(rows).toHaveLength(1);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${database}"`);
+      await admin.end();
+      await servers.stop();
+    }
   });
 
   it("removes the server directories a run stopped before its teardown left behind, not those of a live run", async () => {

@@ -68,7 +68,16 @@ export async function prepareServers(options: ServerOptions): Promise<PreparedSe
         const answer = await probe(server, url);
         if (answer === "ok") return;
         let reason: string;
-        if (answer !== "silent") {
+        if (answer === "no database") {
+          const database = new URL(url).pathname.slice(1);
+          try {
+            await createDatabase(url);
+            options.log(`switchyard tests: created the database ${database} on the PostgreSQL server at ${address(url)}`);
+            return;
+          } catch (error) {
+            reason = `PostgreSQL at ${address(url)} has no database ${database} and creating it failed (${(error as Error).message}); create it or set ${variable}`;
+          }
+        } else if (answer !== "silent") {
           reason = `${title} at ${address(url)} answers but ${answer}; fix that or set ${variable}`;
         } else {
           const outcome = await startServer(server, dirs);
@@ -113,10 +122,10 @@ function address(url: string): string {
 
 /**
  * `ok` when the server answers its protocol's hello, `silent` when nothing answers (refused or
- * no answer in time), or why a server that answers cannot be used (PostgreSQL without the
- * database, a wrong password).
+ * no answer in time), `no database` for a PostgreSQL server without the URL's database, or why a
+ * server that answers cannot be used (a wrong password).
  */
-async function probe(server: ServerName, url: string): Promise<"ok" | "silent" | string> {
+async function probe(server: ServerName, url: string): Promise<"ok" | "silent" | "no database" | string> {
   if (server === "postgres") {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
     // A connection the server drops later must not crash the setup.
@@ -128,6 +137,8 @@ async function probe(server: ServerName, url: string): Promise<"ok" | "silent" |
     } catch (error) {
       const { code, message } = error as { code?: string; message: string };
       if (code === "ECONNREFUSED" || code === "ECONNRESET" || /timeout/i.test(message)) return "silent";
+      // invalid_catalog_name: the server runs, the database does not exist.
+      if (code === "3D000") return "no database";
       return message;
     } finally {
       await client.end().catch(() => {});
@@ -252,9 +263,8 @@ async function startServer(server: ServerName, dirs: readonly string[]): Promise
       url = `memcached://127.0.0.1:${port}`;
     }
     // The test database does not exist yet: wait on the one initdb creates.
-    const adminUrl = url.replace(/\/test$/, "/postgres");
-    await answers(server, adminUrl, started);
-    if (server === "postgres") await createTestDatabase(adminUrl);
+    await answers(server, server === "postgres" ? maintenanceUrl(url) : url, started);
+    if (server === "postgres") await createDatabase(url);
     return { url, binary, stop };
   } catch (error) {
     await stop();
@@ -334,11 +344,21 @@ function systemUser(name: string): { uid: number; gid: number } | undefined {
   }
 }
 
-async function createTestDatabase(adminUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/** The URL of the `postgres` database of the server of `url`, there from initdb on. */
+function maintenanceUrl(url: string): string {
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  return maintenance.toString();
+}
+
+/** Create the database `url` names, connected to the server's `postgres` database. */
+async function createDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl(url), connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+  client.on("error", () => {});
   await client.connect();
   try {
-    await client.query("CREATE DATABASE test");
+    const name = decodeURIComponent(new URL(url).pathname.slice(1));
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
   } finally {
     await client.end();
   }

@@ -15,6 +15,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Probes PostgreSQL, Redis and Memcached; starts the missing ones it finds installed, or has
+    // their suites skipped (failed with CI set). See test/support/global-setup.ts.
+    globalSetup: ["test/support/global-setup.ts"],
     reporters: ["default"],
   },
 });

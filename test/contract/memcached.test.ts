@@ -14,7 +14,7 @@ import { silentLogger } from "../../src/logger.js";
 import type { Clock } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import { countMemcachedKeys, deleteMemcachedKeys } from "../support/memcached-keys.js";
-import { MEMCACHED_URL, silentServer, uniqueName } from "../support/servers.js";
+import { MEMCACHED_URL, needs, silentServer, uniqueName } from "../support/servers.js";
 import { cacheContract } from "./cache.contract.js";
 
 const run = uniqueName("memcached_test");
@@ -35,12 +35,14 @@ async function openFresh(clock: Clock, prefix = `${run}_${randomUUID().slice(0, 
   };
 }
 
-cacheContract("memcached", async (clock) => {
-  const { backend, cleanup } = await openFresh(clock);
-  return { port: backend.cache(), cleanup };
+describe("the port contracts on Memcached", needs("memcached"), () => {
+  cacheContract("memcached", async (clock) => {
+    const { backend, cleanup } = await openFresh(clock);
+    return { port: backend.cache(), cleanup };
+  });
 });
 
-describe("memcached backend", () => {
+describe("memcached backend", needs("memcached"), () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

@@ -13,7 +13,7 @@ import { SettingsError, SystemError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, systemClock } from "../../src/ports.js";
 import { openBackend } from "../../src/settings/backends.js";
-import { dropSchemas, POSTGRES_URL, uniqueName } from "../support/servers.js";
+import { dropSchemas, needs, POSTGRES_URL, uniqueName } from "../support/servers.js";
 import { TestClock } from "../support/clock.js";
 import { cacheContract } from "./cache.contract.js";
 import { checkpointContract } from "./checkpoint.contract.js";
@@ -47,6 +47,8 @@ const context = (clock: Clock = systemClock): BackendContext => ({ clock, baseDi
 /** A fresh schema's name (zero-padded so no name is a prefix of another). */
 const freshSchema = () => `${run}_${String(++schemas).padStart(4, "0")}`;
 const uriOf = (schema: string) => `${POSTGRES_URL}?schema=${schema}`;
+/** host:port of the test server, as a pattern (the global setup may have started one on another port). */
+const ADDRESS = new URL(POSTGRES_URL).host.replace(/\./g, "\\.");
 const freshUri = () => uriOf(freshSchema());
 
 async function dropSchema(schema: string): Promise<void> {
@@ -90,23 +92,25 @@ function factory<P>(make: (backend: PostgresBackend) => P) {
 }
 
 
-streamContract("postgres", async (clock) => {
-  const fixture = await factory((b) => b.stream())(clock);
-  return { ...fixture, deadLetters: fixture.backend.deadLetters };
-}, { byCorrelationId: true, countsOneInstance: true });
-retryContract("postgres", async (clock) => {
-  const fixture = await factory((b) => b.retry())(clock);
-  return { ...fixture, deadLetters: fixture.backend.deadLetters };
-}, { byCorrelationId: true, countsOneInstance: true });
-cacheContract("postgres", factory((b) => b.cache()));
-checkpointContract("postgres", factory((b) => b.checkpoint()));
-consumerStateContract("postgres", factory((b) => b.consumerState()));
-environmentContract("postgres", factory((b) => b.environment()));
-journalContract("postgres", factory((b) => b.journal()));
-metricsContract("postgres", async (clock) => {
-  const fixture = await factory((b) => b.metrics())(clock);
-  return { ...fixture, emissions: async () => (await fixture.port.recent()).map(({ at: _, ...rest }) => rest) };
-}, { keepsEmptyEmissions: true });
+describe("the port contracts on PostgreSQL", needs("postgres"), () => {
+  streamContract("postgres", async (clock) => {
+    const fixture = await factory((b) => b.stream())(clock);
+    return { ...fixture, deadLetters: fixture.backend.deadLetters };
+  }, { byCorrelationId: true, countsOneInstance: true });
+  retryContract("postgres", async (clock) => {
+    const fixture = await factory((b) => b.retry())(clock);
+    return { ...fixture, deadLetters: fixture.backend.deadLetters };
+  }, { byCorrelationId: true, countsOneInstance: true });
+  cacheContract("postgres", factory((b) => b.cache()));
+  checkpointContract("postgres", factory((b) => b.checkpoint()));
+  consumerStateContract("postgres", factory((b) => b.consumerState()));
+  environmentContract("postgres", factory((b) => b.environment()));
+  journalContract("postgres", factory((b) => b.journal()));
+  metricsContract("postgres", async (clock) => {
+    const fixture = await factory((b) => b.metrics())(clock);
+    return { ...fixture, emissions: async () => (await fixture.port.recent()).map(({ at: _, ...rest }) => rest) };
+  }, { keepsEmptyEmissions: true });
+});
 
 /** Resolves when `listener` has been called `times` times; rejects after `ms`. */
 function calls(times: number, ms = 5_000) {
@@ -126,7 +130,7 @@ function calls(times: number, ms = 5_000) {
   return { listener, reached, count: () => count };
 }
 
-describe("postgres backend", () => {
+describe("postgres backend", needs("postgres"), () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -318,7 +322,7 @@ describe("postgres backend", () => {
     await locker.query(`LOCK TABLE "${schema}".stream_messages IN ACCESS EXCLUSIVE MODE`);
     const started = Date.now();
     await expect(backend.stream().pending()).rejects.toThrow(
-      /^PostgreSQL at 127\.0\.0\.1:5432 did not finish stream pending in time \(canceling statement due to statement timeout\); .*raise \?statement_timeout=$/,
+      new RegExp(`^PostgreSQL at ${ADDRESS} did not finish stream pending in time \\(canceling statement due to statement timeout\\); .*raise \\?statement_timeout=$`),
     );
     expect(Date.now() - started).toBeLessThan(4_000);
     await locker.query("ROLLBACK");
@@ -356,7 +360,7 @@ describe("postgres backend", () => {
     await backend.checkpoint().store("c1", 1, { id: 1 });
     await dropSchema(backend.db.schema);
     await expect(backend.checkpoint().get("c1")).rejects.toThrow(
-      /^PostgreSQL at 127\.0\.0\.1:5432: a table of schema "sy_pgc_\w+" is missing during read checkpoint \(relation .* does not exist\); run "switchyard resources create"/,
+      new RegExp(`^PostgreSQL at ${ADDRESS}: a table of schema "sy_pgc_\\w+" is missing during read checkpoint \\(relation .* does not exist\\); run "switchyard resources create"`),
     );
     expect(await backend.checkpoint().get("c1")).toBeUndefined();
     await backend.checkpoint().store("c1", 2, { id: 2 });
@@ -365,10 +369,10 @@ describe("postgres backend", () => {
 
   it("names a missing database and what to do", async () => {
     const missing = `missing_${randomUUID().slice(0, 8)}`;
-    const backend = await openPostgresBackend(`postgres://postgres@127.0.0.1:5432/${missing}?schema=x`, context());
+    const backend = await openPostgresBackend(`${POSTGRES_URL.replace(/\/[^/]*$/, "")}/${missing}?schema=x`, context());
     cleanups.push(() => backend.close());
     await expect(backend.journal().getInstance("c1")).rejects.toThrow(
-      new RegExp(`^database "${missing}" does not exist on PostgreSQL at 127\\.0\\.0\\.1:5432; create it`),
+      new RegExp(`^database "${missing}" does not exist on PostgreSQL at ${ADDRESS}; create it`),
     );
   });
 

@@ -3,9 +3,9 @@
  * stream (the failover scenarios move messages from one to the other), PostgreSQL retries, Redis
  * leases with a Memcached secondary, checkpoints, metrics and the journal on PostgreSQL.
  */
-import { afterAll } from "vitest";
+import { afterAll, describe } from "vitest";
 import { deleteMemcachedKeys } from "../support/memcached-keys.js";
-import { deleteRedisKeys, dropSchemas, MEMCACHED_URL, nameFor, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
+import { deleteRedisKeys, dropSchemas, MEMCACHED_URL, nameFor, needs, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
 import { describeProtocol } from "./protocol.contract.js";
 
 const run = uniqueName("proto_cluster");
@@ -15,18 +15,20 @@ afterAll(async () => {
   await deleteMemcachedKeys(run);
 });
 
-describeProtocol({
-  name: "postgres + redis + memcached",
-  settings: (dir) => {
-    const pgA = `${POSTGRES_URL}?schema=${nameFor(run, dir, "a")}`;
-    const pgB = `${POSTGRES_URL}?schema=${nameFor(run, dir, "b")}`;
-    return {
-      stream: { primary: pgA, secondary: `${REDIS_URL}?prefix=${nameFor(run, dir, "s")}` },
-      retry: { primary: pgA, secondary: pgB },
-      cache: { primary: `${REDIS_URL}?prefix=${nameFor(run, dir, "c")}`, secondary: `${MEMCACHED_URL}?prefix=${nameFor(run, dir, "m")}` },
-      checkpoint: pgA,
-      metrics: pgA,
-      journal: pgA,
-    };
-  },
+describe("on PostgreSQL, Redis and Memcached", needs("postgres", "redis", "memcached"), () => {
+  describeProtocol({
+    name: "postgres + redis + memcached",
+    settings: (dir) => {
+      const pgA = `${POSTGRES_URL}?schema=${nameFor(run, dir, "a")}`;
+      const pgB = `${POSTGRES_URL}?schema=${nameFor(run, dir, "b")}`;
+      return {
+        stream: { primary: pgA, secondary: `${REDIS_URL}?prefix=${nameFor(run, dir, "s")}` },
+        retry: { primary: pgA, secondary: pgB },
+        cache: { primary: `${REDIS_URL}?prefix=${nameFor(run, dir, "c")}`, secondary: `${MEMCACHED_URL}?prefix=${nameFor(run, dir, "m")}` },
+        checkpoint: pgA,
+        metrics: pgA,
+        journal: pgA,
+      };
+    },
+  });
 });

@@ -7,8 +7,8 @@
  * every scenario still starts on empty tables of its own.
  */
 import pg from "pg";
-import { afterAll, afterEach } from "vitest";
-import { dropSchemas, POSTGRES_URL, uniqueName } from "../support/servers.js";
+import { afterAll, afterEach, describe } from "vitest";
+import { dropSchemas, needs, POSTGRES_URL, uniqueName } from "../support/servers.js";
 import { describeProtocol } from "./protocol.contract.js";
 
 const run = uniqueName("proto_pg");
@@ -48,23 +48,25 @@ afterAll(async () => {
   await dropSchemas(run);
 });
 
-describeProtocol({
-  name: "postgres (a distinct schema per side)",
-  settings: (dir) => {
-    let schemas = byDir.get(dir);
-    if (schemas === undefined) {
-      schemas = [take(), take()];
-      byDir.set(dir, schemas);
-    }
-    const [a, b] = schemas.map((schema) => `${POSTGRES_URL}?schema=${schema}`) as [string, string];
-    return {
-      stream: { primary: a, secondary: b },
-      retry: { primary: a, secondary: b },
-      cache: { primary: a, secondary: b },
-      checkpoint: a,
-      metrics: a,
-      environment: a,
-      journal: a,
-    };
-  },
+describe("on PostgreSQL", needs("postgres"), () => {
+  describeProtocol({
+    name: "postgres (a distinct schema per side)",
+    settings: (dir) => {
+      let schemas = byDir.get(dir);
+      if (schemas === undefined) {
+        schemas = [take(), take()];
+        byDir.set(dir, schemas);
+      }
+      const [a, b] = schemas.map((schema) => `${POSTGRES_URL}?schema=${schema}`) as [string, string];
+      return {
+        stream: { primary: a, secondary: b },
+        retry: { primary: a, secondary: b },
+        cache: { primary: a, secondary: b },
+        checkpoint: a,
+        metrics: a,
+        environment: a,
+        journal: a,
+      };
+    },
+  });
 });

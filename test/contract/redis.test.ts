@@ -23,7 +23,7 @@ import { parseRedisUri } from "../../src/backends/redis/uri.js";
 import { silentLogger } from "../../src/logger.js";
 import { type Clock, INSTANCE_STATUSES, type InstanceRecord } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
-import { deleteRedisKeys, REDIS_URL, silentServer, uniqueName } from "../support/servers.js";
+import { deleteRedisKeys, needs, REDIS_URL, silentServer, uniqueName } from "../support/servers.js";
 import { cacheContract } from "./cache.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { message } from "./port-factory.js";
@@ -55,12 +55,14 @@ function factory<P>(make: (backend: RedisBackend) => P) {
   };
 }
 
-streamContract("redis", factory((b) => b.stream()), { byCorrelationId: false, countsOneInstance: true });
-retryContract("redis", factory((b) => b.retry()), { byCorrelationId: false, countsOneInstance: true });
-cacheContract("redis", factory((b) => b.cache()));
-journalContract("redis", factory((b) => b.journal()));
+describe("the port contracts on Redis", needs("redis"), () => {
+  streamContract("redis", factory((b) => b.stream()), { byCorrelationId: false, countsOneInstance: true });
+  retryContract("redis", factory((b) => b.retry()), { byCorrelationId: false, countsOneInstance: true });
+  cacheContract("redis", factory((b) => b.cache()));
+  journalContract("redis", factory((b) => b.journal()));
+});
 
-describe("redis backend", () => {
+describe("redis backend", needs("redis"), () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
-import { POSTGRES_URL, REDIS_URL, deleteRedisKeys, dropSchemas, uniqueName } from "../support/servers.js";
+import { POSTGRES_URL, REDIS_URL, deleteRedisKeys, dropSchemas, needs, uniqueName } from "../support/servers.js";
 import { ACTIONS, FSM } from "../fixtures/operations/expense.js";
 
 const RUN = uniqueName("cliops");
 
-describe("switchyard operations from the CLI on PostgreSQL + Redis", () => {
+describe("switchyard operations from the CLI on PostgreSQL + Redis", needs("postgres", "redis"), () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), "switchyard-ops-cluster-"));

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, runCli } from "../support/cli.js";
-import { MEMCACHED_URL, REDIS_URL } from "../support/servers.js";
+import { MEMCACHED_URL, needs, REDIS_URL } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/protocol/fsm.yaml");
 
@@ -35,7 +35,7 @@ describe("switchyard CLI", () => {
     }
   });
 
-  it("resources create asks a Redis or Memcached server it has nothing to create on, and a server it cannot reach is an error", async () => {
+  it("resources create asks a Redis or Memcached server it has nothing to create on, and a server it cannot reach is an error", needs("memcached", "redis"), async () => {
     const settingsFor = (cache: string) => {
       const file = path.join(dir, `cache-${Math.random().toString(36).slice(2)}.yaml`);
       writeFileSync(file, `stream: sqlite:./resources.db\njournal: sqlite:./resources.db\ncache: ${cache}\n`);

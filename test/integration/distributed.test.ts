@@ -12,14 +12,14 @@ import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { ROOT } from "../support/cli.js";
 import { checkExecutions, runWorkersKillingOne } from "../support/cluster.js";
-import { deleteRedisKeys, dropSchemas, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
+import { deleteRedisKeys, dropSchemas, needs, POSTGRES_URL, REDIS_URL, uniqueName } from "../support/servers.js";
 
 const FSM = path.join(ROOT, "test/fixtures/crash/fsm.yaml");
 const INSTANCES = 1000;
 const STEPS = 4;
 const WORKERS = 4;
 
-describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL", () => {
+describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL", needs("postgres", "redis"), () => {
   const run = uniqueName("dist");
   let dir: string;
   beforeAll(() => {

@@ -12,14 +12,14 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { PROTOCOL_FSM } from "../support/protocol-harness.js";
-import { dropSchemas, POSTGRES_URL, uniqueName } from "../support/servers.js";
+import { dropSchemas, needs, POSTGRES_URL, uniqueName } from "../support/servers.js";
 
 const RUN = uniqueName("sy_poison");
 
 describe.each([
   ["sqlite", (dir: string) => `sqlite:${dir}/p.db`],
   ["postgres", (dir: string) => `${POSTGRES_URL}?schema=${RUN}_${path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`],
-])("poison messages on %s", (_name, storeFor) => {
+])("poison messages on %s", needs("postgres"), (_name, storeFor) => {
   let dir: string;
   let store: string;
   beforeEach(() => {

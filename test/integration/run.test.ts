@@ -12,7 +12,7 @@ import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { runCli } from "../support/cli.js";
 import { PROTOCOL_FSM } from "../support/protocol-harness.js";
-import { deleteRedisKeys, REDIS_URL, uniqueName } from "../support/servers.js";
+import { deleteRedisKeys, needs, REDIS_URL, uniqueName } from "../support/servers.js";
 
 const prefixes = uniqueName("run_filter");
 afterAll(() => deleteRedisKeys(prefixes));
@@ -52,7 +52,7 @@ describe("run in a shared store", () => {
       settings([`stream: ${redis}`, `retry: ${redis}`, "cache: sqlite:./s.db", "checkpoint: sqlite:./s.db"]);
     });
 
-    it("the library refuses before starting anything, naming the sources and the remedy", async () => {
+    it("the library refuses before starting anything, naming the sources and the remedy", needs("redis"), async () => {
       const sy = await open();
       try {
         const { correlationId: waiting } = await sy.start("simple");
@@ -69,7 +69,7 @@ describe("run in a shared store", () => {
       }
     });
 
-    it("switchyard run exits 1 with that one line, and the other instance's message stays where it was", async () => {
+    it("switchyard run exits 1 with that one line, and the other instance's message stays where it was", needs("redis"), async () => {
       const sy = await open();
       const { correlationId: waiting } = await sy.start("simple");
       await sy.close();

@@ -6,6 +6,9 @@
  * type, never by message text: a {@link SystemError} (or any error thrown by a port) triggers the
  * primary/secondary failover of SPEC §3; an error thrown by an action triggers a retry.
  */
+/** Where a Switchyard error keeps the names of its classes (one key shared by every copy of the package). */
+const CLASSES = Symbol.for("switchyard-fsm.error-classes");
+
 export class SwitchyardError extends Error {
   override readonly name: string = "SwitchyardError";
   readonly code: string;
@@ -13,6 +16,22 @@ export class SwitchyardError extends Error {
   constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
+    // The classes this error is an instance of, by name, for `instanceof` across copies of the
+    // package: an action module that loads as CommonJS (a project without "type": "module") gets
+    // its own copy, whose FatalActionError is another class than the engine's.
+    const names: string[] = [];
+    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) names.push((c as { name: string }).name);
+    Object.defineProperty(this, CLASSES, { value: names });
+  }
+
+  /**
+   * `error instanceof FatalActionError` (or any Switchyard error class) holds for an error made by
+   * another copy of this package too: same class name in the chain of classes that built it.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const names = typeof value === "object" && value !== null ? (value as { [CLASSES]?: unknown })[CLASSES] : undefined;
+    return Array.isArray(names) && names.includes(this.name);
   }
 }
 

@@ -216,6 +216,37 @@ export function Greet(ctx: Context): "greeted" {
     const out = JSON.parse(result.stdout);
     expect([out.status, out.state, out.user_context]).toEqual(["completed", "done", { name: "ada", greeting: "hello ada" }]);
 
+    // An action of this CommonJS project throws the package's FatalActionError: the instance fails
+    // at once, without retries, whichever copy of the package the action module was given.
+    writeFileSync(
+      path.join(dir, "checks.yaml"),
+      `machines:
+- name: checker
+  max_retries: 3
+  states:
+  - name: checking
+    initial: true
+    do_action: ./checks.ts#Check
+    transitions:
+    - event: ok
+      target: done
+  - name: done
+    final: true
+`,
+    );
+    writeFileSync(
+      path.join(dir, "checks.ts"),
+      `import { FatalActionError } from "switchyard-fsm";
+export function Check(): "ok" {
+  throw new FatalActionError("card declined");
+}
+`,
+    );
+    const fatal = await run(bin, ["run", "checker", "-d", "checks.yaml", "--json"], dir);
+    const failed = JSON.parse(fatal.stdout);
+    expect([failed.status, failed.reason, failed.messages.length], fatal.stderr).toEqual(["failed", expect.stringContaining("action failed fatally"), 1]);
+    expect(failed.errors.map((e: { counters: Record<string, number> }) => e.counters)).toEqual([{ fatal: 1 }]);
+
     // Without tsx the same machine is refused with one line that says what to do.
     const tsx = path.join(project, "node_modules/tsx");
     renameSync(tsx, `${tsx}.away`);

@@ -26,3 +26,25 @@ describe("missingPackage", () => {
     expect(missingPackage("pg")).toBeUndefined();
   });
 });
+
+describe("Switchyard errors across copies of the package", () => {
+  it("instanceof holds for an error made by another copy's class of the same name, and only for its chain", async () => {
+    // A second instance of the module, as a CommonJS action module gets when it requires the package.
+    const another: string = "../../src/errors.ts?another-copy";
+    const copy = (await import(another)) as typeof import("../../src/errors.js");
+    const own = await import("../../src/errors.js");
+    expect(copy.FatalActionError).not.toBe(own.FatalActionError);
+
+    const fatal = new copy.FatalActionError("card declined");
+    expect(fatal instanceof own.FatalActionError).toBe(true);
+    expect(fatal instanceof own.SwitchyardError).toBe(true);
+    expect(fatal instanceof Error).toBe(true);
+    expect(fatal instanceof own.UsageError).toBe(false);
+    expect(new copy.UsageError("x") instanceof own.FatalActionError).toBe(false);
+
+    // A user's subclass keeps its place in the chain; a look-alike that Switchyard did not build does not count.
+    class CardDeclined extends copy.FatalActionError {}
+    expect(new CardDeclined("declined") instanceof own.FatalActionError).toBe(true);
+    expect(Object.assign(new Error("x"), { name: "FatalActionError" }) instanceof own.FatalActionError).toBe(false);
+  });
+});

@@ -48,7 +48,7 @@ export type EventSenderDeps = StarterDeps;
  * Send `event` to the waiting instance `correlationId`. Refuses, with a {@link UsageError} of one
  * line, an unknown instance (`not_found`), an instance that is not waiting (`not_waiting`, naming
  * its status), an event its state has no transition for (`no_transition`, listing the events it
- * has) and a journal that is switched off (`no_journal`); a message too large for the stream
+ * has), a state the definitions no longer have (`unknown_state`) and a journal that is switched off (`no_journal`); a message too large for the stream
  * throws the transport's {@link PayloadTooLargeError}.
  *
  * @example
@@ -67,8 +67,14 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
   }
   const machine = deps.definitions.get(record.machineName);
   const state = machine.states.get(record.state);
-  if (event.startsWith(RESERVED_PREFIX) || state?.transitions.has(event) !== true) {
-    const events = [...(state?.transitions.keys() ?? [])].filter((name) => !name.startsWith(RESERVED_PREFIX));
+  if (state === undefined) {
+    throw new UsageError(
+      `instance ${correlationId} waits in state "${record.state}", which machine "${machine.name}" no longer has (its definition changed since); add the state back, or abort the instance`,
+      { code: "unknown_state" },
+    );
+  }
+  if (event.startsWith(RESERVED_PREFIX) || !state.transitions.has(event)) {
+    const events = [...state.transitions.keys()].filter((name) => !name.startsWith(RESERVED_PREFIX));
     throw new UsageError(
       `state "${record.state}" of machine "${machine.name}" has no transition on event "${event}"; its events: ${events.length > 0 ? events.join(", ") : "(none)"}`,
       { code: "no_transition" },

@@ -64,6 +64,7 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   not_stalled: 409,
   paused: 409,
   no_transition: 400,
+  unknown_state: 409,
   no_state: 400,
   invalid_correlation_id: 400,
   no_journal: 501,

@@ -68,8 +68,9 @@ function fitWidths(header: readonly string[], natural: readonly number[], total:
 /**
  * A history as a table: one row per message, with each failed attempt on a line of its own after
  * the message it processed (an attempt at `(steps, retries)` sits between the messages `(steps,
- * retries)` and `(steps, retries + 1)`), followed by the first frame of its stack. The `origin`
- * column says what sent a message ({@link originCell}):
+ * retries)` and `(steps, retries + 1)`), followed by the first frame of its stack; a redriven step's
+ * new round follows the failed attempts it replaces. The `origin` column says what sent a message
+ * ({@link originCell}):
  *
  * ```
  * #  at                        state        event        steps  retries  origin  via             user_context
@@ -100,12 +101,22 @@ export function formatHistory(messages: readonly JournalMessage[], attempts: rea
     layout,
   ).split("\n");
   const indent = " ".repeat(String(Math.max(0, messages.length - 1)).length + 2);
+  // A redrive sends a failed step again with its retries reset: what follows it of that step (the
+  // redriven message, its retries, their attempts) is a later round, after the failed attempts
+  // it replaces. A message's round: the redrives of its step so far in the journal; an attempt's:
+  // the redrives of its step sent before it.
+  const redrives = new Map<number, number[]>();
+  const roundOfMessage = messages.map((m) => {
+    if (m.origin === "redrive") redrives.set(m.steps, [...(redrives.get(m.steps) ?? []), m.at ?? 0]);
+    return redrives.get(m.steps)?.length ?? 0;
+  });
+  const roundOfAttempt = (a: JournalAttempt) => (redrives.get(a.steps) ?? []).filter((at) => at <= a.at).length;
   const entries = [
-    ...messages.map((m, i) => ({ steps: m.steps, retries: m.retries, kind: 0, lines: [rows[i] ?? ""] })),
-    ...attempts.map((a) => ({ steps: a.steps, retries: a.retries, kind: 1, lines: attemptLines(a, indent) })),
+    ...messages.map((m, i) => ({ steps: m.steps, round: roundOfMessage[i] ?? 0, retries: m.retries, kind: 0, lines: [rows[i] ?? ""] })),
+    ...attempts.map((a) => ({ steps: a.steps, round: roundOfAttempt(a), retries: a.retries, kind: 1, lines: attemptLines(a, indent) })),
   ];
   // A stable sort: messages of one step keep the journal's order.
-  entries.sort((a, b) => a.steps - b.steps || a.retries - b.retries || a.kind - b.kind);
+  entries.sort((a, b) => a.steps - b.steps || a.round - b.round || a.retries - b.retries || a.kind - b.kind);
   return [header, ...entries.flatMap((entry) => entry.lines)].join("\n");
 }
 

@@ -1,7 +1,7 @@
 /** The `history` table: one row per message, with what sent it and, for a delayed one, when it is due. */
 import { describe, expect, it } from "vitest";
 import { formatHistory, originCell } from "../../../src/cli/format.js";
-import type { JournalMessage, MessageOrigin } from "../../../src/ports.js";
+import type { JournalAttempt, JournalMessage, MessageOrigin } from "../../../src/ports.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 
@@ -31,6 +31,42 @@ describe("formatHistory", () => {
       "4  2026-01-01T00:00:03.000Z  review       pseudo_timer  3      0        timer, due 2026-01-03T00:00:03.000Z  retry.primary   {}",
       "5  2026-01-01T00:00:03.000Z  review       approve       3      0        event                                stream.primary  {}",
       "6  2026-01-01T00:00:03.000Z  review       approve       3      0        resume                               stream.primary  {}",
+    ]);
+  });
+
+  it("puts a redriven step after the failed attempts it replaces, with the attempts of its own round after it", () => {
+    const attempt = (retries: number, at: number, outcome: "retry" | "fatal"): JournalAttempt => ({
+      at,
+      current_state: "sending",
+      current_event: "sent",
+      steps: 1,
+      retries,
+      outcome,
+      error_name: "TypeError",
+      error: `failure ${at - T0}`,
+    });
+    const rows = formatHistory(
+      [
+        message(0, 0, "pseudo_init", "pseudo_init"),
+        message(1, 0, "drafting", "drafted"),
+        message(1, 1, "drafting", "drafted", { role: "retry" }),
+        message(1, 0, "drafting", "drafted", { origin: "redrive", at: T0 + 9000 }),
+        message(2, 0, "sending", "sent", { at: T0 + 9500 }),
+      ],
+      [attempt(0, T0 + 1500, "retry"), attempt(1, T0 + 2500, "fatal"), attempt(0, T0 + 9200, "retry")],
+    )
+      .split("\n")
+      .map((row) => row.replace(/\s+/g, " ").trim().split(" ").slice(0, 6).join(" "));
+    expect(rows).toEqual([
+      "# at state event steps retries",
+      "0 2026-01-01T00:00:00.000Z pseudo_init pseudo_init 0 0",
+      "1 2026-01-01T00:00:01.000Z drafting drafted 1 0",
+      "2026-01-01T00:00:01.500Z attempt failed, retrying: failure 1500",
+      "2 2026-01-01T00:00:01.001Z drafting drafted 1 1",
+      "2026-01-01T00:00:02.500Z attempt failed, instance failed: failure",
+      "3 2026-01-01T00:00:09.000Z drafting drafted 1 0",
+      "2026-01-01T00:00:09.200Z attempt failed, retrying: failure 9200",
+      "4 2026-01-01T00:00:09.500Z sending sent 2 0",
     ]);
   });
 

@@ -29,9 +29,12 @@ export class SwitchyardError extends Error {
    * another copy of this package too: same class name in the chain of classes that built it.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // `this` is the class on the right of `instanceof`: a subclass inherits this method.
+    // biome-ignore lint/complexity/noThisInStatic: the class checked against, not SwitchyardError
+    const checked = this;
+    if (Function.prototype[Symbol.hasInstance].call(checked, value)) return true;
     const names = typeof value === "object" && value !== null ? (value as { [CLASSES]?: unknown })[CLASSES] : undefined;
-    return Array.isArray(names) && names.includes(this.name);
+    return Array.isArray(names) && names.includes(checked.name);
   }
 }
 

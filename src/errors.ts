@@ -9,6 +9,13 @@
 /** Where a Switchyard error keeps the names of its classes (one key shared by every copy of the package). */
 const CLASSES = Symbol.for("switchyard-fsm.error-classes");
 
+/** `value instanceof checked`, by the prototype chain or by the class names a Switchyard error keeps. */
+function isInstance(checked: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(checked, value)) return true;
+  const names = typeof value === "object" && value !== null ? (value as { [CLASSES]?: unknown })[CLASSES] : undefined;
+  return Array.isArray(names) && names.includes(checked.name);
+}
+
 export class SwitchyardError extends Error {
   override readonly name: string = "SwitchyardError";
   readonly code: string;
@@ -29,12 +36,8 @@ export class SwitchyardError extends Error {
    * another copy of this package too: same class name in the chain of classes that built it.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    // `this` is the class on the right of `instanceof`: a subclass inherits this method.
-    // biome-ignore lint/complexity/noThisInStatic: the class checked against, not SwitchyardError
-    const checked = this;
-    if (Function.prototype[Symbol.hasInstance].call(checked, value)) return true;
-    const names = typeof value === "object" && value !== null ? (value as { [CLASSES]?: unknown })[CLASSES] : undefined;
-    return Array.isArray(names) && names.includes(checked.name);
+    // biome-ignore lint/complexity/noThisInStatic: the class on the right of instanceof (a subclass inherits this method)
+    return isInstance(this, value);
   }
 }
 

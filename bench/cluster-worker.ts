@@ -1,7 +1,8 @@
 /**
  * One benchmark worker process: opens Switchyard on the given settings, prints `ready`, waits for
  * `go` on stdin (so every worker starts at once), processes until no work is left anywhere, and
- * prints its figures as one JSON line.
+ * prints its figures as one JSON line, with the statements or commands it sent its store from `go`
+ * to the end (bench/counters.ts).
  *
  *   node --import tsx bench/cluster-worker.ts SETTINGS_JSON_FILE CONCURRENCY
  */
@@ -11,8 +12,10 @@ import { Switchyard } from "../src/client/switchyard.js";
 import { silentLogger } from "../src/logger.js";
 import type { Delivery } from "../src/ports.js";
 import { Worker } from "../src/client/worker.js";
+import { countFor } from "./counters.js";
 import { DEFINITIONS } from "./engine.js";
 import { observed } from "./observed-source.js";
+import type { Tally } from "./round-trips.js";
 
 /** What a worker reports to the driver. */
 export interface WorkerReport {
@@ -24,6 +27,8 @@ export interface WorkerReport {
   /** Wall-clock ms (epoch) when this worker finished. */
   readonly endedAt: number;
   readonly cpuMs: number;
+  /** Statements (SQL) or commands (Redis) this worker sent from `go` to its end. */
+  readonly roundTrips: Tally;
 }
 
 async function main(): Promise<void> {
@@ -32,6 +37,7 @@ async function main(): Promise<void> {
     throw new Error("usage: cluster-worker.ts SETTINGS_JSON_FILE CONCURRENCY");
   }
   const config = JSON.parse(readFileSync(settingsFile, "utf8")) as Record<string, unknown>;
+  const counter = countFor(String(config.stream));
   const sy = await Switchyard.open({
     definitions: DEFINITIONS,
     settings: Switchyard.settings(config, path.dirname(settingsFile)),
@@ -62,9 +68,11 @@ async function main(): Promise<void> {
       });
     });
     process.stdin.pause();
+    counter.reset();
     const cpu = process.cpuUsage();
     const stats = await worker.run();
     const used = process.cpuUsage(cpu);
+    const roundTrips = counter.tally;
     const report: WorkerReport = {
       processed: stats.processed,
       unfinished: stats.unfinished,
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
       latenciesMs: latencies,
       endedAt: Date.now(),
       cpuMs: (used.user + used.system) / 1000,
+      roundTrips,
     };
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {

@@ -3,11 +3,17 @@
  * processes sharing one backend (SQLite file, PostgreSQL, Redis), and in the same run that
  * backend's floor: the same stream reads and writes a transition needs at minimum (claim the
  * message, send the next one, acknowledge) through the backend's own ports, with no engine.
+ *
+ * Round trips: each worker counts the statements or commands it sends (bench/counters.ts); the
+ * driver sums them and reads the server's own count around the run as a cross-check
+ * (`pg_stat_database.xact_commit`, Redis `INFO commandstats`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Redis } from "ioredis";
+import pg from "pg";
 import { openBackend } from "../src/settings/backends.js";
 import { Switchyard } from "../src/client/switchyard.js";
 import { silentLogger } from "../src/logger.js";
@@ -16,6 +22,7 @@ import type { SettingsConfig } from "../src/settings/settings.js";
 import { deleteRedisKeys, dropSchemas } from "../test/support/servers.js";
 import type { WorkerReport } from "./cluster-worker.js";
 import { DEFINITIONS, MACHINE } from "./engine.js";
+import { parseCommandstats, type RoundTripFigures, roundTripFigures, type ServerCount, serverDelta, sumTallies } from "./round-trips.js";
 
 export const CLUSTER_BACKENDS = ["sqlite", "postgres", "redis"] as const;
 export type ClusterBackend = (typeof CLUSTER_BACKENDS)[number];
@@ -63,6 +70,8 @@ export interface ClusterResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly cpuUsPerTransition: number;
+  /** Statements or commands the workers sent, summed, with the server's own count beside them. */
+  readonly roundTrips: RoundTripFigures;
 }
 
 /** Start the instances, run `workers` worker processes to the end, and check every step ran once. */
@@ -81,6 +90,7 @@ export async function runCluster(options: {
   writeFileSync(settingsFile, JSON.stringify(config));
   const sy = await Switchyard.open({ definitions: DEFINITIONS, settings: Switchyard.settings(config, dir), logger: silentLogger });
   const children: ChildProcess[] = [];
+  const server = await serverCounter(backend);
   try {
     const started = await sy.startMany(Array.from({ length: instances }, () => ({ machineName: MACHINE, context: { limit: steps, count: 0 } })));
     const failed = started.find((r) => !r.ok);
@@ -110,9 +120,12 @@ export async function runCluster(options: {
       );
     }
     await Promise.all(ready);
+    const serverBefore = await server?.read();
     const t0 = Date.now();
     for (const child of children) child.stdin?.write("go\n");
     const reports = (await Promise.all(outputs)).map((out) => JSON.parse(out.slice(out.indexOf("ready\n") + 6).trim()) as WorkerReport);
+    // The workers have exited, so their connections are closed and the server has their counts.
+    const serverAfter = await server?.read();
     const end = Math.max(...reports.map((r) => r.endedAt));
     const transitions = instances * steps;
     const processed = reports.reduce((n, r) => n + r.processed, 0);
@@ -130,12 +143,51 @@ export async function runCluster(options: {
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       cpuUsPerTransition: (reports.reduce((n, r) => n + r.cpuMs, 0) * 1000) / transitions,
+      roundTrips: roundTripFigures(
+        sumTallies(reports.map((r) => r.roundTrips)),
+        transitions,
+        serverBefore === undefined || serverAfter === undefined ? undefined : serverDelta(serverBefore, serverAfter),
+      ),
     };
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await server?.close();
     await sy.close();
     await dropRun(backend, config);
   }
+}
+
+/**
+ * A connection that reads what the server itself counts: PostgreSQL's committed transactions in
+ * the bench's database, Redis's calls per command (without this connection's own INFO calls).
+ * Both are server-wide: whatever else runs on the server at the same time adds to them.
+ */
+async function serverCounter(backend: ClusterBackend): Promise<{ read(): Promise<ServerCount>; close(): Promise<void> } | undefined> {
+  if (backend === "postgres") {
+    const client = new pg.Client({ connectionString: POSTGRES.split("?")[0], application_name: "switchyard-bench" });
+    await client.connect();
+    return {
+      async read() {
+        const { rows } = await client.query<{ n: string }>("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()");
+        return { kind: "postgres", xactCommit: Number(rows[0]?.n ?? 0) };
+      },
+      close: () => client.end(),
+    };
+  }
+  if (backend === "redis") {
+    const redis = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    return {
+      async read() {
+        const { info: _ownCalls, ...byCommand } = parseCommandstats(await redis.info("commandstats"));
+        return { kind: "redis", byCommand };
+      },
+      close: async () => {
+        redis.disconnect();
+      },
+    };
+  }
+  return undefined;
 }
 
 export interface FloorRun {

@@ -9,7 +9,9 @@ import { Switchyard } from "../src/client/switchyard.js";
 import type { Delivery, MessageSource } from "../src/ports.js";
 import { Worker, type WorkerStats } from "../src/client/worker.js";
 import { longestGap } from "./commits.js";
+import { countSqlite } from "./counters.js";
 import { observed } from "./observed-source.js";
+import type { Tally } from "./round-trips.js";
 
 export const MACHINE = "bench_loop";
 export const DEFINITIONS = fileURLToPath(new URL("./fsm.yaml", import.meta.url));
@@ -44,6 +46,8 @@ export interface EngineResult {
   readonly commits: number;
   readonly longestCommitGapMs: number;
   readonly outcomes: Record<string, number>;
+  /** SQLite statements and commits of this process during processing. */
+  readonly roundTrips: Tally;
 }
 
 export async function runEngine(options: EngineOptions): Promise<EngineResult> {
@@ -87,13 +91,17 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       stopWhenIdle: async () => (await sy.pending()) === 0,
     });
     const progress = options.onWorker === undefined ? undefined : setInterval(() => options.onWorker?.(worker.stats), 250);
+    const counter = countSqlite();
     const cpu = process.cpuUsage();
     t = performance.now();
     let stats: WorkerStats;
+    let roundTrips: Tally;
     try {
       stats = await worker.run();
       await nextTurn(); // the last group commit is part of the work
     } finally {
+      roundTrips = counter.tally;
+      counter.uninstall();
       clearInterval(progress);
       stopWatching();
       await db.close();
@@ -115,6 +123,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       commits: commitTimes.length,
       longestCommitGapMs: longestGap(commitTimes, t, end),
       outcomes: { ...stats.outcomes },
+      roundTrips,
     };
   } finally {
     await sy.close();

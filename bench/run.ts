@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { CLUSTER_BACKENDS, type ClusterBackend, type ClusterResult, type FloorRun, runCluster, runPortFloor } from "./cluster.js";
 import { LATENCY_DEFINITION, runEngine } from "./engine.js";
 import { FLOOR_PRAGMAS, measureFloor, sqliteVersion } from "./floor.js";
+import { type RoundTripFigures, roundTripFigures } from "./round-trips.js";
 
 const USAGE = `usage: npm run bench -- [options]
 
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
       commits_during_processing: engine.commits,
       transitions_per_commit: round(transitions / Math.max(1, engine.commits), 1),
       longest_commit_gap_ms: round(engine.longestCommitGapMs),
+      round_trips: roundTripFigures(engine.roundTrips, transitions),
       floor_per_step_tx_per_second: round(perStep.stepsPerSecond, 1),
       floor_100_per_tx_per_second: round(per100.stepsPerSecond, 1),
       ratios: {
@@ -155,6 +157,10 @@ async function main(): Promise<void> {
       ["latency p50 / p99 / max", `${fmt(result.p50_ms, 2)} / ${fmt(result.p99_ms, 2)} / ${fmt(result.max_ms, 2)} ms`],
       ["  handled, p50 / p99", `${fmt(result.handled_p50_ms, 2)} / ${fmt(result.handled_p99_ms, 2)} ms (receive → ack returned, not yet committed)`],
       ["  SQLite commits", `${fmt(engine.commits)} (${fmt(result.transitions_per_commit, 1)} transitions/commit, longest gap ${fmt(result.longest_commit_gap_ms)} ms)`],
+      [
+        "  SQLite statements",
+        `${fmt(result.round_trips.per_transition, 2)} per transition (${fmt(result.round_trips.statements)} statements; ${fmt(result.round_trips.explicit_commits)} COMMITs, ${fmt(result.round_trips.transactions - result.round_trips.explicit_commits)} statements outside a transaction)`,
+      ],
       ["floor, 1 step per tx", `${fmt(perStep.stepsPerSecond)} steps/s`],
       ["floor, 100 steps per tx", `${fmt(per100.stepsPerSecond)} steps/s`],
       ["engine / floor (1 per tx)", `${fmt(result.ratios.engine_over_floor_per_step_tx, 3)}`],
@@ -189,19 +195,23 @@ async function clusterBench(options: {
   const { backend, instances, steps, concurrency } = options;
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const body = JSON.stringify({ version: "0.1", system_context: sampleSystemContext(), user_context: { limit: steps, count: 0 } });
-  const rows: Array<{ engine: ClusterResult | { workers: number; invalid: string }; floor: FloorRun }> = [];
+  const rows: Array<{ engine: Omit<ClusterResult, "roundTrips"> | { workers: number; invalid: string }; round_trips?: RoundTripFigures; floor: FloorRun }> = [];
   try {
     for (const workers of options.workers) {
       process.stderr.write(`${backend}: ${workers} worker(s) × concurrency ${concurrency}, ${instances} × ${steps} …\n`);
       // An invalid run (an instance failed, a step missing) is reported in its row, not hidden.
-      const engine = await runCluster({ backend, dir, workers, instances, steps, concurrency }).catch((error: unknown) => ({
+      const result = await runCluster({ backend, dir, workers, instances, steps, concurrency }).catch((error: unknown) => ({
         workers,
         invalid: (error as Error).message.split("\n")[0] ?? "invalid",
       }));
       const loops = Math.min(256, workers * concurrency);
       process.stderr.write(`${backend}: floor with ${loops} concurrent loops …\n`);
       const floor = await runPortFloor({ backend, dir, loops, instances, steps, body });
-      rows.push({ engine, floor });
+      if ("invalid" in result) rows.push({ engine: result, floor });
+      else {
+        const { roundTrips, ...engine } = result;
+        rows.push({ engine, round_trips: roundTrips, floor });
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -213,18 +223,28 @@ async function clusterBench(options: {
   const out = [
     `Switchyard cluster bench on ${backend}: ${fmt(instances)} instances × ${steps} steps, concurrency ${concurrency} per worker; node ${process.version}, ${availableParallelism()} CPUs`,
     "",
-    "| workers | transitions/s | p50 / p99 ms | CPU µs/transition | floor steps/s (loops) | engine / floor |",
-    "|---:|---:|---:|---:|---:|---:|",
-    ...rows.map(({ engine, floor }) =>
+    "| workers | transitions/s | p50 / p99 ms | CPU µs/transition | round trips/transition | floor steps/s (loops) | engine / floor |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(({ engine, round_trips, floor }) =>
       "invalid" in engine
-        ? `| ${engine.workers} | invalid run: ${engine.invalid} | | | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | |`
-        : `| ${engine.workers} | ${fmt(engine.transitionsPerSecond)} | ${fmt(engine.p50Ms, 1)} / ${fmt(engine.p99Ms, 1)} | ${fmt(engine.cpuUsPerTransition)} | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | ${fmt(engine.transitionsPerSecond / floor.stepsPerSecond, 2)} |`,
+        ? `| ${engine.workers} | invalid run: ${engine.invalid} | | | | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | |`
+        : `| ${engine.workers} | ${fmt(engine.transitionsPerSecond)} | ${fmt(engine.p50Ms, 1)} / ${fmt(engine.p99Ms, 1)} | ${fmt(engine.cpuUsPerTransition)} | ${roundTripCell(backend, round_trips)} | ${fmt(floor.stepsPerSecond)} (${floor.loops}) | ${fmt(engine.transitionsPerSecond / floor.stepsPerSecond, 2)} |`,
     ),
     "",
+    backend === "redis"
+      ? "round trips = commands the workers sent (pipelined ones count once) per transition; the JSON has them per command, and the server's INFO commandstats."
+      : `round trips = SQL statements the workers sent per transition, and the transactions (commits) among them${backend === "postgres" ? "; the JSON has them per kind, and pg_stat_database's xact_commit" : "; the JSON has them per kind"}.`,
     "latency = per message, from the worker's receive returning to its acknowledgement returning (every write of the transition done).",
     "floor = the same claim, send-next and acknowledge through the backend's stream port, no engine, in one process.",
   ];
   process.stdout.write(`${out.join("\n")}\n`);
+}
+
+/** The table cell of a run's round trips: per transition, and the commits among them on SQL stores. */
+function roundTripCell(backend: ClusterBackend, figures: RoundTripFigures | undefined): string {
+  if (figures === undefined) return "";
+  if (backend === "redis") return fmt(figures.per_transition, 2);
+  return `${fmt(figures.per_transition, 2)} (${fmt(figures.transactions_per_transition, 2)} tx)`;
 }
 
 /** A system context shaped like the engine's, for the floor's message bodies. */

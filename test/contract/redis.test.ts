@@ -168,6 +168,19 @@ describe("redis backend", needs("redis"), () => {
     expect(await consumers()).toHaveLength(1);
   });
 
+  it("creates the consumer group when a receive finds it missing, reading the stream from its start", async () => {
+    const { backend, prefix } = await open();
+    const stream = backend.stream();
+    await stream.send(message("c1", 1, { body: "before the group" }));
+    expect((await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 })).map((d) => d.body)).toEqual(["before the group"]);
+    await raw().xgroup("DESTROY", streamKeys(prefix)[0] as string, "switchyard");
+    await stream.send(message("c2", 1, { body: "after it was destroyed" }));
+    const again = await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 });
+    expect(again.map((d) => d.body)).toEqual(["before the group", "after it was destroyed"]);
+    for (const delivery of again) await stream.ack(delivery);
+    expect(await stream.pending()).toBe(0);
+  });
+
   it("keeps prefixes apart", async () => {
     const clock = new TestClock();
     const one = await open(clock);

@@ -115,10 +115,12 @@ for i = 2, #ARGV, 4 do
 end
 return out`;
 
-/** ARGV: now, until, token, max, group, consumer. */
+/**
+ * ARGV: now, until, token, max, group, consumer. The consumer group is created (from the start of
+ * the stream) only when the read finds it missing, not tried on every receive.
+ */
 const STREAM_RECEIVE = `
 local now, max = ARGV[1], tonumber(ARGV[4])
-redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[5], '0', 'MKSTREAM')
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 1000)) do
   local body = redis.call('HGET', KEYS[6], m)
   local cid = redis.call('HGET', KEYS[7], m)
@@ -153,7 +155,15 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0
   end
 end
 if n < max then
-  local read = redis.call('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
+  local function readNew()
+    return redis.pcall('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
+  end
+  local read = readNew()
+  if type(read) == 'table' and read.err and string.find(read.err, 'NOGROUP', 1, true) then
+    redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[5], '0', 'MKSTREAM')
+    read = readNew()
+  end
+  if type(read) == 'table' and read.err then return redis.error_reply(read.err) end
   if read then
     for _, entry in ipairs(read[1][2]) do
       if entry[2] then claim(entry[1], field(entry[2], 'b')) end
@@ -180,7 +190,7 @@ if entry then
       reason = ARGV[5], receiveCount = tonumber(redis.call('HGET', KEYS[4], id) or '0'), deadAt = ARGV[6]}))
   end
 end
-redis.call('XACK', KEYS[1], ARGV[3], id)
+redis.pcall('XACK', KEYS[1], ARGV[3], id)
 redis.call('XDEL', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
 redis.call('HDEL', KEYS[3], id)

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
 import { openRedisBackend, type RedisBackend } from "../../src/backends/redis/backend.js";
 import {
@@ -21,7 +21,7 @@ import {
 } from "../../src/backends/redis/keys.js";
 import { parseRedisUri } from "../../src/backends/redis/uri.js";
 import { silentLogger } from "../../src/logger.js";
-import { type Clock, INSTANCE_STATUSES, type InstanceRecord } from "../../src/ports.js";
+import { type Clock, type Delivery, INSTANCE_STATUSES, type InstanceRecord, type MessageSource } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import { deleteRedisKeys, needs, REDIS_URL, silentServer, uniqueName } from "../support/servers.js";
 import { cacheContract } from "./cache.contract.js";
@@ -84,14 +84,18 @@ describe("redis backend", needs("redis"), () => {
     const backend = await openRedisBackend("redis://127.0.0.1:1/0?prefix=nowhere", context(new TestClock()));
     cleanups.push(() => backend.close());
     const started = Date.now();
-    const calls = [
+    const calls: Promise<unknown>[] = [
       backend.cache().acquireLease("c1", 1, 0, 60),
       backend.stream().send(message("c1")),
       backend.retry().receive({ max: 1, visibilityTimeoutSeconds: 30 }),
     ];
+    const claim: Delivery = { id: "1-0", body: "", receiveCount: 1, role: "stream", side: "primary", handle: { id: "1-0", token: "t" } };
+    calls.push(backend.stream().extend(claim, 30));
     for (const call of calls) {
       await expect(call).rejects.toThrow(/^cannot reach Redis at 127\.0\.0\.1:1 \(ECONNREFUSED\); check the redis:\/\/ URI and that the server runs$/);
     }
+    const batch = await backend.stream().sendBatch([message("c1"), message("c2")]);
+    expect(batch.map((item) => (item.ok ? "sent" : item.error.message.slice(0, 23)))).toEqual(["cannot reach Redis at 1", "cannot reach Redis at 1"]);
     expect(Date.now() - started).toBeLessThan(2_500);
     await expect(backend.cache().isDispatched("c1", 1)).rejects.toMatchObject({ name: "SystemError" });
   });
@@ -164,6 +168,19 @@ describe("redis backend", needs("redis"), () => {
     expect(await consumers()).toHaveLength(1);
   });
 
+  it("creates the consumer group when a receive finds it missing, reading the stream from its start", async () => {
+    const { backend, prefix } = await open();
+    const stream = backend.stream();
+    await stream.send(message("c1", 1, { body: "before the group" }));
+    expect((await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 })).map((d) => d.body)).toEqual(["before the group"]);
+    await raw().xgroup("DESTROY", streamKeys(prefix)[0] as string, "switchyard");
+    await stream.send(message("c2", 1, { body: "after it was destroyed" }));
+    const again = await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 });
+    expect(again.map((d) => d.body)).toEqual(["before the group", "after it was destroyed"]);
+    for (const delivery of again) await stream.ack(delivery);
+    expect(await stream.pending()).toBe(0);
+  });
+
   it("keeps prefixes apart", async () => {
     const clock = new TestClock();
     const one = await open(clock);
@@ -197,13 +214,61 @@ describe("redis backend", needs("redis"), () => {
     expect(await backend.retry().pending("c2")).toBe(0);
   });
 
-  it("reports every item of a batch, one per message", async () => {
+  it("reports every item of a batch, one per message, sent by one script call per 500 messages", async () => {
     const { backend } = await open();
+    const calls = vi.spyOn(backend.connection, "run");
     const results = await backend.stream().sendBatch([message("c1"), message("c2", 1, { delaySeconds: 5 })]);
     expect(results).toEqual([
       { ok: true, receipt: { stream: expect.any(String), id: expect.any(String) } },
       { ok: true, receipt: { delayed: expect.any(String), id: expect.any(String) } },
     ]);
+    const many = Array.from({ length: 501 }, (_, i) => message(`m${i}`, 1, { body: `b${i}` }));
+    const sent = await backend.stream().sendBatch(many);
+    expect(sent.filter((item) => item.ok)).toHaveLength(501);
+    expect(calls.mock.calls.map(([operation]) => operation)).toEqual(["stream send batch", "stream send batch", "stream send batch"]);
+    const received = await backend.stream().receive({ max: 600, visibilityTimeoutSeconds: 30 });
+    expect(received.map((d) => d.body)).toEqual(["{\"correlationId\":\"c1\",\"steps\":1}", ...many.map((m) => m.body)]);
+    expect(await backend.stream().pending()).toBe(503);
+  });
+
+  /**
+   * `a` holds three claims; the first expires and `b` takes it. `a` then extends all three in one
+   * turn: one script call, which moves the two that are still `a`'s and leaves `b`'s alone.
+   */
+  async function extendsInOneCall(a: MessageSource, b: MessageSource, run: { mock: { calls: unknown[][] } }, clock: TestClock) {
+    const receive = (source: MessageSource) => source.receive({ max: 5, visibilityTimeoutSeconds: 10 });
+    const held = await receive(a);
+    expect(held).toHaveLength(3);
+    clock.advance(10_001);
+    const [taken] = await b.receive({ max: 1, visibilityTimeoutSeconds: 10 });
+    expect(taken?.id).toBe(held[0]?.id);
+    const before = run.mock.calls.length;
+    await Promise.all(held.map((delivery) => a.extend(delivery, 30)));
+    expect(run.mock.calls.slice(before).map(([operation]) => operation)).toEqual([`${a.role} extend`]);
+    clock.advance(10_000);
+    // b's claim ran out (the stale extend did not move it); a's two extended ones are still held.
+    expect((await receive(b)).map((d) => [d.id, d.receiveCount])).toEqual([[held[0]?.id, 3]]);
+    // Until their new deadline: then they are due again, with the first one once more.
+    clock.advance(20_000);
+    expect((await receive(b)).map((d) => d.id).sort()).toEqual(held.map((d) => d.id).sort());
+  }
+
+  it("extends the claims of all in-flight stream messages in one script call, skipping claims no longer held", async () => {
+    const clock = new TestClock();
+    const { backend, prefix } = await open(clock);
+    const other = await openRedisBackend(`${REDIS_URL}?prefix=${prefix}`, context(clock));
+    cleanups.push(() => other.close());
+    for (const id of ["c1", "c2", "c3"]) await backend.stream().send(message(id));
+    const run = vi.spyOn(backend.connection, "run");
+    await extendsInOneCall(backend.stream(), other.stream(), run, clock);
+  });
+
+  it("extends the claims of all in-flight retry entries in one script call, skipping claims no longer held", async () => {
+    const clock = new TestClock();
+    const { backend } = await open(clock);
+    for (const id of ["c1", "c2", "c3"]) await backend.retry().schedule(message(id, 2, { retries: 1 }));
+    const run = vi.spyOn(backend.connection, "run");
+    await extendsInOneCall(backend.retry(), backend.retry(), run, clock);
   });
 
   describe("journal", () => {

@@ -2,6 +2,12 @@
  * One ioredis connection per Redis backend, set up to fail fast: no offline queue, one retry per
  * request, connect and command timeouts. A server that is down makes every call throw a one-line
  * {@link SystemError} at once (the engine fails over), while the client reconnects in the background.
+ *
+ * The connection auto-pipelines: the commands that concurrent processings issue in one turn of the
+ * event loop go out in one write and their replies come back in one read, instead of one round trip
+ * each. That is safe because no command on it blocks: the stream's XREADGROUP runs inside a script,
+ * never with BLOCK. A blocking read (XREADGROUP BLOCK, BLPOP) would hold up every command queued
+ * behind it in the pipeline, so it must get a connection of its own.
  */
 import { Redis } from "ioredis";
 import { SystemError } from "../../errors.js";
@@ -37,6 +43,7 @@ export class RedisConnection {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       retryStrategy: (attempt: number) => Math.min(attempt * 250, 2_000),
+      enableAutoPipelining: true,
     });
     defineScripts(redis);
     this.#redis = redis as ScriptedRedis;

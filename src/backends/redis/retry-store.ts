@@ -4,6 +4,7 @@
  * receive claims due entries by moving their score to the claim deadline and stamping a fresh
  * token, so an entry whose claim expired is simply due again. Scheduling replaces the step's
  * earlier entry and clears its token: the ack of the replaced entry cannot delete the new one.
+ * The extends of one turn of the event loop go out as one script call.
  */
 import { randomUUID } from "node:crypto";
 import type { Delivery, MessageSource, OutgoingMessage, ReceiveOptions, Receipt, RetryPort, Side } from "../../ports.js";
@@ -11,12 +12,16 @@ import { refuseInstanceFilter } from "../unfiltered.js";
 import type { RedisConnection } from "./connection.js";
 import { retryKeys } from "./keys.js";
 import type { RedisPortOptions } from "./port-options.js";
+import { TickBatch } from "./tick-batch.js";
 
 interface RetryHandle {
   readonly correlationId: string;
   readonly steps: number;
   readonly token: string;
 }
+
+/** One claim to extend: its member, claim token and new deadline (ms). */
+type Extension = readonly [member: string, token: string, until: number];
 
 /** The sorted-set member of a step's entry. */
 const member = (correlationId: string, steps: number) => `${steps}:${correlationId}`;
@@ -29,6 +34,9 @@ export class RedisRetryStore implements RetryPort, MessageSource {
   readonly #options: RedisPortOptions;
   readonly #connection: RedisConnection;
   readonly #keys: readonly string[];
+  readonly #extensions = new TickBatch<Extension>((claims) =>
+    this.#connection.run("retry extend", (redis) => redis.syRetryExtend(...this.#keys, ...claims.flat())),
+  );
 
   constructor(options: RedisPortOptions) {
     this.#options = options;
@@ -87,11 +95,15 @@ export class RedisRetryStore implements RetryPort, MessageSource {
   }
 
   async release(delivery: Delivery, delaySeconds: number): Promise<void> {
-    await this.#move(delivery, "retry release", delaySeconds, true);
+    const { correlationId, steps, token } = delivery.handle as RetryHandle;
+    const at = this.#options.clock.now() + delaySeconds * 1000;
+    await this.#connection.run("retry release", (redis) => redis.syRetryRelease(...this.#keys, member(correlationId, steps), token, at));
   }
 
+  /** Joins the other extends of this turn: one script call moves all their deadlines. */
   async extend(delivery: Delivery, visibilityTimeoutSeconds: number): Promise<void> {
-    await this.#move(delivery, "retry extend", visibilityTimeoutSeconds, false);
+    const { correlationId, steps, token } = delivery.handle as RetryHandle;
+    await this.#extensions.add([member(correlationId, steps), token, this.#options.clock.now() + visibilityTimeoutSeconds * 1000]);
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
@@ -122,14 +134,6 @@ export class RedisRetryStore implements RetryPort, MessageSource {
         this.uri,
         delivery.id,
       ),
-    );
-  }
-
-  async #move(delivery: Delivery, operation: string, seconds: number, release: boolean): Promise<void> {
-    const { correlationId, steps, token } = delivery.handle as RetryHandle;
-    const at = this.#options.clock.now() + seconds * 1000;
-    await this.#connection.run(operation, (redis) =>
-      redis.syRetryMove(...this.#keys, member(correlationId, steps), token, at, release ? 1 : 0),
     );
   }
 }

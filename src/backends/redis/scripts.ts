@@ -21,20 +21,25 @@ export interface RedisScripts extends JournalScripts {
   /** → 1 when released, 0 when not held for those steps, retries and fence. */
   syLeaseRelease(...args: Args): Promise<number>;
   syMarkDispatched(...args: Args): Promise<number>;
-  /** → `["log", entryId]` or `["delayed", member]`. */
-  syStreamSend(...args: Args): Promise<[string, string]>;
+  /** → flat `["log", entryId]` or `["delayed", member]` per message, in order. */
+  syStreamSend(...args: Args): Promise<string[]>;
   /** → flat `[id, body, receiveCount, …]`. */
   syStreamReceive(...args: Args): Promise<(string | number)[]>;
   /** Ack or dead-letter a claimed entry; → 1 if the claim was current. */
   syStreamFinish(...args: Args): Promise<number>;
-  /** Release or extend a claimed entry; → 1 if the claim was current. */
-  syStreamMove(...args: Args): Promise<number>;
+  /** Release a claimed entry; → 1 if the claim was current. */
+  syStreamRelease(...args: Args): Promise<number>;
+  /** Extend claimed entries; → how many claims were current (and are extended). */
+  syStreamExtend(...args: Args): Promise<number>;
   syRetrySchedule(...args: Args): Promise<number>;
   syRetryRemove(...args: Args): Promise<number>;
   /** → flat `[member, body, receiveCount, …]`. */
   syRetryReceive(...args: Args): Promise<(string | number)[]>;
   syRetryFinish(...args: Args): Promise<number>;
-  syRetryMove(...args: Args): Promise<number>;
+  /** Release a claimed entry; → 1 if the claim was current. */
+  syRetryRelease(...args: Args): Promise<number>;
+  /** Extend claimed entries; → how many claims were current (and are extended). */
+  syRetryExtend(...args: Args): Promise<number>;
   /** → 1 when the dead letter was in the list and is removed, 0 when it was not there. */
   syDeadLetterRemove(...args: Args): Promise<number>;
 }
@@ -87,21 +92,35 @@ return 1`;
 // 4 counts (hash id → receives), 5 delayed (zset member → due), 6 delayed bodies, 7 delayed ids,
 // 8 instances (hash correlation id → pending), 9 dead letters (list), 10 dead-letter sequence.
 
-/** ARGV: body, correlationId, dueAt, now, member. */
+/**
+ * ARGV: now, then per message body, correlationId, dueAt, member. One message or a whole batch
+ * (`sendBatch`) in one call. → `[where, id]` per message, flat: `'log'` and the entry id, or
+ * `'delayed'` and the member.
+ */
 const STREAM_SEND = `
-redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
-if tonumber(ARGV[3]) > tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[5])
-  redis.call('HSET', KEYS[6], ARGV[5], ARGV[1])
-  redis.call('HSET', KEYS[7], ARGV[5], ARGV[2])
-  return {'delayed', ARGV[5]}
+local now, out = tonumber(ARGV[1]), {}
+for i = 2, #ARGV, 4 do
+  local body, cid, due, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  redis.call('HINCRBY', KEYS[8], cid, 1)
+  if tonumber(due) > now then
+    redis.call('ZADD', KEYS[5], due, member)
+    redis.call('HSET', KEYS[6], member, body)
+    redis.call('HSET', KEYS[7], member, cid)
+    out[#out + 1] = 'delayed'
+    out[#out + 1] = member
+  else
+    out[#out + 1] = 'log'
+    out[#out + 1] = redis.call('XADD', KEYS[1], '*', 'b', body, 'c', cid)
+  end
 end
-return {'log', redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'c', ARGV[2])}`;
+return out`;
 
-/** ARGV: now, until, token, max, group, consumer. */
+/**
+ * ARGV: now, until, token, max, group, consumer. The consumer group is created (from the start of
+ * the stream) only when the read finds it missing, not tried on every receive.
+ */
 const STREAM_RECEIVE = `
 local now, max = ARGV[1], tonumber(ARGV[4])
-redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[5], '0', 'MKSTREAM')
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 1000)) do
   local body = redis.call('HGET', KEYS[6], m)
   local cid = redis.call('HGET', KEYS[7], m)
@@ -136,7 +155,15 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0
   end
 end
 if n < max then
-  local read = redis.call('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
+  local function readNew()
+    return redis.pcall('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
+  end
+  local read = readNew()
+  if type(read) == 'table' and read.err and string.find(read.err, 'NOGROUP', 1, true) then
+    redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[5], '0', 'MKSTREAM')
+    read = readNew()
+  end
+  if type(read) == 'table' and read.err then return redis.error_reply(read.err) end
   if read then
     for _, entry in ipairs(read[1][2]) do
       if entry[2] then claim(entry[1], field(entry[2], 'b')) end
@@ -163,19 +190,33 @@ if entry then
       reason = ARGV[5], receiveCount = tonumber(redis.call('HGET', KEYS[4], id) or '0'), deadAt = ARGV[6]}))
   end
 end
-redis.call('XACK', KEYS[1], ARGV[3], id)
+redis.pcall('XACK', KEYS[1], ARGV[3], id)
 redis.call('XDEL', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
 redis.call('HDEL', KEYS[3], id)
 redis.call('HDEL', KEYS[4], id)
 return 1`;
 
-/** ARGV: id, token, at, release (0|1). A release clears the token: no stale ack after it. */
-const STREAM_MOVE = `
+/** ARGV: id, token, at. A release clears the token: no stale ack after it. */
+const STREAM_RELEASE = `
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[1])
-if ARGV[4] == '1' then redis.call('HSET', KEYS[3], ARGV[1], '') end
+redis.call('HSET', KEYS[3], ARGV[1], '')
 return 1`;
+
+/**
+ * ARGV: per claim id, token, new deadline. Moves the deadline of every claim that is still the
+ * caller's; one call for all the in-flight messages of a worker.
+ */
+const STREAM_EXTEND = `
+local n = 0
+for i = 1, #ARGV, 3 do
+  if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[2], 'XX', ARGV[i + 2], ARGV[i])
+    n = n + 1
+  end
+end
+return n`;
 
 // Retry keys, in this order for every retry script: 1 due (zset member → due time, or claim
 // deadline while claimed), 2 bodies, 3 tokens, 4 counts, 5 instances, 6 dead letters, 7 sequence.
@@ -229,12 +270,23 @@ end
 remove(ARGV[1], ARGV[3])
 return 1`;
 
-/** ARGV: member, token, at, release (0|1). */
-const RETRY_MOVE = `
+/** ARGV: member, token, at. A release clears the token: no stale ack after it. */
+const RETRY_RELEASE = `
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
-if ARGV[4] == '1' then redis.call('HDEL', KEYS[3], ARGV[1]) end
+redis.call('HDEL', KEYS[3], ARGV[1])
 return 1`;
+
+/** ARGV: per claim member, token, new deadline. As {@link STREAM_EXTEND}, on the due set. */
+const RETRY_EXTEND = `
+local n = 0
+for i = 1, #ARGV, 3 do
+  if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[i + 2], ARGV[i])
+    n = n + 1
+  end
+end
+return n`;
 
 /**
  * KEYS: the dead-letter list of the stream or the retry store. ARGV: seq. Removes the entry with
@@ -265,12 +317,14 @@ export function defineScripts(redis: Redis): void {
     syStreamSend: [STREAM_SEND, STREAM_KEYS],
     syStreamReceive: [STREAM_RECEIVE, STREAM_KEYS],
     syStreamFinish: [STREAM_FINISH, STREAM_KEYS],
-    syStreamMove: [STREAM_MOVE, STREAM_KEYS],
+    syStreamRelease: [STREAM_RELEASE, STREAM_KEYS],
+    syStreamExtend: [STREAM_EXTEND, STREAM_KEYS],
     syRetrySchedule: [RETRY_SCHEDULE, RETRY_KEYS],
     syRetryRemove: [RETRY_REMOVE, RETRY_KEYS],
     syRetryReceive: [RETRY_RECEIVE, RETRY_KEYS],
     syRetryFinish: [RETRY_FINISH, RETRY_KEYS],
-    syRetryMove: [RETRY_MOVE, RETRY_KEYS],
+    syRetryRelease: [RETRY_RELEASE, RETRY_KEYS],
+    syRetryExtend: [RETRY_EXTEND, RETRY_KEYS],
     syDeadLetterRemove: [DEAD_LETTER_REMOVE, 1],
   };
   for (const [name, [lua, numberOfKeys]] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys });

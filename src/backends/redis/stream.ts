@@ -5,7 +5,9 @@
  * and records each claim's deadline, by the injected clock, in a sorted set; entries whose
  * deadline has passed are claimed again (XCLAIM) with a fresh claim token. `ack` (XACK + XDEL),
  * `release`, `extend` and `deadLetter` act only while the caller's token is current, so a consumer
- * whose claim expired cannot touch a message someone else now holds.
+ * whose claim expired cannot touch a message someone else now holds. The extends of one turn of the
+ * event loop (a worker's sweep over its in-flight messages) go out as one script call, and a
+ * `sendBatch` is one script call per {@link TICK_BATCH_MAX} messages.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -23,6 +25,7 @@ import { refuseInstanceFilter } from "../unfiltered.js";
 import type { RedisConnection } from "./connection.js";
 import { streamKeys } from "./keys.js";
 import type { RedisPortOptions } from "./port-options.js";
+import { TICK_BATCH_MAX, TickBatch } from "./tick-batch.js";
 
 /** The consumer group every Switchyard worker reads the stream through. */
 export const CONSUMER_GROUP = "switchyard";
@@ -31,6 +34,9 @@ interface StreamHandle {
   readonly id: string;
   readonly token: string;
 }
+
+/** One claim to extend: its entry id, claim token and new deadline (ms). */
+type Extension = readonly [id: string, token: string, until: number];
 
 /** Stream port and message source over one prefix's Redis stream. */
 export class RedisStream implements StreamPort, MessageSource {
@@ -41,6 +47,9 @@ export class RedisStream implements StreamPort, MessageSource {
   readonly #connection: RedisConnection;
   readonly #keys: readonly string[];
   readonly #consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly #extensions = new TickBatch<Extension>((claims) =>
+    this.#connection.run("stream extend", (redis) => redis.syStreamExtend(...this.#keys, ...claims.flat())),
+  );
 
   constructor(options: RedisPortOptions) {
     this.#options = options;
@@ -51,19 +60,36 @@ export class RedisStream implements StreamPort, MessageSource {
   }
 
   async send(message: OutgoingMessage): Promise<Receipt> {
-    const now = this.#options.clock.now();
-    const dueAt = now + Math.max(0, message.delaySeconds) * 1000;
-    const [where, id] = await this.#connection.run("stream send", (redis) =>
-      redis.syStreamSend(...this.#keys, message.body, message.correlationId, dueAt, now, randomUUID()),
-    );
-    return where === "log" ? { stream: this.#keys[0], id } : { delayed: this.#keys[4], id };
+    const [receipt] = await this.#send("stream send", [message]);
+    return receipt as Receipt;
   }
 
+  /** One script call per {@link TICK_BATCH_MAX} messages; a call that fails fails each of its messages. */
   async sendBatch(messages: readonly OutgoingMessage[]): Promise<BatchItemResult[]> {
-    const settled = await Promise.allSettled(messages.map((message) => this.send(message)));
-    return settled.map((outcome) =>
-      outcome.status === "fulfilled" ? { ok: true, receipt: outcome.value } : { ok: false, error: outcome.reason as Error },
+    const chunks: (readonly OutgoingMessage[])[] = [];
+    for (let start = 0; start < messages.length; start += TICK_BATCH_MAX) chunks.push(messages.slice(start, start + TICK_BATCH_MAX));
+    const settled = await Promise.allSettled(chunks.map((chunk) => this.#send("stream send batch", chunk)));
+    return settled.flatMap((outcome, i): BatchItemResult[] =>
+      outcome.status === "fulfilled"
+        ? outcome.value.map((receipt) => ({ ok: true, receipt }))
+        : (chunks[i] ?? []).map(() => ({ ok: false, error: outcome.reason as Error })),
     );
+  }
+
+  async #send(operation: string, messages: readonly OutgoingMessage[]): Promise<Receipt[]> {
+    const now = this.#options.clock.now();
+    const args: (string | number)[] = [now];
+    for (const message of messages) {
+      const dueAt = now + Math.max(0, message.delaySeconds) * 1000;
+      args.push(message.body, message.correlationId, dueAt, randomUUID());
+    }
+    const flat = await this.#connection.run(operation, (redis) => redis.syStreamSend(...this.#keys, ...args));
+    const receipts: Receipt[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const id = String(flat[i + 1]);
+      receipts.push(flat[i] === "log" ? { stream: this.#keys[0], id } : { delayed: this.#keys[4], id });
+    }
+    return receipts;
   }
 
   /** A consumer group hands out entries in stream order: it cannot pick one instance's. */
@@ -99,11 +125,15 @@ export class RedisStream implements StreamPort, MessageSource {
   }
 
   async release(delivery: Delivery, delaySeconds: number): Promise<void> {
-    await this.#move(delivery, "stream release", delaySeconds, true);
+    const { id, token } = delivery.handle as StreamHandle;
+    const at = this.#options.clock.now() + delaySeconds * 1000;
+    await this.#connection.run("stream release", (redis) => redis.syStreamRelease(...this.#keys, id, token, at));
   }
 
+  /** Joins the other extends of this turn: one script call moves all their deadlines. */
   async extend(delivery: Delivery, visibilityTimeoutSeconds: number): Promise<void> {
-    await this.#move(delivery, "stream extend", visibilityTimeoutSeconds, false);
+    const { id, token } = delivery.handle as StreamHandle;
+    await this.#extensions.add([id, token, this.#options.clock.now() + visibilityTimeoutSeconds * 1000]);
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
@@ -139,11 +169,5 @@ export class RedisStream implements StreamPort, MessageSource {
     await this.#connection.run(operation, (redis) =>
       redis.syStreamFinish(...this.#keys, id, token, CONSUMER_GROUP, dead, reason ?? "", now, this.uri),
     );
-  }
-
-  async #move(delivery: Delivery, operation: string, seconds: number, release: boolean): Promise<void> {
-    const { id, token } = delivery.handle as StreamHandle;
-    const at = this.#options.clock.now() + seconds * 1000;
-    await this.#connection.run(operation, (redis) => redis.syStreamMove(...this.#keys, id, token, at, release ? 1 : 0));
   }
 }

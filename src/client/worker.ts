@@ -66,9 +66,10 @@ export class Worker {
   readonly #inFlight = new Set<Promise<void>>();
   /**
    * In-flight deliveries: their source, when their claim was last taken or extended (ms,
-   * monotonic), and how to abandon their processing at the shutdown timeout.
+   * monotonic), and how to abandon their processing at the shutdown timeout (only a worker with
+   * a shutdown timeout ever abandons one; the others spare every message its controller).
    */
-  readonly #claims = new Map<Delivery, { source: MessageSource; since: number; abandon: AbortController }>();
+  readonly #claims = new Map<Delivery, { source: MessageSource; since: number; abandon: AbortController | undefined }>();
   #stopping = false;
   readonly #pause = new Pause();
   #next = 0;
@@ -151,7 +152,7 @@ export class Worker {
     this.#logger.warn(`shutdown timeout: handing ${this.#claims.size} in-flight message(s) back for redelivery`);
     // Processings still in their actions give up at once: they release their leases, send
     // nothing, and #handle hands their messages back. Those already sending finish first.
-    for (const { abandon } of this.#claims.values()) abandon.abort();
+    for (const { abandon } of this.#claims.values()) abandon?.abort();
     await Promise.all(this.#inFlight);
   }
 
@@ -196,9 +197,9 @@ export class Worker {
 
   #start(source: MessageSource, delivery: Delivery): void {
     this.stats.received++;
-    const abandon = new AbortController();
+    const abandon = this.#options.shutdownTimeoutSeconds === undefined ? undefined : new AbortController();
     this.#claims.set(delivery, { source, since: performance.now(), abandon });
-    const task = this.#handle(source, delivery, abandon.signal).finally(() => {
+    const task = this.#handle(source, delivery, abandon?.signal).finally(() => {
       this.#claims.delete(delivery);
       this.#inFlight.delete(task);
       this.stats.inFlight = this.#inFlight.size;
@@ -208,10 +209,10 @@ export class Worker {
     this.stats.inFlight = this.#inFlight.size;
   }
 
-  async #handle(source: MessageSource, delivery: Delivery, signal: AbortSignal): Promise<void> {
+  async #handle(source: MessageSource, delivery: Delivery, signal: AbortSignal | undefined): Promise<void> {
     let outcome: ProcessOutcome;
     try {
-      outcome = await this.#engine.process(delivery, { signal });
+      outcome = await this.#engine.process(delivery, signal === undefined ? undefined : { signal });
     } catch (error) {
       this.stats.unfinished++;
       this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`);

@@ -218,7 +218,8 @@ export class Engine {
     return decodeMessage(body, this.#defaults);
   }
 
-  async #process(delivery: Delivery, options: ProcessOptions): Promise<ProcessOutcome> {
+  /** Not async: the processing's own promise is returned as it is, without wrapping it in another. */
+  #process(delivery: Delivery, options: ProcessOptions): ProcessOutcome | Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
       message = this.decode(delivery.body);
@@ -874,8 +875,8 @@ class Processing {
     await this.#journal((journal) => journal.appendErrors(this.#correlationId, { counters, dimensions }));
   }
 
-  async #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {
-    await writeJournal(this.#engine, write);
+  #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {
+    return writeJournal(this.#engine, write);
   }
 
   #logFields(): Record<string, unknown> {
@@ -899,8 +900,9 @@ export async function journalMessage(
   side: Side,
   how: { readonly origin?: MessageOrigin | undefined; readonly due?: number | undefined } = {},
 ): Promise<void> {
+  if (engine.roles.journal === undefined) return;
   const system = message.system_context;
-  const entry: JournalMessage = {
+  const entry: { -readonly [K in keyof JournalMessage]: JournalMessage[K] } = {
     current_state: system.current_state,
     current_event: system.current_event,
     steps: system.steps,
@@ -909,9 +911,9 @@ export async function journalMessage(
     role,
     side,
     at: engine.clock.now(),
-    ...(how.origin === undefined ? {} : { origin: how.origin }),
-    ...(how.due === undefined ? {} : { due: how.due }),
   };
+  if (how.origin !== undefined) entry.origin = how.origin;
+  if (how.due !== undefined) entry.due = how.due;
   await writeJournal(engine, (journal) => journal.appendMessage(system.correlation_id, entry));
 }
 

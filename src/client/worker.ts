@@ -6,6 +6,7 @@
  * leaves it claimed, and the source delivers it again when its visibility timeout runs out; the
  * lease and the dispatched flag make the repeat harmless.
  */
+import { setMaxListeners } from "node:events";
 import type { Engine, ProcessOutcome } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
@@ -64,11 +65,14 @@ export class Worker {
   readonly #options: WorkerOptions;
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
+  /** In-flight deliveries: their source, and when their claim was last taken or extended (ms, monotonic). */
+  readonly #claims = new Map<Delivery, { source: MessageSource; since: number }>();
   /**
-   * In-flight deliveries: their source, when their claim was last taken or extended (ms,
-   * monotonic), and how to abandon their processing at the shutdown timeout.
+   * Abandons every in-flight processing at once at the shutdown timeout; one for the worker, as a
+   * controller per message cost several microseconds each. None without a shutdown timeout: the
+   * drain then waits for every processing.
    */
-  readonly #claims = new Map<Delivery, { source: MessageSource; since: number; abandon: AbortController }>();
+  readonly #abandon: AbortController | undefined;
   #stopping = false;
   readonly #pause = new Pause();
   #next = 0;
@@ -83,6 +87,11 @@ export class Worker {
     this.#visibility = options.visibilityTimeoutSeconds ?? 30;
     this.#options = options;
     this.#logger = options.logger ?? engine.logger ?? silentLogger;
+    if (options.shutdownTimeoutSeconds !== undefined) {
+      this.#abandon = new AbortController();
+      // Each in-flight processing listens while its actions run: as many listeners as the concurrency.
+      setMaxListeners(0, this.#abandon.signal);
+    }
     this.stats = { received: 0, processed: 0, outcomes: {}, unfinished: 0, abandoned: 0, inFlight: 0, startedAt: Date.now() };
   }
 
@@ -151,7 +160,7 @@ export class Worker {
     this.#logger.warn(`shutdown timeout: handing ${this.#claims.size} in-flight message(s) back for redelivery`);
     // Processings still in their actions give up at once: they release their leases, send
     // nothing, and #handle hands their messages back. Those already sending finish first.
-    for (const { abandon } of this.#claims.values()) abandon.abort();
+    this.#abandon?.abort();
     await Promise.all(this.#inFlight);
   }
 
@@ -196,9 +205,8 @@ export class Worker {
 
   #start(source: MessageSource, delivery: Delivery): void {
     this.stats.received++;
-    const abandon = new AbortController();
-    this.#claims.set(delivery, { source, since: performance.now(), abandon });
-    const task = this.#handle(source, delivery, abandon.signal).finally(() => {
+    this.#claims.set(delivery, { source, since: performance.now() });
+    const task = this.#handle(source, delivery, this.#abandon?.signal).finally(() => {
       this.#claims.delete(delivery);
       this.#inFlight.delete(task);
       this.stats.inFlight = this.#inFlight.size;
@@ -208,10 +216,10 @@ export class Worker {
     this.stats.inFlight = this.#inFlight.size;
   }
 
-  async #handle(source: MessageSource, delivery: Delivery, signal: AbortSignal): Promise<void> {
+  async #handle(source: MessageSource, delivery: Delivery, signal: AbortSignal | undefined): Promise<void> {
     let outcome: ProcessOutcome;
     try {
-      outcome = await this.#engine.process(delivery, { signal });
+      outcome = await this.#engine.process(delivery, signal === undefined ? undefined : { signal });
     } catch (error) {
       this.stats.unfinished++;
       this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`);

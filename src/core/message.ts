@@ -98,6 +98,9 @@ const NUMBER_RANGES: Record<string, NumberRange & { readonly required: boolean }
   fence_token: { min: 0, max: Number.MAX_SAFE_INTEGER, whole: true, required: false },
 };
 
+/** {@link NUMBER_RANGES} as a list, built once: every decode walks it. */
+const NUMBER_CHECKS = Object.entries(NUMBER_RANGES);
+
 function checkNumber(sc: Record<string, unknown>, key: string, range: NumberRange & { readonly required: boolean }): void {
   const value = sc[key];
   if (value === undefined && !range.required) return;
@@ -142,7 +145,7 @@ export function decodeMessage(body: string, defaults: (machineName: string) => M
       throw new MalformedMessageError(`message system_context.${key} is missing or not a string`);
     }
   }
-  for (const [key, range] of Object.entries(NUMBER_RANGES)) checkNumber(sc, key, range);
+  for (const [key, range] of NUMBER_CHECKS) checkNumber(sc, key, range);
   const uc = parsed.user_context ?? {};
   if (!isObject(uc)) throw new MalformedMessageError("message user_context is not a JSON object");
   const system = sc as Partial<SystemContext>;

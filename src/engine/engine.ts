@@ -12,12 +12,12 @@ import { retryBackoffSeconds } from "../core/backoff.js";
 import { ErrorTally } from "../core/counters.js";
 import { type ActionSite, actionSite, describeError } from "../core/failure.js";
 import {
-  cloneMessage,
   DEFAULT_LEASE_TIMEOUT_SECONDS,
   DEFAULT_MAX_RETRIES,
   TIMER_EVENT,
   decodeMessage,
   encodeMessage,
+  type MessageDefaults,
   type SystemContext,
   type WireMessage,
 } from "../core/message.js";
@@ -184,8 +184,8 @@ export class Engine {
    * must not be acknowledged (its source delivers it again).
    */
   async process(delivery: Delivery, options: ProcessOptions = {}): Promise<ProcessOutcome> {
-    const key = `${delivery.role}.${delivery.side}:${delivery.id}`;
     if (delivery.receiveCount > this.maxReceiveCount) {
+      const key = errorKey(delivery);
       const last = this.#lastErrors.get(key);
       this.#lastErrors.delete(key);
       return {
@@ -195,9 +195,11 @@ export class Engine {
     }
     try {
       const outcome = await this.#process(delivery, options);
-      this.#lastErrors.delete(key);
+      // Most of the time nothing is remembered: skip building the key.
+      if (this.#lastErrors.size > 0) this.#lastErrors.delete(errorKey(delivery));
       return outcome;
     } catch (error) {
+      const key = errorKey(delivery);
       this.#lastErrors.delete(key); // re-insert as the newest
       this.#lastErrors.set(key, (error as Error).message ?? String(error));
       if (this.#lastErrors.size > REMEMBERED_ERRORS) this.#lastErrors.delete(this.#lastErrors.keys().next().value as string);
@@ -205,13 +207,22 @@ export class Engine {
     }
   }
 
-  async #process(delivery: Delivery, options: ProcessOptions): Promise<ProcessOutcome> {
+  /** What a message leaves out, from its machine's definition and the settings (one function for every decode). */
+  readonly #defaults = (machineName: string): MessageDefaults => ({
+    max_retries: this.definitions.machines.get(machineName)?.maxRetries ?? DEFAULT_MAX_RETRIES,
+    lease_timeout: this.leaseTimeoutSeconds,
+  });
+
+  /** @internal Decode a message body with this engine's defaults; throws {@link MalformedMessageError}. */
+  decode(body: string): WireMessage {
+    return decodeMessage(body, this.#defaults);
+  }
+
+  /** Not async: the processing's own promise is returned as it is, without wrapping it in another. */
+  #process(delivery: Delivery, options: ProcessOptions): ProcessOutcome | Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
-      message = decodeMessage(delivery.body, (name) => ({
-        max_retries: this.definitions.machines.get(name)?.maxRetries ?? DEFAULT_MAX_RETRIES,
-        lease_timeout: this.leaseTimeoutSeconds,
-      }));
+      message = this.decode(delivery.body);
     } catch (error) {
       if (error instanceof MalformedMessageError) return { kind: "malformed", reason: error.message };
       throw error;
@@ -226,6 +237,11 @@ export class Engine {
     }
     return new Processing(this, machine, delivery, message, options.signal).run();
   }
+}
+
+/** Which delivery an engine's remembered error belongs to: its source and message id. */
+function errorKey(delivery: Delivery): string {
+  return `${delivery.role}.${delivery.side}:${delivery.id}`;
 }
 
 /** The result of running the transitions of one processing (step 3). */
@@ -244,8 +260,15 @@ class Processing {
   readonly #delivery: Delivery;
   /** The fence token of the lease this processing holds, once taken. */
   #fenceToken: number | undefined;
-  /** The message as received; retries start from it, untouched by the attempt (step 6). */
+  /**
+   * The message as received. Its user context becomes the actions' data at the first run of the
+   * transitions (the message is decoded afresh for each processing, so nothing else holds it);
+   * from then on, a copy untouched by the attempt is decoded again from the body ({@link #pristine}):
+   * retries start from it (step 6). Its system context is never written.
+   */
   readonly #original: WireMessage;
+  /** The first run of the transitions took {@link #original}'s user context as its data. */
+  #dataTaken = false;
   readonly #system: SystemContext;
   readonly #errors = new ErrorTally();
   readonly #signal: AbortSignal | undefined;
@@ -311,7 +334,7 @@ class Processing {
       // 7. Release, only if we hold it.
       if (fenceToken !== undefined) await this.#releaseLease(steps, retries, fenceToken);
       // 8. Metrics.
-      await this.#emitErrors();
+      if (!this.#errors.isEmpty) await this.#emitErrors();
     }
     return { kind, correlationId: this.#correlationId };
   }
@@ -370,10 +393,10 @@ class Processing {
     try {
       // 2. Duplicate check.
       if (await this.#isDispatched()) return await this.#dropDuplicate("duplicate delivery dropped");
-      await this.#ensureRecorded();
+      if (this.#roles.journal !== undefined && !this.#engine.journaled.has(this.#correlationId)) await this.#ensureRecorded();
       // The operator's controls (SPEC §9): a step already taken, a pause, an abort.
       const control = await this.#readControl();
-      const obeyed = await this.#obey(control);
+      const obeyed = control !== undefined && this.#controlApplies(control) ? await this.#obey(control) : undefined;
       if (obeyed !== undefined) return obeyed;
       // 3. Transitions.
       result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortedHere ? this.#abortPlan() : undefined));
@@ -403,8 +426,8 @@ class Processing {
     // 5. Bookkeeping.
     await this.#markDispatched();
     if (sent !== undefined) await this.#storeCheckpoint(sent);
-    await this.#stopRetries();
-    await this.#cancelTimer();
+    if (this.#delivery.role === "retry") await this.#stopRetries();
+    if (this.#hasTimerToCancel()) await this.#cancelTimer();
     // Nothing sent and not final: the instance rests here until an external event (sendEvent) or
     // its timer. The dispatched flag above is set all the same, so of the messages that compete
     // for the next step (two events, an event and a timer), exactly one runs.
@@ -448,6 +471,14 @@ class Processing {
       this.#engine.logger.warn(`could not read the controls of the instance from ${journal.uri}: ${(error as Error).message}; the step runs as if none were set`, this.#logFields());
       return undefined;
     }
+  }
+
+  /** Whether {@link #obey} has anything to do: a step taken, an ended instance, a pause or an abort. */
+  #controlApplies(control: InstanceControl): boolean {
+    const steps = this.#system.steps;
+    return (
+      (steps >= 1 && steps <= control.steps) || FINAL_STATUSES.includes(control.status) || control.paused || control.abort !== undefined
+    );
   }
 
   /**
@@ -500,9 +531,13 @@ class Processing {
     return onAbort === undefined ? "end" : planAbort(this.#machine, this.#system.current_state, onAbort);
   }
 
+  /** The message leaves a state that has a timer by another event (see {@link #cancelTimer}). */
+  #hasTimerToCancel(): boolean {
+    return this.#system.current_event !== TIMER_EVENT && timerOf(this.#machine, this.#system.current_state) !== undefined;
+  }
+
   /** Leaving a state with a timer by another event: its timer entry (same step) is removed where the retry store can. */
   async #cancelTimer(): Promise<void> {
-    if (this.#system.current_event === TIMER_EVENT || timerOf(this.#machine, this.#system.current_state) === undefined) return;
     for (const [side, port] of sidesOf(this.#roles.retry)) {
       if (this.#delivery.role === "retry" && this.#delivery.side === side) continue; // #stopRetries did
       try {
@@ -588,8 +623,14 @@ class Processing {
    * abort without one (no action runs; the instance ends where it is).
    */
   async #runTransitions(fenceToken: number, first?: TransitionPlan | "end"): Promise<TransitionResult> {
-    const working = cloneMessage(this.#original);
-    const data = working.user_context;
+    // The happy path needs no copy: the first run works on the decoded message itself.
+    let data: Record<string, unknown>;
+    if (this.#dataTaken) {
+      data = this.#pristine().user_context;
+    } else {
+      data = this.#original.user_context;
+      this.#dataTaken = true;
+    }
     const obj: ActionObj = { fenceToken, delay: undefined };
     let state = this.#system.current_state;
     let event = this.#system.current_event;
@@ -689,7 +730,7 @@ class Processing {
    * then the stream as a last resort), or give up when `max_retries` is exhausted.
    */
   async #retry(thrown: unknown, minDelaySeconds = 0): Promise<"retrying" | "failed"> {
-    const retry = cloneMessage(this.#original);
+    const retry = this.#pristine();
     const system = retry.system_context;
     system.retries += 1;
     // The retry's lease must come out above the token this attempt held, on either cache.
@@ -714,7 +755,7 @@ class Processing {
           machineName: this.#machine.name,
           status: "failed",
           state: this.#original.system_context.current_state,
-          userContext: this.#original.user_context,
+          userContext: retry.user_context,
           reason,
           steps: system.steps,
         }),
@@ -725,6 +766,14 @@ class Processing {
     const delay = Math.max(minDelaySeconds, retryBackoffSeconds(system.retries, this.#engine.random));
     await this.#send(retry, delay, ["retry", "stream"], "retry");
     return "retrying";
+  }
+
+  /**
+   * A fresh copy of the message as received, for the caller to change: the body decoded again (it
+   * decoded once, so it does). Only retries and a compensation after discarded actions need one.
+   */
+  #pristine(): WireMessage {
+    return this.#engine.decode(this.#delivery.body);
   }
 
   /** Journal the failed attempt (an action's error, or `undefined` for a lease that was unavailable). */
@@ -809,7 +858,6 @@ class Processing {
 
   /** Step 8: one metrics call with every counter recorded during this processing. */
   async #emitErrors(): Promise<void> {
-    if (this.#errors.isEmpty) return;
     const counters = this.#errors.toJSON();
     const dimensions = {
       machine_name: this.#original.system_context.machine_name,
@@ -827,8 +875,8 @@ class Processing {
     await this.#journal((journal) => journal.appendErrors(this.#correlationId, { counters, dimensions }));
   }
 
-  async #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {
-    await writeJournal(this.#engine, write);
+  #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {
+    return writeJournal(this.#engine, write);
   }
 
   #logFields(): Record<string, unknown> {
@@ -852,8 +900,9 @@ export async function journalMessage(
   side: Side,
   how: { readonly origin?: MessageOrigin | undefined; readonly due?: number | undefined } = {},
 ): Promise<void> {
+  if (engine.roles.journal === undefined) return;
   const system = message.system_context;
-  const entry: JournalMessage = {
+  const entry: { -readonly [K in keyof JournalMessage]: JournalMessage[K] } = {
     current_state: system.current_state,
     current_event: system.current_event,
     steps: system.steps,
@@ -862,9 +911,9 @@ export async function journalMessage(
     role,
     side,
     at: engine.clock.now(),
-    ...(how.origin === undefined ? {} : { origin: how.origin }),
-    ...(how.due === undefined ? {} : { due: how.due }),
   };
+  if (how.origin !== undefined) entry.origin = how.origin;
+  if (how.due !== undefined) entry.due = how.due;
   await writeJournal(engine, (journal) => journal.appendMessage(system.correlation_id, entry));
 }
 

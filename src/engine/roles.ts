@@ -29,11 +29,18 @@ export interface RoleBindings {
   readonly journal?: JournalPort | undefined;
 }
 
-/** The sides of a role that are configured, primary first. */
-export function sidesOf<T>(pair: Sided<T> | undefined): Array<[Side, T]> {
-  if (pair === undefined) return [];
-  const sides: Array<[Side, T]> = [["primary", pair.primary]];
-  if (pair.secondary !== undefined) sides.push(["secondary", pair.secondary]);
+const NO_SIDES: ReadonlyArray<readonly [Side, never]> = [];
+/** The sides of each binding, built once: every processing walks them several times. */
+const sidesByPair = new WeakMap<Sided<unknown>, ReadonlyArray<readonly [Side, unknown]>>();
+
+/** The sides of a role that are configured, primary first (bindings are fixed once made). */
+export function sidesOf<T>(pair: Sided<T> | undefined): ReadonlyArray<readonly [Side, T]> {
+  if (pair === undefined) return NO_SIDES;
+  let sides = sidesByPair.get(pair) as ReadonlyArray<readonly [Side, T]> | undefined;
+  if (sides === undefined) {
+    sides = pair.secondary === undefined ? [["primary", pair.primary]] : [["primary", pair.primary], ["secondary", pair.secondary]];
+    sidesByPair.set(pair, sides);
+  }
   return sides;
 }
 
@@ -57,7 +64,7 @@ export async function sendToRole(
   logger: Logger,
   skipPrimary = false,
 ): Promise<SentMessage | undefined> {
-  const ports: Array<[Side, StreamPort | RetryPort]> = role === "stream" ? sidesOf(roles.stream) : sidesOf(roles.retry);
+  const ports: ReadonlyArray<readonly [Side, StreamPort | RetryPort]> = role === "stream" ? sidesOf(roles.stream) : sidesOf(roles.retry);
   for (const [side, port] of ports) {
     if (skipPrimary && side === "primary") continue;
     try {

@@ -72,15 +72,23 @@ describe("worker", () => {
   });
 
   it("past the shutdown timeout, in-flight messages are handed back for redelivery", async () => {
-    const { correlationId } = await sy.start("slow", { context: { sleep_ms: 3_000 } });
-    const worker = sy.worker({ concurrency: 4, shutdownTimeoutSeconds: 0.3 });
+    // More in flight than an AbortSignal's default listener limit (10): they share the worker's one.
+    const started = await sy.startMany(Array.from({ length: 12 }, () => ({ machineName: "slow", context: { sleep_ms: 3_000 } })));
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    const worker = sy.worker({ concurrency: 16, shutdownTimeoutSeconds: 0.3 });
     const running = worker.run();
     setTimeout(() => worker.stop(), 200);
     const began = Date.now();
     const stats = await running;
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    process.off("warning", onWarning);
     expect(Date.now() - began).toBeLessThan(2_000);
-    expect(stats.unfinished).toBe(1);
+    expect(stats).toMatchObject({ received: 12, unfinished: 12, abandoned: 12 });
+    expect(warnings).toEqual([]);
     // Handed back: deliverable again at once, although its visibility timeout has not run out.
+    const correlationId = started[0]?.ok ? started[0].correlationId : "";
     const [again] = await sy.sources[0]!.receive({ max: 1, visibilityTimeoutSeconds: 30, correlationId });
     expect(again?.receiveCount).toBe(2);
   });

@@ -208,15 +208,23 @@ return 1`;
  * ARGV: per claim id, token, new deadline. Moves the deadline of every claim that is still the
  * caller's; one call for all the in-flight messages of a worker.
  */
-const STREAM_EXTEND = `
+const STREAM_EXTEND = extendScript(2);
+
+/**
+ * Moves the deadline in the sorted set `KEYS[deadlines]` of every claim whose token in `KEYS[3]`
+ * is still the caller's; ARGV: per claim, its member, token and new deadline.
+ */
+function extendScript(deadlines: number): string {
+  return `
 local n = 0
 for i = 1, #ARGV, 3 do
   if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[i + 1] then
-    redis.call('ZADD', KEYS[2], 'XX', ARGV[i + 2], ARGV[i])
+    redis.call('ZADD', KEYS[${deadlines}], 'XX', ARGV[i + 2], ARGV[i])
     n = n + 1
   end
 end
 return n`;
+}
 
 // Retry keys, in this order for every retry script: 1 due (zset member → due time, or claim
 // deadline while claimed), 2 bodies, 3 tokens, 4 counts, 5 instances, 6 dead letters, 7 sequence.
@@ -278,15 +286,7 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 return 1`;
 
 /** ARGV: per claim member, token, new deadline. As {@link STREAM_EXTEND}, on the due set. */
-const RETRY_EXTEND = `
-local n = 0
-for i = 1, #ARGV, 3 do
-  if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[i + 1] then
-    redis.call('ZADD', KEYS[1], 'XX', ARGV[i + 2], ARGV[i])
-    n = n + 1
-  end
-end
-return n`;
+const RETRY_EXTEND = extendScript(1);
 
 /**
  * KEYS: the dead-letter list of the stream or the retry store. ARGV: seq. Removes the entry with

@@ -1,0 +1,51 @@
+/**
+ * What differs between the SQL backends' statements, so that each port has one implementation
+ * (the classes of this folder) for SQLite and PostgreSQL alike.
+ *
+ * Statements are written once, with PostgreSQL's numbered placeholders (`$1`, `$2`, a number used
+ * as often as needed); an executor that binds positionally (better-sqlite3) rewrites them when it
+ * prepares the statement. Both dialects take `INSERT … AS alias … ON CONFLICT … DO UPDATE` with
+ * `excluded`, `RETURNING`, and `CAST(x AS bigint)`; what they spell differently is here:
+ *
+ * | | SQLite | PostgreSQL |
+ * | --- | --- | --- |
+ * | tables | bare names in the file | qualified by the URI's schema |
+ * | the larger of two values | `max(a, b)` | `GREATEST(a, b)` |
+ * | an `INSERT` inside `WITH` | no: a second statement | yes: one statement |
+ * | time columns | the clock's milliseconds | `bigint`: whole milliseconds |
+ * | JSON columns | text | `jsonb`, read back parsed |
+ * | where the checkpoint lives | the instance's `instance_state` row | a `checkpoints` row |
+ * | JSON functions | `json_each`, `json_group_object` | `jsonb_each_text`, `jsonb_object_agg` |
+ */
+
+/** The SQL of one backend kind: names, spellings, and the statements whose storage differs. */
+export interface SqlDialect {
+  readonly name: "sqlite" | "postgres";
+  /** A table as the statements name it (`"schema".name` on PostgreSQL). */
+  table(name: string): string;
+  /** The larger of two SQL expressions. */
+  greatest(a: string, b: string): string;
+  /** Whether a `WITH` clause may hold an `INSERT` (and so a read of the same snapshot beside it). */
+  readonly writableCte: boolean;
+  /** A time in milliseconds as the time columns store it. */
+  millis(ms: number): number;
+  /** A JSON column's value as the driver returns it, parsed. */
+  json<T>(value: unknown): T;
+  /**
+   * The checkpoint statements. `store` binds `$1` correlation id, `$2` steps, `$3` the receipt's
+   * JSON, `$4` the time; `get` binds `$1` and selects `steps`, `receipt` and `stored_at` (a row
+   * with a null receipt counts as none).
+   */
+  readonly checkpoint: { readonly store: string; readonly get: string };
+  /**
+   * The metrics totals per dimension set, sorted by machine, state and event in byte order:
+   * `$1` the earliest time, `$2` the machine name or null; selects the dimension columns,
+   * `emissions` and `counters` (a JSON object of summed counters).
+   */
+  readonly metricsTotals: string;
+}
+
+/** Milliseconds `seconds` (never negative) after `now`, as the dialect stores times. */
+export function after(dialect: SqlDialect, now: number, seconds: number): number {
+  return dialect.millis(now + Math.max(0, seconds) * 1000);
+}

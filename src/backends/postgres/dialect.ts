@@ -9,6 +9,10 @@ export function postgresDialect(table: (name: string) => string): SqlDialect {
     greatest: (a, b) => `GREATEST(${a}, ${b})`,
     writableCte: true,
     millis: Math.round,
+    true: "true",
+    boolean: (value) => value,
+    noLimit: null,
+    jsonNumber: (column, key) => `(${column}::jsonb ->> '${key}')::bigint`,
     json: <T>(value: unknown) => (typeof value === "string" ? JSON.parse(value) : value) as T,
     checkpoint: {
       store: `INSERT INTO ${table("checkpoints")} (correlation_id, steps, receipt, stored_at) VALUES ($1, $2, $3, $4)

@@ -14,6 +14,9 @@
  * | an `INSERT` inside `WITH` | no: a second statement | yes: one statement |
  * | time columns | the clock's milliseconds | `bigint`: whole milliseconds |
  * | JSON columns | text | `jsonb`, read back parsed |
+ * | a number in a JSON text column | `json_extract(c, '$.k')` | `(c::jsonb ->> 'k')::bigint` |
+ * | booleans | 1 and 0 | `true` and `false` |
+ * | no `LIMIT` | -1 | NULL |
  * | where the checkpoint lives | the instance's `instance_state` row | a `checkpoints` row |
  * | JSON functions | `json_each`, `json_group_object` | `jsonb_each_text`, `jsonb_object_agg` |
  */
@@ -29,6 +32,14 @@ export interface SqlDialect {
   readonly writableCte: boolean;
   /** A time in milliseconds as the time columns store it. */
   millis(ms: number): number;
+  /** A boolean column's true, in SQL. */
+  readonly true: string;
+  /** A boolean as a boolean column takes it. */
+  boolean(value: boolean): unknown;
+  /** The `LIMIT` that limits nothing. */
+  readonly noLimit: number | null;
+  /** The whole number under `key` of the JSON text in `column`, in SQL. */
+  jsonNumber(column: string, key: string): string;
   /** A JSON column's value as the driver returns it, parsed. */
   json<T>(value: unknown): T;
   /**

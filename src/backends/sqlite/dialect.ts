@@ -8,6 +8,10 @@ export const SQLITE_DIALECT: SqlDialect = {
   greatest: (a, b) => `max(${a}, ${b})`,
   writableCte: false,
   millis: (ms) => ms,
+  true: "1",
+  boolean: (value) => (value ? 1 : 0),
+  noLimit: -1,
+  jsonNumber: (column, key) => `json_extract(${column}, '$.${key}')`,
   json: <T>(value: unknown) => JSON.parse(value as string) as T,
   // A file that serves the checkpoint role but not the cache creates the row with an open lease
   // of fence 0, as the cache itself would.

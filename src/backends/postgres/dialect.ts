@@ -14,6 +14,16 @@ export function postgresDialect(table: (name: string) => string): SqlDialect {
     noLimit: null,
     jsonNumber: (column, key) => `(${column}::jsonb ->> '${key}')::bigint`,
     json: <T>(value: unknown) => (typeof value === "string" ? JSON.parse(value) : value) as T,
+    // Concurrent consumers skip each other's rows instead of waiting on them.
+    claimDue: ({ table, keys, time, order }, filter) =>
+      `WITH due AS MATERIALIZED (
+         SELECT ${keys.join(", ")} FROM ${table}
+         WHERE ${time} <= $1 ${filter}
+         ORDER BY ${order} LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE ${table} AS q SET ${time} = $3, receive_count = q.receive_count + 1, claim_token = $4
+       FROM due WHERE ${keys.map((key) => `q.${key} = due.${key}`).join(" AND ")}
+       RETURNING ${keys.map((key) => `q.${key}`).join(", ")}, q.body, q.receive_count`,
     checkpoint: {
       store: `INSERT INTO ${table("checkpoints")} (correlation_id, steps, receipt, stored_at) VALUES ($1, $2, $3, $4)
               ON CONFLICT (correlation_id) DO UPDATE SET

@@ -19,6 +19,7 @@
  * | no `LIMIT` | -1 | NULL |
  * | where the checkpoint lives | the instance's `instance_state` row | a `checkpoints` row |
  * | JSON functions | `json_each`, `json_group_object` | `jsonb_each_text`, `jsonb_object_agg` |
+ * | claiming due messages | one writer at a time: a plain `UPDATE … RETURNING` | `FOR UPDATE SKIP LOCKED` |
  */
 
 /** The SQL of one backend kind: names, spellings, and the statements whose storage differs. */
@@ -43,6 +44,12 @@ export interface SqlDialect {
   /** A JSON column's value as the driver returns it, parsed. */
   json<T>(value: unknown): T;
   /**
+   * The statement that claims due messages of a claim-queue table (see claim-queue.ts): `$1` now,
+   * `$2` how many at most, `$3` when the claim expires, `$4` the claim token, `$5` the correlation
+   * id where `filter` names it; returns the keys, `body` and `receive_count` of the claimed rows.
+   */
+  claimDue(queue: ClaimQueueTable, filter: string): string;
+  /**
    * The checkpoint statements. `store` binds `$1` correlation id, `$2` steps, `$3` the receipt's
    * JSON, `$4` the time; `get` binds `$1` and selects `steps`, `receipt` and `stored_at` (a row
    * with a null receipt counts as none).
@@ -54,6 +61,18 @@ export interface SqlDialect {
    * `emissions` and `counters` (a JSON object of summed counters).
    */
   readonly metricsTotals: string;
+}
+
+/** A claim-queue table, as a dialect claims from it. */
+export interface ClaimQueueTable {
+  /** The table as statements name it. */
+  readonly table: string;
+  /** The primary-key columns. */
+  readonly keys: readonly string[];
+  /** When a message is next due (milliseconds since the epoch). */
+  readonly time: string;
+  /** The order in which due messages are claimed (an index's order). */
+  readonly order: string;
 }
 
 /** Milliseconds `seconds` (never negative) after `now`, as the dialect stores times. */

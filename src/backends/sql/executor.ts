@@ -50,7 +50,15 @@ export interface SqlExecutor {
     map: (result: SqlResult<Row>) => T,
     options?: SqlWriteOptions,
   ): Promise<T>;
+  /**
+   * Run several writes as one atomic unit. Offered where the dialect has no writable CTEs to make
+   * them one statement (SQLite: a savepoint inside the group transaction).
+   */
+  writeAtomically?(operation: string, writes: readonly SqlWrite[], options?: SqlWriteOptions): Promise<void>;
 }
+
+/** One write of {@link SqlExecutor.writeAtomically}: a statement and its parameters. */
+export type SqlWrite = readonly [statement: SqlStatement, params: readonly unknown[]];
 
 /** The result of a write whose port call returns nothing. */
 export function nothing(): void {}

@@ -13,6 +13,13 @@ export const SQLITE_DIALECT: SqlDialect = {
   noLimit: -1,
   jsonNumber: (column, key) => `json_extract(${column}, '$.${key}')`,
   json: <T>(value: unknown) => JSON.parse(value as string) as T,
+  // The single writer holds the file, so the selection cannot be claimed by another meanwhile.
+  claimDue: ({ table, keys, time, order }, filter) => {
+    const key = keys.join(", ");
+    return `UPDATE ${table} SET ${time} = $3, receive_count = receive_count + 1, claim_token = $4
+      WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${time} <= $1 ${filter} ORDER BY ${order} LIMIT $2)
+      RETURNING ${key}, body, receive_count`;
+  },
   // A file that serves the checkpoint role but not the cache creates the row with an open lease
   // of fence 0, as the cache itself would.
   checkpoint: {

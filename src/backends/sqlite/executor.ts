@@ -4,7 +4,7 @@
  */
 import type { Statement } from "better-sqlite3";
 import type { SqlDialect } from "../sql/dialect.js";
-import type { SqlExecutor, SqlResult, SqlStatement, SqlWriteOptions } from "../sql/executor.js";
+import type { SqlExecutor, SqlResult, SqlStatement, SqlWrite, SqlWriteOptions } from "../sql/executor.js";
 import type { SqliteDatabase } from "./database.js";
 import { SQLITE_DIALECT } from "./dialect.js";
 
@@ -35,10 +35,17 @@ export class SqliteExecutor implements SqlExecutor {
   readonly uri: string;
   readonly dialect: SqlDialect = SQLITE_DIALECT;
   readonly #db: SqliteDatabase;
+  readonly #atomically: (writes: readonly SqlWrite[]) => void;
 
   constructor(db: SqliteDatabase, uri: string) {
     this.#db = db;
     this.uri = uri;
+    this.#atomically = db.atomic((writes: readonly SqlWrite[]) => {
+      for (const [statement, params] of writes) {
+        const { statement: prepared, order } = statement as Prepared<unknown>;
+        prepared.run(...bind(params, order));
+      }
+    });
   }
 
   prepare<Row = unknown>(sql: string): SqlStatement<Row> {
@@ -70,6 +77,11 @@ export class SqliteExecutor implements SqlExecutor {
       },
       options,
     );
+  }
+
+  /** The writes in a savepoint inside the group transaction (in `each` mode, a transaction). */
+  writeAtomically(operation: string, writes: readonly SqlWrite[], options?: SqlWriteOptions): Promise<void> {
+    return this.#db.write(operation, () => this.#atomically(writes), options);
   }
 }
 

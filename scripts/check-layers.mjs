@@ -11,7 +11,7 @@
  *
  * A module may import its own layer and the layers below it. Backends may import the foundation
  * only, and one backend family (`backends/<family>/`) may import the shared files directly in
- * `backends/` but never another family. A file outside every layer, or a relative import that
+ * `backends/` and in its shared folders (`backends/sql/`) but never another family. A file outside every layer, or a relative import that
  * resolves to no file, is reported too, so a new folder has to be placed on purpose.
  *
  * Plain Node, no dependencies: `node scripts/check-layers.mjs [root]`. Exit code 0 when clean, 1
@@ -50,10 +50,13 @@ function allowed(from, to) {
   return rank.get(to.name) < rank.get(from.name);
 }
 
-/** `backends/<family>/…` → family; files directly in backends/ are shared (undefined). */
+/** Folders of backends/ that every family may import, like the files directly in backends/. */
+const SHARED_BACKEND_FOLDERS = new Set(["sql"]);
+
+/** `backends/<family>/…` → family; files directly in backends/ and in its shared folders are shared (undefined). */
 function familyOf(file) {
   const parts = file.split("/");
-  return parts[0] === "backends" && parts.length > 2 ? parts[1] : undefined;
+  return parts[0] === "backends" && parts.length > 2 && !SHARED_BACKEND_FOLDERS.has(parts[1]) ? parts[1] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

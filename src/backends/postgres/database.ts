@@ -17,6 +17,8 @@ import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../ports.js";
 import { MAX_TIMER_MS } from "../../core/ranges.js";
+import type { SqlDialect } from "../sql/dialect.js";
+import { postgresDialect } from "./dialect.js";
 import { type ErrorSubject, postgresError } from "./errors.js";
 import { MIGRATIONS } from "./schema.js";
 import { type PostgresUri, redact } from "./uri.js";
@@ -63,6 +65,8 @@ export class PostgresDatabase implements ErrorSubject {
   readonly channel: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** How the shared SQL ports spell their statements for this schema. */
+  readonly dialect: SqlDialect;
   /** Driver settings, for the pool and for the dedicated LISTEN connection. */
   readonly clientConfig: pg.ClientConfig;
   readonly #quoted: string;
@@ -79,6 +83,7 @@ export class PostgresDatabase implements ErrorSubject {
     this.clock = clock;
     this.logger = logger;
     this.#quoted = quoteIdentifier(parsed.schema);
+    this.dialect = postgresDialect((name) => this.table(name));
     this.clientConfig = {
       connectionString: parsed.connectionString,
       connectionTimeoutMillis: parsed.connectTimeoutSeconds * 1000,

@@ -11,8 +11,3 @@ export interface PostgresPortOptions {
   /** Which side of its role the port serves (sources report it on deliveries); default primary. */
   readonly side?: Side | undefined;
 }
-
-/** Milliseconds since the epoch, whole, `seconds` from `now` (delays may be fractional). */
-export function after(now: number, seconds: number): number {
-  return Math.round(now + Math.max(0, seconds) * 1000);
-}

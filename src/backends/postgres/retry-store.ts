@@ -8,7 +8,8 @@ import { SystemError } from "../../errors.js";
 import type { OutgoingMessage, Receipt, RetryPort } from "../../ports.js";
 import { type ClaimedRetry, type RetryHandle, retryDeliveries } from "../sql-rows.js";
 import { invalidMessage, PostgresClaimQueue } from "./claim-queue.js";
-import { after, type PostgresPortOptions } from "./port-options.js";
+import type { PostgresPortOptions } from "./port-options.js";
+import { after } from "../sql/dialect.js";
 
 /** Retry port and message source over `<schema>.retry_entries`. */
 export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHandle> implements RetryPort {
@@ -19,6 +20,7 @@ export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHa
       table: "retry_entries",
       keys: ["correlation_id", "steps"],
       time: "run_at",
+      order: "run_at, correlation_id, steps",
       messageId: "correlation_id || ':' || steps",
       keyOf: (handle) => [handle.correlationId, handle.steps],
       deliveries: retryDeliveries,
@@ -29,7 +31,7 @@ export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHa
     const problem = invalidMessage(message);
     if (problem !== undefined) throw new SystemError(`cannot schedule a retry in PostgreSQL: ${problem}`);
     const now = this.db.clock.now();
-    const runAt = after(now, message.delaySeconds);
+    const runAt = after(this.sql.dialect, now, message.delaySeconds);
     const notify = runAt <= now;
     const { correlationId, steps } = message;
     await this.db.query(

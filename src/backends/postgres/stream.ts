@@ -11,7 +11,8 @@ import { SystemError } from "../../errors.js";
 import type { BatchItemResult, OutgoingMessage, Receipt, StreamPort } from "../../ports.js";
 import { type ClaimedMessage, type StreamHandle, streamDeliveries } from "../sql-rows.js";
 import { invalidMessage, PostgresClaimQueue } from "./claim-queue.js";
-import { after, type PostgresPortOptions } from "./port-options.js";
+import type { PostgresPortOptions } from "./port-options.js";
+import { after } from "../sql/dialect.js";
 
 /** Stream port and message source over `<schema>.stream_messages`. */
 export class PostgresStream extends PostgresClaimQueue<ClaimedMessage, StreamHandle> implements StreamPort {
@@ -22,6 +23,7 @@ export class PostgresStream extends PostgresClaimQueue<ClaimedMessage, StreamHan
       table: "stream_messages",
       keys: ["id"],
       time: "visible_at",
+      order: "visible_at, id",
       messageId: "id::text",
       keyOf: (handle) => [handle.id],
       deliveries: streamDeliveries,
@@ -50,7 +52,7 @@ export class PostgresStream extends PostgresClaimQueue<ClaimedMessage, StreamHan
     if (valid.length === 0) return results;
     const now = this.db.clock.now();
     const chosen = valid.map((index) => messages[index] as OutgoingMessage);
-    const visibleAt = chosen.map((m) => after(now, m.delaySeconds));
+    const visibleAt = chosen.map((m) => after(this.sql.dialect, now, m.delaySeconds));
     const notify = visibleAt.some((at) => at <= now);
     try {
       const { rows } = await this.db.query<{ id: number }>(

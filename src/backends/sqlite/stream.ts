@@ -1,23 +1,23 @@
 /**
- * The `stream` role on SQLite: a queue table with visibility timeouts, like SQS. A receive claims
- * due messages with one `UPDATE ... RETURNING`, hiding them until the visibility timeout and
- * stamping a fresh claim token; ack, release and dead-letter act only while that token is current,
- * so a consumer whose claim expired cannot delete a message someone else now holds.
+ * The `stream` role on SQLite: a queue table with visibility timeouts, like SQS, over the shared
+ * claim queue (sql/claim-queue.ts); a send is one insert.
  */
 import type { Statement } from "better-sqlite3";
-import type { BatchItemResult, OutgoingMessage, Receipt, StreamPort } from "../../ports.js";
+import { type BatchItemResult, type OutgoingMessage, type Receipt, type StreamPort, systemClock } from "../../ports.js";
+import { SqlClaimQueue } from "../sql/claim-queue.js";
 import { type ClaimedMessage, type StreamHandle, streamDeliveries } from "../sql-rows.js";
-import { SqliteClaimQueue } from "./claim-queue.js";
 import type { SqliteDatabase } from "./database.js";
+import { SqliteExecutor } from "./executor.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
 /** Stream port and message source over the `stream_messages` table. */
-export class SqliteStream extends SqliteClaimQueue<ClaimedMessage, StreamHandle> implements StreamPort {
+export class SqliteStream extends SqlClaimQueue<ClaimedMessage, StreamHandle> implements StreamPort {
   readonly role = "stream" as const;
+  readonly #db: SqliteDatabase;
   readonly #insert: Statement<[string, number, number, string, number, number]>;
 
   constructor(db: SqliteDatabase, options: SqlitePortOptions) {
-    super(db, options, {
+    super(new SqliteExecutor(db, options.uri), options.clock ?? systemClock, options.side, {
       table: "stream_messages",
       keys: ["id"],
       time: "visible_at",
@@ -26,6 +26,7 @@ export class SqliteStream extends SqliteClaimQueue<ClaimedMessage, StreamHandle>
       keyOf: (handle) => [handle.id],
       deliveries: streamDeliveries,
     });
+    this.#db = db;
     this.#insert = db.prepare(
       `INSERT INTO stream_messages (correlation_id, steps, retries, body, visible_at, enqueued_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -34,7 +35,7 @@ export class SqliteStream extends SqliteClaimQueue<ClaimedMessage, StreamHandle>
 
   async send(message: OutgoingMessage): Promise<Receipt> {
     const now = this.clock.now();
-    const { lastInsertRowid } = await this.db.write(
+    const { lastInsertRowid } = await this.#db.write(
       "stream send",
       () => this.#insert.run(message.correlationId, message.steps, message.retries, message.body, now + message.delaySeconds * 1000, now),
       { durable: message.durable === true },

@@ -44,6 +44,10 @@ describe("check-layers", () => {
     write("backends/backend.ts", "export const shared = 1;\n");
     write("backends/redis/backend.ts", 'import { shared } from "../backend.js";\nimport type { Engine } from "../../engine/engine.js";\nexport const redis = shared;\n');
     write("backends/aws/sqs.ts", 'import { redis } from "../redis/backend.js";\nexport const sqs = redis;\n');
+    // backends/sql/ is shared: every family may import it, and it may import no family.
+    write("backends/sql/cache.ts", 'import { db } from "../sqlite/database.js";\nexport const cache = db;\n');
+    write("backends/sqlite/database.ts", "export const db = 1;\n");
+    write("backends/sqlite/cache.ts", 'import { cache } from "../sql/cache.js";\nexport const sqliteCache = cache;\n');
     write(
       "client/client.ts",
       [
@@ -65,12 +69,13 @@ describe("check-layers", () => {
     expect(result.stderr.trim().split("\n")).toEqual([
       "src/backends/aws/sqs.ts → src/backends/redis/backend.ts: backend family aws may not import backend family redis",
       "src/backends/redis/backend.ts → src/engine/engine.ts: layer backends may not import layer engine",
+      "src/backends/sql/cache.ts → src/backends/sqlite/database.ts: shared backends/ files may not import backend family sqlite",
       "src/client/client.ts → src/backends/aws/sqs.ts: layer client may not import layer backends",
       "src/core/plan.ts → src/definition/types.ts: layer foundation may not import layer definition",
       "src/engine/engine.ts → src/settings/settings.ts: layer engine may not import layer settings",
       "src/lambda/handler.ts → ./nowhere.js: no such module under src/",
       "src/runtime/worker.ts: in no layer; place it in one (scripts/check-layers.mjs, docs/architecture.md)",
-      "check-layers: 7 violation(s) in 12 files; the layers are in docs/architecture.md",
+      "check-layers: 8 violation(s) in 15 files; the layers are in docs/architecture.md",
     ]);
   });
 

@@ -1,0 +1,276 @@
+/**
+ * The instance journal on an SQL backend: one `instances` row per instance, and per instance the
+ * messages it produced (`journal_messages`), its failed attempts (`journal_attempts`) and its
+ * metrics emissions (`journal_errors`), in append order; the operator's controls (`pause_rules`,
+ * `parked_messages`). What the backends do alike is here; each backend's journal adds the
+ * operations it does its own way: a batch of creations, a deletion and a park or unpark across
+ * tables (one transaction on SQLite, one statement with writable CTEs on PostgreSQL), and the
+ * step latencies of `activity`.
+ */
+import { machinesOf, type StatusCount } from "../../core/activity.js";
+import type {
+  Activity,
+  ActivityFilter,
+  Clock,
+  InstanceControl,
+  InstanceRecord,
+  InstanceUpdate,
+  JournalAttempt,
+  JournalErrors,
+  JournalMessage,
+  JournalPort,
+  ListOptions,
+  ParkedMessage,
+  PauseRule,
+  StateActivity,
+} from "../../ports.js";
+import {
+  type ControlRow,
+  EVERY_STATE,
+  FINAL_STATUS_LIST,
+  INSTANCE_COLUMNS,
+  INSTANCE_SELECT,
+  type InstanceRow,
+  instanceControlOf,
+  instanceRecordOf,
+  PARKED_COLUMNS,
+  type ParkedRow,
+  parkedMessageOf,
+  pauseRuleOf,
+  shownStatusSql,
+} from "../sql-rows.js";
+import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
+
+const DURABLE = { durable: true } as const;
+
+/** The journal statements whose tables differ per backend. */
+export interface JournalStatements {
+  /** Append an emission: `$1` the correlation id, `$2` its JSON. */
+  readonly appendErrors: string;
+  /** An instance's emissions in append order (`$1`), as `errors`. */
+  readonly errors: string;
+}
+
+/** What `activity` reads: `$1` the machine name or null, `$2` the earliest time. */
+export type ActivityParams = readonly [machine: string | null, since: number];
+
+/** Journal port over `instances`, `journal_*`, `pause_rules` and `parked_messages`. */
+export abstract class SqlJournal implements JournalPort {
+  readonly uri: string;
+  protected readonly sql: SqlExecutor;
+  protected readonly clock: Clock;
+  readonly #update: SqlStatement;
+  readonly #appendMessage: SqlStatement;
+  readonly #appendErrors: SqlStatement;
+  readonly #appendAttempt: SqlStatement;
+  readonly #get: SqlStatement<InstanceRow>;
+  readonly #history: SqlStatement<{ message: string }>;
+  readonly #errors: SqlStatement<{ errors: string }>;
+  readonly #attempts: SqlStatement<{ attempt: string }>;
+  readonly #list: SqlStatement<InstanceRow>;
+  readonly #listAfter: SqlStatement<InstanceRow>;
+  readonly #counts: SqlStatement<StatusCount>;
+  readonly #control: SqlStatement<ControlRow>;
+  readonly #requestAbort: SqlStatement;
+  readonly #setPaused: SqlStatement;
+  readonly #addPause: SqlStatement;
+  readonly #removePause: SqlStatement;
+  readonly #pauses: SqlStatement<{ machine_name: string; state: string }>;
+  readonly #parkedOf: SqlStatement<ParkedRow>;
+  readonly #parkedAt: SqlStatement<ParkedRow>;
+  readonly #reopen: SqlStatement;
+
+  constructor(sql: SqlExecutor, clock: Clock, statements: JournalStatements) {
+    this.sql = sql;
+    this.uri = sql.uri;
+    this.clock = clock;
+    const { dialect } = sql;
+    const instances = dialect.table("instances");
+    const pauseRules = dialect.table("pause_rules");
+    const parked = dialect.table("parked_messages");
+    this.#update = sql.prepare(
+      `INSERT INTO ${instances} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
+         user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
+         steps = excluded.steps, lease_primary = COALESCE(excluded.lease_primary, i.lease_primary),
+         fence_token = COALESCE(excluded.fence_token, i.fence_token),
+         abort_step = COALESCE($11, i.abort_step)
+       WHERE i.steps <= excluded.steps AND NOT (i.status IN ${FINAL_STATUS_LIST} AND excluded.status IN ('running', 'waiting'))`,
+    );
+    this.#appendMessage = sql.prepare(`INSERT INTO ${dialect.table("journal_messages")} (correlation_id, message) VALUES ($1, $2)`);
+    this.#appendErrors = sql.prepare(statements.appendErrors);
+    this.#appendAttempt = sql.prepare(
+      `INSERT INTO ${dialect.table("journal_attempts")} (correlation_id, steps, retries, attempt) VALUES ($1, $2, $3, $4)`,
+    );
+    this.#get = sql.prepare(`SELECT ${INSTANCE_SELECT} FROM ${instances} WHERE correlation_id = $1`);
+    this.#history = sql.prepare(
+      `SELECT message FROM ${dialect.table("journal_messages")} WHERE correlation_id = $1
+       ORDER BY ${dialect.jsonNumber("message", "steps")}, id`,
+    );
+    this.#errors = sql.prepare(statements.errors);
+    this.#attempts = sql.prepare(
+      `SELECT attempt FROM ${dialect.table("journal_attempts")} WHERE correlation_id = $1 ORDER BY steps, retries, id`,
+    );
+    // $1 machine, $2 status, $3 limit, $4 updated before; after a position, $5 its start, $6 its id.
+    const filter = `(CAST($1 AS text) IS NULL OR machine_name = $1) AND (CAST($2 AS text) IS NULL OR ${shownStatusSql(dialect.true)} = $2)
+         AND (CAST($4 AS bigint) IS NULL OR updated_at < $4)`;
+    this.#list = sql.prepare(`SELECT ${INSTANCE_SELECT} FROM ${instances} WHERE ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3`);
+    // After a position: the rest of its millisecond, then the instances started before it; each
+    // part is one range of the instances_newest index, so a deep page costs no more than the first.
+    this.#listAfter = sql.prepare(
+      `SELECT * FROM (
+         SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM ${instances}
+           WHERE started_at = $5 AND correlation_id > $6 AND ${filter} ORDER BY correlation_id LIMIT $3) same_ms
+         UNION ALL
+         SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM ${instances}
+           WHERE started_at < $5 AND ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3) earlier
+       ) page ORDER BY started_at DESC, correlation_id LIMIT $3`,
+    );
+    this.#counts = sql.prepare(
+      `SELECT machine_name AS "machineName", ${shownStatusSql(dialect.true)} AS status, count(*) AS count FROM ${instances}
+       WHERE (CAST($1 AS text) IS NULL OR machine_name = $1)
+         AND (status IN ('running', 'waiting') OR (status IN ${FINAL_STATUS_LIST} AND updated_at >= $2))
+       GROUP BY 1, 2`,
+    );
+    this.#control = sql.prepare(
+      `SELECT status, steps, paused, abort_reason, abort_at, abort_step,
+              EXISTS (SELECT 1 FROM ${pauseRules} WHERE machine_name = $2 AND state IN ('', $3)) AS held_by_rule
+       FROM ${instances} WHERE correlation_id = $1`,
+    );
+    this.#requestAbort = sql.prepare(
+      `UPDATE ${instances} SET abort_reason = $2, abort_at = $3
+       WHERE correlation_id = $1 AND abort_reason IS NULL AND status NOT IN ${FINAL_STATUS_LIST}`,
+    );
+    this.#setPaused = sql.prepare(`UPDATE ${instances} SET paused = $2 WHERE correlation_id = $1`);
+    this.#addPause = sql.prepare(`INSERT INTO ${pauseRules} (machine_name, state) VALUES ($1, $2) ON CONFLICT DO NOTHING`);
+    this.#removePause = sql.prepare(`DELETE FROM ${pauseRules} WHERE machine_name = $1 AND state = $2`);
+    this.#pauses = sql.prepare(`SELECT machine_name, state FROM ${pauseRules} ORDER BY machine_name, state`);
+    this.#parkedOf = sql.prepare(`SELECT ${PARKED_COLUMNS} FROM ${parked} WHERE correlation_id = $1 ORDER BY parked_at, steps, retries`);
+    this.#parkedAt = sql.prepare(
+      `SELECT ${PARKED_COLUMNS} FROM ${parked} WHERE machine_name = $1 AND (CAST($2 AS text) IS NULL OR state = $2)
+       ORDER BY parked_at, correlation_id, steps, retries`,
+    );
+    this.#reopen = sql.prepare(
+      `UPDATE ${instances} SET status = 'running', steps = $2, reason = NULL, updated_at = $3 WHERE correlation_id = $1 AND status = 'failed'`,
+    );
+  }
+
+  /** Insert the records whose ids are not taken (`ON CONFLICT DO NOTHING`); true where inserted. */
+  abstract createInstances(records: readonly InstanceRecord[]): Promise<boolean[]>;
+
+  /** The record, its messages, attempts, error emissions and parked messages, atomically. */
+  abstract deleteInstance(correlationId: string): Promise<void>;
+
+  /** Durable before it answers: the caller acknowledges the delivered message once this is true. */
+  abstract park(message: ParkedMessage): Promise<boolean>;
+
+  abstract unpark(correlationId: string, steps: number, retries: number): Promise<void>;
+
+  /** The step latencies per machine and state, sorted by machine and state. */
+  protected abstract states(params: ActivityParams): Promise<StateActivity[]>;
+
+  updateInstance(correlationId: string, update: InstanceUpdate): Promise<void> {
+    const { dialect } = this.sql;
+    const params = [
+      correlationId,
+      update.machineName,
+      update.status,
+      update.state,
+      JSON.stringify(update.userContext),
+      dialect.millis(this.clock.now()),
+      update.reason ?? null,
+      update.steps,
+      update.leasePrimary === undefined ? null : dialect.boolean(update.leasePrimary),
+      update.fenceToken ?? null,
+      update.abortStep ?? null,
+    ];
+    return this.sql.write("journal update instance", this.#update, params, nothing);
+  }
+
+  appendMessage(correlationId: string, message: JournalMessage): Promise<void> {
+    return this.sql.write("journal append message", this.#appendMessage, [correlationId, JSON.stringify(message)], nothing);
+  }
+
+  appendErrors(correlationId: string, errors: JournalErrors): Promise<void> {
+    return this.sql.write("journal append errors", this.#appendErrors, [correlationId, JSON.stringify(errors)], nothing);
+  }
+
+  appendAttempt(correlationId: string, attempt: JournalAttempt): Promise<void> {
+    const params = [correlationId, attempt.steps, attempt.retries, JSON.stringify(attempt)];
+    return this.sql.write("journal append attempt", this.#appendAttempt, params, nothing);
+  }
+
+  getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
+    return this.sql.read("journal get instance", this.#get, [correlationId], ([row]) => (row === undefined ? undefined : instanceRecordOf(row)));
+  }
+
+  history(correlationId: string): Promise<JournalMessage[]> {
+    return this.sql.read("journal history", this.#history, [correlationId], (rows) => rows.map((row) => JSON.parse(row.message) as JournalMessage));
+  }
+
+  errors(correlationId: string): Promise<JournalErrors[]> {
+    return this.sql.read("journal errors", this.#errors, [correlationId], (rows) => rows.map((row) => JSON.parse(row.errors) as JournalErrors));
+  }
+
+  attempts(correlationId: string): Promise<JournalAttempt[]> {
+    return this.sql.read("journal attempts", this.#attempts, [correlationId], (rows) => rows.map((row) => JSON.parse(row.attempt) as JournalAttempt));
+  }
+
+  /** Instances, most recently started first (all of them when `limit` is absent), after `options.after` when given. */
+  list(options: ListOptions): Promise<InstanceRecord[]> {
+    const params: unknown[] = [options.machineName ?? null, options.status ?? null, options.limit ?? this.sql.dialect.noLimit, options.updatedBefore ?? null];
+    const after = options.after;
+    if (after !== undefined) params.push(after.startedAt, after.correlationId);
+    return this.sql.read("journal list", after === undefined ? this.#list : this.#listAfter, params, (rows) => rows.map(instanceRecordOf));
+  }
+
+  /** Two statements: instance counts per machine and status, and the step latencies ({@link states}). */
+  async activity(filter: ActivityFilter): Promise<Activity> {
+    const params: ActivityParams = [filter.machineName ?? null, filter.since ?? Number.MIN_SAFE_INTEGER];
+    const machines = await this.sql.read("journal activity", this.#counts, params, machinesOf);
+    return { machines, states: await this.states(params) };
+  }
+
+  control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined> {
+    return this.sql.read("journal control", this.#control, [correlationId, machineName, state], ([row]) =>
+      row === undefined ? undefined : instanceControlOf(row),
+    );
+  }
+
+  requestAbort(correlationId: string, reason: string, at: number): Promise<boolean> {
+    return this.sql.write("journal request abort", this.#requestAbort, [correlationId, reason, this.sql.dialect.millis(at)], one, DURABLE);
+  }
+
+  setPaused(correlationId: string, paused: boolean): Promise<boolean> {
+    return this.sql.write("journal set paused", this.#setPaused, [correlationId, this.sql.dialect.boolean(paused)], one, DURABLE);
+  }
+
+  addPause(rule: PauseRule): Promise<void> {
+    return this.sql.write("journal add pause", this.#addPause, [rule.machineName, rule.state ?? EVERY_STATE], nothing, DURABLE);
+  }
+
+  removePause(rule: PauseRule): Promise<boolean> {
+    return this.sql.write("journal remove pause", this.#removePause, [rule.machineName, rule.state ?? EVERY_STATE], one, DURABLE);
+  }
+
+  pauses(): Promise<PauseRule[]> {
+    return this.sql.read("journal pauses", this.#pauses, [], (rows) => rows.map(pauseRuleOf));
+  }
+
+  parkedMessages(filter: { readonly correlationId: string } | { readonly machineName: string; readonly state?: string | undefined }): Promise<ParkedMessage[]> {
+    const [statement, params] =
+      "correlationId" in filter ? [this.#parkedOf, [filter.correlationId]] : [this.#parkedAt, [filter.machineName, filter.state ?? null]];
+    return this.sql.read("journal parked messages", statement, params, (rows) => rows.map(parkedMessageOf));
+  }
+
+  reopen(correlationId: string, steps: number): Promise<boolean> {
+    return this.sql.write("journal reopen", this.#reopen, [correlationId, steps, this.sql.dialect.millis(this.clock.now())], one, DURABLE);
+  }
+}
+
+/** Whether a write changed exactly one row. */
+function one(result: { readonly changes: number }): boolean {
+  return result.changes === 1;
+}

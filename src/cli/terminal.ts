@@ -13,6 +13,12 @@ export interface TerminalStream {
   readonly columns?: number | undefined;
 }
 
+/** A stream whose writes {@link Terminal.adopt} can route: `process.stdout`, `process.stderr`. */
+export interface AdoptableStream {
+  write: (chunk: never, ...rest: never[]) => boolean;
+  readonly isTTY?: boolean | undefined;
+}
+
 /** The environment variables that decide colour. */
 export type ColorEnv = Readonly<Record<string, string | undefined>>;
 
@@ -72,11 +78,14 @@ export function paintStatus(colors: Palette, text: string): string {
 export class Terminal {
   readonly tty: boolean;
   readonly colors: Palette;
+  /** The stream's own write: {@link adopt} may replace the stream's `write` with one that calls this. */
+  readonly #write: (text: string) => unknown;
   readonly #stream: TerminalStream;
   #progress = "";
 
   constructor(stream: TerminalStream = process.stderr, env: ColorEnv = process.env) {
     this.#stream = stream;
+    this.#write = stream.write.bind(stream);
     this.tty = stream.isTTY === true;
     this.colors = palette(stream, env);
   }
@@ -87,11 +96,11 @@ export class Terminal {
    */
   line(text: string): void {
     if (!this.tty) {
-      this.#stream.write(`${text}\n`);
+      this.#write(`${text}\n`);
       return;
     }
     // One write, so the line and the redrawn progress reach the screen together.
-    this.#stream.write(`${CLEAR_LINE}${text}\n${this.#progress}`);
+    this.#write(`${CLEAR_LINE}${text}\n${this.#progress}`);
   }
 
   /**
@@ -102,14 +111,44 @@ export class Terminal {
     if (!this.tty) return;
     const columns = this.#stream.columns;
     this.#progress = columns !== undefined && columns > 1 && text.length >= columns ? `${text.slice(0, columns - 2)}…` : text;
-    this.#stream.write(`${CLEAR_LINE}${this.#progress}`);
+    this.#write(`${CLEAR_LINE}${this.#progress}`);
+  }
+
+  /**
+   * Route what anything else writes to `streams` (an action's `console.log`, `console.error`)
+   * around the progress line too: the line is cleared before such a write and drawn again after
+   * it once it ends a line. Only TTY streams, and only while a progress line shows; returns the
+   * function that puts the streams' own `write` back.
+   */
+  adopt(streams: readonly AdoptableStream[] = [process.stdout, process.stderr]): () => void {
+    if (!this.tty) return () => {};
+    const restore: Array<() => void> = [];
+    for (const stream of streams) {
+      if (stream.isTTY !== true) continue;
+      const own = stream.write;
+      const write = own.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (this.#progress === "") return write(chunk, ...rest);
+        this.#write(CLEAR_LINE);
+        const written = write(chunk, ...rest);
+        const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : "";
+        if (text.endsWith("\n")) this.#write(this.#progress);
+        return written;
+      }) as AdoptableStream["write"];
+      restore.push(() => {
+        stream.write = own;
+      });
+    }
+    return () => {
+      for (const undo of restore) undo();
+    };
   }
 
   /** Remove the progress line, leaving the cursor at the start of the empty line. */
   clear(): void {
     if (this.#progress === "") return;
     this.#progress = "";
-    this.#stream.write(CLEAR_LINE);
+    this.#write(CLEAR_LINE);
   }
 
   /**

@@ -42,12 +42,15 @@ export function workerCommand(program: Command): void {
           });
           const stopSignals = handleSignals(worker, flags.shutdownTimeout, terminal);
           const progress = flags.quiet ? undefined : startProgress(worker.stats, terminal);
+          // What actions print themselves (console.log) goes above the progress line too.
+          const release = progress === undefined ? undefined : terminal.adopt();
           try {
             const stats = await worker.run();
             progress?.stop();
             if (!flags.quiet) terminal.line(summary(stats));
             return stats;
           } finally {
+            release?.();
             stopSignals();
           }
         },

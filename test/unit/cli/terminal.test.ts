@@ -34,6 +34,47 @@ describe("Terminal on a TTY", () => {
     ]);
   });
 
+  it("keeps what actions print themselves (console.log to stdout, console.error to stderr) off the progress line, until released", () => {
+    const log: string[] = [];
+    const tty = (name: string) => ({ isTTY: true, columns: 80, write: (text: string) => log.push(`${name}:${text}`) > 0 });
+    const stdout = tty("out");
+    const stderr = tty("err");
+    const pipe = { isTTY: false, write: (text: string) => log.push(`pipe:${text}`) > 0 };
+    const terminal = new Terminal(stderr, { NO_COLOR: "1" });
+    const release = terminal.adopt([stdout, stderr, pipe]);
+    stdout.write("before any progress\n");
+    terminal.progress("1 in flight");
+    stdout.write("charged order-7\n");
+    stderr.write("card service slow\n");
+    stdout.write("partial ");
+    pipe.write("to a file\n");
+    terminal.progress("2 in flight");
+    release();
+    stdout.write("after release\n");
+    expect(log).toEqual([
+      "out:before any progress\n",
+      `err:${CLEAR}1 in flight`,
+      `err:${CLEAR}`,
+      "out:charged order-7\n",
+      "err:1 in flight",
+      `err:${CLEAR}`,
+      "err:card service slow\n",
+      "err:1 in flight",
+      `err:${CLEAR}`,
+      "out:partial ",
+      "pipe:to a file\n",
+      `err:${CLEAR}2 in flight`,
+      "out:after release\n",
+    ]);
+  });
+
+  it("adopts nothing when its own stream is not a TTY", () => {
+    const stdout = { isTTY: true, write: (_text: string) => true };
+    const own = stdout.write;
+    new Terminal({ isTTY: false, write: () => true }, {}).adopt([stdout]);
+    expect(stdout.write).toBe(own);
+  });
+
   it("colours the level of warnings yellow and errors red, and nothing else", () => {
     const stream = recordingStream(true);
     const terminal = new Terminal(stream, { TERM: "xterm-256color" });

@@ -186,6 +186,46 @@ describe("postgres backend", needs("postgres"), () => {
     expect(wakes.count()).toBe(before);
   });
 
+  it("announces a burst of due sends with a NOTIFY at its start and one after its last message is stored, not one per message", async () => {
+    const { backend: sender } = await open();
+    const listener = new pg.Client({ connectionString: POSTGRES_URL });
+    await listener.connect();
+    cleanups.push(() => listener.end());
+    const heard: number[] = [];
+    listener.on("notification", () => {
+      heard.push(Date.now());
+    });
+    await listener.query(`LISTEN "${sender.db.channel}"`);
+    const burst = () => Promise.all(Array.from({ length: 10 }, () => sender.stream().send(message(randomUUID()))));
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 150));
+    // The pool's connections open on the first burst; the second measures.
+    await burst();
+    await settled();
+    const before = heard.length;
+
+    await burst();
+    const stored = Date.now();
+    await settled();
+    const burstHeard = heard.slice(before);
+    // The first send announces itself; the others share the NOTIFY at the end of the window (one
+    // more if a send was stored after that went out), sent once their rows are stored.
+    expect(burstHeard.length).toBeGreaterThanOrEqual(2);
+    expect(burstHeard.length).toBeLessThan(10);
+    expect(Math.max(...burstHeard)).toBeGreaterThanOrEqual(stored - 5);
+
+    // A retry scheduled due now, after the window, announces itself at once.
+    const scheduled = heard.length;
+    await sender.retry().schedule(message(randomUUID(), 1, { retries: 1 }));
+    await expect.poll(() => heard.length, { timeout: 2_000 }).toBe(scheduled + 1);
+
+    // A NOTIFY still due when the backend closes is sent before its pool ends.
+    await settled();
+    const closing = heard.length;
+    await Promise.all([sender.stream().send(message(randomUUID())), sender.stream().send(message(randomUUID()))]);
+    await sender.close();
+    await expect.poll(() => heard.length, { timeout: 2_000 }).toBe(closing + 2);
+  });
+
   it("does not announce messages that are not due yet", async () => {
     const { uri, backend: sender } = await open();
     const receiver = await another(uri);

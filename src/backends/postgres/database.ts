@@ -54,6 +54,13 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * The shortest time between two NOTIFYs of one backend. PostgreSQL queues every notification and
+ * serializes the commits that send one, and each wakes every listening worker: a burst of sends
+ * costs one NOTIFY at its start and one at the end of the window, not one per message.
+ */
+export const NOTIFY_WINDOW_MS = 20;
+
 /** The pool, schema and error translation of one PostgreSQL backend. */
 export class PostgresDatabase implements ErrorSubject {
   readonly uri: string;
@@ -73,6 +80,9 @@ export class PostgresDatabase implements ErrorSubject {
   readonly #pool: pg.Pool;
   #ready: Promise<string[]> | undefined;
   #closed = false;
+  /** When this backend last sent a NOTIFY (`performance.now()`), and the one it will send at the end of the window. */
+  #notifiedAt = Number.NEGATIVE_INFINITY;
+  #trailingNotify: NodeJS.Timeout | undefined;
 
   constructor(parsed: PostgresUri, clock: Clock, logger: Logger) {
     this.uri = parsed.uri;
@@ -123,6 +133,39 @@ export class PostgresDatabase implements ErrorSubject {
       // A schema or table dropped under a running process: the next call creates it again.
       if (isMissingRelation(error)) this.#ready = undefined;
       throw postgresError(error, operation, this);
+    }
+  }
+
+  /**
+   * Whether a send of work that is due at once should NOTIFY in its own statement: yes for the
+   * first of a window ({@link NOTIFY_WINDOW_MS}); the others call {@link notifyLater} once stored.
+   */
+  notifyNow(): boolean {
+    const now = performance.now();
+    if (this.#trailingNotify !== undefined || now - this.#notifiedAt < NOTIFY_WINDOW_MS) return false;
+    this.#notifiedAt = now;
+    return true;
+  }
+
+  /**
+   * Announce work stored without a NOTIFY of its own, at the end of the current window: one NOTIFY
+   * for every such send of the window. Called after the send's statement committed, so a woken
+   * worker finds the rows.
+   */
+  notifyLater(): void {
+    if (this.#trailingNotify !== undefined || this.#closed) return;
+    const wait = Math.max(0, NOTIFY_WINDOW_MS - (performance.now() - this.#notifiedAt));
+    this.#trailingNotify = setTimeout(() => void this.#sendTrailingNotify(), wait);
+  }
+
+  async #sendTrailingNotify(): Promise<void> {
+    this.#trailingNotify = undefined;
+    this.#notifiedAt = performance.now();
+    try {
+      await this.#pool.query("SELECT pg_notify($1, '')", [this.channel]);
+    } catch (error) {
+      // Idle workers still find the work at their next poll.
+      this.logger.warn(`PostgreSQL NOTIFY of new work on ${this.address} failed; idle workers find it at their next poll`, { error: (error as Error).message });
     }
   }
 
@@ -195,6 +238,11 @@ export class PostgresDatabase implements ErrorSubject {
   /** End the pool (idempotent). */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // A NOTIFY still due announces work this process stored: send it before the pool ends.
+    if (this.#trailingNotify !== undefined) {
+      clearTimeout(this.#trailingNotify);
+      await this.#sendTrailingNotify();
+    }
     this.#closed = true;
     await this.#pool.end();
   }

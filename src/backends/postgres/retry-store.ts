@@ -32,7 +32,8 @@ export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHa
     if (problem !== undefined) throw new SystemError(`cannot schedule a retry in PostgreSQL: ${problem}`);
     const now = this.db.clock.now();
     const runAt = after(this.sql.dialect, now, message.delaySeconds);
-    const notify = runAt <= now;
+    const due = runAt <= now;
+    const notify = due && this.db.notifyNow();
     const { correlationId, steps } = message;
     await this.db.query(
       "retry schedule",
@@ -46,6 +47,7 @@ export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHa
        SELECT ${notify ? "pg_notify($7, '')" : "1"} FROM scheduled`,
       [correlationId, steps, message.retries, message.body, runAt, Math.round(now), ...(notify ? [this.db.channel] : [])],
     );
+    if (due && !notify) this.db.notifyLater();
     return { table: "retry_entries", schema: this.db.schema, correlation_id: correlationId, steps };
   }
 

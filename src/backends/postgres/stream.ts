@@ -4,8 +4,9 @@
  * number of consumers share the queue without waiting on each other and never get the same
  * message twice; each claim hides its rows until the visibility timeout and stamps a fresh claim
  * token. Ack, release, extend and dead-letter act only while that token is current. A send of a
- * message that is due at once also `pg_notify`s `<schema>_work` in the same statement, which wakes
- * idle workers through {@link MessageSource.onWork}.
+ * message that is due at once also `pg_notify`s `<schema>_work` in the same statement (the first of
+ * a window; the others of it share one NOTIFY at its end, `PostgresDatabase.notifyLater`),
+ * which wakes idle workers through {@link MessageSource.onWork}.
  */
 import { SystemError } from "../../errors.js";
 import type { BatchItemResult, OutgoingMessage, Receipt, StreamPort } from "../../ports.js";
@@ -53,7 +54,8 @@ export class PostgresStream extends PostgresClaimQueue<ClaimedMessage, StreamHan
     const now = this.db.clock.now();
     const chosen = valid.map((index) => messages[index] as OutgoingMessage);
     const visibleAt = chosen.map((m) => after(this.sql.dialect, now, m.delaySeconds));
-    const notify = visibleAt.some((at) => at <= now);
+    const due = visibleAt.some((at) => at <= now);
+    const notify = due && this.db.notifyNow();
     try {
       const { rows } = await this.db.query<{ id: number }>(
         "stream send",
@@ -75,6 +77,7 @@ export class PostgresStream extends PostgresClaimQueue<ClaimedMessage, StreamHan
           ...(notify ? [this.db.channel] : []),
         ],
       );
+      if (due && !notify) this.db.notifyLater();
       // Ids come from one sequence in insertion order, which is the order of the items.
       const ids = rows.map((row) => row.id).sort((a, b) => a - b);
       valid.forEach((index, position) => {

@@ -66,7 +66,9 @@ export async function prepareServers(options: ServerOptions): Promise<PreparedSe
         const { title, variable } = TEST_SERVERS[server];
         const url = urls[server];
         const answer = await probe(server, url);
-        if (answer === "ok") return;
+        if (answer === "ok") {
+          return;
+        }
         let reason: string;
         if (answer === "no database") {
           const database = new URL(url).pathname.slice(1);
@@ -301,7 +303,9 @@ async function answers(server: ServerName, url: string, started: ServerProcess):
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited: ${started.lastLine()}`);
-    if ((await probe(server, url)) === "ok") return;
+    if ((await probe(server, url)) === "ok") {
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`it did not answer within ${START_TIMEOUT_MS / 1000} s: ${started.lastLine()}`);

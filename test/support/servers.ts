@@ -94,7 +94,9 @@ export function nameFor(run: string, dir: string, side: string): string {
 /** Drop every PostgreSQL schema whose name starts with `prefix`. */
 export async function dropSchemas(prefix: string, url = POSTGRES_URL): Promise<void> {
   // A file whose PostgreSQL suites were skipped created nothing there.
-  if (url === POSTGRES_URL && missing("postgres") !== undefined) return;
+  if (url === POSTGRES_URL && missing("postgres") !== undefined) {
+    return;
+  }
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -107,7 +109,9 @@ export async function dropSchemas(prefix: string, url = POSTGRES_URL): Promise<v
 
 /** Delete every Redis key that contains `fragment`. */
 export async function deleteRedisKeys(fragment: string, url = REDIS_URL): Promise<void> {
-  if (url === REDIS_URL && missing("redis") !== undefined) return;
+  if (url === REDIS_URL && missing("redis") !== undefined) {
+    return;
+  }
   const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {

@@ -4,7 +4,7 @@
  * the same in their own statements, and the journals without SQL (Redis, DynamoDB) aggregate here
  * from a bounded scan ({@link scanActivity}).
  */
-import type { Activity, ActivityFilter, InstanceRecord, JournalMessage, MachineActivity, StateActivity } from "../ports.js";
+import { type Activity, type ActivityFilter, FINAL_STATUSES, type InstanceRecord, type InstanceStatus, type JournalMessage, type MachineActivity, type StateActivity } from "../ports.js";
 
 /** Instances a journal without SQL reads for one `activity` call at most (the most recently started). */
 export const ACTIVITY_SCAN_LIMIT = 10_000;
@@ -12,7 +12,7 @@ export const ACTIVITY_SCAN_LIMIT = 10_000;
 /** The percentiles of {@link StateActivity}, in percent. */
 export const ACTIVITY_PERCENTILES = [50, 90, 99] as const;
 
-const ENDED = new Set(["completed", "failed", "aborted"]);
+const ENDED: ReadonlySet<InstanceStatus> = new Set(FINAL_STATUSES);
 
 /**
  * The nearest-rank percentile of ascending `sorted` (not empty): the smallest sample with at least

@@ -7,6 +7,7 @@ import { type StartItem, startItemOf, startResultView } from "../../client/start
 import type { Switchyard } from "../../client/switchyard.js";
 import { SwitchyardError, UsageError } from "../../errors.js";
 import { definitionsOption, examples, parseContext, positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
+import { Terminal } from "../terminal.js";
 
 /**
  * Items a bulk start reads and starts at a time (`--from`, `--count`): one `startMany` each, so a
@@ -87,15 +88,21 @@ async function startInBulk(machine: string | undefined, flags: StartFlags, conte
   }
   // The file is opened before the backends, so a wrong path is refused before anything starts.
   const file = flags.from === undefined || flags.from === "-" ? undefined : await openInput(flags.from);
+  // On a terminal, one progress line on stderr (the log lines scroll above it); elsewhere the summary alone.
+  const terminal = new Terminal();
   try {
-    await withSwitchyard(flags, async (sy) => {
-      const entries =
-        flags.from === undefined
-          ? countEntries(sy, machine as string, flags.count as number, context, delay)
-          : lineEntries(file === undefined ? process.stdin : file.createReadStream(), flags.from as string, delay);
-      const tally = await startEntries(sy, entries, flags.json === true);
-      if (tally.failed > 0) process.exitCode = 1;
-    });
+    await withSwitchyard(
+      flags,
+      async (sy) => {
+        const entries =
+          flags.from === undefined
+            ? countEntries(sy, machine as string, flags.count as number, context, delay)
+            : lineEntries(file === undefined ? process.stdin : file.createReadStream(), flags.from as string, delay);
+        const tally = await startEntries(sy, entries, flags.json === true, terminal);
+        if (tally.failed > 0) process.exitCode = 1;
+      },
+      { logger: terminal.logger() },
+    );
   } finally {
     await file?.close();
   }
@@ -166,9 +173,8 @@ interface Tally {
 }
 
 /** Start the entries {@link START_BATCH} at a time; print each result in input order. */
-async function startEntries(sy: Switchyard, entries: Iterable<BulkEntry> | AsyncIterable<BulkEntry>, json: boolean): Promise<Tally> {
+async function startEntries(sy: Switchyard, entries: Iterable<BulkEntry> | AsyncIterable<BulkEntry>, json: boolean, progress: Terminal): Promise<Tally> {
   const tally: Tally = { started: 0, failed: 0 };
-  const progress = new Progress();
   let batch: BulkEntry[] = [];
   let last: BulkEntry | undefined;
   const flush = async () => {
@@ -183,7 +189,7 @@ async function startEntries(sy: Switchyard, entries: Iterable<BulkEntry> | Async
       else tally.failed++;
     }
     batch = [];
-    progress.show(`started ${tally.started}${tally.failed > 0 ? `, ${tally.failed} failed` : ""} so far (${last?.label ?? ""})…`);
+    progress.progress(`started ${tally.started}${tally.failed > 0 ? `, ${tally.failed} failed` : ""} so far (${last?.label ?? ""})…`);
   };
   try {
     for await (const entry of entries) {
@@ -214,22 +220,4 @@ function printResult(entry: BulkEntry, result: StartItemResult, json: boolean): 
   }
   if (result.ok) process.stdout.write(`${result.correlationId}\n`);
   else process.stderr.write(`${entry.label}: ${result.error.message}\n`);
-}
-
-/** One line of progress on stderr, redrawn in place; only on a terminal, so logs and pipes get the summary alone. */
-class Progress {
-  readonly #enabled = process.stderr.isTTY === true;
-  #shown = false;
-
-  show(text: string): void {
-    if (!this.#enabled) return;
-    process.stderr.write(`\r\x1b[K${text}`);
-    this.#shown = true;
-  }
-
-  clear(): void {
-    if (!this.#shown) return;
-    process.stderr.write("\r\x1b[K");
-    this.#shown = false;
-  }
 }

@@ -46,16 +46,16 @@ async function main(): Promise<void> {
   try {
     const latencies: number[] = [];
     const receivedAt = new WeakMap<Delivery, number>();
-    const sources = sy.sources.map((source) =>
-      observed(source, {
-        received: (delivery) => receivedAt.set(delivery, performance.now()),
-        acked: (delivery) => {
-          const start = receivedAt.get(delivery);
-          if (start !== undefined) latencies.push(performance.now() - start);
-        },
-      }),
-    );
+    const observer = {
+      received: (delivery: Delivery) => receivedAt.set(delivery, performance.now()),
+      settled: (delivery: Delivery) => {
+        const start = receivedAt.get(delivery);
+        if (start !== undefined) latencies.push(performance.now() - start);
+      },
+    };
+    const sources = sy.sources.map((source) => observed(source, observer));
     const worker = new Worker(sy.engine, sources, {
+      onSettled: observer.settled,
       concurrency: Number(concurrency),
       visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
       maxPollIntervalMs: 20,

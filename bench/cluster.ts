@@ -39,7 +39,11 @@ const POSTGRES_CONNECTIONS = 80;
  * switched off. PostgreSQL pools are sized so that all workers together (each with one more
  * connection for LISTEN) stay below the server's connection limit.
  */
-export function clusterSettings(backend: ClusterBackend, dir: string, run: string, workers = 1, concurrency = 16): SettingsConfig {
+export function clusterSettings(backend: ClusterBackend, dir: string, run: string, workers = 1, concurrency = 16, fused = true): SettingsConfig {
+  return { ...backendSettings(backend, dir, run, workers, concurrency), fused_transitions: fused };
+}
+
+function backendSettings(backend: ClusterBackend, dir: string, run: string, workers: number, concurrency: number): SettingsConfig {
   switch (backend) {
     case "sqlite": {
       // group-durable: a port call resolves once its group committed, so "ack returned" is durable.
@@ -82,10 +86,12 @@ export async function runCluster(options: {
   instances: number;
   steps: number;
   concurrency: number;
+  /** The fused transition path where the roles allow it (false: every role's call separately). */
+  fused: boolean;
 }): Promise<ClusterResult> {
   const { backend, dir, workers, instances, steps, concurrency } = options;
   const run = `bench_${randomBytes(4).toString("hex")}`;
-  const config = clusterSettings(backend, dir, run, workers, concurrency);
+  const config = clusterSettings(backend, dir, run, workers, concurrency, options.fused);
   const settingsFile = join(dir, `${run}.settings.json`);
   writeFileSync(settingsFile, JSON.stringify(config));
   const sy = await Switchyard.open({ definitions: DEFINITIONS, settings: Switchyard.settings(config, dir), logger: silentLogger });

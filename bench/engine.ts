@@ -6,11 +6,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSqliteDatabase } from "../src/backends/sqlite/database.js";
 import { Switchyard } from "../src/client/switchyard.js";
-import type { Delivery, MessageSource } from "../src/ports.js";
+import type { Delivery } from "../src/ports.js";
 import { Worker, type WorkerStats } from "../src/client/worker.js";
 import { longestGap } from "./commits.js";
 import { countSqlite } from "./counters.js";
-import { observed } from "./observed-source.js";
+import { observed, type SourceObserver } from "./observed-source.js";
 import type { Tally } from "./round-trips.js";
 
 export const MACHINE = "bench_loop";
@@ -27,6 +27,8 @@ export interface EngineOptions {
   readonly instances: number;
   readonly steps: number;
   readonly concurrency: number;
+  /** The fused transition path (false: every role's call separately). */
+  readonly fused: boolean;
   /** Called with the worker's running totals while it processes (for progress output). */
   readonly onWorker?: ((stats: WorkerStats) => void) | undefined;
 }
@@ -58,7 +60,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const sy = await Switchyard.open({
     definitions: DEFINITIONS,
     settings: Switchyard.settings(
-      { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: uri, environment: uri, journal: uri },
+      { stream: uri, retry: uri, cache: uri, checkpoint: uri, metrics: uri, environment: uri, journal: uri, fused_transitions: options.fused },
       dir,
     ),
     cwd: dir,
@@ -75,7 +77,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
     if (failedStart !== undefined && !failedStart.ok) throw new Error(`could not start an instance: ${failedStart.error.message}`);
 
     const times: Timings = { receivedAt: new WeakMap(), awaitingCommit: [], durable: [], handled: [] };
-    const sources = sy.sources.map((source) => timed(source, times));
+    const observer = timingObserver(times);
+    const sources = sy.sources.map((source) => observed(source, observer));
     // The Switchyard's own connection to the file (one per file per process): its commits are ours.
     const db = openSqliteDatabase(path.join(dir, "bench.db"));
     const commitTimes: number[] = [];
@@ -86,6 +89,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
       times.awaitingCommit.length = 0;
     });
     const worker = new Worker(sy.engine, sources, {
+      onSettled: observer.settled,
       concurrency,
       visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
       stopWhenIdle: async () => (await sy.pending()) === 0,
@@ -131,9 +135,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineResult> {
 }
 
 /**
- * Per-message timings: a source stamps each delivery when its claim returns; its ack moves the
- * stamp to `awaitingCommit`, and the next group commit (see runEngine) turns it into a latency to
- * durability. Recording does not hold up the worker.
+ * Per-message timings: a source stamps each delivery when its claim returns; its settling (the ack,
+ * or the fused commit that acknowledged it) moves the stamp to `awaitingCommit`, and the next group
+ * commit (see runEngine) turns it into a latency to durability. Recording does not hold up the worker.
  */
 interface Timings {
   readonly receivedAt: WeakMap<Delivery, number>;
@@ -142,16 +146,16 @@ interface Timings {
   readonly handled: number[];
 }
 
-function timed(source: MessageSource, { receivedAt, awaitingCommit, handled }: Timings): MessageSource {
-  return observed(source, {
+function timingObserver({ receivedAt, awaitingCommit, handled }: Timings): SourceObserver {
+  return {
     received: (delivery) => receivedAt.set(delivery, performance.now()),
-    acked: (delivery) => {
+    settled: (delivery) => {
       const start = receivedAt.get(delivery);
       if (start === undefined) return;
       handled.push(performance.now() - start);
       awaitingCommit.push(start);
     },
-  });
+  };
 }
 
 /** Fail loudly unless every instance completed with exactly `steps` steps and nothing else ran. */

@@ -1,14 +1,17 @@
-/** A message source that tells the benchmark when each delivery was received and acknowledged. */
+/**
+ * A message source that tells the benchmark when each delivery was received; the worker's
+ * `onSettled` tells it when each was acknowledged (by an ack, or with its fused transition).
+ */
 import type { Delivery, MessageSource } from "../src/ports.js";
 
 export interface SourceObserver {
   /** Called with each delivery as soon as its receive returned. */
   received(delivery: Delivery): void;
-  /** Called once the delivery's ack returned. */
-  acked(delivery: Delivery): void;
+  /** Called once the delivery was acknowledged (the worker's `onSettled`). */
+  settled(delivery: Delivery): void;
 }
 
-/** Wrap `source` so `observer` sees every receive and ack; everything else passes through. */
+/** Wrap `source` so `observer` sees every receive; everything passes through. */
 export function observed(source: MessageSource, observer: SourceObserver): MessageSource {
   return {
     uri: source.uri,
@@ -20,10 +23,7 @@ export function observed(source: MessageSource, observer: SourceObserver): Messa
       for (const delivery of deliveries) observer.received(delivery);
       return deliveries;
     },
-    async ack(delivery) {
-      await source.ack(delivery);
-      observer.acked(delivery);
-    },
+    ack: (delivery) => source.ack(delivery),
     release: (delivery, delaySeconds) => source.release(delivery, delaySeconds),
     extend: (delivery, seconds) => source.extend(delivery, seconds),
     deadLetter: (delivery, reason) => source.deadLetter(delivery, reason),

@@ -24,6 +24,7 @@ floor (better-sqlite3, same pragmas) for the same number of steps, and prints bo
   --steps N         durable transitions per instance (default 10)
   --concurrency C   worker concurrency (default 64)
   --json            print one JSON object with every figure on stdout
+  --separate        every role's call separately: the fused transition path off (for comparison)
   --help            show this help
 
 Cluster mode: with --backend, W instances are processed by 1, 4 and 16 worker processes sharing one
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
       backend: { type: "string" },
       workers: { type: "string" },
+      separate: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
       steps: positiveInt("steps", values.steps, 10),
       concurrency: positiveInt("concurrency", values.concurrency, 16),
       json: values.json ?? false,
+      fused: !values.separate,
     });
     return;
   }
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
       instances,
       steps,
       concurrency,
+      fused: !values.separate,
       onWorker: progress && ((stats) => progress(`engine: ${fmt(stats.processed)} / ${fmt(transitions)} transitions, ${stats.inFlight} in flight`)),
     });
     // A message body of the engine's size, so the floor writes as many bytes per row.
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
       instances,
       steps,
       concurrency,
+      fused: !values.separate,
       transitions,
       startup_ms: round(engine.startupMs),
       enqueue_ms: round(engine.enqueueMs),
@@ -191,6 +196,7 @@ async function clusterBench(options: {
   steps: number;
   concurrency: number;
   json: boolean;
+  fused: boolean;
 }): Promise<void> {
   const { backend, instances, steps, concurrency } = options;
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
@@ -200,7 +206,7 @@ async function clusterBench(options: {
     for (const workers of options.workers) {
       process.stderr.write(`${backend}: ${workers} worker(s) × concurrency ${concurrency}, ${instances} × ${steps} …\n`);
       // An invalid run (an instance failed, a step missing) is reported in its row, not hidden.
-      const result = await runCluster({ backend, dir, workers, instances, steps, concurrency }).catch((error: unknown) => ({
+      const result = await runCluster({ backend, dir, workers, instances, steps, concurrency, fused: options.fused }).catch((error: unknown) => ({
         workers,
         invalid: (error as Error).message.split("\n")[0] ?? "invalid",
       }));
@@ -217,7 +223,7 @@ async function clusterBench(options: {
     rmSync(dir, { recursive: true, force: true });
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ backend, instances, steps, concurrency, node_version: process.version, cpus: availableParallelism(), runs: rows })}\n`);
+    process.stdout.write(`${JSON.stringify({ backend, instances, steps, concurrency, fused: options.fused, node_version: process.version, cpus: availableParallelism(), runs: rows })}\n`);
     return;
   }
   const out = [

@@ -163,6 +163,84 @@ export interface CachePort {
   markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void>;
 }
 
+/**
+ * The fused transition path: an optional capability of a backend that serves, for one processing,
+ * the source it came from, the lease cache, the next message's role (primary side), the checkpoint
+ * and the journal. It does the protocol's writes in two calls instead of one per role:
+ *
+ * - {@link begin}: SPEC §3 steps 1–2 and the operator's controls (§9): the lease with its fence
+ *   token, this cache's dispatched flag, and the instance's controls;
+ * - {@link commit}: steps 4, 5 and 7 and the acknowledgement, atomically: the next message (or the
+ *   state's timer) with its journal entry, the checkpoint, the dispatched mark, the retry entry's
+ *   removal, the journal's instance update, the lease's release and the delivery's ack.
+ *
+ * What a transition does and records is the same as over the separate ports, which the engine
+ * still uses for every other path (retries, duplicates, failover, mixed deployments) and when a
+ * fused call fails. The settings bind it only where those roles' primaries share one backend and no
+ * chaos is configured on them.
+ */
+export interface TransitionPort {
+  readonly uri: string;
+  begin(request: TransitionBegin): Promise<TransitionBegun>;
+  commit(request: TransitionCommit): Promise<TransitionCommitted>;
+}
+
+/** What {@link TransitionPort.begin} takes: the lease to take and, with a journal here, whose controls to read. */
+export interface TransitionBegin {
+  readonly correlationId: string;
+  readonly steps: number;
+  readonly retries: number;
+  readonly leaseTimeoutSeconds: number;
+  /** As {@link CachePort.acquireLease}'s `minFenceToken`. */
+  readonly minFenceToken: number;
+  /** The machine and state whose pause rules apply; absent: do not read the controls. */
+  readonly control?: { readonly machineName: string; readonly state: string } | undefined;
+}
+
+/** What {@link TransitionPort.begin} found. */
+export interface TransitionBegun {
+  readonly lease: LeaseResult;
+  /** Whether this cache marks step `steps` dispatched (read only when the lease was taken; false otherwise). */
+  readonly dispatched: boolean;
+  /** The instance's controls, when asked for, the lease was taken and the journal has the instance. */
+  readonly control: InstanceControl | undefined;
+}
+
+/** The writes of one transition, for {@link TransitionPort.commit}. */
+export interface TransitionCommit {
+  readonly correlationId: string;
+  readonly steps: number;
+  readonly retries: number;
+  readonly fenceToken: number;
+  /** The message being processed, from this backend's stream or retry source: acknowledged. */
+  readonly delivery: Delivery;
+  /** The next message (`stream`) or the state's timer (`retry`), sent on this backend's side of that role, and its journal entry. */
+  readonly send?: { readonly role: "stream" | "retry"; readonly message: OutgoingMessage; readonly journal: JournalMessage } | undefined;
+  /** Store the sent message's receipt as the checkpoint of step `steps + 1`. */
+  readonly checkpoint: boolean;
+  /** Mark step `steps` dispatched for this long. */
+  readonly dispatchedTtlSeconds: number;
+  /** Remove this backend's retry entry of step `steps` (the delivery's own, or the timer the transition leaves behind). */
+  readonly removeRetry: boolean;
+  /** The journal's instance update; absent without a journal here. */
+  readonly instance?: InstanceUpdate | undefined;
+  /** Write nothing when the journal shows an abort that was asked and not yet taken (asked while the actions ran). */
+  readonly abortGate: boolean;
+}
+
+/** What {@link TransitionPort.commit} did. */
+export interface TransitionCommitted {
+  /** False: the abort gate found an abort asked; nothing was written and the lease is still held. */
+  readonly committed: boolean;
+  /** Where the sent message went ({@link Receipt}), when one was sent. */
+  readonly receipt?: Receipt | undefined;
+  /**
+   * Whether the lease was still held for this processing and is now released. The dispatched mark
+   * is set either way (except in a race with a new holder, which the at-least-once protocol covers).
+   */
+  readonly released: boolean;
+}
+
 /** The last transport receipt of an instance. */
 export interface Checkpoint {
   readonly correlationId: string;

@@ -17,6 +17,7 @@ import type {
   RetryPort,
   Side,
   StreamPort,
+  TransitionPort,
 } from "../ports.js";
 
 /** One opened store and the roles it can serve; a backend implements only what it supports. */
@@ -29,6 +30,11 @@ export interface Backend extends Closable {
   metrics?(): MetricsPort;
   environment?(): EnvironmentPort;
   journal?(): JournalPort;
+  /**
+   * The fused transition path over this backend's stream, retry store, cache, checkpoint and
+   * journal; the settings bind it where those roles' primaries are all this backend.
+   */
+  transitions?(): TransitionPort;
   /**
    * Shard leases, positions and dead letters for the consumers of a transport that keeps none
    * itself (Kinesis); the settings hand the checkpoint role's to such a backend

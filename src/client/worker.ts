@@ -40,6 +40,12 @@ export interface WorkerOptions {
   /** Longest pause between polls when there is no work, in ms (default 200). */
   readonly maxPollIntervalMs?: number | undefined;
   readonly logger?: Logger | undefined;
+  /**
+   * Called for each message the worker is done with: acknowledged (by its ack, or with the
+   * transition's other writes on the fused path) or moved to the dead letters; not for messages
+   * left for redelivery. For instrumentation; it must not throw.
+   */
+  readonly onSettled?: ((delivery: Delivery, outcome: ProcessOutcome) => void) | undefined;
 }
 
 /** Running totals of a worker. */
@@ -238,9 +244,11 @@ export class Worker {
       if ("reason" in outcome) {
         this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} moved to dead letters: ${outcome.reason}`);
         await source.deadLetter(delivery, outcome.reason);
-      } else {
+      } else if (outcome.acknowledged !== true) {
+        // (The fused transition path acknowledged it with the transition's other writes.)
         await source.ack(delivery);
       }
+      this.#options.onSettled?.(delivery, outcome);
     } catch (error) {
       this.#logger.error(`cannot acknowledge message ${delivery.id} on ${source.uri}: ${(error as Error).message}`);
     }

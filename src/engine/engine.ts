@@ -27,6 +27,7 @@ import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError }
 import { type Logger, silentLogger } from "../logger.js";
 import {
   type AbortRequest,
+  type CachePort,
   type Clock,
   type Delivery,
   FINAL_STATUSES,
@@ -37,10 +38,14 @@ import {
   type MessageOrigin,
   type OutgoingMessage,
   type Side,
+  type InstanceUpdate,
   type StoredStatus,
+  type TransitionBegun,
+  type TransitionCommit,
+  type TransitionCommitted,
 } from "../ports.js";
 import { RecentIds } from "./recent-ids.js";
-import { type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
+import { type FusedBinding, type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
 /** How long a dispatched flag lives (SPEC §3 step 5). */
 export const DISPATCHED_TTL_SECONDS = 24 * 60 * 60;
@@ -102,6 +107,8 @@ export type ProcessOutcome =
        */
       readonly kind: "dispatched" | "completed" | "waiting" | "retrying" | "failed" | "duplicate" | "abandoned" | "paused" | "aborted";
       readonly correlationId: string;
+      /** The fused transition path acknowledged the delivery with its other writes: do not ack it again. */
+      readonly acknowledged?: true | undefined;
     }
   /**
    * The message cannot be processed at all (`malformed`), or was delivered more than
@@ -244,6 +251,20 @@ function errorKey(delivery: Delivery): string {
   return `${delivery.role}.${delivery.side}:${delivery.id}`;
 }
 
+/** A processing's next message (step 4): where it goes first and then, and why. */
+interface NextMessage {
+  readonly message: WireMessage;
+  readonly delaySeconds: number;
+  readonly roles: ["stream", "retry"] | ["retry", "stream"];
+  readonly origin: MessageOrigin | undefined;
+}
+
+/** The outcome of a transition that ran, by what it left the instance as. */
+function outcomeOf(result: TransitionResult, status: StoredStatus): "completed" | "aborted" | "waiting" | "dispatched" {
+  if (result.final) return status === "aborted" ? "aborted" : "completed";
+  return result.nextEvent === undefined ? "waiting" : "dispatched";
+}
+
 /** The result of running the transitions of one processing (step 3). */
 interface TransitionResult {
   readonly state: string;
@@ -276,6 +297,18 @@ class Processing {
   #abort: AbortRequest | undefined;
   /** This processing took the instance out of its state for the abort (its step is the abort's step). */
   #abortedHere = false;
+  /**
+   * The fused transition path, while this processing may use it: its message came from the
+   * primary side of its role and its lease is on the primary cache. Cleared when a fused call fails:
+   * the separate ports take over.
+   */
+  #fused: FusedBinding | undefined;
+  /** What the fused begin found beside the lease: this cache's dispatched flag and the controls. */
+  #begun: TransitionBegun | undefined;
+  /** The fused commit acknowledged the delivery. */
+  #acknowledged = false;
+  /** The fused commit released the lease. */
+  #released = false;
 
   constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, signal: AbortSignal | undefined) {
     this.#engine = engine;
@@ -284,6 +317,8 @@ class Processing {
     this.#original = message;
     this.#system = { ...message.system_context };
     this.#signal = signal;
+    const fused = engine.roles.fused;
+    if (fused !== undefined && delivery.side === "primary" && this.#system.lease_primary) this.#fused = fused;
   }
 
   get #roles() {
@@ -332,11 +367,11 @@ class Processing {
       }
     } finally {
       // 7. Release, only if we hold it.
-      if (fenceToken !== undefined) await this.#releaseLease(steps, retries, fenceToken);
+      if (fenceToken !== undefined && !this.#released) await this.#releaseLease(steps, retries, fenceToken);
       // 8. Metrics.
       if (!this.#errors.isEmpty) await this.#emitErrors();
     }
-    return { kind, correlationId: this.#correlationId };
+    return this.#acknowledged ? { kind, correlationId: this.#correlationId, acknowledged: true } : { kind, correlationId: this.#correlationId };
   }
 
   async #acquireLease(steps: number, retries: number, timeout: number): Promise<LeaseResult | "system-error"> {
@@ -346,18 +381,47 @@ class Processing {
       // Above the token the message carries, and above any that a dead processing of an earlier
       // delivery of this same message may have taken on either cache without passing it on.
       const floor = (this.#system.fence_token ?? 0) + Math.max(0, this.#delivery.receiveCount - 1) * FENCE_REDELIVERY_GAP;
-      let result = await port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
+      const fused = this.#system.lease_primary ? this.#fused : undefined;
+      const take = () =>
+        fused !== undefined && this.#fused !== undefined
+          ? this.#begin(fused, port, timeout, floor)
+          : port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
+      let result = await take();
       // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
       // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.
       for (let pause = 2, waited = 0; !result.acquired && waited + pause <= this.#engine.leaseHandoverMs; waited += pause, pause *= 2) {
         await this.#engine.clock.sleep(pause);
-        result = await port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
+        result = await take();
       }
       return result;
     } catch (error) {
       this.#engine.logger.warn(`lease acquisition failed on ${port.uri}: ${(error as Error).message}`, this.#logFields());
       return "system-error";
     }
+  }
+
+  /**
+   * The lease through the fused begin, which also reads this cache's dispatched flag and the
+   * controls. If it fails, the processing goes on over the separate ports (undefined: take the
+   * lease there), which fail over as SPEC §3 says if the backend is really down.
+   */
+  #begin(fused: FusedBinding, cache: CachePort, timeout: number, floor: number): Promise<LeaseResult> {
+    const system = this.#system;
+    const control = fused.journal ? { machineName: this.#machine.name, state: system.current_state } : undefined;
+    return fused.port
+      .begin({ correlationId: system.correlation_id, steps: system.steps, retries: system.retries, leaseTimeoutSeconds: timeout, minFenceToken: floor, control })
+      .then(
+        (begun) => {
+          this.#begun = begun;
+          return begun.lease;
+        },
+        (error: Error) => {
+          this.#engine.logger.warn(`fused begin failed on ${fused.port.uri}: ${error.message}; taking the lease over the separate ports`, this.#logFields());
+          this.#fused = undefined;
+          this.#begun = undefined;
+          return cache.acquireLease(system.correlation_id, system.steps, system.retries, timeout, floor);
+        },
+      );
   }
 
   async #releaseLease(steps: number, retries: number, fenceToken: number): Promise<void> {
@@ -394,26 +458,35 @@ class Processing {
       // 2. Duplicate check.
       if (await this.#isDispatched()) return await this.#dropDuplicate("duplicate delivery dropped");
       if (this.#roles.journal !== undefined && !this.#engine.journaled.has(this.#correlationId)) await this.#ensureRecorded();
-      // The operator's controls (SPEC §9): a step already taken, a pause, an abort.
-      const control = await this.#readControl();
+      // The operator's controls (SPEC §9): a step already taken, a pause, an abort. The fused begin
+      // read them with the lease, unless the instance had no record then (ensureRecorded made it).
+      const control = this.#begun?.control ?? (await this.#readControl());
       const obeyed = control !== undefined && this.#controlApplies(control) ? await this.#obey(control) : undefined;
       if (obeyed !== undefined) return obeyed;
       // 3. Transitions.
       result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortedHere ? this.#abortPlan() : undefined));
       // An abort asked while the actions ran discards their outcome: nothing they would have
-      // dispatched runs; the abort (and its compensation) runs instead.
-      if (!this.#abortedHere && this.#abort === undefined && this.#roles.journal !== undefined) {
-        const now = await this.#readControl();
-        if (now?.abort !== undefined && now.abort.step === undefined) {
-          this.#engine.logger.info("aborted while the actions ran: their outcome is discarded", this.#logFields());
-          this.#abort = now.abort;
-          this.#abortedHere = true;
-          result = await this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortPlan()));
+      // dispatched runs; the abort (and its compensation) runs instead. The fused commit checks
+      // for it in the same atomic call (its gate) and writes nothing if it finds one.
+      const fused = this.#begun === undefined ? undefined : this.#fused;
+      let gate = !this.#abortedHere && this.#abort === undefined && this.#roles.journal !== undefined;
+      if (gate && fused?.journal !== true) {
+        result = await this.#abortIfAsked(fenceToken, result);
+        gate = false;
+      }
+      if (fused !== undefined) {
+        let committed = await this.#commit(fused, result, gate);
+        if (committed === "gate closed") {
+          result = await this.#abortIfAsked(fenceToken, result);
+          committed = await this.#commit(fused, result, false);
         }
+        if (committed !== undefined && committed !== "gate closed") return committed;
+        // The fused commit failed: the separate ports do its writes (a duplicate send of a commit
+        // that landed after all is dropped by the dispatched flag).
       }
       // 4. Next message, or the timer of the state it now waits in.
-      if (result.nextEvent !== undefined) sent = await this.#sendNext(result, result.nextEvent);
-      else if (!result.final) sent = await this.#scheduleTimer(result);
+      const next = this.#nextMessage(result);
+      if (next !== undefined) sent = await this.#send(next.message, next.delaySeconds, next.roles, "dispatch", next.origin);
     } catch (error) {
       if (error instanceof ParkFailed) throw error.cause;
       if (error instanceof Abandoned) {
@@ -431,23 +504,94 @@ class Processing {
     // Nothing sent and not final: the instance rests here until an external event (sendEvent) or
     // its timer. The dispatched flag above is set all the same, so of the messages that compete
     // for the next step (two events, an event and a timer), exactly one runs.
+    const update = this.#instanceUpdate(result);
+    await this.#journal((journal) => journal.updateInstance(this.#correlationId, update));
+    return outcomeOf(result, update.status);
+  }
+
+  /** An abort asked while the actions ran (the journal shows it, not yet taken): run the abort path instead. */
+  async #abortIfAsked(fenceToken: number, result: TransitionResult): Promise<TransitionResult> {
+    const now = await this.#readControl();
+    if (now?.abort === undefined || now.abort.step !== undefined) return result;
+    this.#engine.logger.info("aborted while the actions ran: their outcome is discarded", this.#logFields());
+    this.#abort = now.abort;
+    this.#abortedHere = true;
+    return this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortPlan()));
+  }
+
+  /** The journal's record of the instance after this transition. */
+  #instanceUpdate(result: TransitionResult): InstanceUpdate & { readonly status: StoredStatus } {
     const ended: StoredStatus = this.#abort === undefined ? "completed" : "aborted";
     const status: StoredStatus = result.final ? ended : result.nextEvent === undefined ? "waiting" : "running";
-    await this.#journal((journal) =>
-      journal.updateInstance(this.#correlationId, {
-        machineName: this.#machine.name,
-        status,
-        state: result.state,
-        userContext: result.userContext,
-        reason: status === "aborted" ? this.#abort?.reason : undefined,
-        steps: this.#system.steps,
-        leasePrimary: this.#system.lease_primary,
-        fenceToken: this.#fenceToken,
-        abortStep: this.#abortedHere && !result.final ? this.#system.steps : undefined,
-      }),
-    );
-    if (result.final) return status === "aborted" ? "aborted" : "completed";
-    return result.nextEvent === undefined ? "waiting" : "dispatched";
+    return {
+      machineName: this.#machine.name,
+      status,
+      state: result.state,
+      userContext: result.userContext,
+      reason: status === "aborted" ? this.#abort?.reason : undefined,
+      steps: this.#system.steps,
+      leasePrimary: this.#system.lease_primary,
+      fenceToken: this.#fenceToken,
+      abortStep: this.#abortedHere && !result.final ? this.#system.steps : undefined,
+    };
+  }
+
+  /**
+   * Steps 4, 5 and 7 and the ack in one fused call (see {@link TransitionPort}); then what it does
+   * not cover: the other cache's dispatched mark, the other retry store's timer entry. Returns the
+   * outcome, `"gate closed"` when an abort was asked while the actions ran (nothing was written),
+   * or undefined when the call failed and the separate ports must do the writes.
+   */
+  async #commit(fused: FusedBinding, result: TransitionResult, gate: boolean): Promise<Exclude<ProcessOutcome["kind"], "malformed" | "poison"> | "gate closed" | undefined> {
+    const next = this.#nextMessage(result);
+    const update = this.#instanceUpdate(result);
+    const system = this.#system;
+    let send: TransitionCommit["send"];
+    let entry: JournalMessage | undefined;
+    if (next !== undefined) {
+      const role = next.roles[0];
+      const due = next.origin === "timer" ? this.#engine.clock.now() + next.delaySeconds * 1000 : undefined;
+      entry = journalEntry(this.#engine.clock, next.message, role, "primary", { origin: next.origin, due });
+      send = { role, message: this.#outgoing(next.message, next.delaySeconds), journal: entry };
+    }
+    const timerLeft = this.#hasTimerToCancel();
+    let committed: TransitionCommitted;
+    try {
+      committed = await fused.port.commit({
+        correlationId: system.correlation_id,
+        steps: system.steps,
+        retries: system.retries,
+        fenceToken: this.#fenceToken as number,
+        delivery: this.#delivery,
+        send,
+        checkpoint: send !== undefined && fused.checkpoint,
+        dispatchedTtlSeconds: DISPATCHED_TTL_SECONDS,
+        removeRetry: this.#delivery.role === "retry" || timerLeft,
+        instance: fused.journal ? update : undefined,
+        abortGate: gate,
+      });
+    } catch (error) {
+      this.#engine.logger.warn(`fused commit failed on ${fused.port.uri}: ${(error as Error).message}; writing over the separate ports`, this.#logFields());
+      this.#fused = undefined;
+      return undefined;
+    }
+    if (!committed.committed) return "gate closed";
+    this.#acknowledged = true;
+    this.#released = committed.released;
+    if (!committed.released) this.#errors.record("cache");
+    // What the fused call does not cover: the secondary sides, and a checkpoint or journal elsewhere.
+    const journal = this.#roles.journal;
+    if (entry !== undefined && journal !== undefined && !fused.journal) {
+      const appended = entry;
+      await this.#journal((j) => j.appendMessage(system.correlation_id, appended));
+    }
+    if (this.#roles.cache.secondary !== undefined) await this.#markDispatched(true);
+    if (send !== undefined && committed.receipt !== undefined && !fused.checkpoint && this.#roles.checkpoint !== undefined) {
+      await this.#storeCheckpoint({ role: send.role, side: "primary", receipt: committed.receipt });
+    }
+    if (timerLeft && this.#roles.retry.secondary !== undefined) await this.#cancelTimer(true);
+    if (journal !== undefined && !fused.journal) await this.#journal((j) => j.updateInstance(system.correlation_id, update));
+    return outcomeOf(result, update.status);
   }
 
   async #dropDuplicate(why: string): Promise<"duplicate"> {
@@ -537,9 +681,10 @@ class Processing {
   }
 
   /** Leaving a state with a timer by another event: its timer entry (same step) is removed where the retry store can. */
-  async #cancelTimer(): Promise<void> {
+  async #cancelTimer(secondaryOnly = false): Promise<void> {
     for (const [side, port] of sidesOf(this.#roles.retry)) {
       if (this.#delivery.role === "retry" && this.#delivery.side === side) continue; // #stopRetries did
+      if (secondaryOnly && side === "primary") continue; // the fused commit did
       try {
         await port.remove(this.#correlationId, this.#system.steps);
       } catch (error) {
@@ -595,6 +740,11 @@ class Processing {
 
   async #isDispatched(): Promise<boolean> {
     for (const [side, cache] of sidesOf(this.#roles.cache)) {
+      // The fused begin read the primary cache's flag with the lease.
+      if (side === "primary" && this.#begun !== undefined) {
+        if (this.#begun.dispatched) return true;
+        continue;
+      }
       try {
         if (await cache.isDispatched(this.#correlationId, this.#system.steps)) return true;
       } catch (error) {
@@ -604,9 +754,11 @@ class Processing {
     return false;
   }
 
-  async #markDispatched(): Promise<void> {
+  /** Mark every cache (`secondaryOnly`: the fused commit marked the primary). */
+  async #markDispatched(secondaryOnly = false): Promise<void> {
     let all = true;
     for (const [side, cache] of sidesOf(this.#roles.cache)) {
+      if (secondaryOnly && side === "primary") continue;
       try {
         await cache.markDispatched(this.#correlationId, this.#system.steps, DISPATCHED_TTL_SECONDS);
       } catch (error) {
@@ -684,45 +836,40 @@ class Processing {
     };
   }
 
-  /** Step 4: the next message to the stream (primary, secondary), then through the retry role. */
-  async #sendNext(result: TransitionResult, nextEvent: string): Promise<SentMessage> {
-    const next: WireMessage = {
-      version: this.#original.version,
-      system_context: {
-        ...this.#system,
-        current_state: result.state,
-        current_event: nextEvent,
-        steps: this.#system.steps + 1,
-        retries: 0,
-        fence_token: this.#fenceToken,
-      },
-      user_context: result.userContext,
-    };
-    return this.#send(next, result.delaySeconds ?? this.#system.additional_delay_seconds, ["stream", "retry"], "dispatch");
-  }
-
   /**
-   * The instance waits in a state with an `after:` transition: schedule its timer message (the
-   * state, `pseudo_timer`, the next step) through the retry role, which keeps long delays
-   * (falling back to the stream). It fires only if the instance still waits there: an event taken
-   * first makes it a duplicate of its step.
+   * Step 4: the next message, to the stream (primary, secondary) and then through the retry role;
+   * or, where the instance now waits in a state with an `after:` transition, its timer message
+   * (the state, `pseudo_timer`, the next step) through the retry role, which keeps long delays
+   * (falling back to the stream). A timer fires only if the instance still waits there: an event
+   * taken first makes it a duplicate of its step. Undefined: nothing to send.
    */
-  async #scheduleTimer(result: TransitionResult): Promise<SentMessage | undefined> {
-    const timer = timerOf(this.#machine, result.state);
-    if (timer?.afterSeconds === undefined) return undefined;
+  #nextMessage(result: TransitionResult): NextMessage | undefined {
+    let event: string;
+    let delaySeconds: number;
+    let timer = false;
+    if (result.nextEvent !== undefined) {
+      event = result.nextEvent;
+      delaySeconds = result.delaySeconds ?? this.#system.additional_delay_seconds;
+    } else {
+      const after = result.final ? undefined : timerOf(this.#machine, result.state)?.afterSeconds;
+      if (after === undefined) return undefined;
+      event = TIMER_EVENT;
+      delaySeconds = after;
+      timer = true;
+    }
     const message: WireMessage = {
       version: this.#original.version,
       system_context: {
         ...this.#system,
         current_state: result.state,
-        current_event: TIMER_EVENT,
+        current_event: event,
         steps: this.#system.steps + 1,
         retries: 0,
         fence_token: this.#fenceToken,
       },
       user_context: result.userContext,
     };
-    return this.#send(message, timer.afterSeconds, ["retry", "stream"], "dispatch", "timer");
+    return timer ? { message, delaySeconds, roles: ["retry", "stream"], origin: "timer" } : { message, delaySeconds, roles: ["stream", "retry"], origin: undefined };
   }
 
   /**
@@ -901,6 +1048,18 @@ export async function journalMessage(
   how: { readonly origin?: MessageOrigin | undefined; readonly due?: number | undefined } = {},
 ): Promise<void> {
   if (engine.roles.journal === undefined) return;
+  const entry = journalEntry(engine.clock, message, role, side, how);
+  await writeJournal(engine, (journal) => journal.appendMessage(message.system_context.correlation_id, entry));
+}
+
+/** The journal's entry for a sent message. */
+export function journalEntry(
+  clock: Clock,
+  message: WireMessage,
+  role: "stream" | "retry",
+  side: Side,
+  how: { readonly origin?: MessageOrigin | undefined; readonly due?: number | undefined } = {},
+): JournalMessage {
   const system = message.system_context;
   const entry: { -readonly [K in keyof JournalMessage]: JournalMessage[K] } = {
     current_state: system.current_state,
@@ -910,11 +1069,11 @@ export async function journalMessage(
     user_context: message.user_context,
     role,
     side,
-    at: engine.clock.now(),
+    at: clock.now(),
   };
   if (how.origin !== undefined) entry.origin = how.origin;
   if (how.due !== undefined) entry.due = how.due;
-  await writeJournal(engine, (journal) => journal.appendMessage(system.correlation_id, entry));
+  return entry;
 }
 
 /** Journal writes are bookkeeping for people: a failure is logged, never a protocol error. */

@@ -15,6 +15,7 @@ import type {
   Side,
   Sided,
   StreamPort,
+  TransitionPort,
 } from "../ports.js";
 
 /** The backends of each role (SPEC §4), as the engine sees them (chaos already applied). */
@@ -27,6 +28,20 @@ export interface RoleBindings {
   readonly environment?: Sided<EnvironmentPort> | undefined;
   /** Instance status and history; not a protocol role. */
   readonly journal?: JournalPort | undefined;
+  /**
+   * The fused transition path, bound only where the primaries of stream, retry and cache are one
+   * backend that offers it and none of them has chaos (see {@link TransitionPort}).
+   */
+  readonly fused?: FusedBinding | undefined;
+}
+
+/** The fused transition path and what of a transition it covers beside the stream, retry and cache primaries. */
+export interface FusedBinding {
+  readonly port: TransitionPort;
+  /** The checkpoint role's primary is the same backend (without chaos): the commit stores the checkpoint. */
+  readonly checkpoint: boolean;
+  /** The journal is the same backend: begin reads the controls and commit writes the journal. */
+  readonly journal: boolean;
 }
 
 const NO_SIDES: ReadonlyArray<readonly [Side, never]> = [];

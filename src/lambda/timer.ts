@@ -66,7 +66,7 @@ export async function runTimer(
           try {
             const outcome = await engine.process(delivery);
             if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
-            else await source.ack(delivery);
+            else if (outcome.acknowledged !== true) await source.ack(delivery);
             entry.processed++;
             entry.outcomes[outcome.kind] = (entry.outcomes[outcome.kind] ?? 0) + 1;
           } catch (error) {

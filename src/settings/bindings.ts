@@ -2,7 +2,7 @@
  * Settings → live role bindings: opens each distinct backend once, takes the ports each role needs
  * from it, wraps them in chaos where configured, and collects the message sources a worker polls.
  */
-import type { RoleBindings } from "../engine/roles.js";
+import type { FusedBinding, RoleBindings } from "../engine/roles.js";
 import { SettingsError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Clock, ConsumerStatePort, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
@@ -108,12 +108,35 @@ export async function openRoles(
       metrics: await optional("metrics", (b) => b.metrics?.()),
       environment: await optional("environment", (b) => b.environment?.()),
       journal: settings.journal === undefined ? undefined : await journalOf(await backend(settings.journal), settings.journal),
+      fused: await fusedPath(settings, backend),
     };
     return { roles, sources, deadLetters: [...deadLetters], close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * The fused transition path, where the settings allow it: the primaries of stream, retry and cache
+ * are one backend that offers it, and none of those role sides has chaos (a failure must hit each
+ * role's port alone, as SPEC §4 has it). It also covers the checkpoint (without chaos) and the
+ * journal where they are that backend too; the engine writes them over their ports otherwise.
+ */
+async function fusedPath(settings: Settings, backend: (uri: string) => Promise<Backend>): Promise<FusedBinding | undefined> {
+  if (!settings.fusedTransitions) return undefined;
+  const uri = settings.roles.stream.primary;
+  const chaos = (role: RoleName) => (settings.chaos.get(`${role}.primary`) ?? 0) > 0;
+  for (const role of ["stream", "retry", "cache"] as const) {
+    if (settings.roles[role].primary !== uri || chaos(role)) return undefined;
+  }
+  const port = (await backend(uri)).transitions?.();
+  if (port === undefined) return undefined;
+  return {
+    port,
+    checkpoint: settings.roles.checkpoint?.primary === uri && !chaos("checkpoint"),
+    journal: settings.journal === uri,
+  };
 }
 
 async function journalOf(backend: Backend, uri: string) {

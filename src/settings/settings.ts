@@ -9,6 +9,7 @@
  * lease_timeout: 300               # seconds
  * visibility_timeout: 30           # seconds before an unacknowledged message is delivered again
  * max_receive_count: 10            # deliveries without being handled before a message is dead-lettered
+ * fused_transitions: true          # one atomic call per transition where the roles share a backend
  * ```
  *
  * Roles left out use the default store, one SQLite file under `./.switchyard/`. Relative paths in
@@ -69,6 +70,12 @@ export interface SettingsConfig {
   lease_timeout?: number;
   visibility_timeout?: number;
   max_receive_count?: number;
+  /**
+   * Where the primaries of stream, retry, cache and checkpoint, and the journal, are one backend
+   * that offers it, a transition's writes go to it in two calls (begin, commit) instead of one per
+   * role (default true); false keeps every role's call separate, for comparison.
+   */
+  fused_transitions?: boolean;
   /** ARN or service → endpoint URL (emulators, VPC endpoints). */
   endpoints?: Record<string, string>;
 }
@@ -93,6 +100,8 @@ export interface Settings {
   readonly visibilityTimeoutSeconds: number;
   /** Deliveries without being handled before a message goes to the dead letters. */
   readonly maxReceiveCount: number;
+  /** Bind the fused transition path where the roles allow it ({@link SettingsConfig.fused_transitions}). */
+  readonly fusedTransitions: boolean;
   readonly endpoints: Readonly<Record<string, string>>;
 }
 
@@ -112,7 +121,7 @@ export const REQUIRED_ROLES = ["stream", "retry", "cache"] as const;
 export type RequiredRole = (typeof REQUIRED_ROLES)[number];
 export type OptionalRole = Exclude<RoleName, RequiredRole>;
 
-const KNOWN_KEYS = new Set<string>([...ROLES, "journal", "chaos", "lease_timeout", "visibility_timeout", "max_receive_count", "endpoints"]);
+const KNOWN_KEYS = new Set<string>([...ROLES, "journal", "chaos", "lease_timeout", "visibility_timeout", "max_receive_count", "fused_transitions", "endpoints"]);
 
 /**
  * Load settings: from `file` if given (it must exist), else from a default settings file in `cwd`,
@@ -167,8 +176,15 @@ export function resolveSettings(config: unknown, where: { baseDir: string; file:
     leaseTimeoutSeconds: numberIn(label, "lease_timeout", raw.lease_timeout, LEASE_TIMEOUT_RANGE, DEFAULT_LEASE_TIMEOUT_SECONDS),
     visibilityTimeoutSeconds: numberIn(label, "visibility_timeout", raw.visibility_timeout, VISIBILITY_TIMEOUT_RANGE, DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
     maxReceiveCount: numberIn(label, "max_receive_count", raw.max_receive_count, MAX_RECEIVE_COUNT_RANGE, MAX_RECEIVE_COUNT),
+    fusedTransitions: booleanSetting(label, "fused_transitions", raw.fused_transitions, true),
     endpoints: stringMap(label, "endpoints", raw.endpoints),
   };
+}
+
+function booleanSetting(label: string, key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new SettingsError(`${label}: ${key} must be true or false, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 function roleBinding(label: string, role: RoleName, value: unknown): RoleBinding | undefined {

@@ -69,9 +69,11 @@ export class ProtocolHarness {
       const [delivery] = await source.receive({ max: 1, visibilityTimeoutSeconds: 30 });
       if (delivery === undefined) continue;
       const outcome = await this.sy.engine.process(delivery);
-      this.outcomes.push(outcome);
+      // What became of the message, whichever path acknowledged it (the fused commit or this ack).
+      const { acknowledged: _, ...recorded } = outcome as ProcessOutcome & { acknowledged?: true };
+      this.outcomes.push(recorded as ProcessOutcome);
       if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
-      else await source.ack(delivery);
+      else if (outcome.acknowledged !== true) await source.ack(delivery);
       return true;
     }
     return false;

@@ -7,12 +7,14 @@
  */
 import type { Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
+import { SqlTransitions } from "../sql/transitions.js";
 import { PostgresCache } from "./cache.js";
 import { PostgresCheckpointStore } from "./checkpoint-store.js";
 import { PostgresConsumerState } from "./consumer-state.js";
 import { PostgresDatabase } from "./database.js";
 import { PostgresDeadLetters } from "./dead-letters.js";
 import { PostgresEnvironment } from "./environment-store.js";
+import { PostgresExecutor } from "./executor.js";
 import { PostgresJournal } from "./journal.js";
 import { WorkListener } from "./listener.js";
 import { PostgresMetrics } from "./metrics.js";
@@ -67,6 +69,16 @@ export class PostgresBackend implements Backend {
 
   journal(): PostgresJournal {
     return new PostgresJournal(this.#options);
+  }
+
+  /** The fused transition path over this schema's tables (see TransitionPort): one statement per call. */
+  transitions(): SqlTransitions {
+    const db = this.db;
+    return new SqlTransitions(new PostgresExecutor(db), db.clock, {
+      streamReceipt: (id) => ({ table: "stream_messages", schema: db.schema, id }),
+      retryReceipt: (correlationId, steps) => ({ table: "retry_entries", schema: db.schema, correlation_id: correlationId, steps }),
+      notify: { now: () => db.notifyNow(), later: () => db.notifyLater(), channel: db.channel },
+    });
   }
 
   /** Create the schema and apply pending migrations; one line per thing done or found. */

@@ -6,7 +6,7 @@
  * however many workers race for it. Rows are never deleted, so a fence never goes back.
  */
 import type { CachePort, Clock, LeaseResult } from "../../ports.js";
-import { after } from "./dialect.js";
+import { after, type SqlDialect } from "./dialect.js";
 import { changed, nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
 
 // Durable before it resolves: after a crash the next taker must get a higher fence token than
@@ -16,6 +16,20 @@ const DURABLE = { durable: true } as const;
 interface AcquireRow {
   fence: number | null;
   held_until?: number | null;
+}
+
+/**
+ * The lease upsert: `$1` id, `$2` steps, `$3` retries, `$4` expiry, `$5` now, `$6` the lowest fence
+ * to exceed; returns `returning` of the row when the lease was free and is now taken, no row otherwise.
+ */
+export function leaseTakeSql(dialect: SqlDialect, returning: string): string {
+  return `INSERT INTO ${dialect.table("instance_state")} AS l (correlation_id, steps, retries, fence, state, expires_at)
+       VALUES ($1, $2, $3, CAST($6 AS bigint) + 1, 'leased', $4)
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         steps = excluded.steps, retries = excluded.retries, fence = ${dialect.greatest("l.fence", "CAST($6 AS bigint)")} + 1,
+         state = 'leased', expires_at = excluded.expires_at
+       WHERE l.state = 'open' OR l.expires_at < $5
+       RETURNING ${returning}`;
 }
 
 /** Cache port over the `instance_state` table. */
@@ -37,14 +51,7 @@ export class SqlCache implements CachePort {
     this.#clock = clock;
     const { dialect } = sql;
     const table = dialect.table("instance_state");
-    // $1 id, $2 steps, $3 retries, $4 expiry, $5 now, $6 the lowest fence to exceed.
-    const take = `INSERT INTO ${table} AS l (correlation_id, steps, retries, fence, state, expires_at)
-       VALUES ($1, $2, $3, CAST($6 AS bigint) + 1, 'leased', $4)
-       ON CONFLICT (correlation_id) DO UPDATE SET
-         steps = excluded.steps, retries = excluded.retries, fence = ${dialect.greatest("l.fence", "CAST($6 AS bigint)")} + 1,
-         state = 'leased', expires_at = excluded.expires_at
-       WHERE l.state = 'open' OR l.expires_at < $5
-       RETURNING fence`;
+    const take = leaseTakeSql(dialect, "fence");
     // With the upsert in a WITH, the holder's expiry comes from the same statement's snapshot
     // (absent only if a racing taker created the row meanwhile).
     this.#acquire = sql.prepare(

@@ -55,6 +55,20 @@ export interface SqlExecutor {
    * them one statement (SQLite: a savepoint inside the group transaction).
    */
   writeAtomically?(operation: string, writes: readonly SqlWrite[], options?: SqlWriteOptions): Promise<void>;
+  /**
+   * Run `body` as one atomic write whose statements run synchronously through `run`, so that each
+   * can depend on the rows of the one before. Offered where statements run synchronously (SQLite:
+   * a savepoint inside the group transaction); elsewhere one statement with writable CTEs does it.
+   */
+  unit?<T>(operation: string, body: (run: SqlRun) => T, options?: SqlWriteOptions): Promise<T>;
+}
+
+/** Synchronous statements inside {@link SqlExecutor.unit}. */
+export interface SqlRun {
+  /** The rows a statement returns (a `SELECT`, or a write with `RETURNING`). */
+  all<Row>(statement: SqlStatement<Row>, params: readonly unknown[]): Row[];
+  /** Run a write: how many rows it changed and, for an `INSERT`, the new rowid. */
+  run(statement: SqlStatement, params: readonly unknown[]): { readonly changes: number; readonly lastInsertRowid: number | bigint };
 }
 
 /** One write of {@link SqlExecutor.writeAtomically}: a statement and its parameters. */

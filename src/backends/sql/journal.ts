@@ -39,6 +39,7 @@ import {
   pauseRuleOf,
   shownStatusSql,
 } from "../sql-rows.js";
+import type { SqlDialect } from "./dialect.js";
 import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
 
 const DURABLE = { durable: true } as const;
@@ -53,6 +54,52 @@ export interface JournalStatements {
 
 /** What `activity` reads: `$1` the machine name or null, `$2` the earliest time. */
 export type ActivityParams = readonly [machine: string | null, since: number];
+
+/**
+ * The instance upsert of {@link JournalPort.updateInstance}, which never moves a record back to an
+ * earlier step nor out of a final status. `values` gives the row: `VALUES (…)` or a `SELECT`, of
+ * the columns `INSTANCE_COLUMNS, steps, lease_primary, fence_token` from {@link instanceUpdateParams}
+ * (its 6th twice: started and updated); `abortStep` is the placeholder of its 11th.
+ */
+export function instanceUpdateSql(dialect: SqlDialect, values: string, abortStep: string): string {
+  return `INSERT INTO ${dialect.table("instances")} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token)
+       ${values}
+       ON CONFLICT (correlation_id) DO UPDATE SET
+         machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
+         user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
+         steps = excluded.steps, lease_primary = COALESCE(excluded.lease_primary, i.lease_primary),
+         fence_token = COALESCE(excluded.fence_token, i.fence_token),
+         abort_step = COALESCE(${abortStep}, i.abort_step)
+       WHERE i.steps <= excluded.steps AND NOT (i.status IN ${FINAL_STATUS_LIST} AND excluded.status IN ('running', 'waiting'))`;
+}
+
+/** The 11 parameters of {@link instanceUpdateSql}. */
+export function instanceUpdateParams(dialect: SqlDialect, correlationId: string, update: InstanceUpdate, now: number): unknown[] {
+  return [
+    correlationId,
+    update.machineName,
+    update.status,
+    update.state,
+    JSON.stringify(update.userContext),
+    dialect.millis(now),
+    update.reason ?? null,
+    update.steps,
+    update.leasePrimary === undefined ? null : dialect.boolean(update.leasePrimary),
+    update.fenceToken ?? null,
+    update.abortStep ?? null,
+  ];
+}
+
+/**
+ * The controls of {@link JournalPort.control}: the instance's status, step, pause and abort, and
+ * whether a pause rule holds its machine at the state; the arguments are the placeholders (or
+ * expressions) of the correlation id, the machine and the state.
+ */
+export function controlSql(dialect: SqlDialect, id: string, machine: string, state: string): string {
+  return `SELECT status, steps, paused, abort_reason, abort_at, abort_step,
+              EXISTS (SELECT 1 FROM ${dialect.table("pause_rules")} WHERE machine_name = ${machine} AND state IN ('', ${state})) AS held_by_rule
+       FROM ${dialect.table("instances")} WHERE correlation_id = ${id}`;
+}
 
 /** Journal port over `instances`, `journal_*`, `pause_rules` and `parked_messages`. */
 export abstract class SqlJournal implements JournalPort {
@@ -88,17 +135,7 @@ export abstract class SqlJournal implements JournalPort {
     const instances = dialect.table("instances");
     const pauseRules = dialect.table("pause_rules");
     const parked = dialect.table("parked_messages");
-    this.#update = sql.prepare(
-      `INSERT INTO ${instances} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token)
-       VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
-       ON CONFLICT (correlation_id) DO UPDATE SET
-         machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
-         user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
-         steps = excluded.steps, lease_primary = COALESCE(excluded.lease_primary, i.lease_primary),
-         fence_token = COALESCE(excluded.fence_token, i.fence_token),
-         abort_step = COALESCE($11, i.abort_step)
-       WHERE i.steps <= excluded.steps AND NOT (i.status IN ${FINAL_STATUS_LIST} AND excluded.status IN ('running', 'waiting'))`,
-    );
+    this.#update = sql.prepare(instanceUpdateSql(dialect, "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)", "$11"));
     this.#appendMessage = sql.prepare(`INSERT INTO ${dialect.table("journal_messages")} (correlation_id, message) VALUES ($1, $2)`);
     this.#appendErrors = sql.prepare(statements.appendErrors);
     this.#appendAttempt = sql.prepare(
@@ -134,11 +171,7 @@ export abstract class SqlJournal implements JournalPort {
          AND (status IN ('running', 'waiting') OR (status IN ${FINAL_STATUS_LIST} AND updated_at >= $2))
        GROUP BY 1, 2`,
     );
-    this.#control = sql.prepare(
-      `SELECT status, steps, paused, abort_reason, abort_at, abort_step,
-              EXISTS (SELECT 1 FROM ${pauseRules} WHERE machine_name = $2 AND state IN ('', $3)) AS held_by_rule
-       FROM ${instances} WHERE correlation_id = $1`,
-    );
+    this.#control = sql.prepare(controlSql(dialect, "$1", "$2", "$3"));
     this.#requestAbort = sql.prepare(
       `UPDATE ${instances} SET abort_reason = $2, abort_at = $3
        WHERE correlation_id = $1 AND abort_reason IS NULL AND status NOT IN ${FINAL_STATUS_LIST}`,
@@ -172,21 +205,7 @@ export abstract class SqlJournal implements JournalPort {
   protected abstract states(params: ActivityParams): Promise<StateActivity[]>;
 
   updateInstance(correlationId: string, update: InstanceUpdate): Promise<void> {
-    const { dialect } = this.sql;
-    const params = [
-      correlationId,
-      update.machineName,
-      update.status,
-      update.state,
-      JSON.stringify(update.userContext),
-      dialect.millis(this.clock.now()),
-      update.reason ?? null,
-      update.steps,
-      update.leasePrimary === undefined ? null : dialect.boolean(update.leasePrimary),
-      update.fenceToken ?? null,
-      update.abortStep ?? null,
-    ];
-    return this.sql.write("journal update instance", this.#update, params, nothing);
+    return this.sql.write("journal update instance", this.#update, instanceUpdateParams(this.sql.dialect, correlationId, update, this.clock.now()), nothing);
   }
 
   appendMessage(correlationId: string, message: JournalMessage): Promise<void> {

@@ -15,6 +15,8 @@ import { SqliteMetrics } from "./metrics.js";
 import type { SqlitePortOptions } from "./port-options.js";
 import { SqliteRetryStore } from "./retry-store.js";
 import { SqliteStream } from "./stream.js";
+import { SqlTransitions } from "../sql/transitions.js";
+import { SqliteExecutor } from "./executor.js";
 import { parseSqliteUri, parseSqliteUriOptions } from "./uri.js";
 
 /** Options of {@link openSqliteBackend}. */
@@ -72,6 +74,14 @@ export class SqliteBackend implements Backend {
 
   journal(): SqliteJournal {
     return new SqliteJournal(this.db, this.#options);
+  }
+
+  /** The fused transition path over this file's tables (see TransitionPort). */
+  transitions(): SqlTransitions {
+    return new SqlTransitions(new SqliteExecutor(this.db, this.uri), this.#options.clock ?? systemClock, {
+      streamReceipt: (id) => ({ table: "stream_messages", id }),
+      retryReceipt: (correlationId, steps) => ({ table: "retry_entries", correlation_id: correlationId, steps }),
+    });
   }
 
   /** Commit pending writes and release this backend's reference to the file. */

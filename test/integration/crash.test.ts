@@ -15,7 +15,12 @@ const FSM = path.join(ROOT, "test/fixtures/crash/fsm.yaml");
 const INSTANCES = 30;
 const STEPS = 8;
 
-describe("crash: SIGKILL of a worker mid-run", () => {
+// The roles share one file, so the worker takes the fused transition path; the second run keeps
+// every role's call separate.
+describe.each([
+  ["fused transition path", ""],
+  ["separate role calls", "fused_transitions: false\n"],
+])("crash: SIGKILL of a worker mid-run (%s)", (_path, extraSettings) => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), "switchyard-crash-"));
@@ -27,7 +32,7 @@ describe("crash: SIGKILL of a worker mid-run", () => {
     writeFileSync(effects, "");
     const settingsFile = path.join(dir, "settings.yaml");
     // A short visibility timeout so the killed worker's claimed messages come back quickly.
-    writeFileSync(settingsFile, `stream: sqlite:./crash.db\nretry: sqlite:./crash.db\ncache: sqlite:./crash.db\ncheckpoint: sqlite:./crash.db\nmetrics: sqlite:./crash.db\nvisibility_timeout: 2\nlease_timeout: 2\n`);
+    writeFileSync(settingsFile, `stream: sqlite:./crash.db\nretry: sqlite:./crash.db\ncache: sqlite:./crash.db\ncheckpoint: sqlite:./crash.db\nmetrics: sqlite:./crash.db\nvisibility_timeout: 2\nlease_timeout: 2\n${extraSettings}`);
     const open = () => Switchyard.open({ definitions: FSM, settings: settingsFile, logger: silentLogger });
 
     const sy = await open();

@@ -1,6 +1,7 @@
 /**
  * A self-hosted cluster: four worker processes share PostgreSQL (stream, retry, checkpoints,
- * metrics, journal) and Redis (leases and dispatched flags). One of them is killed with SIGKILL
+ * metrics, journal) and Redis (leases and dispatched flags) — each role over its own port — or
+ * PostgreSQL alone, where they take the fused transition path. One of them is killed with SIGKILL
  * mid-run; the others finish every instance, no step runs twice unless the kill interrupted it,
  * and fence tokens never go backwards.
  */
@@ -19,7 +20,14 @@ const INSTANCES = 1000;
 const STEPS = 4;
 const WORKERS = 4;
 
-describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL", needs("postgres", "redis"), () => {
+describe.each([
+  ["PostgreSQL + Redis, separate role calls", "redis"],
+  ["PostgreSQL alone, fused transition path", "postgres"],
+] as const)("distributed: 4 workers on %s, one killed with SIGKILL", (_name, cacheOn) => {
+  describe("with the servers", needs("postgres", "redis"), () => cluster(cacheOn));
+});
+
+function cluster(cacheOn: "redis" | "postgres"): void {
   const run = uniqueName("dist");
   let dir: string;
   beforeAll(() => {
@@ -41,7 +49,7 @@ describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL"
       [
         `stream: ${pgUri}`,
         `retry: ${pgUri}`,
-        `cache: ${REDIS_URL}?prefix=${run}`,
+        `cache: ${cacheOn === "redis" ? `${REDIS_URL}?prefix=${run}` : pgUri}`,
         `checkpoint: ${pgUri}`,
         `metrics: ${pgUri}`,
         `journal: ${pgUri}`,
@@ -70,4 +78,4 @@ describe("distributed: 4 workers on PostgreSQL + Redis, one killed with SIGKILL"
     // The survivors did the rest of the work.
     expect(pids.size).toBe(WORKERS);
   }, 300_000);
-});
+}

@@ -14,6 +14,7 @@ import type { Delivery } from "../src/ports.js";
 import { Worker } from "../src/client/worker.js";
 import { countFor } from "./counters.js";
 import { DEFINITIONS } from "./engine.js";
+import type { ProcessOutcome } from "../src/engine/engine.js";
 import { observed } from "./observed-source.js";
 import type { Tally } from "./round-trips.js";
 
@@ -48,7 +49,8 @@ async function main(): Promise<void> {
     const receivedAt = new WeakMap<Delivery, number>();
     const observer = {
       received: (delivery: Delivery) => receivedAt.set(delivery, performance.now()),
-      settled: (delivery: Delivery) => {
+      settled: (delivery: Delivery, outcome: ProcessOutcome) => {
+        if ("next" in outcome && outcome.next !== undefined) receivedAt.set(outcome.next.delivery, performance.now());
         const start = receivedAt.get(delivery);
         if (start !== undefined) latencies.push(performance.now() - start);
       },

@@ -149,7 +149,8 @@ interface Timings {
 function timingObserver({ receivedAt, awaitingCommit, handled }: Timings): SourceObserver {
   return {
     received: (delivery) => receivedAt.set(delivery, performance.now()),
-    settled: (delivery) => {
+    settled: (delivery, outcome) => {
+      if ("next" in outcome && outcome.next !== undefined) receivedAt.set(outcome.next.delivery, performance.now());
       const start = receivedAt.get(delivery);
       if (start === undefined) return;
       handled.push(performance.now() - start);

@@ -2,13 +2,17 @@
  * A message source that tells the benchmark when each delivery was received; the worker's
  * `onSettled` tells it when each was acknowledged (by an ack, or with its fused transition).
  */
+import type { ProcessOutcome } from "../src/engine/engine.js";
 import type { Delivery, MessageSource } from "../src/ports.js";
 
 export interface SourceObserver {
   /** Called with each delivery as soon as its receive returned. */
   received(delivery: Delivery): void;
-  /** Called once the delivery was acknowledged (the worker's `onSettled`). */
-  settled(delivery: Delivery): void;
+  /**
+   * Called once the delivery was acknowledged (the worker's `onSettled`). A next message its
+   * commit claimed for the worker counts as received then (it needs no receive).
+   */
+  settled(delivery: Delivery, outcome: ProcessOutcome): void;
 }
 
 /** Wrap `source` so `observer` sees every receive; everything passes through. */

@@ -226,6 +226,20 @@ export interface TransitionCommit {
   readonly instance?: InstanceUpdate | undefined;
   /** Write nothing when the journal shows an abort that was asked and not yet taken (asked while the actions ran). */
   readonly abortGate: boolean;
+  /**
+   * Hand the next message straight back to this processor: sent to the stream already claimed
+   * (for `visibilityTimeoutSeconds`, as a receive would), with its lease for step `steps + 1` taken
+   * in place of the release, and the controls of `control` (the state it runs in) read after the
+   * journal update. Only for a `stream` send due at once. A backend that cannot, or a lease that
+   * is no longer this processing's, sends the message unclaimed as usual (`next` is then absent).
+   */
+  readonly claimNext?:
+    | {
+        readonly visibilityTimeoutSeconds: number;
+        readonly leaseTimeoutSeconds: number;
+        readonly control?: { readonly machineName: string; readonly state: string } | undefined;
+      }
+    | undefined;
 }
 
 /** What {@link TransitionPort.commit} did. */
@@ -239,6 +253,14 @@ export interface TransitionCommitted {
    * is set either way (except in a race with a new holder, which the at-least-once protocol covers).
    */
   readonly released: boolean;
+  /** The next message, claimed, with its lease taken (see {@link TransitionCommit.claimNext}). */
+  readonly next?: ClaimedNext | undefined;
+}
+
+/** A message a fused commit claimed for the processor, and what its fused begin would have found. */
+export interface ClaimedNext {
+  readonly delivery: Delivery;
+  readonly begun: TransitionBegun;
 }
 
 /** The last transport receipt of an instance. */

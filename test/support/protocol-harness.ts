@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Switchyard } from "../../src/client/switchyard.js";
 import type { ProcessOutcome } from "../../src/engine/engine.js";
 import { silentLogger } from "../../src/logger.js";
-import type { JournalErrors, JournalMessage, MessageSource } from "../../src/ports.js";
+import type { ClaimedNext, Delivery, JournalErrors, JournalMessage, MessageSource } from "../../src/ports.js";
 import type { SettingsConfig } from "../../src/settings/settings.js";
 import { TestClock } from "./clock.js";
 
@@ -23,6 +23,8 @@ export interface ProtocolBackend {
    * `switchyard resources create` would. Backends that create their storage on open leave it out.
    */
   prepare?(settings: SettingsConfig, dir: string): Promise<void>;
+  /** Process as a worker does: each fused commit claims the instance's next message for this processor. */
+  readonly claimNext?: boolean | undefined;
 }
 
 /** A compact message: [state, event, steps, retries, role, side]. */
@@ -32,10 +34,18 @@ export class ProtocolHarness {
   readonly sy: Switchyard;
   readonly clock: TestClock;
   readonly outcomes: ProcessOutcome[] = [];
+  /**
+   * Ask fused commits to claim each instance's next message for this processor, as a worker does
+   * (the backend's `claimNext`); a scenario where another processor takes the next step's lease
+   * between two steps turns it off.
+   */
+  claimNext: boolean;
+  #claimed: ClaimedNext | undefined;
 
-  private constructor(sy: Switchyard, clock: TestClock) {
+  private constructor(sy: Switchyard, clock: TestClock, claimNext: boolean) {
     this.sy = sy;
     this.clock = clock;
+    this.claimNext = claimNext;
   }
 
   static async open(backend: ProtocolBackend, dir: string, extra: Partial<SettingsConfig> = {}): Promise<ProtocolHarness> {
@@ -50,7 +60,7 @@ export class ProtocolHarness {
       return (seed - 1) / 2147483646;
     };
     const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, clock, random, logger: silentLogger });
-    return new ProtocolHarness(sy, clock);
+    return new ProtocolHarness(sy, clock, backend.claimNext === true);
   }
 
   /** Sources in a fixed order: stream primary, stream secondary, retry primary, retry secondary. */
@@ -64,19 +74,33 @@ export class ProtocolHarness {
    * that role's sources only (to pin which of two competing messages runs first).
    */
   async step(role?: "stream" | "retry"): Promise<boolean> {
+    // A message the last commit claimed for this processor comes first, as a worker runs it.
+    const claimed = this.#claimed;
+    if (claimed !== undefined && role !== "retry") {
+      this.#claimed = undefined;
+      const source = this.#sources.find((s) => s.role === "stream" && s.side === "primary") as MessageSource;
+      return this.#process(source, claimed.delivery, claimed);
+    }
     for (const source of this.#sources) {
       if (role !== undefined && source.role !== role) continue;
       const [delivery] = await source.receive({ max: 1, visibilityTimeoutSeconds: 30 });
       if (delivery === undefined) continue;
-      const outcome = await this.sy.engine.process(delivery);
+      return this.#process(source, delivery, undefined);
+    }
+    return false;
+  }
+
+  async #process(source: MessageSource, delivery: Delivery, claimed: ClaimedNext | undefined): Promise<boolean> {
+    {
+      const outcome = await this.sy.engine.process(delivery, { claimed, claimNextSeconds: this.claimNext ? 30 : undefined });
+      if (!("reason" in outcome)) this.#claimed = outcome.next;
       // What became of the message, whichever path acknowledged it (the fused commit or this ack).
-      const { acknowledged: _, ...recorded } = outcome as ProcessOutcome & { acknowledged?: true };
+      const { acknowledged: _, next: __, ...recorded } = outcome as ProcessOutcome & { acknowledged?: true; next?: ClaimedNext };
       this.outcomes.push(recorded as ProcessOutcome);
       if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
       else if (outcome.acknowledged !== true) await source.ack(delivery);
       return true;
     }
-    return false;
   }
 
   /** Process every message due now, without moving the clock (a timer far ahead stays pending). */
@@ -105,7 +129,15 @@ export class ProtocolHarness {
     return this.sy.errors(correlationId);
   }
 
-  close(): Promise<void> {
+  /** Close; a message claimed for this processor and not yet run is handed back, with its lease. */
+  async close(): Promise<void> {
+    const claimed = this.#claimed;
+    this.#claimed = undefined;
+    if (claimed !== undefined) {
+      await this.sy.engine.process(claimed.delivery, { claimed, signal: AbortSignal.abort() });
+      const source = this.#sources.find((s) => s.role === "stream" && s.side === "primary") as MessageSource;
+      await source.release(claimed.delivery, 0);
+    }
     return this.sy.close();
   }
 }

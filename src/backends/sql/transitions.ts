@@ -15,7 +15,9 @@
  * journal of the same backend), written the same way: a processing may take the lease fused and,
  * after a failure, finish over the separate ports, and other processes may use either path.
  */
+import { randomUUID } from "node:crypto";
 import type {
+  ClaimedNext,
   Clock,
   InstanceControl,
   Receipt,
@@ -134,23 +136,30 @@ export class SqlTransitions implements TransitionPort {
     return this.#sqlite === undefined ? this.#commitInOneStatement(request) : this.#commitInUnit(this.#sqlite, request);
   }
 
-  /** SQLite: the writes one after the other, in one savepoint. */
+  /** SQLite: the writes one after the other, in the group transaction (see SqlExecutor.unit). */
   #commitInUnit(statements: ReturnType<typeof sqliteStatements>, request: TransitionCommit): Promise<TransitionCommitted> {
     const { dialect } = this.#sql;
     const now = this.#clock.now();
     const { correlationId, steps, delivery, send } = request;
+    const claim = claimOf(request);
     return (this.#sql.unit as NonNullable<SqlExecutor["unit"]>)("fused commit", (run: SqlRun): TransitionCommitted => {
       if (request.abortGate && run.all(statements.abortAsked, [correlationId]).length > 0) return { committed: false, released: false };
       // The send first: the one write whose size is the user's. If it fails, nothing is written
       // and the separate ports take over.
       let receipt: Receipt | undefined;
       let checkpoint: string | null = null;
+      let claimed: ClaimedNext["delivery"] | undefined;
       if (send !== undefined) {
         const m = send.message;
         const due = now + m.delaySeconds * 1000;
         if (send.role === "stream") {
-          const { lastInsertRowid } = run.run(statements.send, [m.correlationId, m.steps, m.retries, m.body, due, now]);
-          receipt = this.#options.streamReceipt(Number(lastInsertRowid));
+          const { lastInsertRowid } =
+            claim === undefined
+              ? run.run(statements.send, [m.correlationId, m.steps, m.retries, m.body, due, now])
+              : run.run(statements.sendClaimed, [m.correlationId, m.steps, m.retries, m.body, after(dialect, now, claim.visibilityTimeoutSeconds), now, claim.token]);
+          const id = Number(lastInsertRowid);
+          receipt = this.#options.streamReceipt(id);
+          if (claim !== undefined) claimed = claimedDelivery(id, m.body, claim.token);
         } else {
           run.run(statements.schedule, [m.correlationId, m.steps, m.retries, m.body, due, now]);
           receipt = this.#options.retryReceipt(m.correlationId, m.steps);
@@ -164,13 +173,32 @@ export class SqlTransitions implements TransitionPort {
         run.run(statements.ack, [handle.id, handle.token]);
       }
       if (request.removeRetry || delivery.role === "retry") run.run(statements.removeRetry, [correlationId, steps]);
-      // The release, the dispatched mark and the checkpoint: one update of the instance's row.
+      // The release (or the next step's lease in its place), the dispatched mark and the
+      // checkpoint: one update of the instance's row.
       const until = after(dialect, now, request.dispatchedTtlSeconds);
       const stored = [steps + 1, checkpoint, now];
-      const released = run.run(statements.release, [correlationId, steps, request.retries, request.fenceToken, until, ...stored]).changes > 0;
+      const held = [correlationId, steps, request.retries, request.fenceToken, until, ...stored];
+      let taken: { fence: number; dispatched_steps: number; dispatched_until: number } | undefined;
+      let released: boolean;
+      if (claimed === undefined || claim === undefined) {
+        released = run.run(statements.release, held).changes > 0;
+      } else {
+        [taken] = run.all(statements.releaseAndTake, [...held, after(dialect, now, claim.leaseTimeoutSeconds)]);
+        released = taken !== undefined;
+        // Someone else holds the lease now: the next message goes to whoever receives it.
+        if (taken === undefined) run.run(statements.unclaim, [(claimed.handle as StreamHandle).id, claim.token, now]);
+      }
       if (!released) run.run(statements.markDispatched, [correlationId, steps, until, ...stored]);
       if (request.instance !== undefined) run.run(statements.updateInstance, instanceUpdateParams(dialect, correlationId, request.instance, now));
-      return { committed: true, receipt, released };
+      if (taken === undefined || claimed === undefined) return { committed: true, receipt, released };
+      const next = claim?.control;
+      const [control] = next === undefined ? [] : run.all(statements.control, [correlationId, next.machineName, next.state]);
+      const begun: TransitionBegun = {
+        lease: { acquired: true, fenceToken: taken.fence },
+        dispatched: taken.dispatched_steps >= steps + 1 && taken.dispatched_until > now,
+        control: control === undefined ? undefined : instanceControlOf(control),
+      };
+      return { committed: true, receipt, released, next: { delivery: claimed, begun } };
     });
   }
 
@@ -179,6 +207,7 @@ export class SqlTransitions implements TransitionPort {
     const { dialect } = this.#sql;
     const now = this.#clock.now();
     const { correlationId, steps, send, delivery } = request;
+    const claim = claimOf(request);
     const params: unknown[] = [correlationId, steps, request.retries, request.fenceToken, dialect.millis(now), after(dialect, now, request.dispatchedTtlSeconds)];
     const add = (value: unknown, cast: string) => {
       params.push(value);
@@ -198,18 +227,30 @@ export class SqlTransitions implements TransitionPort {
     if (request.removeRetry || delivery.role === "retry") {
       ctes.push(`removed AS (DELETE FROM ${table("retry_entries")} WHERE correlation_id = $1 AND steps = $2 AND ${ok})`);
     }
+    // The lease as this processing holds it (`$2`–`$4`).
+    const held = `state = 'leased' AND steps = $2 AND retries = $3 AND fence = $4`;
     let notify = false;
     let due = false;
     if (send !== undefined) {
       const m = send.message;
       const visibleAt = after(dialect, now, m.delaySeconds);
-      due = visibleAt <= now;
+      // A message claimed for this processor wakes no one.
+      due = visibleAt <= now && claim === undefined;
       notify = due && this.#options.notify?.now() === true;
-      const values = `SELECT $1, ${add(m.steps, "integer")}, ${add(m.retries, "integer")}, ${add(m.body, "text")}, ${add(visibleAt, "bigint")}, CAST($5 AS bigint) FROM gate`;
-      if (send.role === "stream") {
-        ctes.push(`sent AS (INSERT INTO ${table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at) ${values} RETURNING id)`);
+      const values = () => `SELECT $1, ${add(m.steps, "integer")}, ${add(m.retries, "integer")}, ${add(m.body, "text")}, ${add(visibleAt, "bigint")}, CAST($5 AS bigint) FROM gate`;
+      if (send.role === "stream" && claim !== undefined) {
+        // Claimed as a receive would leave it, if the lease is still this processing's (else as usual).
+        const hidden = add(after(dialect, now, claim.visibilityTimeoutSeconds), "bigint");
+        ctes.push(`sent AS (INSERT INTO ${table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at, receive_count, claim_token)
+          SELECT $1, ${add(m.steps, "integer")}, ${add(m.retries, "integer")}, ${add(m.body, "text")},
+            CASE WHEN h.held THEN ${hidden} ELSE ${add(visibleAt, "bigint")} END, CAST($5 AS bigint),
+            CASE WHEN h.held THEN 1 ELSE 0 END, CASE WHEN h.held THEN ${add(claim.token, "uuid")} END
+          FROM gate, (SELECT EXISTS (SELECT 1 FROM ${table("instance_state")} WHERE correlation_id = $1 AND ${held}) AS held) AS h
+          RETURNING id, claim_token IS NOT NULL AS claimed)`);
+      } else if (send.role === "stream") {
+        ctes.push(`sent AS (INSERT INTO ${table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at) ${values()} RETURNING id)`);
       } else {
-        ctes.push(`sent AS (INSERT INTO ${table("retry_entries")} (correlation_id, steps, retries, body, run_at, scheduled_at) ${values}
+        ctes.push(`sent AS (INSERT INTO ${table("retry_entries")} (correlation_id, steps, retries, body, run_at, scheduled_at) ${values()}
           ON CONFLICT (correlation_id, steps) DO UPDATE SET
             retries = EXCLUDED.retries, body = EXCLUDED.body, run_at = EXCLUDED.run_at,
             scheduled_at = EXCLUDED.scheduled_at, receive_count = 0, claim_token = NULL
@@ -227,11 +268,13 @@ export class SqlTransitions implements TransitionPort {
         ctes.push(`journaled AS (INSERT INTO ${table("journal_messages")} (correlation_id, message) SELECT $1, ${add(JSON.stringify(send.journal), "text")} FROM gate)`);
       }
     }
-    // The release and the mark in one update of the row; where the lease is no longer this
-    // processing's, the mark alone (the two conditions exclude each other on the row).
-    const held = `state = 'leased' AND steps = $2 AND retries = $3 AND fence = $4`;
+    // The release (or the next step's lease in its place) and the mark in one update of the row;
+    // where the lease is no longer this processing's, the mark alone (the two conditions exclude
+    // each other on the row).
     const mark = `dispatched_steps = GREATEST(dispatched_steps, $2), dispatched_until = $6`;
-    ctes.push(`released AS (UPDATE ${table("instance_state")} SET state = 'open', ${mark} WHERE correlation_id = $1 AND ${held} AND ${ok} RETURNING 1)`);
+    const release = claim === undefined ? "state = 'open'" : `steps = $2 + 1, retries = 0, fence = fence + 1, expires_at = ${add(after(dialect, now, claim.leaseTimeoutSeconds), "bigint")}`;
+    ctes.push(`released AS (UPDATE ${table("instance_state")} SET ${release}, ${mark} WHERE correlation_id = $1 AND ${held} AND ${ok}
+      RETURNING fence, dispatched_steps, dispatched_until)`);
     ctes.push(`marked AS (UPDATE ${table("instance_state")} SET ${mark} WHERE correlation_id = $1 AND NOT (${held}) AND ${ok})`);
     if (request.instance !== undefined) {
       const [, machine, status, state, userContext, , reason, , leasePrimary, fence, abortStep] = instanceUpdateParams(dialect, correlationId, request.instance, now);
@@ -240,15 +283,42 @@ export class SqlTransitions implements TransitionPort {
       ctes.push(`updated AS (${instanceUpdateSql(dialect, values, add(abortStep, "integer"))})`);
     }
     const id = send === undefined ? "NULL::bigint" : "(SELECT id FROM sent)";
-    const notified = notify ? `, pg_notify(${add(this.#options.notify?.channel, "text")}, '') AS notified` : "";
-    const sql = `WITH ${ctes.join(",\n")}\nSELECT ${ok} AS committed, ${id} AS id, EXISTS (SELECT 1 FROM released) AS released${notified}`;
-    const statement = this.#statement(sql);
-    const row = await this.#sql.write("fused commit", statement, params, ({ rows: [first] }) => first);
+    const columns = [`${ok} AS committed`, `${id} AS id`, "r.fence IS NOT NULL AS released"];
+    let joins = "LEFT JOIN released r ON true";
+    if (claim !== undefined) {
+      columns.push("(SELECT claimed FROM sent) AS claimed", "r.fence", "r.dispatched_steps", "r.dispatched_until");
+      if (claim.control !== undefined) {
+        // As before this statement's own journal update: see controlAfter.
+        columns.push("c.status AS control_status, c.steps, c.paused, c.abort_reason, c.abort_at, c.abort_step, c.held_by_rule");
+        joins += ` LEFT JOIN (${controlSql(dialect, "$1", add(claim.control.machineName, "text"), add(claim.control.state, "text"))}) c ON true`;
+      }
+    }
+    if (notify) columns.push(`pg_notify(${add(this.#options.notify?.channel, "text")}, '') AS notified`);
+    const sql = `WITH ${ctes.join(",\n")}\nSELECT ${columns.join(", ")} FROM (SELECT 1) AS one ${joins}`;
+    const row = await this.#sql.write("fused commit", this.#statement(sql), params, ({ rows: [first] }) => first);
     if (due && !notify) this.#options.notify?.later();
     if (row === undefined || !row.committed) return { committed: false, released: false };
     let receipt: Receipt | undefined;
     if (send !== undefined) receipt = send.role === "stream" ? this.#options.streamReceipt(Number(row.id)) : this.#options.retryReceipt(send.message.correlationId, send.message.steps);
-    return { committed: true, receipt, released: row.released };
+    const committed = { committed: true, receipt, released: row.released };
+    if (claim === undefined || send === undefined || !row.claimed) return committed;
+    if (!row.released) {
+      // The lease was taken over between the statement's snapshot and its update: let the message go.
+      await this.#sql.write("fused commit unclaim", this.#unclaim(), [row.id, claim.token, dialect.millis(now)], () => undefined);
+      return committed;
+    }
+    const begun: TransitionBegun = {
+      lease: { acquired: true, fenceToken: Number(row.fence) },
+      dispatched: Number(row.dispatched_steps) >= steps + 1 && Number(row.dispatched_until) > dialect.millis(now),
+      control: controlAfter(row, request.instance),
+    };
+    return { ...committed, next: { delivery: claimedDelivery(Number(row.id), send.message.body, claim.token), begun } };
+  }
+
+  #unclaim(): SqlStatement {
+    return this.#statement(
+      `UPDATE ${this.#sql.dialect.table("stream_messages")} SET visible_at = $3, receive_count = 0, claim_token = NULL WHERE id = $1 AND claim_token = $2`,
+    ) as SqlStatement;
   }
 
   #statement(sql: string): SqlStatement<CommitRow> {
@@ -261,11 +331,50 @@ export class SqlTransitions implements TransitionPort {
   }
 }
 
-/** The row of a PostgreSQL commit. */
-interface CommitRow {
+/** A commit's claim of the next message: the request's `claimNext` and a fresh claim token. */
+interface Claim {
+  readonly visibilityTimeoutSeconds: number;
+  readonly leaseTimeoutSeconds: number;
+  readonly control?: { readonly machineName: string; readonly state: string } | undefined;
+  readonly token: string;
+}
+
+/** The claim a commit makes, if it sends to the stream at once and was asked to claim. */
+function claimOf(request: TransitionCommit): Claim | undefined {
+  const { claimNext, send } = request;
+  if (claimNext === undefined || send === undefined || send.role !== "stream" || send.message.delaySeconds > 0) return undefined;
+  return { ...claimNext, token: randomUUID() };
+}
+
+/** The delivery of a message a commit sent claimed, as the stream's receive would give it. */
+function claimedDelivery(id: number, body: string, token: string): ClaimedNext["delivery"] {
+  return { id: String(id), body, receiveCount: 1, role: "stream", side: "primary", handle: { id, token } satisfies StreamHandle };
+}
+
+/** The row of a PostgreSQL commit (with a claim: the next lease, and the controls before the journal update). */
+interface CommitRow extends Partial<ControlRow> {
   committed: boolean;
   id: number | null;
   released: boolean;
+  claimed?: boolean | null;
+  fence?: number | null;
+  dispatched_steps?: number | null;
+  dispatched_until?: number | null;
+  control_status?: ControlRow["status"] | null;
+}
+
+/**
+ * The controls the next step sees, from a snapshot taken before the commit's own journal update:
+ * that update's status, step and abort step applied over it (what a read after it would give).
+ */
+function controlAfter(row: CommitRow, update: TransitionCommit["instance"]): InstanceControl | undefined {
+  if (row.control_status === undefined || row.control_status === null) return undefined;
+  const before = instanceControlOf({ ...(row as ControlRow), status: row.control_status });
+  if (update === undefined) return before;
+  const abort = before.abort === undefined ? undefined : { ...before.abort, step: before.abort.step ?? update.abortStep };
+  const control = { ...before, status: update.status, steps: update.steps };
+  if (abort === undefined) return control;
+  return { ...control, abort: abort.step === undefined ? { reason: abort.reason, at: abort.at } : abort };
 }
 
 /** A PostgreSQL `begin` row as the port's answer. */
@@ -307,6 +416,14 @@ function sqliteStatements(sql: SqlExecutor) {
     send: sql.prepare(
       `INSERT INTO ${dialect.table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at) VALUES ($1, $2, $3, $4, $5, $6)`,
     ),
+    // Sent as a receive would leave it claimed: hidden until $5, delivered once, claim token $7.
+    sendClaimed: sql.prepare(
+      `INSERT INTO ${dialect.table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at, receive_count, claim_token)
+       VALUES ($1, $2, $3, $4, $5, $6, 1, $7)`,
+    ),
+    unclaim: sql.prepare(
+      `UPDATE ${dialect.table("stream_messages")} SET visible_at = $3, receive_count = 0, claim_token = NULL WHERE id = $1 AND claim_token = $2`,
+    ),
     schedule: sql.prepare(
       `INSERT INTO ${dialect.table("retry_entries")} (correlation_id, steps, retries, body, run_at, scheduled_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (correlation_id, steps) DO UPDATE SET
@@ -318,6 +435,13 @@ function sqliteStatements(sql: SqlExecutor) {
     release: sql.prepare(
       `UPDATE ${state} SET state = 'open', dispatched_steps = max(dispatched_steps, $2), dispatched_until = $5, ${checkpoint("$6", "$7", "$8")}
        WHERE ${held}`,
+    ),
+    // As release, but the lease moves on to step $2 + 1 (retries 0, a new fence, expiring at $9).
+    releaseAndTake: sql.prepare<{ fence: number; dispatched_steps: number; dispatched_until: number }>(
+      `UPDATE ${state} SET steps = $2 + 1, retries = 0, fence = fence + 1, expires_at = $9,
+         dispatched_steps = max(dispatched_steps, $2), dispatched_until = $5, ${checkpoint("$6", "$7", "$8")}
+       WHERE ${held}
+       RETURNING fence, dispatched_steps, dispatched_until`,
     ),
     markDispatched: sql.prepare(
       `UPDATE ${state} SET dispatched_steps = max(dispatched_steps, $2), dispatched_until = $3, ${checkpoint("$4", "$5", "$6")}

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { MessageSource } from "../../../src/ports.js";
 import type { SettingsConfig } from "../../../src/settings/settings.js";
 import { ProtocolHarness } from "../../support/protocol-harness.js";
 
@@ -72,6 +73,23 @@ describe("where the settings bind the fused path", () => {
 });
 
 describe("a transition on the fused path", () => {
+  it("with next messages claimed, as a worker runs: one begin for the instance, then one commit per step", async () => {
+    const h = await open(oneFile());
+    h.claimNext = true;
+    const fused = h.sy.engine.roles.fused?.port as NonNullable<typeof h.sy.engine.roles.fused>["port"];
+    const { correlationId } = await h.sy.start("simple", { context: {} });
+    const begin = vi.spyOn(fused, "begin");
+    const commit = vi.spyOn(fused, "commit");
+    const receive = vi.spyOn(h.sy.sources.find((s) => s.role === "stream" && s.side === "primary") as MessageSource, "receive");
+    await h.drain();
+    expect(await h.trace(correlationId)).toEqual(SIMPLE_TRACE);
+    expect([begin.mock.calls.length, commit.mock.calls.length]).toEqual([1, 3]);
+    // One receive found the first message; the claimed ones needed none (then one finds nothing).
+    expect(receive.mock.calls.length).toBe(2);
+    expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
+    expect(await h.sy.pending()).toBe(0);
+  });
+
   it("is one begin and one commit, with nothing sent or leased over the separate ports", async () => {
     const h = await open(oneFile());
     const fused = h.sy.engine.roles.fused?.port;
@@ -84,6 +102,7 @@ describe("a transition on the fused path", () => {
     await h.drain();
     expect(await h.trace(correlationId)).toEqual(SIMPLE_TRACE);
     expect([begin.mock.calls.length, commit.mock.calls.length]).toEqual([3, 3]);
+    expect(h.claimNext).toBe(false);
     expect([send.mock.calls.length, lease.mock.calls.length]).toEqual([0, 0]);
     expect(await h.sy.status(correlationId)).toMatchObject({ status: "completed", state: "end", userContext: { count: 2 } });
     // The checkpoint is the last sent message's receipt, as over the separate ports.
@@ -134,6 +153,20 @@ describe("a transition on the fused path", () => {
     });
     await h.drain();
     await expect(commit.mock.results[0]?.value).resolves.toMatchObject({ committed: false });
+    expect(await h.sy.status(correlationId)).toMatchObject({ status: "aborted", reason: "operator" });
+    expect(await h.trace(correlationId)).toEqual([SIMPLE_TRACE[0]]);
+    expect(await h.sy.pending()).toBe(0);
+  });
+
+  it("an abort asked while the actions ran, then a commit that fails: the separate ports take the abort path", async () => {
+    const h = await open(oneFile());
+    const fused = h.sy.engine.roles.fused?.port as NonNullable<typeof h.sy.engine.roles.fused>["port"];
+    const { correlationId } = await h.sy.start("simple", { context: {} });
+    vi.spyOn(fused, "commit").mockImplementationOnce(async () => {
+      await h.sy.abort(correlationId, { reason: "operator" });
+      throw new Error("injected commit failure");
+    });
+    await h.drain();
     expect(await h.sy.status(correlationId)).toMatchObject({ status: "aborted", reason: "operator" });
     expect(await h.trace(correlationId)).toEqual([SIMPLE_TRACE[0]]);
     expect(await h.sy.pending()).toBe(0);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Switchyard } from "../../src/client/switchyard.js";
 import type { ProcessOutcome } from "../../src/engine/engine.js";
-import { silentLogger } from "../../src/logger.js";
+import { type Logger, silentLogger } from "../../src/logger.js";
 import type { JournalErrors, JournalMessage, MessageSource } from "../../src/ports.js";
 import type { SettingsConfig } from "../../src/settings/settings.js";
 import { TestClock } from "./clock.js";
@@ -23,6 +23,8 @@ export interface ProtocolBackend {
    * `switchyard resources create` would. Backends that create their storage on open leave it out.
    */
   prepare?(settings: SettingsConfig, dir: string): Promise<void>;
+  /** Where the engine logs (silent by default), e.g. to fail a run on a warning it must not give. */
+  readonly logger?: Logger | undefined;
 }
 
 /** A compact message: [state, event, steps, retries, role, side]. */
@@ -49,7 +51,7 @@ export class ProtocolHarness {
       seed = (seed * 16807) % 2147483647;
       return (seed - 1) / 2147483646;
     };
-    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, clock, random, logger: silentLogger });
+    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, clock, random, logger: backend.logger ?? silentLogger });
     return new ProtocolHarness(sy, clock);
   }
 

@@ -4,7 +4,8 @@
  * correlation id for the cache, `{prefix:stream}` or `{prefix:retry}` for the queues), so the
  * scripts also run on Redis Cluster. Times (`now`, due times, deadlines) come from the caller's
  * injected clock; PEXPIRE only collects garbage. The journal's scripts live in `journal-scripts.ts`
- * and are defined here with the others.
+ * and are defined here with the others; the fused transition path's, which call several of these
+ * as Lua functions ({@link luaFunction}), live in `transition-scripts.ts`.
  */
 import type { Redis } from "ioredis";
 import { JOURNAL_SCRIPTS, type JournalScripts } from "./journal-scripts.js";

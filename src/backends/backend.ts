@@ -32,9 +32,10 @@ export interface Backend extends Closable {
   journal?(): JournalPort;
   /**
    * The fused transition path over this backend's stream, retry store, cache, checkpoint and
-   * journal; the settings bind it where those roles' primaries are all this backend.
+   * journal; the settings bind it where those roles' primaries are all this backend. Undefined
+   * where this backend cannot offer it after all (Redis in cluster mode).
    */
-  transitions?(): TransitionPort;
+  transitions?(): TransitionPort | undefined;
   /**
    * Shard leases, positions and dead letters for the consumers of a transport that keeps none
    * itself (Kinesis); the settings hand the checkpoint role's to such a backend

@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Switchyard } from "../../src/client/switchyard.js";
 import type { ProcessOutcome } from "../../src/engine/engine.js";
-import { silentLogger } from "../../src/logger.js";
+import { type Logger, silentLogger } from "../../src/logger.js";
 import type { ClaimedNext, Delivery, JournalErrors, JournalMessage, MessageSource } from "../../src/ports.js";
 import type { SettingsConfig } from "../../src/settings/settings.js";
 import { TestClock } from "./clock.js";
@@ -25,6 +25,8 @@ export interface ProtocolBackend {
   prepare?(settings: SettingsConfig, dir: string): Promise<void>;
   /** Process as a worker does: each fused commit claims the instance's next message for this processor. */
   readonly claimNext?: boolean | undefined;
+  /** Where the engine logs (silent by default), e.g. to fail a run on a warning it must not give. */
+  readonly logger?: Logger | undefined;
 }
 
 /** A compact message: [state, event, steps, retries, role, side]. */
@@ -59,7 +61,7 @@ export class ProtocolHarness {
       seed = (seed * 16807) % 2147483647;
       return (seed - 1) / 2147483646;
     };
-    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, clock, random, logger: silentLogger });
+    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings, clock, random, logger: backend.logger ?? silentLogger });
     return new ProtocolHarness(sy, clock, backend.claimNext === true);
   }
 

@@ -11,6 +11,7 @@ import { RedisDeadLetters } from "./dead-letters.js";
 import { RedisJournal } from "./journal.js";
 import { RedisRetryStore } from "./retry-store.js";
 import { RedisStream } from "./stream.js";
+import { RedisTransitions } from "./transitions.js";
 import { parseRedisUri, redact } from "./uri.js";
 
 /** The roles (and the journal) one Redis prefix serves. Ports of one backend share one connection. */
@@ -21,10 +22,14 @@ export class RedisBackend implements Backend {
   readonly #context: BackendContext;
   readonly #streams: RedisStream[] = [];
 
-  constructor(uri: string, connection: RedisConnection, context: BackendContext) {
+  /** Whether the server runs in cluster mode, as it said when the backend opened; undefined if it could not be asked. */
+  readonly clusterMode: boolean | undefined;
+
+  constructor(uri: string, connection: RedisConnection, context: BackendContext, clusterMode?: boolean) {
     this.uri = uri;
     this.connection = connection;
     this.#context = context;
+    this.clusterMode = clusterMode;
     this.deadLetters = new RedisDeadLetters(connection);
   }
 
@@ -50,6 +55,19 @@ export class RedisBackend implements Backend {
       clock: this.#context.clock,
       ttlDays: this.connection.location.journalTtlDays,
     });
+  }
+
+  /**
+   * The fused transition path (see RedisTransitions): one script for `begin` and one for `commit`.
+   * Its scripts touch the keys of several hash slots, which Redis Cluster refuses (CROSSSLOT), so a
+   * server in cluster mode does not get it and the engine uses the separate ports, whose scripts
+   * each stay in one slot. A server that could not be asked when the backend opened is taken to be
+   * a single server; if it is not, each fused call fails and the engine goes on over the separate
+   * ports.
+   */
+  transitions(): RedisTransitions | undefined {
+    if (this.clusterMode === true) return undefined;
+    return new RedisTransitions(this.uri, this.connection, this.#context.clock);
   }
 
   /**
@@ -84,5 +102,5 @@ export async function openRedisBackend(uri: string, context: BackendContext): Pr
   const location = parseRedisUri(uri);
   const connection = new RedisConnection(location, context.logger);
   await connection.connect();
-  return new RedisBackend(redact(uri), connection, context);
+  return new RedisBackend(redact(uri), connection, context, await connection.clusterMode());
 }

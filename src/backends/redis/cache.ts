@@ -28,12 +28,9 @@ export class RedisCache implements CachePort {
 
   async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
     const { lease, fence } = cacheKeys(this.#prefix, correlationId);
-    const now = this.#clock.now();
-    const timeoutMs = Math.ceil(timeoutSeconds * 1000);
-    const [taken, value] = await this.#connection.run("acquire lease", (redis) =>
-      redis.syLeaseAcquire(lease, fence, steps, retries, now, now + timeoutMs, timeoutMs + GC_MARGIN_MS, FENCE_TTL_MS, minFenceToken),
-    );
-    return taken === 1 ? { acquired: true, fenceToken: Number(value) } : { acquired: false, heldUntil: Number(value) };
+    const args = leaseAcquireArgs(steps, retries, this.#clock.now(), timeoutSeconds, minFenceToken);
+    const reply = await this.#connection.run("acquire lease", (redis) => redis.syLeaseAcquire(lease, fence, ...args));
+    return leaseResultOf(reply);
   }
 
   async releaseLease(correlationId: string, steps: number, retries: number, fenceToken: number): Promise<boolean> {
@@ -56,8 +53,24 @@ export class RedisCache implements CachePort {
 
   async markDispatched(correlationId: string, steps: number, ttlSeconds: number): Promise<void> {
     const { dispatched } = cacheKeys(this.#prefix, correlationId);
-    const ttlMs = Math.ceil(ttlSeconds * 1000);
-    const until = this.#clock.now() + ttlMs;
-    await this.#connection.run("mark dispatched", (redis) => redis.syMarkDispatched(dispatched, steps, until, ttlMs + GC_MARGIN_MS));
+    const args = markDispatchedArgs(steps, this.#clock.now(), ttlSeconds);
+    await this.#connection.run("mark dispatched", (redis) => redis.syMarkDispatched(dispatched, ...args));
   }
+}
+
+/** The arguments of `syLeaseAcquire` after its keys, at `now` by the port's clock. */
+export function leaseAcquireArgs(steps: number, retries: number, now: number, timeoutSeconds: number, minFenceToken: number): number[] {
+  const timeoutMs = Math.ceil(timeoutSeconds * 1000);
+  return [steps, retries, now, now + timeoutMs, timeoutMs + GC_MARGIN_MS, FENCE_TTL_MS, minFenceToken];
+}
+
+/** The lease acquisition's reply (`[1, fence]` or `[0, heldUntil]`) as the port's result. */
+export function leaseResultOf([taken, value]: readonly [number, number | string]): LeaseResult {
+  return taken === 1 ? { acquired: true, fenceToken: Number(value) } : { acquired: false, heldUntil: Number(value) };
+}
+
+/** The arguments of `syMarkDispatched` after its key, at `now` by the port's clock. */
+export function markDispatchedArgs(steps: number, now: number, ttlSeconds: number): number[] {
+  const ttlMs = Math.ceil(ttlSeconds * 1000);
+  return [steps, now + ttlMs, ttlMs + GC_MARGIN_MS];
 }

@@ -11,11 +11,12 @@ import { Redis } from "ioredis";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { MAX_TIMER_MS } from "../../core/ranges.js";
-import { defineScripts, type RedisScripts } from "./scripts.js";
+import { defineCommands, defineScripts, type RedisScripts } from "./scripts.js";
+import { TRANSITION_SCRIPTS, type TransitionScripts } from "./transition-scripts.js";
 import type { RedisLocation } from "./uri.js";
 
 /** A client with this backend's Lua scripts defined on it. */
-export type ScriptedRedis = Redis & RedisScripts;
+export type ScriptedRedis = Redis & RedisScripts & TransitionScripts;
 
 /** A fail-fast Redis connection and the one-line errors of its calls. */
 export class RedisConnection {
@@ -43,6 +44,7 @@ export class RedisConnection {
       retryStrategy: (attempt: number) => Math.min(attempt * 250, 2_000),
     });
     defineScripts(redis);
+    defineCommands(redis, TRANSITION_SCRIPTS);
     this.#redis = redis as ScriptedRedis;
     redis.on("error", (error: Error) => {
       this.#lastError = error;
@@ -73,6 +75,21 @@ export class RedisConnection {
       this.#lastError ??= error as Error;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Whether the server runs in cluster mode (`INFO cluster`), or undefined when it cannot be asked
+   * now (down, or a server that refuses INFO).
+   */
+  async clusterMode(): Promise<boolean | undefined> {
+    if (this.#redis.status !== "ready") return undefined;
+    try {
+      const info = await this.#redis.info("cluster");
+      const match = /^cluster_enabled:(\d)/m.exec(info);
+      return match === null ? undefined : match[1] === "1";
+    } catch {
+      return undefined;
     }
   }
 

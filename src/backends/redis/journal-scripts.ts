@@ -113,7 +113,7 @@ return out`;
  * retention, up to `sweep limit` instances finished longer ago than it are deleted, with everything
  * of theirs.
  */
-const UPDATE = `${HELPERS}
+export const JOURNAL_UPDATE = `${HELPERS}
 local instance, cid, steps, status, now = KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local before = place(instance)
 if before then
@@ -147,7 +147,7 @@ return 1`;
  * KEYS: instance, pauses. ARGV: the pause members of the machine at every state and at the state.
  * Read only: one atomic read of the controls and the machine pauses.
  */
-const CONTROL = `
+export const JOURNAL_CONTROL = `
 local f = redis.call('HMGET', KEYS[1], 'status', 'steps', 'paused', 'abort_reason', 'abort_at', 'abort_step')
 if not f[1] then return nil end
 local held = redis.call('SISMEMBER', KEYS[2], ARGV[1]) + redis.call('SISMEMBER', KEYS[2], ARGV[2])
@@ -209,9 +209,9 @@ return 1`;
 /** Each journal script and its key count (undefined: the caller passes the count first). */
 export const JOURNAL_SCRIPTS: Record<keyof JournalScripts, readonly [string, number | undefined]> = {
   syJournalCreate: [CREATE, undefined],
-  syJournalUpdate: [UPDATE, 2],
+  syJournalUpdate: [JOURNAL_UPDATE, 2],
   syJournalDelete: [DELETE, 6],
-  syJournalControl: [CONTROL, 2],
+  syJournalControl: [JOURNAL_CONTROL, 2],
   syJournalPark: [PARK, 5],
   syJournalUnpark: [UNPARK, 3],
   syJournalAbort: [ABORT, 1],

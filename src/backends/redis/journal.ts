@@ -107,6 +107,49 @@ function resultsOf<T>(results: [Error | null, unknown][] | null): T[] {
   });
 }
 
+/** Days of retention (`journal_ttl_days`) as the update script's milliseconds (0: keep for ever). */
+export function journalRetentionMs(ttlDays: number | undefined): number {
+  return ttlDays === undefined ? 0 : ttlDays * DAY_MS;
+}
+
+/** The arguments of `syJournalUpdate` after its keys (base, instance), at `now` by the journal's clock. */
+export function journalUpdateArgs(correlationId: string, update: InstanceUpdate, now: number, retentionMs: number): (string | number)[] {
+  const set: (string | number)[] = [
+    ["machine_name", update.machineName],
+    ["status", update.status],
+    ["state", update.state],
+    ["user_context", JSON.stringify(update.userContext)],
+    ["updated_at", now],
+    ["steps", update.steps],
+    ...(update.reason === undefined ? [] : [["reason", update.reason]]),
+    ...(update.leasePrimary === undefined ? [] : [["lease_primary", update.leasePrimary ? 1 : 0]]),
+    ...(update.fenceToken === undefined ? [] : [["fence_token", update.fenceToken]]),
+    ...(update.abortStep === undefined ? [] : [["abort_step", update.abortStep]]),
+  ].flat();
+  const unset = update.reason === undefined ? ["reason"] : [];
+  return [correlationId, update.steps, update.status, now, retentionMs, SWEEP_LIMIT, set.length / 2, ...set, ...unset];
+}
+
+/** The arguments of `syJournalControl` after its keys (instance, pauses): the machine's pause members at every state and at `state`. */
+export function controlArgs(machineName: string, state: string): string[] {
+  return [pauseMember(machineName, EVERY_STATE), pauseMember(machineName, state)];
+}
+
+/** The control script's reply as the port's answer (null: the instance has no record). */
+export function controlOf(row: readonly (string | number | null)[] | null): InstanceControl | undefined {
+  if (row === null) return undefined;
+  const [status, steps, paused, abortReason, abortAt, abortStep, held] = row;
+  return instanceControlOf({
+    status: status as StoredStatus,
+    steps: steps ?? 0,
+    paused: paused === "1" ? 1 : 0,
+    held_by_rule: Number(held) > 0 ? 1 : 0,
+    abort_reason: abortReason === null || abortReason === undefined ? null : String(abortReason),
+    abort_at: abortAt ?? null,
+    abort_step: abortStep ?? null,
+  });
+}
+
 /** Code-unit order, as the SQL journals order ids and names. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -125,7 +168,7 @@ export class RedisJournal implements JournalPort {
     this.#clock = options.clock;
     this.#prefix = options.connection.location.prefix;
     this.#base = journalBase(this.#prefix);
-    this.#retentionMs = options.ttlDays === undefined ? 0 : options.ttlDays * DAY_MS;
+    this.#retentionMs = journalRetentionMs(options.ttlDays);
   }
 
   /** One script per {@link CREATE_BATCH} records, each record inserted only if its key is free. */
@@ -165,36 +208,9 @@ export class RedisJournal implements JournalPort {
 
   /** One script: the monotonic check, the write, the move between list indexes and, with a retention, a sweep. */
   async updateInstance(correlationId: string, update: InstanceUpdate): Promise<void> {
-    const now = this.#clock.now();
-    const set: (string | number)[] = [
-      ["machine_name", update.machineName],
-      ["status", update.status],
-      ["state", update.state],
-      ["user_context", JSON.stringify(update.userContext)],
-      ["updated_at", now],
-      ["steps", update.steps],
-      ...(update.reason === undefined ? [] : [["reason", update.reason]]),
-      ...(update.leasePrimary === undefined ? [] : [["lease_primary", update.leasePrimary ? 1 : 0]]),
-      ...(update.fenceToken === undefined ? [] : [["fence_token", update.fenceToken]]),
-      ...(update.abortStep === undefined ? [] : [["abort_step", update.abortStep]]),
-    ].flat();
-    const unset = update.reason === undefined ? ["reason"] : [];
     const { instance } = journalKeys(this.#prefix, correlationId);
-    await this.#connection.run("journal update instance", (redis) =>
-      redis.syJournalUpdate(
-        this.#base,
-        instance,
-        correlationId,
-        update.steps,
-        update.status,
-        now,
-        this.#retentionMs,
-        SWEEP_LIMIT,
-        set.length / 2,
-        ...set,
-        ...unset,
-      ),
-    );
+    const args = journalUpdateArgs(correlationId, update, this.#clock.now(), this.#retentionMs);
+    await this.#connection.run("journal update instance", (redis) => redis.syJournalUpdate(this.#base, instance, ...args));
   }
 
   async appendMessage(correlationId: string, message: JournalMessage): Promise<void> {
@@ -324,20 +340,8 @@ export class RedisJournal implements JournalPort {
   async control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined> {
     const { instance } = journalKeys(this.#prefix, correlationId);
     const { pauses } = journalSharedKeys(this.#prefix);
-    const row = await this.#connection.run("journal control", (redis) =>
-      redis.syJournalControl(instance, pauses, pauseMember(machineName, EVERY_STATE), pauseMember(machineName, state)),
-    );
-    if (row === null) return undefined;
-    const [status, steps, paused, abortReason, abortAt, abortStep, held] = row;
-    return instanceControlOf({
-      status: status as StoredStatus,
-      steps: steps ?? 0,
-      paused: paused === "1" ? 1 : 0,
-      held_by_rule: Number(held) > 0 ? 1 : 0,
-      abort_reason: abortReason === null ? null : String(abortReason),
-      abort_at: abortAt,
-      abort_step: abortStep,
-    });
+    const row = await this.#connection.run("journal control", (redis) => redis.syJournalControl(instance, pauses, ...controlArgs(machineName, state)));
+    return controlOf(row);
   }
 
   async requestAbort(correlationId: string, reason: string, at: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 /**
  * The key layout of the Redis backend under its prefix. Every key a script touches shares one hash
- * tag (the part in braces), so each script works on Redis Cluster too:
+ * tag (the part in braces), so each script works on Redis Cluster too (but the fused transition
+ * path's two scripts, `transition-scripts.ts`, which span the tags below and need a single server):
  *
  * - cache, per instance: `PREFIX:{CID}:lease`, `PREFIX:{CID}:fence`, `PREFIX:{CID}:dispatched`;
  * - stream: `{PREFIX:stream}:log`, `:claims`, `:tokens`, `:counts`, `:delayed`, `:delayed-bodies`,

@@ -14,7 +14,8 @@ import { retryKeys } from "./keys.js";
 import type { RedisPortOptions } from "./port-options.js";
 import { TickBatch } from "./tick-batch.js";
 
-interface RetryHandle {
+/** A retry delivery's handle: its step's entry and claim token. */
+export interface RetryHandle {
   readonly correlationId: string;
   readonly steps: number;
   readonly token: string;
@@ -24,7 +25,18 @@ interface RetryHandle {
 type Extension = readonly [member: string, token: string, until: number];
 
 /** The sorted-set member of a step's entry. */
-const member = (correlationId: string, steps: number) => `${steps}:${correlationId}`;
+export const member = (correlationId: string, steps: number) => `${steps}:${correlationId}`;
+
+/** The arguments of `syRetrySchedule`: member, correlation id, body, due time by `now`. */
+export function retryScheduleArgs(message: OutgoingMessage, now: number): (string | number)[] {
+  const { correlationId, steps } = message;
+  return [member(correlationId, steps), correlationId, message.body, now + Math.max(0, message.delaySeconds) * 1000];
+}
+
+/** The receipt of a scheduled entry, over the retry store's keys. */
+export function retryReceipt(keys: readonly string[], correlationId: string, steps: number): Receipt {
+  return { retry: keys[0], correlation_id: correlationId, steps };
+}
 
 /** Retry port and message source over one prefix's retry keys. */
 export class RedisRetryStore implements RetryPort, MessageSource {
@@ -47,12 +59,9 @@ export class RedisRetryStore implements RetryPort, MessageSource {
   }
 
   async schedule(message: OutgoingMessage): Promise<Receipt> {
-    const { correlationId, steps } = message;
-    const dueAt = this.#options.clock.now() + Math.max(0, message.delaySeconds) * 1000;
-    await this.#connection.run("retry schedule", (redis) =>
-      redis.syRetrySchedule(...this.#keys, member(correlationId, steps), correlationId, message.body, dueAt),
-    );
-    return { retry: this.#keys[0], correlation_id: correlationId, steps };
+    const args = retryScheduleArgs(message, this.#options.clock.now());
+    await this.#connection.run("retry schedule", (redis) => redis.syRetrySchedule(...this.#keys, ...args));
+    return retryReceipt(this.#keys, message.correlationId, message.steps);
   }
 
   async remove(correlationId: string, steps: number): Promise<void> {

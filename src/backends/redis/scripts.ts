@@ -4,7 +4,8 @@
  * correlation id for the cache, `{prefix:stream}` or `{prefix:retry}` for the queues), so the
  * scripts also run on Redis Cluster. Times (`now`, due times, deadlines) come from the caller's
  * injected clock; PEXPIRE only collects garbage. The journal's scripts live in `journal-scripts.ts`
- * and are defined here with the others.
+ * and are defined here with the others; the fused transition path's, which call several of these
+ * as Lua functions ({@link luaFunction}), live in `transition-scripts.ts`.
  */
 import type { Redis } from "ioredis";
 import { JOURNAL_SCRIPTS, type JournalScripts } from "./journal-scripts.js";
@@ -45,7 +46,7 @@ export interface RedisScripts extends JournalScripts {
 }
 
 /** KEYS: lease, fence. ARGV: steps, retries, now, expiresAt, leaseTtlMs, fenceTtlMs, minFence. */
-const LEASE_ACQUIRE = `
+export const LEASE_ACQUIRE = `
 local lease = redis.call('HMGET', KEYS[1], 'state', 'expires')
 if lease[1] == 'leased' and tonumber(lease[2]) >= tonumber(ARGV[3]) then
   return {0, lease[2]}
@@ -70,7 +71,7 @@ end
 return current`;
 
 /** KEYS: lease. ARGV: steps, retries, fence. */
-const LEASE_RELEASE = `
+export const LEASE_RELEASE = `
 local l = redis.call('HMGET', KEYS[1], 'state', 'steps', 'retries', 'fence')
 if l[1] == 'leased' and l[2] == ARGV[1] and l[3] == ARGV[2] and l[4] == ARGV[3] then
   redis.call('HSET', KEYS[1], 'state', 'released')
@@ -79,7 +80,7 @@ end
 return 0`;
 
 /** KEYS: flag. ARGV: steps, until, ttlMs. The flag is a high-water mark: it never goes down. */
-const MARK_DISPATCHED = `
+export const MARK_DISPATCHED = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'steps'))
 local steps = tonumber(ARGV[1])
 if current == nil or current < steps then current = steps end
@@ -97,7 +98,7 @@ return 1`;
  * (`sendBatch`) in one call. → `[where, id]` per message, flat: `'log'` and the entry id, or
  * `'delayed'` and the member.
  */
-const STREAM_SEND = `
+export const STREAM_SEND = `
 local now, out = tonumber(ARGV[1]), {}
 for i = 2, #ARGV, 4 do
   local body, cid, due, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -173,7 +174,7 @@ end
 return out`;
 
 /** ARGV: id, token, group, dead (0|1), reason, now, sourceUri. */
-const STREAM_FINISH = `
+export const STREAM_FINISH = `
 local id = ARGV[1]
 if redis.call('HGET', KEYS[3], id) ~= ARGV[2] then return 0 end
 local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
@@ -231,7 +232,7 @@ return n`;
 // A member is "<steps>:<correlationId>".
 
 /** ARGV: member, correlationId, body, dueAt. Replaces the step's earlier entry and its claim. */
-const RETRY_SCHEDULE = `
+export const RETRY_SCHEDULE = `
 if redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) == 1 then redis.call('HINCRBY', KEYS[5], ARGV[2], 1) end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
@@ -250,7 +251,7 @@ local function remove(member, cid)
 end`;
 
 /** ARGV: member, correlationId. */
-const RETRY_REMOVE = `${REMOVE}
+export const RETRY_REMOVE = `${REMOVE}
 remove(ARGV[1], ARGV[2])
 return 1`;
 
@@ -306,9 +307,28 @@ return 0`;
 export const STREAM_KEYS = 10;
 export const RETRY_KEYS = 7;
 
+/**
+ * A script's text as a Lua function of its own `KEYS` and `ARGV` (the parameters shadow the
+ * globals, so the text is the script's unchanged): a larger script defines it and calls it with the
+ * keys and arguments it would have been called with, instead of a copy of its text.
+ */
+export function luaFunction(name: string, script: string): string {
+  return `local function ${name}(KEYS, ARGV)${script}\nend`;
+}
+
+/** Each script by its command name, with its key count (undefined: the caller passes the count first). */
+export type ScriptTable<T> = Record<keyof T, readonly [lua: string, numberOfKeys: number | undefined]>;
+
+/** Define the scripts of `table` on `redis` (idempotent per client). */
+export function defineCommands<T>(redis: Redis, table: ScriptTable<T>): void {
+  for (const [name, [lua, numberOfKeys]] of Object.entries(table) as [string, readonly [string, number | undefined]][]) {
+    redis.defineCommand(name, { lua, numberOfKeys });
+  }
+}
+
 /** Define every script on `redis` (idempotent per client). */
 export function defineScripts(redis: Redis): void {
-  const scripts: Record<keyof RedisScripts, readonly [string, number | undefined]> = {
+  const scripts: ScriptTable<RedisScripts> = {
     ...JOURNAL_SCRIPTS,
     syLeaseAcquire: [LEASE_ACQUIRE, 2],
     syLeaseRelease: [LEASE_RELEASE, 1],
@@ -327,5 +347,5 @@ export function defineScripts(redis: Redis): void {
     syRetryExtend: [RETRY_EXTEND, RETRY_KEYS],
     syDeadLetterRemove: [DEAD_LETTER_REMOVE, 1],
   };
-  for (const [name, [lua, numberOfKeys]] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys });
+  defineCommands(redis, scripts);
 }

@@ -30,7 +30,8 @@ import { TICK_BATCH_MAX, TickBatch } from "./tick-batch.js";
 /** The consumer group every Switchyard worker reads the stream through. */
 export const CONSUMER_GROUP = "switchyard";
 
-interface StreamHandle {
+/** A stream delivery's handle: its entry id and claim token. */
+export interface StreamHandle {
   readonly id: string;
   readonly token: string;
 }
@@ -79,16 +80,10 @@ export class RedisStream implements StreamPort, MessageSource {
   async #send(operation: string, messages: readonly OutgoingMessage[]): Promise<Receipt[]> {
     const now = this.#options.clock.now();
     const args: (string | number)[] = [now];
-    for (const message of messages) {
-      const dueAt = now + Math.max(0, message.delaySeconds) * 1000;
-      args.push(message.body, message.correlationId, dueAt, randomUUID());
-    }
+    for (const message of messages) args.push(...streamSendArgs(message, now));
     const flat = await this.#connection.run(operation, (redis) => redis.syStreamSend(...this.#keys, ...args));
     const receipts: Receipt[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const id = String(flat[i + 1]);
-      receipts.push(flat[i] === "log" ? { stream: this.#keys[0], id } : { delayed: this.#keys[4], id });
-    }
+    for (let i = 0; i + 1 < flat.length; i += 2) receipts.push(streamReceipt(this.#keys, flat[i], flat[i + 1]));
     return receipts;
   }
 
@@ -171,3 +166,14 @@ export class RedisStream implements StreamPort, MessageSource {
     );
   }
 }
+
+/** One message's arguments of `syStreamSend` (after `now`): body, correlation id, due time, member. */
+export function streamSendArgs(message: OutgoingMessage, now: number): (string | number)[] {
+  return [message.body, message.correlationId, now + Math.max(0, message.delaySeconds) * 1000, randomUUID()];
+}
+
+/** The receipt of one message `syStreamSend` placed (`where`: `log` or `delayed`), over the stream's keys. */
+export function streamReceipt(keys: readonly string[], where: unknown, id: unknown): Receipt {
+  return where === "log" ? { stream: keys[0], id: String(id) } : { delayed: keys[4], id: String(id) };
+}
+

@@ -9,6 +9,7 @@
 import pg from "pg";
 import { afterAll, afterEach, describe } from "vitest";
 import { dropSchemas, needs, POSTGRES_URL, uniqueName } from "../support/servers.js";
+import { twoStoreSettings } from "../support/protocol-settings.js";
 import { describeProtocol } from "./protocol.contract.js";
 
 const run = uniqueName("proto_pg");
@@ -58,15 +59,7 @@ describe("on PostgreSQL", needs("postgres"), () => {
         byDir.set(dir, schemas);
       }
       const [a, b] = schemas.map((schema) => `${POSTGRES_URL}?schema=${schema}`) as [string, string];
-      return {
-        stream: { primary: a, secondary: b },
-        retry: { primary: a, secondary: b },
-        cache: { primary: a, secondary: b },
-        checkpoint: a,
-        metrics: a,
-        environment: a,
-        journal: a,
-      };
+      return twoStoreSettings(a, b, { environment: true });
     },
   });
 });

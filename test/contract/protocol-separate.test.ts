@@ -5,48 +5,22 @@
  * traces.
  */
 import { afterAll, describe } from "vitest";
-import { dropSchemas, needs, POSTGRES_URL, uniqueName } from "../support/servers.js";
+import { postgresTwoSchemas, sqliteTwoFiles } from "../support/protocol-settings.js";
+import { dropSchemas, needs, uniqueName } from "../support/servers.js";
 import { describeProtocol } from "./protocol.contract.js";
 
 describeProtocol({
   name: "sqlite, separate role calls",
-  settings: (dir) => ({
-    stream: { primary: `sqlite:${dir}/a.db`, secondary: `sqlite:${dir}/b.db` },
-    retry: { primary: `sqlite:${dir}/a.db`, secondary: `sqlite:${dir}/b.db` },
-    cache: { primary: `sqlite:${dir}/a.db`, secondary: `sqlite:${dir}/b.db` },
-    checkpoint: `sqlite:${dir}/a.db`,
-    metrics: `sqlite:${dir}/a.db`,
-    journal: `sqlite:${dir}/a.db`,
-    fused_transitions: false,
-  }),
+  settings: (dir) => ({ ...sqliteTwoFiles(dir), fused_transitions: false }),
 });
 
 const run = uniqueName("proto_pg_sep");
-let created = 0;
-/** The schemas of each scratch directory (a scenario that reopens asks for its settings again). */
-const byDir = new Map<string, readonly [string, string]>();
+const postgres = postgresTwoSchemas(run);
 afterAll(() => dropSchemas(run));
 
 describe("on PostgreSQL", needs("postgres"), () => {
   describeProtocol({
     name: "postgres, separate role calls",
-    settings: (dir) => {
-      let schemas = byDir.get(dir);
-      if (schemas === undefined) {
-        schemas = [++created, ++created].map((n) => `${POSTGRES_URL}?schema=${run}_${String(n).padStart(4, "0")}`) as [string, string];
-        byDir.set(dir, schemas);
-      }
-      const [a, b] = schemas;
-      return {
-        stream: { primary: a, secondary: b },
-        retry: { primary: a, secondary: b },
-        cache: { primary: a, secondary: b },
-        checkpoint: a,
-        metrics: a,
-        environment: a,
-        journal: a,
-        fused_transitions: false,
-      };
-    },
+    settings: (dir) => ({ ...postgres(dir), fused_transitions: false }),
   });
 });

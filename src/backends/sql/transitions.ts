@@ -143,7 +143,17 @@ export class SqlTransitions implements TransitionPort {
     const { correlationId, steps, delivery, send } = request;
     const claim = claimOf(request);
     return (this.#sql.unit as NonNullable<SqlExecutor["unit"]>)("fused commit", (run: SqlRun): TransitionCommitted => {
-      if (request.abortGate && run.all(statements.abortAsked, [correlationId]).length > 0) return { committed: false, released: false };
+      // The gate, and the controls the next step will see: one read before the writes (the
+      // commit's own journal update is applied over it, as on PostgreSQL).
+      const nextControl = claim?.control;
+      let before: InstanceControl | undefined;
+      if (nextControl !== undefined) {
+        const [row] = run.all(statements.control, [correlationId, nextControl.machineName, nextControl.state]);
+        before = row === undefined ? undefined : instanceControlOf(row);
+        if (request.abortGate && before?.abort !== undefined && before.abort.step === undefined) return { committed: false, released: false };
+      } else if (request.abortGate && run.all(statements.abortAsked, [correlationId]).length > 0) {
+        return { committed: false, released: false };
+      }
       // The send first: the one write whose size is the user's. If it fails, nothing is written
       // and the separate ports take over.
       let receipt: Receipt | undefined;
@@ -191,12 +201,10 @@ export class SqlTransitions implements TransitionPort {
       if (!released) run.run(statements.markDispatched, [correlationId, steps, until, ...stored]);
       if (request.instance !== undefined) run.run(statements.updateInstance, instanceUpdateParams(dialect, correlationId, request.instance, now));
       if (taken === undefined || claimed === undefined) return { committed: true, receipt, released };
-      const next = claim?.control;
-      const [control] = next === undefined ? [] : run.all(statements.control, [correlationId, next.machineName, next.state]);
       const begun: TransitionBegun = {
         lease: { acquired: true, fenceToken: taken.fence },
         dispatched: taken.dispatched_steps >= steps + 1 && taken.dispatched_until > now,
-        control: control === undefined ? undefined : instanceControlOf(control),
+        control: controlAfter(before, request.instance),
       };
       return { committed: true, receipt, released, next: { delivery: claimed, begun } };
     });
@@ -310,7 +318,10 @@ export class SqlTransitions implements TransitionPort {
     const begun: TransitionBegun = {
       lease: { acquired: true, fenceToken: Number(row.fence) },
       dispatched: Number(row.dispatched_steps) >= steps + 1 && Number(row.dispatched_until) > dialect.millis(now),
-      control: controlAfter(row, request.instance),
+      control: controlAfter(
+        row.control_status === undefined || row.control_status === null ? undefined : instanceControlOf({ ...(row as ControlRow), status: row.control_status }),
+        request.instance,
+      ),
     };
     return { ...committed, next: { delivery: claimedDelivery(Number(row.id), send.message.body, claim.token), begun } };
   }
@@ -367,10 +378,8 @@ interface CommitRow extends Partial<ControlRow> {
  * The controls the next step sees, from a snapshot taken before the commit's own journal update:
  * that update's status, step and abort step applied over it (what a read after it would give).
  */
-function controlAfter(row: CommitRow, update: TransitionCommit["instance"]): InstanceControl | undefined {
-  if (row.control_status === undefined || row.control_status === null) return undefined;
-  const before = instanceControlOf({ ...(row as ControlRow), status: row.control_status });
-  if (update === undefined) return before;
+function controlAfter(before: InstanceControl | undefined, update: TransitionCommit["instance"]): InstanceControl | undefined {
+  if (before === undefined || update === undefined) return before;
   const abort = before.abort === undefined ? undefined : { ...before.abort, step: before.abort.step ?? update.abortStep };
   const control = { ...before, status: update.status, steps: update.steps };
   if (abort === undefined) return control;

@@ -4,10 +4,12 @@
  * attempt and pause the suite checks goes through the Redis journal, bound by the settings like a
  * user binds it); checkpoints and metrics on a SQLite file.
  *
- * It runs twice: on the fused transition path (the default: stream, retry and cache primaries and
+ * It runs three times: on the fused transition path (the default: stream, retry and cache primaries and
  * the journal are one Redis backend, so each transition is one begin and one commit script), where
  * a fused call that fails (and so falls back to the separate ports unseen) fails the test; and with
- * `fused_transitions: false`, over the separate ports alone. Both paths stay pinned to one trace.
+ * `fused_transitions: false`, over the separate ports alone; and fused with each commit claiming the
+ * instance's next message for the processor (`claimNext`, as a worker runs). The paths stay pinned
+ * to one trace.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,6 +63,7 @@ async function bound(backend: ProtocolBackend, check: (roles: RoleBindings) => v
 }
 
 const fused: ProtocolBackend = { name: "redis, fused (a distinct prefix per side)", settings: (dir) => settings(dir, true), logger: watching };
+const claiming: ProtocolBackend = { ...fused, name: "redis, fused, next messages claimed by the commit", claimNext: true };
 const separate: ProtocolBackend = { name: "redis, separate ports (a distinct prefix per side)", settings: (dir) => settings(dir, false) };
 
 describe("on Redis, fused", needs("redis"), () => {
@@ -73,6 +76,14 @@ describe("on Redis, fused", needs("redis"), () => {
   });
 
   describeProtocol(fused);
+});
+
+describe("on Redis, fused, next messages claimed by the commit", needs("redis"), () => {
+  afterEach(() => {
+    expect(fusedFailures.splice(0)).toEqual([]);
+  });
+
+  describeProtocol(claiming);
 });
 
 describe("on Redis, separate ports", needs("redis"), () => {

@@ -6,7 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BackendContext } from "../../src/backends/backend.js";
+import { Redis } from "ioredis";
 import { openRedisBackend, RedisBackend } from "../../src/backends/redis/backend.js";
+import { streamKeys } from "../../src/backends/redis/keys.js";
 import type { RedisTransitions } from "../../src/backends/redis/transitions.js";
 import { silentLogger } from "../../src/logger.js";
 import type { Clock, Delivery, InstanceUpdate, JournalMessage, TransitionCommit } from "../../src/ports.js";
@@ -252,5 +254,116 @@ describe("redis fused transitions", needs("redis"), () => {
     expect(await cache.isDispatched("c1", 1)).toBe(true);
     expect(await journal.history("c1")).toEqual([]);
     expect(await journal.getInstance("c1")).toEqual(before);
+  });
+
+  const prefixOf = (uri: string) => new URL(uri).searchParams.get("prefix") as string;
+
+  /** claimNext as the worker asks it: 30 s of visibility, a 60 s lease, the controls of state `next`. */
+  const claimNext = { visibilityTimeoutSeconds: 30, leaseTimeoutSeconds: 60, control: { machineName: MACHINE, state: "next" } } as const;
+
+  it("commit with claimNext sends the next message claimed, takes the next step's lease with fence + 1, and its delivery is the stream's to ack", async () => {
+    const ports = await open();
+    const { fused, stream, cache, journal, backend, clock } = ports;
+    const delivery = await delivered(ports, "c1");
+    await fused.begin({ correlationId: "c1", steps: 1, retries: 0, leaseTimeoutSeconds: 60, minFenceToken: 0 });
+    await journal.addPause({ machineName: MACHINE, state: "next" });
+    const committed = await fused.commit(commitOf("c1", 1, 1, delivery, { claimNext }));
+    expect(committed).toMatchObject({ committed: true, released: true });
+    const next = committed.next;
+    expect(next?.delivery).toEqual({ id: expect.any(String), body: "step 2", receiveCount: 1, role: "stream", side: "primary", handle: { id: next?.delivery.id, token: expect.any(String) } });
+    expect(committed.receipt).toEqual({ stream: expect.stringMatching(/:stream\}:log$/), id: next?.delivery.id });
+    // What a fused begin of step 2 would have found; the controls read after this commit's journal update.
+    expect(next?.begun).toEqual({ lease: { acquired: true, fenceToken: 2 }, dispatched: false, control: await journal.control("c1", MACHINE, "next") });
+    expect(next?.begun.control).toMatchObject({ steps: 1, paused: true });
+    // The lease of step 2 is held with fence 2 (no one else takes it); released with it, the counter goes on at 3.
+    expect(await cache.acquireLease("c1", 2, 0, 60)).toEqual({ acquired: false, heldUntil: clock.now() + 60_000 });
+    // Claimed: no receive, of this backend or another consumer's, hands it out while the claim lasts.
+    const other = await openRedisBackend(backend.uri, context(clock));
+    cleanups.push(() => other.close());
+    expect(await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 })).toEqual([]);
+    expect(await other.stream().receive({ max: 5, visibilityTimeoutSeconds: 30 })).toEqual([]);
+    expect(await stream.pending()).toBe(1);
+    expect(await stream.pending("c1")).toBe(1);
+    // The stream acks it like a received one; nothing is left, in the group's pending list either.
+    await stream.extend(next?.delivery as Delivery, 60);
+    await stream.ack(next?.delivery as Delivery);
+    expect(await stream.pending()).toBe(0);
+    expect(await stream.pending("c1")).toBe(0);
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(async () => redis.disconnect());
+    expect(((await redis.xpending(streamKeys(prefixOf(backend.uri))[0] as string, "switchyard")) as [number])[0]).toBe(0);
+    clock.advance(60_000);
+    expect(await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 })).toEqual([]);
+    expect(await cache.releaseLease("c1", 2, 0, 2)).toBe(true);
+    expect(await cache.acquireLease("c1", 2, 0, 60)).toEqual({ acquired: true, fenceToken: 3 });
+  });
+
+  it("a message sent claimed and not acked is redelivered after its visibility timeout, and the old claim can no longer ack it", async () => {
+    const ports = await open();
+    const { fused, stream, clock } = ports;
+    const delivery = await delivered(ports, "c1");
+    await fused.begin({ correlationId: "c1", steps: 1, retries: 0, leaseTimeoutSeconds: 60, minFenceToken: 0 });
+    // Another message behind it, sent unclaimed: a receive hands that one out and skips the claimed one.
+    const committed = await fused.commit(commitOf("c1", 1, 1, delivery, { claimNext: { ...claimNext, control: undefined } }));
+    const claimed = committed.next?.delivery as Delivery;
+    expect(committed.next?.begun).toEqual({ lease: { acquired: true, fenceToken: 2 }, dispatched: false, control: undefined });
+    await stream.send(message("c2", 1, { body: "other" }));
+    expect((await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 })).map((d) => d.body)).toEqual(["other"]);
+    clock.advance(29_999);
+    expect(await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 })).toEqual([]);
+    clock.advance(2);
+    const again = await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 });
+    expect(again.map(({ id, body, receiveCount }) => ({ id, body, receiveCount }))).toEqual([
+      { id: claimed.id, body: "step 2", receiveCount: 2 },
+      expect.objectContaining({ body: "other", receiveCount: 2 }),
+    ]);
+    await stream.ack(claimed);
+    expect(await stream.pending("c1")).toBe(1);
+    await stream.ack(again[0] as Delivery);
+    expect(await stream.pending("c1")).toBe(0);
+  });
+
+  it("a message sent claimed can be released and dead-lettered through the stream like a received one", async () => {
+    const ports = await open();
+    const { fused, stream, backend } = ports;
+    const delivery = await delivered(ports, "c1");
+    await fused.begin({ correlationId: "c1", steps: 1, retries: 0, leaseTimeoutSeconds: 60, minFenceToken: 0 });
+    const claimed = (await fused.commit(commitOf("c1", 1, 1, delivery, { claimNext }))).next?.delivery as Delivery;
+    await stream.release(claimed, 0);
+    const [again] = await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 });
+    expect(again).toMatchObject({ id: claimed.id, body: "step 2", receiveCount: 2 });
+    await stream.deadLetter(again as Delivery, "poison");
+    expect(await stream.pending()).toBe(0);
+    expect(await backend.deadLetters.list()).toMatchObject([{ messageId: claimed.id, reason: "poison", receiveCount: 2 }]);
+  });
+
+  it("commit with claimNext after the lease was taken over sends the message unclaimed and returns no next", async () => {
+    const ports = await open();
+    const { fused, stream, cache, clock } = ports;
+    const delivery = await delivered(ports, "c1");
+    await fused.begin({ correlationId: "c1", steps: 1, retries: 0, leaseTimeoutSeconds: 10, minFenceToken: 0 });
+    clock.advance(10_001);
+    expect(await cache.acquireLease("c1", 1, 0, 60)).toEqual({ acquired: true, fenceToken: 2 });
+    const committed = await fused.commit(commitOf("c1", 1, 1, delivery, { claimNext }));
+    expect(committed).toMatchObject({ committed: true, released: false });
+    expect(committed.next).toBeUndefined();
+    // The new holder's lease is untouched, and the message is anyone's to receive, once.
+    expect(await cache.acquireLease("c1", 1, 0, 60)).toMatchObject({ acquired: false });
+    expect(await cache.releaseLease("c1", 1, 0, 2)).toBe(true);
+    const [next] = await stream.receive({ max: 5, visibilityTimeoutSeconds: 30 });
+    expect(next).toMatchObject({ id: (committed.receipt as { id: string }).id, body: "step 2", receiveCount: 1 });
+  });
+
+  it("commit with claimNext sends a delayed message unclaimed", async () => {
+    const ports = await open();
+    const { fused, stream, cache } = ports;
+    const delivery = await delivered(ports, "c1");
+    await fused.begin({ correlationId: "c1", steps: 1, retries: 0, leaseTimeoutSeconds: 60, minFenceToken: 0 });
+    const later = message("c1", 2, { body: "later", delaySeconds: 30 });
+    const committed = await fused.commit(commitOf("c1", 1, 1, delivery, { claimNext, send: { role: "stream", message: later, journal: entry(2) } }));
+    expect(committed).toMatchObject({ committed: true, released: true });
+    expect(committed.next).toBeUndefined();
+    expect(await stream.pending()).toBe(1);
+    expect(await cache.acquireLease("c1", 2, 0, 60)).toEqual({ acquired: true, fenceToken: 2 });
   });
 });

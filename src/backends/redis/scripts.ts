@@ -118,7 +118,9 @@ return out`;
 
 /**
  * ARGV: now, until, token, max, group, consumer. The consumer group is created (from the start of
- * the stream) only when the read finds it missing, not tried on every receive.
+ * the stream) only when the read finds it missing, not tried on every receive. New entries with
+ * the field `k` were sent claimed by a fused commit (`transition-scripts.ts`): the read skips them (they stay the claimer's until their deadline passes, when the expired-claims
+ * part above hands them out) and reads on until it has `max` or the group has nothing new.
  */
 const STREAM_RECEIVE = `
 local now, max = ARGV[1], tonumber(ARGV[4])
@@ -155,20 +157,24 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0
     redis.call('HDEL', KEYS[4], id)
   end
 end
-if n < max then
-  local function readNew()
-    return redis.pcall('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
-  end
+local function readNew()
+  return redis.pcall('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', max - n, 'STREAMS', KEYS[1], '>')
+end
+local created = false
+while n < max do
   local read = readNew()
-  if type(read) == 'table' and read.err and string.find(read.err, 'NOGROUP', 1, true) then
+  if not created and type(read) == 'table' and read.err and string.find(read.err, 'NOGROUP', 1, true) then
     redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[5], '0', 'MKSTREAM')
+    created = true
     read = readNew()
   end
   if type(read) == 'table' and read.err then return redis.error_reply(read.err) end
-  if read then
-    for _, entry in ipairs(read[1][2]) do
-      if entry[2] then claim(entry[1], field(entry[2], 'b')) end
-    end
+  if not read then break end
+  local entries = read[1][2]
+  if #entries == 0 then break end
+  for _, entry in ipairs(entries) do
+    -- An entry a fused commit sent claimed (marked 'k') is its claimer's: its redelivery goes by its deadline.
+    if entry[2] and not field(entry[2], 'k') then claim(entry[1], field(entry[2], 'b')) end
   end
 end
 return out`;

@@ -3,7 +3,9 @@
  * Lua script call each (`transition-scripts.ts`) instead of one call per port: `begin` takes the
  * lease with its fence, reads the dispatched flag and, asked for, the instance's controls;
  * `commit` does the send (or the timer), its journal entry, the ack, the retry removal, the release,
- * the dispatched mark and the journal's instance update, behind the abort gate.
+ * the dispatched mark and the journal's instance update, behind the abort gate; asked to
+ * (`claimNext`), it sends the next message claimed for this processor and takes its lease for the
+ * next step in place of the release, and reads what a fused begin would have read.
  *
  * The scripts run the separate ports' own Lua on the same keys with the same arguments, and take
  * "now" from the same clock, so a processing may take the lease fused and, after a failure, finish
@@ -11,7 +13,8 @@
  * hash slots: the backend offers this port only on a server without cluster mode (see
  * `RedisBackend.transitions`). Redis keeps no checkpoints, so a commit never stores one.
  */
-import type { Clock, Receipt, TransitionBegin, TransitionBegun, TransitionCommit, TransitionCommitted, TransitionPort } from "../../ports.js";
+import { randomUUID } from "node:crypto";
+import type { ClaimedNext, Clock, Receipt, TransitionBegin, TransitionBegun, TransitionCommit, TransitionCommitted, TransitionPort } from "../../ports.js";
 import { leaseAcquireArgs, leaseResultOf, markDispatchedArgs } from "./cache.js";
 import type { RedisConnection } from "./connection.js";
 import { controlArgs, controlOf, journalRetentionMs, journalUpdateArgs } from "./journal.js";
@@ -78,6 +81,8 @@ export class RedisTransitions implements TransitionPort {
       handle = [member(retry.correlationId, retry.steps), retry.correlationId];
     }
     const update = request.instance;
+    const claim = claimOf(request);
+    const control = claim?.control;
     const args: (string | number)[] = [
       now,
       request.abortGate ? 1 : 0,
@@ -93,14 +98,57 @@ export class RedisTransitions implements TransitionPort {
       CONSUMER_GROUP,
       request.removeRetry ? member(correlationId, steps) : "",
       correlationId,
+      ...(claim === undefined
+        ? [0, "", "", 0, 0, 0, 0, 0, 0, 0]
+        : [1, now + claim.visibilityTimeoutSeconds * 1000, claim.token, ...leaseAcquireArgs(steps + 1, 0, now, claim.leaseTimeoutSeconds, 0)]),
+      ...(control === undefined ? [0, "", ""] : [1, ...controlArgs(control.machineName, control.state)]),
       ...(update === undefined ? [0] : [1, ...journalUpdateArgs(correlationId, update, now, this.#retentionMs)]),
     ];
-    const keys = [journalBase(this.#prefix), journal.instance, journal.history, cache.lease, cache.dispatched, ...this.#stream, ...this.#retry];
-    const [committed, released, where, id] = await this.#connection.run("fused commit", (redis) => redis.syTransitionCommit(...keys, ...args));
+    const keys = [
+      journalBase(this.#prefix),
+      journal.instance,
+      journal.history,
+      cache.lease,
+      cache.dispatched,
+      ...this.#stream,
+      ...this.#retry,
+      cache.fence,
+      journalSharedKeys(this.#prefix).pauses,
+    ];
+    const [committed, released, where, id, claimed, fence, flag, row] = await this.#connection.run("fused commit", (redis) =>
+      redis.syTransitionCommit(...keys, ...args),
+    );
     if (committed !== 1) return { committed: false, released: false };
     let receipt: Receipt | undefined;
     if (send?.role === "stream") receipt = streamReceipt(this.#stream, where, id);
     if (send?.role === "retry") receipt = retryReceipt(this.#retry, send.message.correlationId, send.message.steps);
-    return { committed: true, receipt, released: released === 1 };
+    const done = { committed: true, receipt, released: released === 1 };
+    if (claimed !== 1 || claim === undefined || send === undefined) return done;
+    const begun: TransitionBegun = {
+      lease: { acquired: true, fenceToken: Number(fence) },
+      dispatched: flag === 1,
+      control: control === undefined ? undefined : controlOf(row ?? null),
+    };
+    return { ...done, next: { delivery: claimedDelivery(String(id), send.message.body, claim.token), begun } };
   }
+}
+
+/** A commit's claim of the next message: the request's `claimNext` and a fresh claim token. */
+interface Claim {
+  readonly visibilityTimeoutSeconds: number;
+  readonly leaseTimeoutSeconds: number;
+  readonly control?: { readonly machineName: string; readonly state: string } | undefined;
+  readonly token: string;
+}
+
+/** The claim a commit makes, if it sends to the stream at once and was asked to claim. */
+function claimOf(request: TransitionCommit): Claim | undefined {
+  const { claimNext, send } = request;
+  if (claimNext === undefined || send === undefined || send.role !== "stream" || send.message.delaySeconds > 0) return undefined;
+  return { ...claimNext, token: randomUUID() };
+}
+
+/** The delivery of a message a commit sent claimed, as `RedisStream.receive` gives it (the fused path is the primary side's). */
+function claimedDelivery(id: string, body: string, token: string): ClaimedNext["delivery"] {
+  return { id, body, receiveCount: 1, role: "stream", side: "primary", handle: { id, token } satisfies StreamHandle };
 }

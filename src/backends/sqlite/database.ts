@@ -26,6 +26,7 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { SystemError } from "../../errors.js";
 import { createLogger, type Logger } from "../../logger.js";
+import { BACKSTOP_PAGES, WalCheckpointer } from "./checkpointer.js";
 import { MIGRATIONS } from "./schema.js";
 import { MEMORY } from "./uri.js";
 
@@ -37,6 +38,9 @@ import { MEMORY } from "./uri.js";
  */
 export const COMMIT_MODES = ["group", "group-durable", "each"] as const;
 export type CommitMode = (typeof COMMIT_MODES)[number];
+
+/** Group commits of one file before its WAL checkpoints move to a thread of their own (checkpointer.ts). */
+export const BACKGROUND_CHECKPOINT_AFTER = 20;
 
 /** Exit code of a process whose `group` commit failed after writes were reported done (EX_IOERR). */
 export const LOST_COMMIT_EXIT_CODE = 74;
@@ -106,6 +110,9 @@ export class SqliteDatabase {
   readonly #commitListeners = new Set<() => void>();
   #group: Group | undefined;
   #closed = false;
+  /** Group commits so far; the WAL checkpoint thread starts after {@link BACKGROUND_CHECKPOINT_AFTER} of them. */
+  #groupCommits = 0;
+  #checkpointer: WalCheckpointer | undefined;
 
   constructor(path: string, options: SqliteDatabaseOptions = {}) {
     this.path = path === MEMORY ? path : resolve(path);
@@ -213,6 +220,7 @@ export class SqliteDatabase {
       this.flush();
     } finally {
       this.#closed = true;
+      await this.#checkpointer?.close();
       this.#connection.close();
     }
   }
@@ -241,6 +249,7 @@ export class SqliteDatabase {
     this.#group = undefined;
     try {
       this.prepare("COMMIT").run();
+      if (++this.#groupCommits === BACKGROUND_CHECKPOINT_AFTER) this.#checkpointInBackground();
       group.settle();
       for (const listener of this.#commitListeners) listener();
       return undefined;
@@ -251,6 +260,22 @@ export class SqliteDatabase {
         // The commit failure below is what gets reported.
       }
       return this.#fail(group, "commit failed", error);
+    }
+  }
+
+  /**
+   * Hand the WAL's checkpoints to a thread of their own (see checkpointer.ts), keeping this
+   * connection's automatic checkpoint only as a backstop. A file that has seen this many group
+   * commits is being worked hard; a short command never starts the thread.
+   */
+  #checkpointInBackground(): void {
+    if (this.path === MEMORY) return;
+    try {
+      this.#connection.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.#checkpointer = new WalCheckpointer(this.path, this.#logger);
+    } catch (error) {
+      this.#connection.pragma(`wal_autocheckpoint = ${SQLITE_PRAGMAS.wal_autocheckpoint}`);
+      this.#logger.warn(`cannot start the background WAL checkpoint of SQLite database ${this.path}: ${(error as Error).message}; checkpoints stay in the commits`);
     }
   }
 

@@ -13,7 +13,6 @@
  * hash slots: the backend offers this port only on a server without cluster mode (see
  * `RedisBackend.transitions`). Redis keeps no checkpoints, so a commit never stores one.
  */
-import { randomUUID } from "node:crypto";
 import type { ClaimedNext, Clock, Receipt, TransitionBegin, TransitionBegun, TransitionCommit, TransitionCommitted, TransitionPort } from "../../ports.js";
 import { leaseAcquireArgs, leaseResultOf, markDispatchedArgs } from "./cache.js";
 import type { RedisConnection } from "./connection.js";
@@ -21,6 +20,7 @@ import { controlArgs, controlOf, journalRetentionMs, journalUpdateArgs } from ".
 import { cacheKeys, journalBase, journalKeys, journalSharedKeys, retryKeys, streamKeys } from "./keys.js";
 import { member, type RetryHandle, retryReceipt, retryScheduleArgs } from "./retry-store.js";
 import { CONSUMER_GROUP, type StreamHandle, streamReceipt, streamSendArgs } from "./stream.js";
+import { claimOf } from "../claim-next.js";
 
 /** The fused path over one prefix's cache, stream, retry and journal keys. */
 export class RedisTransitions implements TransitionPort {
@@ -131,21 +131,6 @@ export class RedisTransitions implements TransitionPort {
     };
     return { ...done, next: { delivery: claimedDelivery(String(id), send.message.body, claim.token), begun } };
   }
-}
-
-/** A commit's claim of the next message: the request's `claimNext` and a fresh claim token. */
-interface Claim {
-  readonly visibilityTimeoutSeconds: number;
-  readonly leaseTimeoutSeconds: number;
-  readonly control?: { readonly machineName: string; readonly state: string } | undefined;
-  readonly token: string;
-}
-
-/** The claim a commit makes, if it sends to the stream at once and was asked to claim. */
-function claimOf(request: TransitionCommit): Claim | undefined {
-  const { claimNext, send } = request;
-  if (claimNext === undefined || send === undefined || send.role !== "stream" || send.message.delaySeconds > 0) return undefined;
-  return { ...claimNext, token: randomUUID() };
 }
 
 /** The delivery of a message a commit sent claimed, as `RedisStream.receive` gives it (the fused path is the primary side's). */

@@ -15,7 +15,6 @@
  * journal of the same backend), written the same way: a processing may take the lease fused and,
  * after a failure, finish over the separate ports, and other processes may use either path.
  */
-import { randomUUID } from "node:crypto";
 import type {
   ClaimedNext,
   Clock,
@@ -32,6 +31,7 @@ import { leaseTakeSql } from "./cache.js";
 import { after } from "./dialect.js";
 import type { SqlExecutor, SqlRun, SqlStatement } from "./executor.js";
 import { controlSql, instanceUpdateParams, instanceUpdateSql } from "./journal.js";
+import { claimOf } from "../claim-next.js";
 
 /** What the fused path must write as the backend's own ports do. */
 export interface SqlTransitionsOptions {
@@ -340,21 +340,6 @@ export class SqlTransitions implements TransitionPort {
     }
     return statement;
   }
-}
-
-/** A commit's claim of the next message: the request's `claimNext` and a fresh claim token. */
-interface Claim {
-  readonly visibilityTimeoutSeconds: number;
-  readonly leaseTimeoutSeconds: number;
-  readonly control?: { readonly machineName: string; readonly state: string } | undefined;
-  readonly token: string;
-}
-
-/** The claim a commit makes, if it sends to the stream at once and was asked to claim. */
-function claimOf(request: TransitionCommit): Claim | undefined {
-  const { claimNext, send } = request;
-  if (claimNext === undefined || send === undefined || send.role !== "stream" || send.message.delaySeconds > 0) return undefined;
-  return { ...claimNext, token: randomUUID() };
 }
 
 /** The delivery of a message a commit sent claimed, as the stream's receive would give it. */

@@ -22,6 +22,9 @@ export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, us
 /** What the journals select: the inserted columns, the step the record reflects and the controls. */
 export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps, lease_primary, fence_token, paused, parked, abort_reason, abort_at, abort_step`;
 
+/** In SQL over `instances`: an abort was asked and not yet taken (no step took the abort path). */
+export const ABORT_PENDING = "abort_reason IS NOT NULL AND abort_step IS NULL";
+
 /** The statuses no later step leaves (the monotonic rule of JournalPort.updateInstance), as an SQL list. */
 export const FINAL_STATUS_LIST = "('completed', 'failed', 'aborted')";
 

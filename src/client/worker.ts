@@ -156,8 +156,7 @@ export class Worker {
         if (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
         // Processings over synchronous backends resolve in microtasks alone; give the event loop a
         // turn so timers, I/O and the SQLite group commit (scheduled with setImmediate) run.
-        await yieldToEventLoop();
-        this.#turnStarted = performance.now();
+        await this.#nextTurn();
         continue;
       }
       if (this.#inFlight.size === 0 && this.#options.stopWhenIdle !== undefined && (await this.#options.stopWhenIdle())) break;
@@ -320,9 +319,4 @@ export function refuseUnfilteredSources(sources: readonly MessageSource[], what:
     `${what} drives one instance, but ${listed} cannot receive one instance's messages apart from other instances' (${names.length === 1 ? "it" : "they"} would process those too); use start and worker instead, or stream and retry backends that filter by instance: sqlite, postgres, dynamodb`,
     { code: "unfiltered_source" },
   );
-}
-
-/** Let I/O and timers run (and the SQLite group commit land) before polling again. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

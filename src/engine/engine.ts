@@ -319,18 +319,15 @@ class Processing {
    * the separate ports take over.
    */
   #fused: FusedBinding | undefined;
-  /** What the fused begin found beside the lease: this cache's dispatched flag and the controls. */
+  /**
+   * What the fused begin found with the lease (this cache's dispatched flag, the controls), or what
+   * a previous commit took with this message when it claimed it for this processor.
+   */
   #begun: TransitionBegun | undefined;
-  /** The fused commit acknowledged the delivery. */
-  #acknowledged = false;
-  /** The fused commit released the lease. */
-  #released = false;
+  /** What the fused commit did: it acknowledged the delivery, released the lease or not, claimed the next message or not. */
+  #committed: TransitionCommitted | undefined;
   /** See {@link ProcessOptions.claimNextSeconds}. */
   readonly #claimNextSeconds: number | undefined;
-  /** The lease, flag and controls a previous commit took with this (claimed) message. */
-  #claimed: TransitionBegun | undefined;
-  /** The next message the fused commit claimed for this processor. */
-  #next: ClaimedNext | undefined;
 
   constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, options: ProcessOptions) {
     this.#engine = engine;
@@ -343,7 +340,7 @@ class Processing {
     const fused = engine.roles.fused;
     if (fused !== undefined && delivery.side === "primary" && this.#system.lease_primary) {
       this.#fused = fused;
-      if (options.claimed?.delivery === delivery) this.#claimed = options.claimed.begun;
+      if (options.claimed?.delivery === delivery) this.#begun = options.claimed.begun;
     }
   }
 
@@ -358,8 +355,7 @@ class Processing {
   async run(): Promise<ProcessOutcome> {
     const { steps, retries, lease_timeout: leaseTimeout } = this.#system;
     // 1. Lease (taken already, for a message a previous commit claimed for this processor).
-    if (this.#claimed !== undefined) this.#begun = this.#claimed;
-    let lease = this.#claimed !== undefined ? this.#claimed.lease : await this.#acquireLease(steps, retries, leaseTimeout);
+    let lease = this.#begun !== undefined ? this.#begun.lease : await this.#acquireLease(steps, retries, leaseTimeout);
     const failedOver = lease === "system-error";
     if (lease === "system-error") {
       this.#errors.record("cache");
@@ -394,12 +390,14 @@ class Processing {
       }
     } finally {
       // 7. Release, only if we hold it.
-      if (fenceToken !== undefined && !this.#released) await this.#releaseLease(steps, retries, fenceToken);
+      if (fenceToken !== undefined && this.#committed?.released !== true) await this.#releaseLease(steps, retries, fenceToken);
       // 8. Metrics.
       if (!this.#errors.isEmpty) await this.#emitErrors();
     }
-    if (!this.#acknowledged) return { kind, correlationId: this.#correlationId };
-    return this.#next === undefined ? { kind, correlationId: this.#correlationId, acknowledged: true } : { kind, correlationId: this.#correlationId, acknowledged: true, next: this.#next };
+    const committed = this.#committed;
+    if (committed === undefined) return { kind, correlationId: this.#correlationId };
+    const acknowledged = { kind, correlationId: this.#correlationId, acknowledged: true } as const;
+    return committed.next === undefined ? acknowledged : { ...acknowledged, next: committed.next };
   }
 
   async #acquireLease(steps: number, retries: number, timeout: number): Promise<LeaseResult | "system-error"> {
@@ -409,11 +407,9 @@ class Processing {
       // Above the token the message carries, and above any that a dead processing of an earlier
       // delivery of this same message may have taken on either cache without passing it on.
       const floor = (this.#system.fence_token ?? 0) + Math.max(0, this.#delivery.receiveCount - 1) * FENCE_REDELIVERY_GAP;
-      const fused = this.#system.lease_primary ? this.#fused : undefined;
+      // (#fused is set only while the lease is on the primary cache, and cleared when a begin fails.)
       const take = () =>
-        fused !== undefined && this.#fused !== undefined
-          ? this.#begin(fused, port, timeout, floor)
-          : port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
+        this.#fused !== undefined ? this.#begin(this.#fused, port, timeout, floor) : port.acquireLease(this.#correlationId, steps, retries, timeout, floor);
       let result = await take();
       // Wait briefly for a predecessor's release (see EngineOptions.leaseHandoverMs), on the
       // engine's clock: a fixed schedule, so a test clock gives the same attempts in no real time.
@@ -430,8 +426,8 @@ class Processing {
 
   /**
    * The lease through the fused begin, which also reads this cache's dispatched flag and the
-   * controls. If it fails, the processing goes on over the separate ports (undefined: take the
-   * lease there), which fail over as SPEC §3 says if the backend is really down.
+   * controls. If it fails, the processing goes on over the separate ports: the lease from `cache`,
+   * which fails over as SPEC §3 says if the backend is really down.
    */
   #begin(fused: FusedBinding, cache: CachePort, timeout: number, floor: number): Promise<LeaseResult> {
     const system = this.#system;
@@ -497,22 +493,19 @@ class Processing {
       // dispatched runs; the abort (and its compensation) runs instead. The fused commit checks
       // for it in the same atomic call (its gate) and writes nothing if it finds one.
       const fused = this.#begun === undefined ? undefined : this.#fused;
-      let gate = !this.#abortedHere && this.#abort === undefined && this.#roles.journal !== undefined;
-      if (gate && fused?.journal !== true) {
-        result = await this.#abortIfAsked(fenceToken, result);
-        gate = false;
-      }
+      const abortCheck = !this.#abortedHere && this.#abort === undefined && this.#roles.journal !== undefined;
+      const gate = abortCheck && fused?.journal === true;
+      if (abortCheck && !gate) result = await this.#abortIfAsked(fenceToken, result);
       if (fused !== undefined) {
         let committed = await this.#commit(fused, result, gate);
         if (committed === "gate closed") {
           result = await this.#abortIfAsked(fenceToken, result);
-          gate = false;
           committed = await this.#commit(fused, result, false);
         }
         if (committed !== undefined && committed !== "gate closed") return committed;
         // The fused commit failed: the separate ports do its writes (a duplicate send of a commit
         // that landed after all is dropped by the dispatched flag), after the check its gate made.
-        if (gate) result = await this.#abortIfAsked(fenceToken, result);
+        if (gate && this.#abort === undefined) result = await this.#abortIfAsked(fenceToken, result);
       }
       // 4. Next message, or the timer of the state it now waits in.
       const next = this.#nextMessage(result);
@@ -576,14 +569,17 @@ class Processing {
     const next = this.#nextMessage(result);
     const update = this.#instanceUpdate(result);
     const system = this.#system;
-    let send: TransitionCommit["send"];
-    let entry: JournalMessage | undefined;
-    if (next !== undefined) {
-      const role = next.roles[0];
-      const due = next.origin === "timer" ? this.#engine.clock.now() + next.delaySeconds * 1000 : undefined;
-      entry = journalEntry(this.#engine.clock, next.message, role, "primary", { origin: next.origin, due });
-      send = { role, message: this.#outgoing(next.message, next.delaySeconds), journal: entry };
-    }
+    const send: TransitionCommit["send"] =
+      next === undefined
+        ? undefined
+        : {
+            role: next.roles[0],
+            message: this.#outgoing(next.message, next.delaySeconds),
+            journal: journalEntry(this.#engine.clock, next.message, next.roles[0], "primary", {
+              origin: next.origin,
+              due: next.origin === "timer" ? this.#engine.clock.now() + next.delaySeconds * 1000 : undefined,
+            }),
+          };
     const timerLeft = this.#hasTimerToCancel();
     let committed: TransitionCommitted;
     try {
@@ -614,16 +610,11 @@ class Processing {
       return undefined;
     }
     if (!committed.committed) return "gate closed";
-    this.#acknowledged = true;
-    this.#next = committed.next;
-    this.#released = committed.released;
+    this.#committed = committed;
     if (!committed.released) this.#errors.record("cache");
     // What the fused call does not cover: the secondary sides, and a checkpoint or journal elsewhere.
     const journal = this.#roles.journal;
-    if (entry !== undefined && journal !== undefined && !fused.journal) {
-      const appended = entry;
-      await this.#journal((j) => j.appendMessage(system.correlation_id, appended));
-    }
+    if (send !== undefined && journal !== undefined && !fused.journal) await this.#journal((j) => j.appendMessage(system.correlation_id, send.journal));
     if (this.#roles.cache.secondary !== undefined) await this.#markDispatched(true);
     if (send !== undefined && committed.receipt !== undefined && !fused.checkpoint && this.#roles.checkpoint !== undefined) {
       await this.#storeCheckpoint({ role: send.role, side: "primary", receipt: committed.receipt });

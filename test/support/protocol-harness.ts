@@ -92,17 +92,20 @@ export class ProtocolHarness {
     return false;
   }
 
+  /** Process one delivery as the worker does, record its outcome, and ack or dead-letter it. */
   async #process(source: MessageSource, delivery: Delivery, claimed: ClaimedNext | undefined): Promise<boolean> {
-    {
-      const outcome = await this.sy.engine.process(delivery, { claimed, claimNextSeconds: this.claimNext ? 30 : undefined });
-      if (!("reason" in outcome)) this.#claimed = outcome.next;
-      // What became of the message, whichever path acknowledged it (the fused commit or this ack).
-      const { acknowledged: _, next: __, ...recorded } = outcome as ProcessOutcome & { acknowledged?: true; next?: ClaimedNext };
-      this.outcomes.push(recorded as ProcessOutcome);
-      if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
-      else if (outcome.acknowledged !== true) await source.ack(delivery);
+    const outcome = await this.sy.engine.process(delivery, { claimed, claimNextSeconds: this.claimNext ? 30 : undefined });
+    if ("reason" in outcome) {
+      this.outcomes.push(outcome);
+      await source.deadLetter(delivery, outcome.reason);
       return true;
     }
+    this.#claimed = outcome.next;
+    // What became of the message, whichever path acknowledged it (the fused commit or this ack).
+    const { acknowledged, next: _, ...recorded } = outcome;
+    this.outcomes.push(recorded);
+    if (acknowledged !== true) await source.ack(delivery);
+    return true;
   }
 
   /** Process every message due now, without moving the clock (a timer far ahead stays pending). */

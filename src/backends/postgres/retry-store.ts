@@ -9,6 +9,7 @@ import type { OutgoingMessage, Receipt, RetryPort } from "../../ports.js";
 import { type ClaimedRetry, type RetryHandle, retryDeliveries } from "../sql-rows.js";
 import { invalidMessage, PostgresClaimQueue } from "./claim-queue.js";
 import type { PostgresPortOptions } from "./port-options.js";
+import { RETRY_REPLACE } from "../sql/claim-queue.js";
 import { after } from "../sql/dialect.js";
 
 /** Retry port and message source over `<schema>.retry_entries`. */
@@ -40,9 +41,7 @@ export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHa
       `WITH scheduled AS (
          INSERT INTO ${this.table} (correlation_id, steps, retries, body, run_at, scheduled_at)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (correlation_id, steps) DO UPDATE SET
-           retries = EXCLUDED.retries, body = EXCLUDED.body, run_at = EXCLUDED.run_at,
-           scheduled_at = EXCLUDED.scheduled_at, receive_count = 0, claim_token = NULL
+         ${RETRY_REPLACE}
          RETURNING 1)
        SELECT ${notify ? "pg_notify($7, '')" : "1"} FROM scheduled`,
       [correlationId, steps, message.retries, message.body, runAt, Math.round(now), ...(notify ? [this.db.channel] : [])],

@@ -11,6 +11,15 @@ import type { Clock, Delivery, MessageSource, ReceiveOptions, Side } from "../..
 import { after, type ClaimQueueTable } from "./dialect.js";
 import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
 
+/**
+ * What follows `INSERT INTO retry_entries (correlation_id, steps, retries, body, run_at,
+ * scheduled_at) …` on every backend and path: scheduling a step again replaces its entry's body
+ * and due time, and voids its claim, so the ack of the replaced entry cannot delete the new one.
+ */
+export const RETRY_REPLACE = `ON CONFLICT (correlation_id, steps) DO UPDATE SET
+         retries = excluded.retries, body = excluded.body, run_at = excluded.run_at,
+         scheduled_at = excluded.scheduled_at, receive_count = 0, claim_token = NULL`;
+
 /** The layout of one claim-queue table. */
 export interface ClaimQueueLayout<Row, Handle> extends ClaimQueueTable {
   /** SQL expression over the row giving the dead letter's `message_id`. */

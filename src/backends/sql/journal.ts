@@ -90,6 +90,11 @@ export function instanceUpdateParams(dialect: SqlDialect, correlationId: string,
   ];
 }
 
+/** Append a message to an instance's history: `$1` the correlation id, `$2` the message's JSON. */
+export function appendMessageSql(dialect: SqlDialect): string {
+  return `INSERT INTO ${dialect.table("journal_messages")} (correlation_id, message) VALUES ($1, $2)`;
+}
+
 /**
  * The controls of {@link JournalPort.control}: the instance's status, step, pause and abort, and
  * whether a pause rule holds its machine at the state; the arguments are the placeholders (or
@@ -136,7 +141,7 @@ export abstract class SqlJournal implements JournalPort {
     const pauseRules = dialect.table("pause_rules");
     const parked = dialect.table("parked_messages");
     this.#update = sql.prepare(instanceUpdateSql(dialect, "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)", "$11"));
-    this.#appendMessage = sql.prepare(`INSERT INTO ${dialect.table("journal_messages")} (correlation_id, message) VALUES ($1, $2)`);
+    this.#appendMessage = sql.prepare(appendMessageSql(dialect));
     this.#appendErrors = sql.prepare(statements.appendErrors);
     this.#appendAttempt = sql.prepare(
       `INSERT INTO ${dialect.table("journal_attempts")} (correlation_id, steps, retries, attempt) VALUES ($1, $2, $3, $4)`,

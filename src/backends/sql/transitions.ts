@@ -26,11 +26,12 @@ import type {
   TransitionCommitted,
   TransitionPort,
 } from "../../ports.js";
-import { type ControlRow, instanceControlOf, type StreamHandle } from "../sql-rows.js";
+import { ABORT_PENDING, type ControlRow, instanceControlOf, type StreamHandle } from "../sql-rows.js";
 import { leaseTakeSql } from "./cache.js";
-import { after } from "./dialect.js";
+import { RETRY_REPLACE } from "./claim-queue.js";
+import { after, type SqlDialect } from "./dialect.js";
 import type { SqlExecutor, SqlRun, SqlStatement } from "./executor.js";
-import { controlSql, instanceUpdateParams, instanceUpdateSql } from "./journal.js";
+import { appendMessageSql, controlSql, instanceUpdateParams, instanceUpdateSql } from "./journal.js";
 import { claimOf } from "../claim-next.js";
 
 /** What the fused path must write as the backend's own ports do. */
@@ -225,7 +226,7 @@ export class SqlTransitions implements TransitionPort {
     const ok = "EXISTS (SELECT 1 FROM gate)";
     const ctes: string[] = [
       request.abortGate
-        ? `gate AS (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${table("instances")} WHERE correlation_id = $1 AND abort_reason IS NOT NULL AND abort_step IS NULL))`
+        ? `gate AS (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${table("instances")} WHERE correlation_id = $1 AND ${ABORT_PENDING}))`
         : "gate AS (SELECT 1)",
     ];
     if (delivery.role === "stream") {
@@ -259,9 +260,7 @@ export class SqlTransitions implements TransitionPort {
         ctes.push(`sent AS (INSERT INTO ${table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at) ${values()} RETURNING id)`);
       } else {
         ctes.push(`sent AS (INSERT INTO ${table("retry_entries")} (correlation_id, steps, retries, body, run_at, scheduled_at) ${values()}
-          ON CONFLICT (correlation_id, steps) DO UPDATE SET
-            retries = EXCLUDED.retries, body = EXCLUDED.body, run_at = EXCLUDED.run_at,
-            scheduled_at = EXCLUDED.scheduled_at, receive_count = 0, claim_token = NULL
+          ${RETRY_REPLACE}
           RETURNING NULL::bigint AS id)`);
       }
       if (request.checkpoint) {
@@ -327,9 +326,7 @@ export class SqlTransitions implements TransitionPort {
   }
 
   #unclaim(): SqlStatement {
-    return this.#statement(
-      `UPDATE ${this.#sql.dialect.table("stream_messages")} SET visible_at = $3, receive_count = 0, claim_token = NULL WHERE id = $1 AND claim_token = $2`,
-    ) as SqlStatement;
+    return this.#statement(unclaimSql(this.#sql.dialect)) as SqlStatement;
   }
 
   #statement(sql: string): SqlStatement<CommitRow> {
@@ -383,6 +380,14 @@ function beginOf(row: BeginRow | undefined): TransitionBegun {
   return { lease: { acquired: true, fenceToken: Number(row.fence) }, dispatched: Boolean(row.dispatched), control };
 }
 
+/**
+ * Let go of a message a commit sent claimed (`$1` id, `$2` claim token) whose lease was taken over:
+ * due at `$3`, as if never received.
+ */
+function unclaimSql(dialect: SqlDialect): string {
+  return `UPDATE ${dialect.table("stream_messages")} SET visible_at = $3, receive_count = 0, claim_token = NULL WHERE id = $1 AND claim_token = $2`;
+}
+
 /** The checkpoint of a sent message: its receipt with where it went (as the engine stores it over the separate ports). */
 function checkpointJson(receipt: Receipt, role: "stream" | "retry"): string {
   return JSON.stringify({ ...receipt, role, side: "primary" });
@@ -404,7 +409,7 @@ function sqliteStatements(sql: SqlExecutor) {
     take: sql.prepare<{ fence: number; dispatched_steps: number; dispatched_until: number }>(leaseTakeSql(dialect, "fence, dispatched_steps, dispatched_until")),
     expiry: sql.prepare<{ expires_at: number }>(`SELECT expires_at FROM ${state} WHERE correlation_id = $1`),
     control: sql.prepare<ControlRow>(controlSql(dialect, "$1", "$2", "$3")),
-    abortAsked: sql.prepare(`SELECT 1 FROM ${dialect.table("instances")} WHERE correlation_id = $1 AND abort_reason IS NOT NULL AND abort_step IS NULL`),
+    abortAsked: sql.prepare(`SELECT 1 FROM ${dialect.table("instances")} WHERE correlation_id = $1 AND ${ABORT_PENDING}`),
     ack: sql.prepare(`DELETE FROM ${dialect.table("stream_messages")} WHERE id = $1 AND claim_token = $2`),
     removeRetry: sql.prepare(`DELETE FROM ${dialect.table("retry_entries")} WHERE correlation_id = $1 AND steps = $2`),
     send: sql.prepare(
@@ -415,16 +420,12 @@ function sqliteStatements(sql: SqlExecutor) {
       `INSERT INTO ${dialect.table("stream_messages")} (correlation_id, steps, retries, body, visible_at, enqueued_at, receive_count, claim_token)
        VALUES ($1, $2, $3, $4, $5, $6, 1, $7)`,
     ),
-    unclaim: sql.prepare(
-      `UPDATE ${dialect.table("stream_messages")} SET visible_at = $3, receive_count = 0, claim_token = NULL WHERE id = $1 AND claim_token = $2`,
-    ),
+    unclaim: sql.prepare(unclaimSql(dialect)),
     schedule: sql.prepare(
       `INSERT INTO ${dialect.table("retry_entries")} (correlation_id, steps, retries, body, run_at, scheduled_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (correlation_id, steps) DO UPDATE SET
-         retries = excluded.retries, body = excluded.body, run_at = excluded.run_at,
-         scheduled_at = excluded.scheduled_at, receive_count = 0, claim_token = NULL`,
+       ${RETRY_REPLACE}`,
     ),
-    journalMessage: sql.prepare(`INSERT INTO ${dialect.table("journal_messages")} (correlation_id, message) VALUES ($1, $2)`),
+    journalMessage: sql.prepare(appendMessageSql(dialect)),
     // $6 the checkpoint's step, $7 its receipt (null: keep the stored one), $8 when.
     release: sql.prepare(
       `UPDATE ${state} SET state = 'open', dispatched_steps = max(dispatched_steps, $2), dispatched_until = $5, ${checkpoint("$6", "$7", "$8")}

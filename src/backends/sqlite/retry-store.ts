@@ -6,7 +6,7 @@
  */
 import type { Statement } from "better-sqlite3";
 import { type OutgoingMessage, type Receipt, type RetryPort, systemClock } from "../../ports.js";
-import { SqlClaimQueue } from "../sql/claim-queue.js";
+import { RETRY_REPLACE, SqlClaimQueue } from "../sql/claim-queue.js";
 import { type ClaimedRetry, type RetryHandle, retryDeliveries } from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteExecutor } from "./executor.js";
@@ -33,9 +33,7 @@ export class SqliteRetryStore extends SqlClaimQueue<ClaimedRetry, RetryHandle> i
     this.#upsert = db.prepare(
       `INSERT INTO retry_entries (correlation_id, steps, retries, body, run_at, scheduled_at)
        VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (correlation_id, steps) DO UPDATE SET
-         retries = excluded.retries, body = excluded.body, run_at = excluded.run_at,
-         scheduled_at = excluded.scheduled_at, receive_count = 0, claim_token = NULL`,
+       ${RETRY_REPLACE}`,
     );
     this.#remove = db.prepare("DELETE FROM retry_entries WHERE correlation_id = ? AND steps = ?");
   }

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ListOptions, ParkedMessage, StateActivity, StoredStatus } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
+import { sentMessage as sent } from "../support/journal-messages.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
 
 export function journalContract(name: string, factory: PortFactory<JournalPort>): void {
@@ -454,18 +455,6 @@ function journalActivityContract(name: string, factory: PortFactory<JournalPort>
     });
     afterEach(() => fixture.cleanup());
 
-    /** A message of `state` at `steps`, sent at `at`. */
-    const sent = (steps: number, state: string, at: number, extra: Partial<JournalMessage> = {}): JournalMessage => ({
-      current_state: state,
-      current_event: "go",
-      steps,
-      retries: 0,
-      user_context: {},
-      role: "stream",
-      side: "primary",
-      at,
-      ...extra,
-    });
     const start = async (machineName: string, messages: JournalMessage[]): Promise<string> => {
       const id = randomUUID();
       await journal.createInstances([

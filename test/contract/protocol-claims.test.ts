@@ -6,13 +6,13 @@
 import { afterAll, describe } from "vitest";
 import { postgresTwoSchemas, sqliteTwoFiles } from "../support/protocol-settings.js";
 import { dropSchemas, needs, uniqueName } from "../support/servers.js";
-import { describeProtocol } from "./protocol.contract.js";
+import { describeFusedProtocol } from "./protocol-fused.js";
 
-describeProtocol({ name: "sqlite, next messages claimed by the commit", claimNext: true, settings: sqliteTwoFiles });
+describeFusedProtocol({ name: "sqlite, next messages claimed by the commit", claimNext: true, settings: sqliteTwoFiles }, { checkpoint: true, journal: true });
 
 const run = uniqueName("proto_pg_claim");
 afterAll(() => dropSchemas(run));
 
 describe("on PostgreSQL", needs("postgres"), () => {
-  describeProtocol({ name: "postgres, next messages claimed by the commit", claimNext: true, settings: postgresTwoSchemas(run) });
+  describeFusedProtocol({ name: "postgres, next messages claimed by the commit", claimNext: true, settings: postgresTwoSchemas(run) }, { checkpoint: true, journal: true });
 });

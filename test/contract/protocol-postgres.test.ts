@@ -10,7 +10,7 @@ import pg from "pg";
 import { afterAll, afterEach, describe } from "vitest";
 import { dropSchemas, needs, POSTGRES_URL, uniqueName } from "../support/servers.js";
 import { twoStoreSettings } from "../support/protocol-settings.js";
-import { describeProtocol } from "./protocol.contract.js";
+import { describeFusedProtocol } from "./protocol-fused.js";
 
 const run = uniqueName("proto_pg");
 let created = 0;
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 describe("on PostgreSQL", needs("postgres"), () => {
-  describeProtocol({
+  describeFusedProtocol({
     name: "postgres (a distinct schema per side)",
     settings: (dir) => {
       let schemas = byDir.get(dir);
@@ -61,5 +61,5 @@ describe("on PostgreSQL", needs("postgres"), () => {
       const [a, b] = schemas.map((schema) => `${POSTGRES_URL}?schema=${schema}`) as [string, string];
       return twoStoreSettings(a, b, { environment: true });
     },
-  });
+  }, { checkpoint: true, journal: true });
 });

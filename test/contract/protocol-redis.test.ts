@@ -11,15 +11,11 @@
  * instance's next message for the processor (`claimNext`, as a worker runs). The paths stay pinned
  * to one trace.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { RoleBindings } from "../../src/engine/roles.js";
-import type { Logger } from "../../src/logger.js";
+import { afterAll, describe, expect, it } from "vitest";
 import type { SettingsConfig } from "../../src/settings/settings.js";
-import { type ProtocolBackend, ProtocolHarness } from "../support/protocol-harness.js";
+import type { ProtocolBackend } from "../support/protocol-harness.js";
 import { deleteRedisKeys, nameFor, needs, REDIS_URL, uniqueName } from "../support/servers.js";
+import { checkBindings, describeFusedProtocol } from "./protocol-fused.js";
 import { describeProtocol } from "./protocol.contract.js";
 
 const run = uniqueName("proto_redis");
@@ -39,56 +35,21 @@ function settings(dir: string, fused: boolean): SettingsConfig {
   };
 }
 
-/** Warnings of fused calls that failed: the engine then goes on over the separate ports, which would hide a broken script. */
-const fusedFailures: string[] = [];
-const watching: Logger = {
-  debug() {},
-  info() {},
-  warn(message: string) {
-    if (message.startsWith("fused ")) fusedFailures.push(message);
-  },
-  error() {},
-};
-
-/** Open the settings of `backend` in a scratch directory and check what they bind. */
-async function bound(backend: ProtocolBackend, check: (roles: RoleBindings) => void): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), "switchyard-protocol-"));
-  const h = await ProtocolHarness.open(backend, dir);
-  try {
-    check(h.sy.engine.roles);
-  } finally {
-    await h.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const fused: ProtocolBackend = { name: "redis, fused (a distinct prefix per side)", settings: (dir) => settings(dir, true), logger: watching };
+const fused: ProtocolBackend = { name: "redis, fused (a distinct prefix per side)", settings: (dir) => settings(dir, true) };
 const claiming: ProtocolBackend = { ...fused, name: "redis, fused, next messages claimed by the commit", claimNext: true };
 const separate: ProtocolBackend = { name: "redis, separate ports (a distinct prefix per side)", settings: (dir) => settings(dir, false) };
 
 describe("on Redis, fused", needs("redis"), () => {
-  afterEach(() => {
-    expect(fusedFailures.splice(0)).toEqual([]);
-  });
-
-  it("binds the fused path, with the journal and without the checkpoint (on SQLite)", async () => {
-    await bound(fused, (roles) => expect(roles.fused).toMatchObject({ checkpoint: false, journal: true }));
-  });
-
-  describeProtocol(fused);
+  describeFusedProtocol(fused, { checkpoint: false, journal: true });
 });
 
 describe("on Redis, fused, next messages claimed by the commit", needs("redis"), () => {
-  afterEach(() => {
-    expect(fusedFailures.splice(0)).toEqual([]);
-  });
-
-  describeProtocol(claiming);
+  describeFusedProtocol(claiming, { checkpoint: false, journal: true });
 });
 
 describe("on Redis, separate ports", needs("redis"), () => {
   it("binds no fused path with fused_transitions: false", async () => {
-    await bound(separate, (roles) => expect(roles.fused).toBeUndefined());
+    await checkBindings(separate, (roles) => expect(roles.fused).toBeUndefined());
   });
 
   describeProtocol(separate);

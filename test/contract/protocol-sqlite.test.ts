@@ -1,4 +1,5 @@
 import { sqliteTwoFiles } from "../support/protocol-settings.js";
-import { describeProtocol } from "./protocol.contract.js";
+import { describeFusedProtocol } from "./protocol-fused.js";
 
-describeProtocol({ name: "sqlite (a distinct file per side)", settings: sqliteTwoFiles });
+// Every role's primary on a.db: the fused path, covering the checkpoint and the journal.
+describeFusedProtocol({ name: "sqlite (a distinct file per side)", settings: sqliteTwoFiles }, { checkpoint: true, journal: true });

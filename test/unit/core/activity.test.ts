@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nearestRank, scanActivity } from "../../../src/core/activity.js";
 import type { InstanceRecord, JournalMessage } from "../../../src/ports.js";
+import { sentMessage } from "../../support/journal-messages.js";
 
 describe("nearestRank", () => {
   it("picks the smallest sample with at least the percentage at or below it, as percentile_disc does", () => {
@@ -22,16 +23,7 @@ describe("scanActivity", () => {
     startedAt: 1_000 - id,
     updatedAt,
   });
-  const message = (steps: number, at: number): JournalMessage => ({
-    current_state: "s",
-    current_event: "e",
-    steps,
-    retries: 0,
-    user_context: {},
-    role: "stream",
-    side: "primary",
-    at,
-  });
+  const message = (steps: number, at: number): JournalMessage => sentMessage(steps, "s", at);
 
   it("reads at most `limit` instances, says so when more exist, and reads no history of an instance that ended before the window", async () => {
     const records = [record(1, "completed", 500), record(2, "completed", 50), record(3, "running", 60), record(4, "running", 70)];

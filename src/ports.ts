@@ -13,6 +13,7 @@
  * (SQLite) does so behind these interfaces (see `backends/sqlite/database.ts`), so the engine never
  * has to know.
  */
+import type { MachineDocument } from "./core/machine.js";
 
 /** The six roles of SPEC §4. */
 export const ROLES = ["stream", "retry", "cache", "checkpoint", "metrics", "environment"] as const;
@@ -545,7 +546,7 @@ export const FINAL_STATUSES: readonly InstanceStatus[] = ["completed", "failed",
  * again). `start` is reserved: the start message (step 0, retries 0) carries no origin, and
  * `history` shows it as `start`.
  */
-export type MessageOrigin = "start" | "event" | "timer" | "abort" | "resume" | "recover" | "redrive" | "dead-letter";
+export type MessageOrigin = "start" | "event" | "timer" | "abort" | "resume" | "recover" | "redrive" | "dead-letter" | "migrate";
 
 /** One message an instance produced, as `history` shows it (the `run --json` shape). */
 export interface JournalMessage {
@@ -565,6 +566,10 @@ export interface JournalMessage {
   readonly origin?: MessageOrigin | undefined;
   /** When it becomes due (ms since the epoch), for a message sent with a delay (a timer). */
   readonly due?: number | undefined;
+  /** The machine version the message runs under (SPEC §10); absent for an unversioned (seed) message. */
+  readonly version?: string | undefined;
+  /** A migration's entry (`origin: "migrate"`): the version and state the instance left. */
+  readonly migrated_from?: { readonly version: string | null; readonly state: string } | undefined;
 }
 
 /** Which of a transition's actions threw, named as the definition names it. */
@@ -657,10 +662,14 @@ export interface InstanceRecord {
   readonly parked?: number | undefined;
   /** The abort an operator asked for, once asked. */
   readonly abort?: AbortRequest | undefined;
+  /** The machine version the instance is pinned to (SPEC §10); absent for an instance started unversioned. */
+  readonly version?: string | undefined;
 }
 
 /** What one processing tells the journal: {@link JournalPort.updateInstance}. */
 export type InstanceUpdate = Pick<InstanceRecord, "machineName" | "reason" | "leasePrimary" | "fenceToken" | "state" | "userContext"> & {
+  /** The version the processing ran under, when it differs from the record's (a migration at the next message); absent keeps the record's. */
+  readonly version?: string | undefined;
   readonly status: StoredStatus;
   /** The step of the processed message. */
   readonly steps: number;
@@ -671,6 +680,8 @@ export type InstanceUpdate = Pick<InstanceRecord, "machineName" | "reason" | "le
 /** Filter for {@link JournalPort.list}. */
 export interface ListOptions {
   readonly machineName?: string | undefined;
+  /** Only instances pinned to this version; `null` for the unversioned ones. */
+  readonly version?: string | null | undefined;
   /** The status as users see it: `waiting` leaves out paused instances, `paused` finds them. */
   readonly status?: InstanceStatus | undefined;
   /** Only instances whose record was last updated before this time (ms since the epoch). */
@@ -866,6 +877,78 @@ export interface JournalPort {
    * when the instance is not `failed`.
    */
   reopen(correlationId: string, steps: number): Promise<boolean>;
+
+  /**
+   * The definition registry (SPEC §10). Store versions not stored yet (insert if absent: an existing
+   * version keeps its record and `deployedAt`). Returns, per record in order, whether it was new.
+   */
+  registerDefinitions(records: readonly DefinitionRecord[]): Promise<boolean[]>;
+  /** Registered versions, of one machine when given: by machine name, then newest `deployedAt` first (ties by version). */
+  definitionVersions(machineName?: string): Promise<DefinitionRecord[]>;
+  /** One registered version. */
+  getDefinition(machineName: string, version: string): Promise<DefinitionRecord | undefined>;
+  /** Remove a registered version (its migration orders from or to it too); false when it was not registered. */
+  deleteDefinition(machineName: string, version: string): Promise<boolean>;
+  /**
+   * Instance counts per machine, version and status as users see it (`paused` counted apart from
+   * `running` and `waiting`), of one machine when given; unversioned instances under `version: null`.
+   */
+  versionCounts(machineName?: string): Promise<VersionCount[]>;
+  /** Record a migration order (idempotent on `machineName`, `from`): a later order from the same version replaces it. */
+  addMigrationOrder(order: MigrationOrder): Promise<void>;
+  /** Migration orders, of one machine when given, by machine then `from`. */
+  migrationOrders(machineName?: string): Promise<MigrationOrder[]>;
+  /**
+   * Move one instance to another version in one atomic step: only when its record is still on
+   * `move.fromVersion` (`null`: unversioned) at step `move.steps` with a status of `running` or
+   * `waiting` (paused or not); sets its version, state, user context and `updatedAt`, and appends
+   * `move.entry` to its history. False, changing nothing, otherwise.
+   */
+  migrateInstance(correlationId: string, move: InstanceMove): Promise<boolean>;
+}
+
+/** A machine version in the definition registry (SPEC §10). */
+export interface DefinitionRecord {
+  readonly machineName: string;
+  /** The content hash ({@link MachineDefinition.version}). */
+  readonly version: string;
+  readonly label?: string | undefined;
+  /** The normalized definition: JSON, as {@link MachineDocument}. */
+  readonly document: MachineDocument;
+  /** When it was first registered (ms since the epoch). */
+  readonly deployedAt: number;
+}
+
+/** How many instances of a machine version have one status. */
+export interface VersionCount {
+  readonly machineName: string;
+  readonly version: string | null;
+  readonly status: InstanceStatus;
+  readonly count: number;
+}
+
+/**
+ * An operator's order that instances of `machineName` on version `from` move to version `to`
+ * (`switchyard migrate`): waiting and paused ones at once, running ones at their next message.
+ */
+export interface MigrationOrder {
+  readonly machineName: string;
+  /** The version instances leave (a hash); `null` for unversioned instances. */
+  readonly from: string | null;
+  readonly to: string;
+  /** When it was given (ms since the epoch). */
+  readonly at: number;
+}
+
+/** One instance's move to another version: {@link JournalPort.migrateInstance}. */
+export interface InstanceMove {
+  readonly fromVersion: string | null;
+  readonly steps: number;
+  readonly toVersion: string;
+  readonly state: string;
+  readonly userContext: Record<string, unknown>;
+  /** The history entry of the move (`origin: "migrate"`, with `migrated_from`). */
+  readonly entry: JournalMessage;
 }
 
 /** Anything holding connections or files. */

@@ -57,6 +57,71 @@ export interface MachineDefinition {
    */
   readonly onAbort?: string | undefined;
   readonly location?: SourceLocation | undefined;
+  /**
+   * The version (SPEC §10): a content hash (16 hex digits) of the normalized definition — states,
+   * transitions, action references and options, but not the label nor the `migrate:` entries.
+   * Every instance is pinned to the version it started with.
+   */
+  readonly version: string;
+  /** The human label of this version (`version: 2025-11-orders`), if the definition gives one. */
+  readonly label?: string | undefined;
+  /** The `migrate:` entries: how instances of earlier versions move to this one. */
+  readonly migrations: readonly MigrationDefinition[];
+  /** The normalized definition the version hashes, as the definition registry stores it. */
+  readonly document: MachineDocument;
+}
+
+/**
+ * A `migrate:` entry: instances of version `from` (a hash or a label) move to the machine's version,
+ * their state renamed through `states` (a state not named keeps its name) and their user context
+ * passed through `action` (its `do`-style result is ignored; it changes `context.data`).
+ */
+export interface MigrationDefinition {
+  readonly from: string;
+  readonly states: ReadonlyMap<string, string>;
+  readonly action?: Action | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+/**
+ * A machine as the definition registry stores it: its YAML form with every action as its
+ * reference, JSON only. Compiling it again (with the actions of the current code) gives back the
+ * same machine and version.
+ */
+export interface MachineDocument {
+  readonly name: string;
+  readonly version?: string | undefined;
+  readonly max_retries: number;
+  readonly on_abort?: string | undefined;
+  readonly states: readonly StateDocument[];
+  readonly migrate?: readonly MigrationDocument[] | undefined;
+}
+
+/** A state of a {@link MachineDocument}. */
+export interface StateDocument {
+  readonly name: string;
+  readonly initial?: true | undefined;
+  readonly final?: true | undefined;
+  readonly entry_action?: string | undefined;
+  readonly do_action?: string | undefined;
+  readonly exit_action?: string | undefined;
+  readonly transitions?: readonly TransitionDocument[] | undefined;
+}
+
+/** A transition of a {@link StateDocument}: `event` or (a timer) `after`. */
+export interface TransitionDocument {
+  readonly event?: string | undefined;
+  readonly after?: string | undefined;
+  readonly target: string;
+  readonly action?: string | undefined;
+  readonly local?: true | undefined;
+}
+
+/** A `migrate:` entry of a {@link MachineDocument}. */
+export interface MigrationDocument {
+  readonly from: string;
+  readonly states?: Readonly<Record<string, string>> | undefined;
+  readonly action?: string | undefined;
 }
 
 /** All machines loaded from a file and its imports. */

@@ -129,6 +129,8 @@ export function formatHistory(messages: readonly JournalMessage[], attempts: rea
 export function originCell(message: JournalMessage): string {
   // The start message carries no recorded origin: step 0, retry 0 is the only message no worker sends.
   const origin = message.origin ?? (message.steps === 0 && message.retries === 0 ? "start" : "-");
+  const from = message.migrated_from;
+  if (from !== undefined) return `migrate from "${from.state}" of ${from.version ?? "unversioned"} to ${message.version ?? "?"}`;
   return message.due === undefined ? origin : `${origin}, due ${new Date(message.due).toISOString()}`;
 }
 
@@ -153,6 +155,7 @@ export function formatInstance(record: InstanceRecord): string {
     ...(record.abort === undefined ? [] : [`abort:          ${abortText(record)}`]),
     `state:          ${record.state}`,
     ...(record.steps === undefined ? [] : [`steps:          ${record.steps}`]),
+    `version:        ${record.version ?? "unversioned (runs on the current definition)"}`,
     `started:        ${new Date(record.startedAt).toISOString()}`,
     `updated:        ${new Date(record.updatedAt).toISOString()}`,
     `user_context:   ${JSON.stringify(record.userContext)}`,

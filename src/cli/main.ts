@@ -21,6 +21,7 @@ import { sendCommand } from "./commands/send.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommands } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
+import { versionCommands } from "./commands/versions.js";
 import { workerCommand } from "./commands/worker.js";
 
 /** The installed package's version (src/cli and dist/cli both sit two folders below package.json). */
@@ -56,6 +57,7 @@ export function program(): Command {
     metricsCommand,
     deadLettersCommand,
     resourcesCommand,
+    versionCommands,
   ])
     add(cli);
   for (const command of cli.commands) command.exitOverride();

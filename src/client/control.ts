@@ -12,7 +12,7 @@ import { timerOf } from "../core/transitions.js";
 import type { SentMessage } from "../engine/roles.js";
 import { UsageError } from "../errors.js";
 import { FINAL_STATUSES, type InstanceRecord, type JournalPort, type MessageOrigin, type MessageSource, type ParkedMessage } from "../ports.js";
-import { type EventSenderDeps, instanceMessage, requireInstance, requireJournal, sendMessage } from "./send-event.js";
+import { type EventSenderDeps, instanceMachine, instanceMessage, requireInstance, requireJournal, sendMessage } from "./send-event.js";
 import { sendWithFailover } from "./send-message.js";
 import { journalMessage } from "../engine/engine.js";
 import { silentLogger } from "../logger.js";
@@ -61,7 +61,7 @@ export async function abortInstance(deps: ControlDeps, correlationId: string, op
   }
   const resting = record.pausedStatus ?? record.status;
   if (resting !== "waiting") return { correlationId, requested: true, reason, via: "in-flight" };
-  const machine = deps.definitions.get(record.machineName);
+  const machine = await instanceMachine(deps, record);
   await sendMessage(deps, instanceMessage(deps, machine, record, ABORT_EVENT, record.userContext), "abort");
   return { correlationId, requested: true, reason, via: "abort-message" };
 }
@@ -153,7 +153,7 @@ export async function recoverInstance(deps: ControlDeps, correlationId: string):
       resent: parked.map((m) => ({ state: m.state, event: decodeParked(m.body)?.system_context.current_event ?? "", steps: m.steps, retries: m.retries, delaySeconds: 0 })),
     };
   }
-  const machine = deps.definitions.get(record.machineName);
+  const machine = await instanceMachine(deps, record);
   const history = await journal.history(correlationId);
   const last = history.at(-1);
   if (record.status === "waiting" && (last === undefined || last.origin !== "timer" || last.steps !== (record.steps ?? 0) + 1 || timerOf(machine, record.state) === undefined)) {
@@ -193,7 +193,7 @@ export async function redriveInstance(deps: ControlDeps, correlationId: string):
   if (failedStep === undefined) {
     throw new UsageError(`instance ${correlationId} has no message of its failed step ${steps} in its history; it cannot be redriven`, { code: "not_failed" });
   }
-  const machine = deps.definitions.get(record.machineName);
+  const machine = await instanceMachine(deps, record);
   if (!(await journal.reopen(correlationId, Math.max(0, steps - 1)))) {
     throw new UsageError(`instance ${correlationId} is no longer failed; it was redriven or changed meanwhile`, { code: "not_failed" });
   }

@@ -21,6 +21,7 @@ export function instanceView(record: InstanceRecord, naming: keyof typeof NAMES)
     status: record.status,
     state: record.state,
     ...(record.steps === undefined ? {} : { steps: record.steps }),
+    ...(record.version === undefined ? {} : { version: record.version }),
     [name.context]: record.userContext,
     [name.startedAt]: new Date(record.startedAt).toISOString(),
     [name.updatedAt]: new Date(record.updatedAt).toISOString(),

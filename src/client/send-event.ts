@@ -12,7 +12,7 @@ import type { MachineDefinition } from "../core/machine.js";
 import { DEFAULT_LEASE_TIMEOUT_SECONDS, RESERVED_PREFIX, WIRE_VERSION, type WireMessage, encodeMessage } from "../core/message.js";
 import { journalMessage } from "../engine/engine.js";
 import type { SentMessage } from "../engine/roles.js";
-import { UsageError } from "../errors.js";
+import { SwitchyardError, UsageError } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import type { InstanceRecord, JournalPort, MessageOrigin, OutgoingMessage } from "../ports.js";
 import { sendWithFailover } from "./send-message.js";
@@ -65,11 +65,11 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
       code: "not_waiting",
     });
   }
-  const machine = deps.definitions.get(record.machineName);
+  const machine = await instanceMachine(deps, record);
   const state = machine.states.get(record.state);
   if (state === undefined) {
     throw new UsageError(
-      `instance ${correlationId} waits in state "${record.state}", which machine "${machine.name}" no longer has (its definition changed since); add the state back, or abort the instance`,
+      `instance ${correlationId} waits in state "${record.state}", which machine "${machine.name}" (version ${machine.version}) does not have; add the state back, migrate the instance (switchyard migrate), or abort it`,
       { code: "unknown_state" },
     );
   }
@@ -86,6 +86,23 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
   const message = instanceMessage(deps, machine, record, event, userContext);
   const sent = await sendMessage(deps, message, "event");
   return { correlationId, steps: message.system_context.steps, state: record.state, event, sent };
+}
+
+/**
+ * The machine an instance runs on: the version its record is pinned to (fetched from the
+ * definition registry when not loaded here), or the loaded definition for an unversioned instance.
+ * Refuses, with a one-line {@link UsageError} (`version_unavailable`), a version that cannot be had.
+ */
+export async function instanceMachine(deps: Pick<StarterDeps, "definitions" | "catalog">, record: InstanceRecord): Promise<MachineDefinition> {
+  if (deps.catalog === undefined || (record.version === undefined && deps.definitions.machines.has(record.machineName))) {
+    return deps.definitions.get(record.machineName);
+  }
+  try {
+    return await deps.catalog.machine(record.machineName, record.version);
+  } catch (error) {
+    if (error instanceof SwitchyardError) throw new UsageError(`instance ${record.correlationId}: ${error.message}`, { code: error.code });
+    throw error;
+  }
 }
 
 /** The journal, or a one-line `no_journal` refusal saying what needs it. */
@@ -134,6 +151,7 @@ export function instanceMessage(
       ...(record.fenceToken === undefined ? {} : { fence_token: record.fenceToken }),
       additional_delay_seconds: 0,
       lease_timeout: deps.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS,
+      ...(record.version === undefined ? {} : { machine_version: record.version }),
     },
     user_context: userContext,
   };

@@ -12,6 +12,7 @@ import {
   type WireMessage,
 } from "../core/message.js";
 import { journalMessage, writeJournal } from "../engine/engine.js";
+import type { MachineCatalog } from "../engine/versions.js";
 import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
 import type { DefinitionSet } from "../core/machine.js";
 import { SwitchyardError, SystemError, UsageError } from "../errors.js";
@@ -53,6 +54,8 @@ export interface StarterDeps {
   readonly clock: Clock;
   readonly leaseTimeoutSeconds?: number | undefined;
   readonly logger?: Logger | undefined;
+  /** The versions instances run on (SPEC §10); without it, every instance runs on the loaded definitions. */
+  readonly catalog?: MachineCatalog | undefined;
 }
 
 /** Build the start message of a new instance (validating machine, correlation id, state and context). */
@@ -83,6 +86,7 @@ export function startMessage(deps: StarterDeps, machineName: string, options: St
       lease_primary: true,
       additional_delay_seconds: delay,
       lease_timeout: deps.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS,
+      machine_version: machine.version,
     },
     user_context: context,
   };
@@ -227,6 +231,7 @@ async function claimIds(
       userContext: (messages[index] as WireMessage).user_context,
       startedAt: now,
       updatedAt: now,
+      version: system.machine_version,
     };
   });
   let created: boolean[];

@@ -18,7 +18,7 @@ import { timerOf } from "../core/transitions.js";
 import type { DefinitionSet } from "../core/machine.js";
 import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
-import { UsageError } from "../errors.js";
+import { type DefinitionError, UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
 import type { Activity, ActivityFilter, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule } from "../ports.js";
 import { systemClock } from "../ports.js";
@@ -46,6 +46,18 @@ import {
 } from "./control.js";
 import { type StartItemResult, type StartOptions, type Started, startMachine, startMachines } from "./start.js";
 import { type ListPage, type ListPageOptions, listPage } from "./list-page.js";
+import {
+  type DeployedVersion,
+  deployVersions,
+  listVersions,
+  type MigrateOptions,
+  type MigrateResult,
+  migrateInstances,
+  type PruneResult,
+  pruneVersions,
+  strandedByDeploy,
+  type VersionInfo,
+} from "./versions.js";
 
 /** How to open a Switchyard. */
 export interface OpenOptions {
@@ -87,6 +99,7 @@ export class Switchyard {
   readonly engine: Engine;
   readonly sources: readonly MessageSource[];
   readonly #opened: OpenedRoles;
+  #registration: Promise<void> | undefined;
 
   private constructor(definitions: DefinitionSet, settings: Settings, engine: Engine, opened: OpenedRoles) {
     this.definitions = definitions;
@@ -129,17 +142,78 @@ export class Switchyard {
       leaseTimeoutSeconds: this.settings.leaseTimeoutSeconds,
       logger: this.engine.logger,
       sources: this.sources,
+      catalog: this.engine.catalog,
     };
   }
 
-  /** Start one instance. */
-  start(machineName: string, options?: StartOptions): Promise<Started> {
+  /** Start one instance, pinned to the loaded version of its machine (SPEC §10). */
+  async start(machineName: string, options?: StartOptions): Promise<Started> {
+    await this.#registered();
     return startMachine(this.#starter(), machineName, options);
   }
 
   /** Start many instances; one result per item, failures reported per item. */
-  startMany(items: ReadonlyArray<{ machineName: string } & StartOptions>): Promise<StartItemResult[]> {
+  async startMany(items: ReadonlyArray<{ machineName: string } & StartOptions>): Promise<StartItemResult[]> {
+    await this.#registered();
     return startMachines(this.#starter(), items);
+  }
+
+  /**
+   * Register the loaded versions once per process, before the first start, so that a worker
+   * without this definition can fetch the version its instances are pinned to. Best effort: a
+   * journal that cannot take them is logged, and the start goes on.
+   */
+  #registered(): Promise<void> {
+    this.#registration ??= this.engine.catalog.register().then(
+      () => undefined,
+      (error: Error) => this.engine.logger.warn(`could not register the definition versions in the journal: ${error.message}; run switchyard deploy`),
+    );
+    return this.#registration;
+  }
+
+  /**
+   * Register the version of every loaded machine (or the named ones) in the definition registry
+   * (SPEC §10), idempotently: `switchyard deploy`.
+   */
+  deploy(machines?: readonly string[]): Promise<DeployedVersion[]> {
+    return deployVersions(this.#versionDeps(), machines);
+  }
+
+  /** The registered versions (of one machine), each with its instances by status. */
+  versions(machine?: string): Promise<VersionInfo[]> {
+    return listVersions(this.#starter(), machine);
+  }
+
+  /** Remove the registered versions no instance needs (see {@link pruneVersions}). */
+  pruneVersions(options?: { readonly machine?: string | undefined; readonly dryRun?: boolean | undefined }): Promise<PruneResult> {
+    return pruneVersions(this.#starter(), options);
+  }
+
+  /**
+   * Move the instances of a machine on one version to another (default: the loaded one): waiting
+   * and paused ones now, running ones at their next message (SPEC §10).
+   *
+   * @example
+   * ```ts
+   * const result = await sy.migrate({ machine: "approval", from: "2025-10" });
+   * console.log(result.moved.length, "moved;", result.atNextMessage, "move at their next message");
+   * ```
+   */
+  migrate(options: MigrateOptions): Promise<MigrateResult> {
+    return migrateInstances(this.#versionDeps(), options);
+  }
+
+  /**
+   * What deploying the loaded definitions would strand: states in-flight instances of the
+   * registered versions occupy (or may reach) and transitions they wait on, removed without a
+   * `migrate:` entry (`switchyard validate --against deployed`).
+   */
+  strandedByDeploy(): Promise<DefinitionError[]> {
+    return strandedByDeploy(this.#versionDeps(), this.definitions);
+  }
+
+  #versionDeps() {
+    return { ...this.#starter(), catalog: this.engine.catalog };
   }
 
   /**

@@ -131,4 +131,10 @@ export interface DefinitionSet {
   readonly files: readonly string[];
   /** The machine called `name`; throws a `UsageError` naming the known machines otherwise. */
   get(name: string): MachineDefinition;
+  /**
+   * Compile a registered version (SPEC §10) with this set's actions and base directory: the
+   * machine, or the problems (an action reference that no longer resolves). Absent on sets built
+   * by hand, which then run their own versions only.
+   */
+  compileDocument?(document: MachineDocument): Promise<{ readonly machine?: MachineDefinition | undefined; readonly problems: readonly Error[] }>;
 }

@@ -18,6 +18,8 @@ export const PSEUDO_FINAL = "pseudo_final";
 export const TIMER_EVENT = "pseudo_timer";
 /** The event of an operator's abort, which leads into the machine's `on_abort` state. */
 export const ABORT_EVENT = "pseudo_abort";
+/** The event of a migration's history entry (SPEC §10): the instance moved to another version of its machine. */
+export const MIGRATE_EVENT = "pseudo_migrate";
 /** Event names starting with this belong to Switchyard (the pseudo-events); a definition may not use them. */
 export const RESERVED_PREFIX = "pseudo_";
 
@@ -52,6 +54,11 @@ export interface SystemContext {
    * so tokens keep growing when the lease moves to the other cache (SPEC §3 failover).
    */
   fence_token?: number | undefined;
+  /**
+   * The version of its machine the instance is pinned to (SPEC §10; Switchyard's key): the
+   * definition's content hash. Absent in the seed's messages, which run on the current definition.
+   */
+  machine_version?: string | undefined;
   [key: string]: unknown;
 }
 
@@ -146,6 +153,9 @@ export function decodeMessage(body: string, defaults: (machineName: string) => M
     }
   }
   for (const [key, range] of NUMBER_CHECKS) checkNumber(sc, key, range);
+  if (sc.machine_version !== undefined && (typeof sc.machine_version !== "string" || sc.machine_version === "")) {
+    throw new MalformedMessageError("message system_context.machine_version is not a non-empty string; it names the machine version the instance is pinned to");
+  }
   const uc = parsed.user_context ?? {};
   if (!isObject(uc)) throw new MalformedMessageError("message user_context is not a JSON object");
   const system = sc as Partial<SystemContext>;

@@ -46,6 +46,7 @@ import {
   type TransitionCommitted,
 } from "../ports.js";
 import { RecentIds } from "./recent-ids.js";
+import { MachineCatalog, type ResolvedMessage, UnknownMachineError } from "./versions.js";
 import { type FusedBinding, type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
 
 /** How long a dispatched flag lives (SPEC §3 step 5). */
@@ -189,6 +190,8 @@ export class Engine {
   readonly #lastErrors = new Map<string, string>();
   /** @internal Instances whose journal record this engine created or found: it checks once per instance. */
   readonly journaled = new RecentIds(JOURNALED_IDS_REMEMBERED);
+  /** The machine versions this engine runs: the loaded ones, registered ones it fetched, and the migration orders (SPEC §10). */
+  readonly catalog: MachineCatalog;
 
   constructor(options: EngineOptions) {
     this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
@@ -199,6 +202,7 @@ export class Engine {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
+    this.catalog = new MachineCatalog(this.definitions, () => this.roles.journal, this.clock, this.logger);
   }
 
   /**
@@ -250,16 +254,81 @@ export class Engine {
       if (error instanceof MalformedMessageError) return { kind: "malformed", reason: error.message };
       throw error;
     }
-    const machine = this.definitions.machines.get(message.system_context.machine_name);
-    if (machine === undefined) {
-      const known = [...this.definitions.machines.keys()].join(", ");
-      return {
-        kind: "malformed",
-        reason: `unknown machine "${message.system_context.machine_name}" (this worker knows: ${known}); start the worker with the definition file that holds it`,
-      };
-    }
-    return new Processing(this, machine, delivery, message, options).run();
+    const system = message.system_context;
+    const machine = this.catalog.immediate(system.machine_name, system.machine_version);
+    if (machine !== undefined) return new Processing(this, machine, delivery, message, options).run();
+    return this.#processOtherVersion(delivery, message, options);
   }
+
+  /**
+   * A message pinned to a version not loaded here, of a machine not loaded here, or of a version a
+   * migration order moves on (SPEC §10). A version that cannot be run fails its processing like an
+   * action (retried, then the instance fails with why); a machine no one registered goes to the
+   * dead letters, and its instance is marked failed.
+   */
+  async #processOtherVersion(delivery: Delivery, message: WireMessage, options: ProcessOptions): Promise<ProcessOutcome> {
+    let resolved: ResolvedMessage;
+    try {
+      resolved = await this.catalog.resolve(message);
+    } catch (error) {
+      if (error instanceof UnknownMachineError) {
+        await this.#failUnknown(message, error.message);
+        return { kind: "malformed", reason: error.message };
+      }
+      const unrunnable = unrunnableMachine(message, error);
+      return new Processing(this, unrunnable, delivery, message, { ...options, claimed: undefined }).run();
+    }
+    const { machine, movedFrom } = resolved;
+    if (movedFrom === undefined) return new Processing(this, machine, delivery, message, options).run();
+    // Retries start from the moved message: the delivery carries it from here on.
+    const moved = { ...delivery, body: encodeMessage(resolved.message) };
+    const system = resolved.message.system_context;
+    this.logger.info(`instance moved to version ${system.machine_version} at this message (a migration order)`, {
+      machine: machine.name,
+      correlation_id: system.correlation_id,
+      from: movedFrom.version,
+      state: movedFrom.state,
+    });
+    const entry = { ...journalEntry(this.clock, resolved.message, delivery.role, delivery.side, { origin: "migrate" }), version: system.machine_version, migrated_from: movedFrom };
+    await writeJournal(this, (journal) => journal.appendMessage(system.correlation_id, entry));
+    return new Processing(this, machine, moved, resolved.message, { ...options, claimed: undefined }).run();
+  }
+
+  /** The instance of a message whose machine no one registered: failed, with why. */
+  async #failUnknown(message: WireMessage, reason: string): Promise<void> {
+    const system = message.system_context;
+    await writeJournal(this, async (journal) => {
+      await journal.createInstances([
+        { correlationId: system.correlation_id, machineName: system.machine_name, status: "running", state: system.current_state, userContext: message.user_context, startedAt: this.clock.now(), updatedAt: this.clock.now() },
+      ]);
+      await journal.updateInstance(system.correlation_id, {
+        machineName: system.machine_name,
+        status: "failed",
+        state: system.current_state,
+        userContext: message.user_context,
+        reason,
+        steps: system.steps,
+      });
+    });
+  }
+}
+
+/**
+ * A stand-in for the machine of a message whose version cannot be run here: no states, and the
+ * reason, which its processing throws where the actions would run (so it is retried, then fails).
+ */
+function unrunnableMachine(message: WireMessage, error: unknown): MachineDefinition & { readonly unrunnable: Error } {
+  const system = message.system_context;
+  return {
+    name: system.machine_name,
+    maxRetries: system.max_retries,
+    initialState: system.current_state,
+    states: new Map(),
+    version: system.machine_version ?? "",
+    migrations: [],
+    document: { name: system.machine_name, max_retries: system.max_retries, states: [] },
+    unrunnable: error instanceof Error ? error : new Error(String(error)),
+  };
 }
 
 /** Which delivery an engine's remembered error belongs to: its source and message id. */
@@ -556,6 +625,7 @@ class Processing {
       leasePrimary: this.#system.lease_primary,
       fenceToken: this.#fenceToken,
       abortStep: this.#abortedHere && !result.final ? this.#system.steps : undefined,
+      version: this.#system.machine_version,
     };
   }
 
@@ -805,6 +875,8 @@ class Processing {
    * abort without one (no action runs; the instance ends where it is).
    */
   async #runTransitions(fenceToken: number, first?: TransitionPlan | "end"): Promise<TransitionResult> {
+    const unrunnable = (this.#machine as { readonly unrunnable?: Error }).unrunnable;
+    if (unrunnable !== undefined) throw unrunnable;
     // The happy path needs no copy: the first run works on the decoded message itself.
     let data: Record<string, unknown>;
     if (this.#dataTaken) {

@@ -51,6 +51,7 @@ export function statusCommands(program: Command): void {
     .addOption(settingsOption())
     .option("-m, --machine <name>", "only instances of this machine")
     .option("--status <status>", `only instances with this status (${INSTANCE_STATUSES.join(", ")})`)
+    .option("--machine-version <hash>", "only instances pinned to this machine version (a hash), or unversioned")
     .option("--stalled", "only running instances with nothing pending and no activity for --older-than, and waiting ones whose timer is that overdue")
     .option("--older-than <age>", "with --stalled: no activity for this long, like 90s, 10m, 2h, 1d (default: 10m)", parseAge("--older-than"))
     .addOption(optionalDefinitionsOption("with --stalled, needed to find waiting instances whose timer is overdue"))
@@ -72,7 +73,7 @@ export function statusCommands(program: Command): void {
       if (flags.olderThan !== undefined) throw new UsageError("--older-than goes with --stalled; e.g. switchyard list --stalled --older-than 10m");
       // A malformed cursor is refused before any store is opened.
       if (flags.after !== undefined) parseListCursor(flags.after);
-      const page = await withSwitchyard(flags, (sy) => sy.listPage({ machineName: flags.machine, status, limit: flags.limit, after: flags.after }), {
+      const page = await withSwitchyard(flags, (sy) => sy.listPage({ machineName: flags.machine, version: versionFilter(flags.machineVersion), status, limit: flags.limit, after: flags.after }), {
         existingStore: true,
       });
       const records = page.instances;
@@ -80,8 +81,8 @@ export function statusCommands(program: Command): void {
       else
         process.stdout.write(
           `${table(
-            ["correlation_id", "machine", "status", "state", "updated", "reason"],
-            records.map((r) => [r.correlationId, r.machineName, statusCell(r), r.state, new Date(r.updatedAt).toISOString(), r.reason ?? ""]),
+            ["correlation_id", "machine", "version", "status", "state", "updated", "reason"],
+            records.map((r) => [r.correlationId, r.machineName, r.version ?? "-", statusCell(r), r.state, new Date(r.updatedAt).toISOString(), r.reason ?? ""]),
             tableLayout(flags),
           )}\n`,
         );
@@ -100,6 +101,7 @@ function nextPageLine(flags: ListFlags, shown: number, next: string): string {
   if (flags.settings !== undefined) args.push("-s", flags.settings);
   if (flags.machine !== undefined) args.push("--machine", flags.machine);
   if (flags.status !== undefined) args.push("--status", flags.status);
+  if (flags.machineVersion !== undefined) args.push("--machine-version", flags.machineVersion);
   if (flags.limit !== DEFAULT_PAGE_SIZE) args.push("--limit", String(flags.limit));
   if (flags.json) args.push("--json");
   args.push("--after", next);
@@ -115,6 +117,7 @@ interface ListFlags extends Flags {
   definitions?: string;
   machine?: string;
   status?: string;
+  machineVersion?: string;
   stalled?: boolean;
   olderThan?: number;
   limit: number;
@@ -140,4 +143,9 @@ async function listStalled(flags: ListFlags): Promise<void> {
 function whyStalled(stalled: StalledInstance): string {
   if (stalled.pendingChecked) return stalled.why;
   return `${stalled.why}; a source (e.g. SQS) could not tell whether a message of it is pending, so it may not be stalled`;
+}
+
+/** `--machine-version`: a hash, or `unversioned` for the instances started without one. */
+function versionFilter(version: string | undefined): string | null | undefined {
+  return version === "unversioned" ? null : version;
 }

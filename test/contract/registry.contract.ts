@@ -343,7 +343,8 @@ export function registryContract(name: string, factory: PortFactory<JournalPort>
       it("moves an instance on its version at its step: version, state, context and updatedAt set, the entry appended", async () => {
         const [v1, v2] = [hash(), hash()];
         const put = await waitingAt(v1, 3);
-        await journal.appendMessage(put.correlationId, entry(3, { version: v1 }));
+        const last = entry(3, { version: v1 });
+        await journal.appendMessage(put.correlationId, last);
         clock.advance(10_000);
         const moving = move(v1, 3, v2);
         expect(await journal.migrateInstance(put.correlationId, moving)).toBe(true);
@@ -358,11 +359,11 @@ export function registryContract(name: string, factory: PortFactory<JournalPort>
           version: v2,
         });
         const history = await journal.history(put.correlationId);
-        expect(history).toEqual([entry(3, { version: v1 }), moving.entry]);
+        expect(history).toEqual([last, moving.entry]);
         expect(history[1]).toMatchObject({ origin: "migrate", version: v2, migrated_from: { version: v1, state: "state3" } });
         // Done once: the same move again finds the instance on v2 and changes nothing.
         expect(await journal.migrateInstance(put.correlationId, moving)).toBe(false);
-        expect(await journal.history(put.correlationId)).toEqual([entry(3, { version: v1 }), moving.entry]);
+        expect(await journal.history(put.correlationId)).toEqual([last, moving.entry]);
       });
 
       it("moves an unversioned instance from null, and a running or paused one", async () => {

@@ -5,22 +5,33 @@
 import type {
   AbortRequest,
   DeadLetter,
+  DefinitionRecord,
   Delivery,
   GroupLease,
   InstanceControl,
   InstanceRecord,
   MetricDimensions,
+  MigrationOrder,
   ParkedMessage,
   PauseRule,
   Side,
   StoredStatus,
+  VersionCount,
 } from "../ports.js";
+import type { MachineDocument } from "../core/machine.js";
 
 /** The columns of `instances`, in the order the journals insert them. */
 export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";
 
-/** What the journals select: the inserted columns, the step the record reflects and the controls. */
-export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps, lease_primary, fence_token, paused, parked, abort_reason, abort_at, abort_step`;
+/** What the journals select: the inserted columns, the step the record reflects, the controls and the version. */
+export const INSTANCE_SELECT = `${INSTANCE_COLUMNS}, steps, lease_primary, fence_token, paused, parked, abort_reason, abort_at, abort_step, version`;
+
+/**
+ * The unversioned instances (`version: null`) where a version is a key or a filter: a
+ * `migration_orders.from_version` (a primary key column cannot be NULL) and the `list` filter's
+ * parameter (whose NULL means no filter). A version is a content hash, never empty.
+ */
+export const UNVERSIONED = "";
 
 /** In SQL over `instances`: an abort was asked and not yet taken (no step took the abort path). */
 export const ABORT_PENDING = "abort_reason IS NOT NULL AND abort_step IS NULL";
@@ -56,6 +67,8 @@ export interface InstanceRow {
   abort_reason?: string | null;
   abort_at?: number | string | null;
   abort_step?: number | string | null;
+  /** The machine version the instance is pinned to; null (or absent) when unversioned. */
+  version?: string | null;
 }
 
 function abortOf(row: Pick<InstanceRow, "abort_reason" | "abort_at" | "abort_step">): AbortRequest | undefined {
@@ -88,6 +101,7 @@ export function instanceRecordOf(row: InstanceRow): InstanceRecord {
     ...(paused ? { paused: true as const } : {}),
     ...(parked > 0 ? { parked } : {}),
     ...(abort === undefined ? {} : { abort }),
+    ...(row.version === undefined || row.version === null ? {} : { version: row.version }),
   };
 }
 
@@ -114,6 +128,63 @@ export const EVERY_STATE = "";
 
 export function pauseRuleOf(row: { machine_name: string; state: string }): PauseRule {
   return row.state === EVERY_STATE ? { machineName: row.machine_name } : { machineName: row.machine_name, state: row.state };
+}
+
+/** The columns of `definitions`, as {@link DefinitionRow} names them. */
+export const DEFINITION_COLUMNS = "machine_name, version, label, document, deployed_at";
+
+export interface DefinitionRow {
+  machine_name: string;
+  version: string;
+  label: string | null;
+  /** The document's JSON text. */
+  document: string;
+  /** A bigint on PostgreSQL, which may come back as a string. */
+  deployed_at: number | string;
+}
+
+export function definitionRecordOf(row: DefinitionRow): DefinitionRecord {
+  return {
+    machineName: row.machine_name,
+    version: row.version,
+    ...(row.label === null ? {} : { label: row.label }),
+    document: JSON.parse(row.document) as MachineDocument,
+    deployedAt: Number(row.deployed_at),
+  };
+}
+
+/** The parameters of a `definitions` row, in the order of {@link DEFINITION_COLUMNS}. */
+export function definitionParams(record: DefinitionRecord): [string, string, string | null, string, number] {
+  return [record.machineName, record.version, record.label ?? null, JSON.stringify(record.document), Math.round(record.deployedAt)];
+}
+
+/** A row of `migration_orders` (`from_version` {@link UNVERSIONED} for the unversioned instances). */
+export interface MigrationOrderRow {
+  machine_name: string;
+  from_version: string;
+  to_version: string;
+  at: number | string;
+}
+
+export function migrationOrderOf(row: MigrationOrderRow): MigrationOrder {
+  return {
+    machineName: row.machine_name,
+    from: row.from_version === UNVERSIONED ? null : row.from_version,
+    to: row.to_version,
+    at: Number(row.at),
+  };
+}
+
+/** A row of the `versionCounts` query: the count is a bigint on PostgreSQL. */
+export interface VersionCountRow {
+  machine_name: string;
+  version: string | null;
+  status: VersionCount["status"];
+  count: number | string;
+}
+
+export function versionCountOf(row: VersionCountRow): VersionCount {
+  return { machineName: row.machine_name, version: row.version, status: row.status, count: Number(row.count) };
 }
 
 /** The columns of `parked_messages`, as {@link ParkedRow} names them. */

@@ -21,6 +21,7 @@ import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { metricsContract } from "./metrics.contract.js";
+import { registryContract } from "./registry.contract.js";
 import { message } from "./port-factory.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
@@ -106,6 +107,7 @@ describe("the port contracts on PostgreSQL", needs("postgres"), () => {
   consumerStateContract("postgres", factory((b) => b.consumerState()));
   environmentContract("postgres", factory((b) => b.environment()));
   journalContract("postgres", factory((b) => b.journal()));
+  registryContract("postgres", factory((b) => b.journal()));
   metricsContract("postgres", async (clock) => {
     const fixture = await factory((b) => b.metrics())(clock);
     return { ...fixture, emissions: async () => (await fixture.port.recent()).map(({ at: _, ...rest }) => rest) };

@@ -16,6 +16,7 @@ import { consumerStateContract } from "./consumer-state.contract.js";
 import { environmentContract } from "./environment.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { metricsContract } from "./metrics.contract.js";
+import { registryContract } from "./registry.contract.js";
 import { message } from "./port-factory.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
@@ -59,6 +60,7 @@ checkpointContract("sqlite", factory((b) => b.checkpoint()));
 consumerStateContract("sqlite", factory((b) => b.consumerState()));
 environmentContract("sqlite", factory((b) => b.environment()));
 journalContract("sqlite", factory((b) => b.journal()));
+registryContract("sqlite", factory((b) => b.journal()));
 metricsContract("sqlite", async (clock) => {
   const fixture = await factory((b) => b.metrics())(clock);
   return { ...fixture, emissions: async () => (await fixture.port.recent()).map(({ at: _, ...rest }) => rest) };

@@ -4,10 +4,10 @@
  * taken by the server.
  */
 import { byMachineAndState } from "../../core/activity.js";
-import type { InstanceRecord, ParkedMessage, StateActivity } from "../../ports.js";
-import { FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
+import type { DefinitionRecord, InstanceMove, InstanceRecord, ParkedMessage, StateActivity } from "../../ports.js";
+import { DEFINITION_COLUMNS, definitionParams, FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
 import { nothing, type SqlStatement } from "../sql/executor.js";
-import { type ActivityParams, SqlJournal } from "../sql/journal.js";
+import { type ActivityParams, firstOfEachVersion, migrateInstanceParams, migrateInstanceSql, SqlJournal } from "../sql/journal.js";
 import { PostgresExecutor } from "./executor.js";
 import type { PostgresPortOptions } from "./port-options.js";
 
@@ -15,7 +15,7 @@ type StateRow = Record<"machine_name" | "state", string> & Record<"processed" | 
 
 /**
  * Journal port over `instances`, `journal_messages`, `journal_attempts`, `journal_errors`,
- * `pause_rules` and `parked_messages`.
+ * `pause_rules`, `parked_messages`, `definitions` and `migration_orders`.
  */
 export class PostgresJournal extends SqlJournal {
   readonly #create: SqlStatement<{ correlation_id: string }>;
@@ -23,6 +23,9 @@ export class PostgresJournal extends SqlJournal {
   readonly #park: SqlStatement<{ parked: number }>;
   readonly #unpark: SqlStatement;
   readonly #states: SqlStatement<StateRow>;
+  readonly #register: SqlStatement<{ machine_name: string; version: string }>;
+  readonly #deleteDefinition: SqlStatement;
+  readonly #migrate: SqlStatement<{ moved: number }>;
 
   constructor(options: PostgresPortOptions) {
     const { db } = options;
@@ -33,10 +36,26 @@ export class PostgresJournal extends SqlJournal {
     });
     const instances = db.table("instances");
     this.#create = this.sql.prepare(
-      `INSERT INTO ${instances} (${INSTANCE_COLUMNS})
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[])
+      `INSERT INTO ${instances} (${INSTANCE_COLUMNS}, version)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
        ON CONFLICT (correlation_id) DO NOTHING
        RETURNING correlation_id`,
+    );
+    this.#register = this.sql.prepare(
+      `INSERT INTO ${db.table("definitions")} (${DEFINITION_COLUMNS})
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+       ON CONFLICT (machine_name, version) DO NOTHING
+       RETURNING machine_name, version`,
+    );
+    this.#deleteDefinition = this.sql.prepare(
+      `WITH orders AS (DELETE FROM ${db.table("migration_orders")} WHERE machine_name = $1 AND (from_version = $2 OR to_version = $2))
+       DELETE FROM ${db.table("definitions")} WHERE machine_name = $1 AND version = $2`,
+    );
+    // The entry is appended only by the row the update changed: both or neither, in one statement.
+    this.#migrate = this.sql.prepare(
+      `WITH moved AS (${migrateInstanceSql(db.dialect)} RETURNING correlation_id),
+            journaled AS (INSERT INTO ${db.table("journal_messages")} (correlation_id, message) SELECT correlation_id, $8 FROM moved)
+       SELECT count(*)::int AS moved FROM moved`,
     );
     this.#delete = this.sql.prepare(
       `WITH messages AS (DELETE FROM ${db.table("journal_messages")} WHERE correlation_id = $1),
@@ -108,9 +127,32 @@ export class PostgresJournal extends SqlJournal {
       column((r) => Math.round(r.startedAt)),
       column((r) => Math.round(r.updatedAt)),
       column((r) => r.reason ?? null),
+      column((r) => r.version ?? null),
     ];
     const created = await this.sql.write("journal create instances", this.#create, params, ({ rows }) => new Set(rows.map((row) => row.correlation_id)));
     return records.map((record) => created.has(record.correlationId));
+  }
+
+  /** One statement over unnested arrays. */
+  async registerDefinitions(records: readonly DefinitionRecord[]): Promise<boolean[]> {
+    if (records.length === 0) return [];
+    const { unique, answer } = firstOfEachVersion(records);
+    const rows = unique.map(definitionParams);
+    const params = [0, 1, 2, 3, 4].map((at) => rows.map((row) => row[at]));
+    const key = (machineName: string, version: string) => JSON.stringify([machineName, version]);
+    const inserted = await this.sql.write("journal register definitions", this.#register, params, ({ rows }) => new Set(rows.map((row) => key(row.machine_name, row.version))));
+    return answer(new Set(unique.filter((record) => inserted.has(key(record.machineName, record.version)))));
+  }
+
+  /** One statement: the version's orders go in a writable CTE. */
+  deleteDefinition(machineName: string, version: string): Promise<boolean> {
+    return this.sql.write("journal delete definition", this.#deleteDefinition, [machineName, version], ({ changes }) => changes === 1);
+  }
+
+  /** One statement: the conditional update, and the entry's append from the row it changed. */
+  migrateInstance(correlationId: string, move: InstanceMove): Promise<boolean> {
+    const params = [...migrateInstanceParams(this.sql.dialect, correlationId, move, this.clock.now()), JSON.stringify(move.entry)];
+    return this.sql.write("journal migrate instance", this.#migrate, params, ({ rows }) => (rows[0]?.moved ?? 0) === 1);
   }
 
   deleteInstance(correlationId: string): Promise<void> {

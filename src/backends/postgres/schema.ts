@@ -194,4 +194,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX instances_newest ON ${s}.instances (started_at DESC, correlation_id);
     `,
   },
+  {
+    name: "definition versions: the instance's version, the registry, migration orders",
+    // The instance's version: NULL when started unversioned, and not indexed: every transition's
+    // update of the row changes updated_at (indexed), so it is never HOT and writes every index of
+    // the table; one more would cost each transition a write for the sake of operator queries.
+    // The registry's keys compare in byte order (COLLATE "C"), as on the other backends, so its
+    // primary keys serve its listings. from_version '' stands for the unversioned instances.
+    sql: (s) => `
+      ALTER TABLE ${s}.instances ADD COLUMN version text;
+      CREATE TABLE ${s}.definitions (
+        machine_name text COLLATE "C" NOT NULL,
+        version      text COLLATE "C" NOT NULL,
+        label        text,
+        document     text   NOT NULL,
+        deployed_at  bigint NOT NULL,
+        PRIMARY KEY (machine_name, version)
+      );
+      CREATE TABLE ${s}.migration_orders (
+        machine_name text COLLATE "C" NOT NULL,
+        from_version text COLLATE "C" NOT NULL,
+        to_version   text   NOT NULL,
+        at           bigint NOT NULL,
+        PRIMARY KEY (machine_name, from_version)
+      );
+    `,
+  },
 ];

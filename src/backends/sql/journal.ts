@@ -5,14 +5,18 @@
  * `parked_messages`). What the backends do alike is here; each backend's journal adds the
  * operations it does its own way: a batch of creations, a deletion and a park or unpark across
  * tables (one transaction on SQLite, one statement with writable CTEs on PostgreSQL), and the
- * step latencies of `activity`.
+ * step latencies of `activity`. The definition registry (SPEC §10) is the `definitions` and
+ * `migration_orders` tables and each instance's `version` column; registering a batch, deleting a
+ * version with its orders and migrating an instance are again each backend's own.
  */
 import { machinesOf, type StatusCount } from "../../core/activity.js";
 import type {
   Activity,
   ActivityFilter,
   Clock,
+  DefinitionRecord,
   InstanceControl,
+  InstanceMove,
   InstanceRecord,
   InstanceUpdate,
   JournalAttempt,
@@ -20,12 +24,17 @@ import type {
   JournalMessage,
   JournalPort,
   ListOptions,
+  MigrationOrder,
   ParkedMessage,
   PauseRule,
   StateActivity,
+  VersionCount,
 } from "../../ports.js";
 import {
   type ControlRow,
+  DEFINITION_COLUMNS,
+  type DefinitionRow,
+  definitionRecordOf,
   EVERY_STATE,
   FINAL_STATUS_LIST,
   INSTANCE_COLUMNS,
@@ -33,11 +42,16 @@ import {
   type InstanceRow,
   instanceControlOf,
   instanceRecordOf,
+  type MigrationOrderRow,
+  migrationOrderOf,
   PARKED_COLUMNS,
   type ParkedRow,
   parkedMessageOf,
   pauseRuleOf,
   shownStatusSql,
+  UNVERSIONED,
+  type VersionCountRow,
+  versionCountOf,
 } from "../sql-rows.js";
 import type { SqlDialect } from "./dialect.js";
 import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
@@ -57,23 +71,29 @@ export type ActivityParams = readonly [machine: string | null, since: number];
 
 /**
  * The instance upsert of {@link JournalPort.updateInstance}, which never moves a record back to an
- * earlier step nor out of a final status. `values` gives the row: `VALUES (…)` or a `SELECT`, of
- * the columns `INSTANCE_COLUMNS, steps, lease_primary, fence_token` from {@link instanceUpdateParams}
- * (its 6th twice: started and updated); `abortStep` is the placeholder of its 11th.
+ * earlier step nor out of a final status, and keeps the record's version unless the update gives
+ * one. `values` gives the row: `VALUES (…)` or a `SELECT`, of the columns `INSTANCE_COLUMNS, steps,
+ * lease_primary, fence_token, version` from {@link instanceUpdateParams} (its 6th twice: started and
+ * updated; its 11th left out, its 12th last): {@link INSTANCE_UPDATE_VALUES} where they are the
+ * statement's parameters; `abortStep` is the placeholder of its 11th.
  */
 export function instanceUpdateSql(dialect: SqlDialect, values: string, abortStep: string): string {
-  return `INSERT INTO ${dialect.table("instances")} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token)
+  return `INSERT INTO ${dialect.table("instances")} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token, version)
        ${values}
        ON CONFLICT (correlation_id) DO UPDATE SET
          machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
          steps = excluded.steps, lease_primary = COALESCE(excluded.lease_primary, i.lease_primary),
          fence_token = COALESCE(excluded.fence_token, i.fence_token),
+         version = COALESCE(excluded.version, i.version),
          abort_step = COALESCE(${abortStep}, i.abort_step)
        WHERE i.steps <= excluded.steps AND NOT (i.status IN ${FINAL_STATUS_LIST} AND excluded.status IN ('running', 'waiting'))`;
 }
 
-/** The 11 parameters of {@link instanceUpdateSql}. */
+/** The row of {@link instanceUpdateSql} when its parameters are those of {@link instanceUpdateParams}; the abort step is `$11`. */
+export const INSTANCE_UPDATE_VALUES = "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $12)";
+
+/** The 12 parameters of {@link instanceUpdateSql}. */
 export function instanceUpdateParams(dialect: SqlDialect, correlationId: string, update: InstanceUpdate, now: number): unknown[] {
   return [
     correlationId,
@@ -87,6 +107,7 @@ export function instanceUpdateParams(dialect: SqlDialect, correlationId: string,
     update.leasePrimary === undefined ? null : dialect.boolean(update.leasePrimary),
     update.fenceToken ?? null,
     update.abortStep ?? null,
+    update.version ?? null,
   ];
 }
 
@@ -131,6 +152,11 @@ export abstract class SqlJournal implements JournalPort {
   readonly #parkedOf: SqlStatement<ParkedRow>;
   readonly #parkedAt: SqlStatement<ParkedRow>;
   readonly #reopen: SqlStatement;
+  readonly #definitions: SqlStatement<DefinitionRow>;
+  readonly #definition: SqlStatement<DefinitionRow>;
+  readonly #versionCounts: SqlStatement<VersionCountRow>;
+  readonly #addOrder: SqlStatement;
+  readonly #orders: SqlStatement<MigrationOrderRow>;
 
   constructor(sql: SqlExecutor, clock: Clock, statements: JournalStatements) {
     this.sql = sql;
@@ -140,7 +166,7 @@ export abstract class SqlJournal implements JournalPort {
     const instances = dialect.table("instances");
     const pauseRules = dialect.table("pause_rules");
     const parked = dialect.table("parked_messages");
-    this.#update = sql.prepare(instanceUpdateSql(dialect, "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)", "$11"));
+    this.#update = sql.prepare(instanceUpdateSql(dialect, INSTANCE_UPDATE_VALUES, "$11"));
     this.#appendMessage = sql.prepare(appendMessageSql(dialect));
     this.#appendErrors = sql.prepare(statements.appendErrors);
     this.#appendAttempt = sql.prepare(
@@ -155,19 +181,20 @@ export abstract class SqlJournal implements JournalPort {
     this.#attempts = sql.prepare(
       `SELECT attempt FROM ${dialect.table("journal_attempts")} WHERE correlation_id = $1 ORDER BY steps, retries, id`,
     );
-    // $1 machine, $2 status, $3 limit, $4 updated before; after a position, $5 its start, $6 its id.
+    // $1 machine, $2 status, $3 limit, $4 updated before, $5 version (UNVERSIONED: none); after a
+    // position, $6 its start, $7 its id.
     const filter = `(CAST($1 AS text) IS NULL OR machine_name = $1) AND (CAST($2 AS text) IS NULL OR ${shownStatusSql(dialect.true)} = $2)
-         AND (CAST($4 AS bigint) IS NULL OR updated_at < $4)`;
+         AND (CAST($4 AS bigint) IS NULL OR updated_at < $4) AND (CAST($5 AS text) IS NULL OR COALESCE(version, '${UNVERSIONED}') = $5)`;
     this.#list = sql.prepare(`SELECT ${INSTANCE_SELECT} FROM ${instances} WHERE ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3`);
     // After a position: the rest of its millisecond, then the instances started before it; each
     // part is one range of the instances_newest index, so a deep page costs no more than the first.
     this.#listAfter = sql.prepare(
       `SELECT * FROM (
          SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM ${instances}
-           WHERE started_at = $5 AND correlation_id > $6 AND ${filter} ORDER BY correlation_id LIMIT $3) same_ms
+           WHERE started_at = $6 AND correlation_id > $7 AND ${filter} ORDER BY correlation_id LIMIT $3) same_ms
          UNION ALL
          SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM ${instances}
-           WHERE started_at < $5 AND ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3) earlier
+           WHERE started_at < $6 AND ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3) earlier
        ) page ORDER BY started_at DESC, correlation_id LIMIT $3`,
     );
     this.#counts = sql.prepare(
@@ -193,6 +220,29 @@ export abstract class SqlJournal implements JournalPort {
     this.#reopen = sql.prepare(
       `UPDATE ${instances} SET status = 'running', steps = $2, reason = NULL, updated_at = $3 WHERE correlation_id = $1 AND status = 'failed'`,
     );
+    const definitions = dialect.table("definitions");
+    const orders = dialect.table("migration_orders");
+    this.#definitions = sql.prepare(
+      `SELECT ${DEFINITION_COLUMNS} FROM ${definitions} WHERE CAST($1 AS text) IS NULL OR machine_name = $1
+       ORDER BY machine_name, deployed_at DESC, version`,
+    );
+    this.#definition = sql.prepare(`SELECT ${DEFINITION_COLUMNS} FROM ${definitions} WHERE machine_name = $1 AND version = $2`);
+    // A scan of the instances, as activity's counts: an operator's query, not worth an index that
+    // every transition would write (see the schemas).
+    this.#versionCounts = sql.prepare(
+      `SELECT machine_name, version, ${shownStatusSql(dialect.true)} AS status, count(*) AS count FROM ${instances}
+       WHERE CAST($1 AS text) IS NULL OR machine_name = $1
+       GROUP BY machine_name, version, ${shownStatusSql(dialect.true)}
+       ORDER BY machine_name, COALESCE(version, '${UNVERSIONED}'), status`,
+    );
+    this.#addOrder = sql.prepare(
+      `INSERT INTO ${orders} (machine_name, from_version, to_version, at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (machine_name, from_version) DO UPDATE SET to_version = excluded.to_version, at = excluded.at`,
+    );
+    this.#orders = sql.prepare(
+      `SELECT machine_name, from_version, to_version, at FROM ${orders} WHERE CAST($1 AS text) IS NULL OR machine_name = $1
+       ORDER BY machine_name, from_version`,
+    );
   }
 
   /** Insert the records whose ids are not taken (`ON CONFLICT DO NOTHING`); true where inserted. */
@@ -205,6 +255,15 @@ export abstract class SqlJournal implements JournalPort {
   abstract park(message: ParkedMessage): Promise<boolean>;
 
   abstract unpark(correlationId: string, steps: number, retries: number): Promise<void>;
+
+  /** Insert the versions not registered yet (`ON CONFLICT DO NOTHING`); true where inserted, a version repeated in the call only at its first. */
+  abstract registerDefinitions(records: readonly DefinitionRecord[]): Promise<boolean[]>;
+
+  /** The version's row and its migration orders (from or to it), atomically. */
+  abstract deleteDefinition(machineName: string, version: string): Promise<boolean>;
+
+  /** The conditional update of the instance row and the append of the move's entry, atomically. */
+  abstract migrateInstance(correlationId: string, move: InstanceMove): Promise<boolean>;
 
   /** The step latencies per machine and state, sorted by machine and state. */
   protected abstract states(params: ActivityParams): Promise<StateActivity[]>;
@@ -244,7 +303,14 @@ export abstract class SqlJournal implements JournalPort {
 
   /** Instances, most recently started first (all of them when `limit` is absent), after `options.after` when given. */
   list(options: ListOptions): Promise<InstanceRecord[]> {
-    const params: unknown[] = [options.machineName ?? null, options.status ?? null, options.limit ?? this.sql.dialect.noLimit, options.updatedBefore ?? null];
+    const version = options.version === undefined ? null : (options.version ?? UNVERSIONED);
+    const params: unknown[] = [
+      options.machineName ?? null,
+      options.status ?? null,
+      options.limit ?? this.sql.dialect.noLimit,
+      options.updatedBefore ?? null,
+      version,
+    ];
     const after = options.after;
     if (after !== undefined) params.push(after.startedAt, after.correlationId);
     return this.sql.read("journal list", after === undefined ? this.#list : this.#listAfter, params, (rows) => rows.map(instanceRecordOf));
@@ -292,6 +358,66 @@ export abstract class SqlJournal implements JournalPort {
   reopen(correlationId: string, steps: number): Promise<boolean> {
     return this.sql.write("journal reopen", this.#reopen, [correlationId, steps, this.sql.dialect.millis(this.clock.now())], one, DURABLE);
   }
+
+  definitionVersions(machineName?: string): Promise<DefinitionRecord[]> {
+    return this.sql.read("journal definition versions", this.#definitions, [machineName ?? null], (rows) => rows.map(definitionRecordOf));
+  }
+
+  getDefinition(machineName: string, version: string): Promise<DefinitionRecord | undefined> {
+    return this.sql.read("journal get definition", this.#definition, [machineName, version], ([row]) =>
+      row === undefined ? undefined : definitionRecordOf(row),
+    );
+  }
+
+  /** Sorted by machine, version (unversioned first) and status. */
+  versionCounts(machineName?: string): Promise<VersionCount[]> {
+    return this.sql.read("journal version counts", this.#versionCounts, [machineName ?? null], (rows) => rows.map(versionCountOf));
+  }
+
+  addMigrationOrder(order: MigrationOrder): Promise<void> {
+    const params = [order.machineName, order.from ?? UNVERSIONED, order.to, this.sql.dialect.millis(order.at)];
+    return this.sql.write("journal add migration order", this.#addOrder, params, nothing, DURABLE);
+  }
+
+  migrationOrders(machineName?: string): Promise<MigrationOrder[]> {
+    return this.sql.read("journal migration orders", this.#orders, [machineName ?? null], (rows) => rows.map(migrationOrderOf));
+  }
+}
+
+/**
+ * The conditional update of {@link JournalPort.migrateInstance}: `$1` the correlation id, `$2` the
+ * version it leaves (null: unversioned), `$3` the step, `$4` the version it moves to, `$5` the
+ * state, `$6` the user context's JSON, `$7` the time.
+ */
+export function migrateInstanceSql(dialect: SqlDialect): string {
+  return `UPDATE ${dialect.table("instances")} SET version = $4, state = $5, user_context = $6, updated_at = $7
+       WHERE correlation_id = $1 AND COALESCE(version, '${UNVERSIONED}') = COALESCE(CAST($2 AS text), '${UNVERSIONED}') AND steps = $3
+         AND status IN ('running', 'waiting')`;
+}
+
+/** The 7 parameters of {@link migrateInstanceSql}. */
+export function migrateInstanceParams(dialect: SqlDialect, correlationId: string, move: InstanceMove, now: number): unknown[] {
+  return [correlationId, move.fromVersion, move.steps, move.toVersion, move.state, JSON.stringify(move.userContext), dialect.millis(now)];
+}
+
+/**
+ * The versions of `records` to insert (each once, at its first appearance), and from the set of
+ * those inserted, the answer of {@link JournalPort.registerDefinitions} per record in order.
+ */
+export function firstOfEachVersion(records: readonly DefinitionRecord[]): {
+  readonly unique: DefinitionRecord[];
+  answer(inserted: ReadonlySet<DefinitionRecord>): boolean[];
+} {
+  const seen = new Set<string>();
+  const unique: DefinitionRecord[] = [];
+  const firsts = records.map((record) => {
+    const key = JSON.stringify([record.machineName, record.version]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    unique.push(record);
+    return true;
+  });
+  return { unique, answer: (inserted) => records.map((record, at) => firsts[at] === true && inserted.has(record)) };
 }
 
 /** Whether a write changed exactly one row. */

@@ -31,7 +31,7 @@ import { leaseTakeSql } from "./cache.js";
 import { RETRY_REPLACE } from "./claim-queue.js";
 import { after, type SqlDialect } from "./dialect.js";
 import type { SqlExecutor, SqlRun, SqlStatement } from "./executor.js";
-import { appendMessageSql, controlSql, instanceUpdateParams, instanceUpdateSql } from "./journal.js";
+import { appendMessageSql, controlSql, INSTANCE_UPDATE_VALUES, instanceUpdateParams, instanceUpdateSql } from "./journal.js";
 import { claimOf } from "../claim-next.js";
 
 /** What the fused path must write as the backend's own ports do. */
@@ -284,9 +284,9 @@ export class SqlTransitions implements TransitionPort {
       RETURNING fence, dispatched_steps, dispatched_until)`);
     ctes.push(`marked AS (UPDATE ${table("instance_state")} SET ${mark} WHERE correlation_id = $1 AND NOT (${held}) AND ${ok})`);
     if (request.instance !== undefined) {
-      const [, machine, status, state, userContext, , reason, , leasePrimary, fence, abortStep] = instanceUpdateParams(dialect, correlationId, request.instance, now);
+      const [, machine, status, state, userContext, , reason, , leasePrimary, fence, abortStep, version] = instanceUpdateParams(dialect, correlationId, request.instance, now);
       const values = `SELECT $1, ${add(machine, "text")}, ${add(status, "text")}, ${add(state, "text")}, ${add(userContext, "text")}, CAST($5 AS bigint), CAST($5 AS bigint),
-        ${add(reason, "text")}, $2, ${add(leasePrimary, "boolean")}, ${add(fence, "bigint")} FROM gate`;
+        ${add(reason, "text")}, $2, ${add(leasePrimary, "boolean")}, ${add(fence, "bigint")}, ${add(version, "text")} FROM gate`;
       ctes.push(`updated AS (${instanceUpdateSql(dialect, values, add(abortStep, "integer"))})`);
     }
     const id = send === undefined ? "NULL::bigint" : "(SELECT id FROM sent)";
@@ -442,6 +442,6 @@ function sqliteStatements(sql: SqlExecutor) {
       `UPDATE ${state} SET dispatched_steps = max(dispatched_steps, $2), dispatched_until = $3, ${checkpoint("$4", "$5", "$6")}
        WHERE correlation_id = $1`,
     ),
-    updateInstance: sql.prepare(instanceUpdateSql(dialect, "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)", "$11")),
+    updateInstance: sql.prepare(instanceUpdateSql(dialect, INSTANCE_UPDATE_VALUES, "$11")),
   };
 }

@@ -1,28 +1,47 @@
 /**
  * The instance journal on SQLite: the shared SQL journal (sql/journal.ts), with the operations
- * that span tables as one transaction each, and the step latencies' percentiles taken here.
+ * that span tables (or rows) as one transaction each, and the step latencies' percentiles taken here.
  */
 import type { Statement } from "better-sqlite3";
 import { type StepSample, statesOf } from "../../core/activity.js";
-import { type InstanceRecord, type ParkedMessage, type StateActivity, systemClock } from "../../ports.js";
-import { FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
+import {
+  type DefinitionRecord,
+  type InstanceMove,
+  type InstanceRecord,
+  type ParkedMessage,
+  type StateActivity,
+  systemClock,
+} from "../../ports.js";
+import { DEFINITION_COLUMNS, definitionParams, FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
 import type { SqlStatement } from "../sql/executor.js";
-import { type ActivityParams, SqlJournal } from "../sql/journal.js";
+import {
+  type ActivityParams,
+  appendMessageSql,
+  firstOfEachVersion,
+  migrateInstanceParams,
+  migrateInstanceSql,
+  SqlJournal,
+} from "../sql/journal.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteExecutor } from "./executor.js";
 import type { SqlitePortOptions } from "./port-options.js";
 
 /**
  * Journal port over the `instances`, `journal_messages`, `journal_attempts`, `journal_errors`,
- * `pause_rules` and `parked_messages` tables.
+ * `pause_rules`, `parked_messages`, `definitions` and `migration_orders` tables.
  */
 export class SqliteJournal extends SqlJournal {
   readonly #db: SqliteDatabase;
+  readonly #executor: SqliteExecutor;
   readonly #create: Statement<unknown[]>;
   readonly #delete: (correlationId: string) => void;
   readonly #park: (params: unknown[]) => boolean;
   readonly #unpark: (correlationId: string, steps: number, retries: number) => void;
   readonly #samples: SqlStatement<StepSample>;
+  readonly #register: Statement<unknown[]>;
+  readonly #deleteDefinition: (machineName: string, version: string) => boolean;
+  readonly #migrate: SqlStatement;
+  readonly #journalMessage: SqlStatement;
 
   constructor(db: SqliteDatabase, options: SqlitePortOptions) {
     super(new SqliteExecutor(db, options.uri), options.clock ?? systemClock, {
@@ -32,9 +51,21 @@ export class SqliteJournal extends SqlJournal {
       errors: "SELECT errors FROM journal_errors WHERE correlation_id = $1 ORDER BY seq",
     });
     this.#db = db;
+    this.#executor = this.sql as SqliteExecutor;
     this.#create = db.prepare(
-      `INSERT INTO instances (${INSTANCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (correlation_id) DO NOTHING`,
+      `INSERT INTO instances (${INSTANCE_COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (correlation_id) DO NOTHING`,
     );
+    this.#register = db.prepare(`INSERT INTO definitions (${DEFINITION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+    const deleteDefinition = db.prepare<[string, string]>("DELETE FROM definitions WHERE machine_name = ? AND version = ?");
+    const deleteOrders = db.prepare<[string, string, string]>(
+      "DELETE FROM migration_orders WHERE machine_name = ? AND (from_version = ? OR to_version = ?)",
+    );
+    this.#deleteDefinition = db.atomic((machineName: string, version: string) => {
+      deleteOrders.run(machineName, version, version);
+      return deleteDefinition.run(machineName, version).changes === 1;
+    });
+    this.#migrate = this.sql.prepare(migrateInstanceSql(this.sql.dialect));
+    this.#journalMessage = this.sql.prepare(appendMessageSql(this.sql.dialect));
     const deletes = ["instances", "journal_messages", "journal_attempts", "journal_errors", "parked_messages"].map((table) =>
       db.prepare<[string]>(`DELETE FROM ${table} WHERE correlation_id = ?`),
     );
@@ -96,8 +127,38 @@ export class SqliteJournal extends SqlJournal {
       record.startedAt,
       record.updatedAt,
       record.reason ?? null,
+      record.version ?? null,
     ]);
     return this.#db.write("journal create instances", () => rows.map((row) => this.#create.run(...row).changes === 1));
+  }
+
+  /** One transaction of single-row inserts. */
+  registerDefinitions(records: readonly DefinitionRecord[]): Promise<boolean[]> {
+    const { unique, answer } = firstOfEachVersion(records);
+    return this.#db.write(
+      "journal register definitions",
+      () => answer(new Set(unique.filter((record) => this.#register.run(...definitionParams(record)).changes === 1))),
+      { durable: true },
+    );
+  }
+
+  deleteDefinition(machineName: string, version: string): Promise<boolean> {
+    return this.#db.write("journal delete definition", () => this.#deleteDefinition(machineName, version), { durable: true });
+  }
+
+  /** One unit of the group commit (see SqliteExecutor.unit): the conditional update, and the entry's append only where it changed the row. */
+  migrateInstance(correlationId: string, move: InstanceMove): Promise<boolean> {
+    const params = migrateInstanceParams(this.sql.dialect, correlationId, move, this.clock.now());
+    const entry = [correlationId, JSON.stringify(move.entry)];
+    return this.#executor.unit(
+      "journal migrate instance",
+      (run) => {
+        if (run.run(this.#migrate, params).changes !== 1) return false;
+        run.run(this.#journalMessage, entry);
+        return true;
+      },
+      { durable: true },
+    );
   }
 
   async deleteInstance(correlationId: string): Promise<void> {

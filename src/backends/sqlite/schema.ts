@@ -237,4 +237,28 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX instances_started;
   CREATE INDEX instances_newest ON instances (started_at DESC, correlation_id);
   `,
+  // 13: definition versions (SPEC §10). Each instance's version (NULL: started unversioned); the
+  // registry of deployed versions, their normalized definition as JSON; and the operator's
+  // migration orders, one per machine and version left (from_version '' for the unversioned
+  // instances). No index on the instance's version: every transition rewrites the instance row,
+  // and would rewrite the index entry with it, for the sake of operator queries (version counts,
+  // list --version) that scan or walk instances_newest as list --machine does.
+  `
+  ALTER TABLE instances ADD COLUMN version TEXT;
+  CREATE TABLE definitions (
+    machine_name TEXT    NOT NULL,
+    version      TEXT    NOT NULL,
+    label        TEXT,
+    document     TEXT    NOT NULL,
+    deployed_at  INTEGER NOT NULL,
+    PRIMARY KEY (machine_name, version)
+  ) WITHOUT ROWID;
+  CREATE TABLE migration_orders (
+    machine_name TEXT    NOT NULL,
+    from_version TEXT    NOT NULL,
+    to_version   TEXT    NOT NULL,
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (machine_name, from_version)
+  ) WITHOUT ROWID;
+  `,
 ];

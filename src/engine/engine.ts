@@ -280,6 +280,12 @@ export class Engine {
     }
     const { machine, movedFrom } = resolved;
     if (movedFrom === undefined) return new Processing(this, machine, delivery, message, options).run();
+    const moving = resolved.message.system_context;
+    if (moving.current_event === TIMER_EVENT && timerOf(machine, moving.current_state) === undefined) {
+      // The timer of a state the new version does not time out in: it no longer fires.
+      this.logger.info(`timer dropped: state "${moving.current_state}" of version ${machine.version} has no after: transition`, { machine: machine.name, correlation_id: moving.correlation_id });
+      return { kind: "duplicate", correlationId: moving.correlation_id };
+    }
     // Retries start from the moved message: the delivery carries it from here on.
     const moved = { ...delivery, body: encodeMessage(resolved.message) };
     const system = resolved.message.system_context;

@@ -3,6 +3,7 @@ export { ActionRegistry, parseActionReference, type ModuleReference } from "./ac
 export {
   type BuilderAction,
   type BuilderMachine,
+  type BuilderMigration,
   type BuilderState,
   type BuilderTimer,
   type BuilderTransition,

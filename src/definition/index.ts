@@ -12,6 +12,7 @@ export {
   type HandledEvents,
 } from "./builder.js";
 export { type CompileDocumentOptions, compileDocument, type LoadDefinitionOptions } from "./compile.js";
+export { checkAgainst } from "./compare.js";
 export { type DefineMachinesOptions, defineMachines } from "./define.js";
 export { toDot, toMermaid } from "./graph.js";
 export { loadDefinitionFile } from "./load.js";

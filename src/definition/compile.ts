@@ -88,7 +88,7 @@ export async function compileDocument(
   const label = typeof document.version === "string" ? ` (${JSON.stringify(document.version)})` : "";
   const compiler = new Compiler({ actions: options.actions }, undefined, (machine, reference, reason) => {
     const subject = `${machine.label} version ${version}${label}`;
-    return `${subject} uses action "${reference}", which no longer resolves: ${reason}; restore that export, or migrate the instances of this version to a current one`;
+    return `${subject} uses action "${reference}", which no longer resolves: ${reason}; restore that action (its export or its registration), or migrate the instances of this version to a current one`;
   });
   await compiler.include({ source: codeSource({ machines: [document] }, options.baseDir), problems: [] }, []);
   const { set, problems } = await compiler.finish();

@@ -272,7 +272,7 @@ describe("compileDocument", () => {
     const { machine, problems } = await compileDocument(document, { baseDir: fixtures });
     expect(machine).toBeUndefined();
     expect(problems.map(String)).toEqual([
-      `machine "order" version ${version} ("2025-11-orders") uses action "./actions.ts#Gone", which no longer resolves: module has no export "Gone"; restore that export, or migrate the instances of this version to a current one`,
+      `machine "order" version ${version} ("2025-11-orders") uses action "./actions.ts#Gone", which no longer resolves: module has no export "Gone"; restore that action (its export or its registration), or migrate the instances of this version to a current one`,
     ]);
   });
 });

@@ -61,7 +61,11 @@ export async function compileSource(source: DefinitionSource, options: LoadDefin
 
 /** Options of {@link compileDocument}. */
 export interface CompileDocumentOptions {
-  /** The directory the document's action references are relative to (the definition file's, when it was deployed). */
+  /**
+   * The directory the document's action references are relative to: that of the file that defines
+   * the machine, which for a machine of an imported file is the imported file's directory
+   * (`path.dirname(machine.location.file)` of the machine as loaded today).
+   */
   readonly baseDir: string;
   /** Actions registered in code; a reference naming one resolves to it first. */
   readonly actions?: ActionRegistry | undefined;

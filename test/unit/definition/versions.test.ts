@@ -293,6 +293,15 @@ describe("checkAgainst", () => {
     ]);
   });
 
+  it("suggests the previous hash when both versions carry the same label", async () => {
+    const [v1, v2] = [await deploy("v1.yaml"), await deploy("v2-gone.yaml")];
+    const relabelled = (await compileDocument({ ...v2.document, version: "v1" }, { baseDir: path.join(fixtures, "deploy") })).machine;
+    if (relabelled === undefined) throw new Error("the document did not compile");
+    expect(checkAgainst(v1, relabelled).map(String)).toEqual([
+      `state "shipping" of machine "shipment" version ${v1.version} is gone from version ${v2.version}; add a migrate: entry from "${v1.version}" mapping it to a state of the new definition, or keep the state until its instances end`,
+    ]);
+  });
+
   it("accepts a removed state that a migrate: entry from the previous label or hash maps", async () => {
     const [v1, v2] = [await deploy("v1.yaml"), await deploy("v2-mapped.yaml")];
     expect(checkAgainst(v1, v2)).toEqual([]);

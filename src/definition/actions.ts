@@ -63,8 +63,12 @@ export function parseActionReference(reference: string): ModuleReference | undef
   return { module: reference.slice(0, dot).replaceAll(".", "/"), exportName: reference.slice(dot + 1) };
 }
 
-/** The outcome of resolving one action: the action, or why it cannot be used. */
-export type ActionResolution = { action: Action; problem?: undefined } | { action?: undefined; problem: string };
+/**
+ * The outcome of resolving one action: the action, or why it cannot be used. `problem` is the whole
+ * message (the reference, the reason and the remedy); `reason` is only why it does not resolve
+ * (`module has no export "Log"`), for callers that give their own remedy.
+ */
+export type ActionResolution = { action: Action; problem?: undefined } | { action?: undefined; problem: string; reason: string };
 
 /**
  * Resolves the actions of one definition load. Each distinct reference (and each export given in
@@ -96,8 +100,10 @@ export class ActionResolver {
     if (registered !== undefined) return fromExport(config, registered);
     const reference = parseActionReference(config);
     if (reference === undefined || reference.exportName === "" || reference.module === "") {
+      const reason = "it is not registered and is not a module reference";
       return {
         problem: `action "${config}" is not registered and is not a module reference; write ./module.ts#${config || "Name"} or register it with ActionRegistry.register()`,
+        reason,
       };
     }
     const base = path.resolve(baseDir, reference.module);
@@ -105,25 +111,25 @@ export class ActionResolver {
     const file = candidates.find(isFile);
     if (file === undefined) {
       const tried = config.includes("#") ? base : `${base}{${MODULE_EXTENSIONS.join(",")}}`;
-      return {
-        problem: `action "${config}": module not found (looked for ${tried}); fix the path, which is relative to the definition file, or register the action`,
-      };
+      const reason = `module not found (looked for ${tried})`;
+      return { problem: `action "${config}": ${reason}; fix the path, which is relative to the definition file, or register the action`, reason };
     }
     let exports: Record<string, unknown>;
     try {
       await ensureLoaderFor(file, config.includes("#") ? reference.module : path.relative(baseDir, file));
     } catch (error) {
-      return { problem: `action "${config}": ${(error as Error).message}` };
+      return { problem: `action "${config}": ${(error as Error).message}`, reason: (error as Error).message };
     }
     try {
       exports = await importModule(file);
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split("\n", 1)[0] : String(error);
-      return { problem: `action "${config}": cannot load module ${file}: ${reason}; fix the module` };
+      const reason = `cannot load module ${file}: ${error instanceof Error ? error.message.split("\n", 1)[0] : String(error)}`;
+      return { problem: `action "${config}": ${reason}; fix the module`, reason };
     }
     if (!(reference.exportName in exports)) {
       const names = Object.keys(exports).sort();
-      return { problem: `action "${config}": module has no export "${reference.exportName}"; ${hint(reference.exportName, names, "exports")}` };
+      const reason = `module has no export "${reference.exportName}"`;
+      return { problem: `action "${config}": ${reason}; ${hint(reference.exportName, names, "exports")}`, reason };
     }
     return fromExport(config, exports[reference.exportName]);
   }
@@ -134,6 +140,7 @@ function fromExport(name: string, exported: unknown): ActionResolution {
   if (problem !== undefined) {
     return {
       problem: `action "${name}" is ${problem}; export a function (context, obj) => event or a class with execute(context, obj)`,
+      reason: `it is ${problem}`,
     };
   }
   return { action: toAction(name, exported as ActionExport) };

@@ -6,7 +6,7 @@
  */
 import type { ActionExport, UserData } from "../core/action.js";
 import type { Duration } from "../core/duration.js";
-import type { MachineConfig, StateConfig, TransitionConfig } from "./types.js";
+import type { MachineConfig, MigrationConfig, StateConfig, TransitionConfig } from "./types.js";
 
 /**
  * An action in the builder: a reference string (`./actions.ts#Log`) or the function or class itself,
@@ -54,15 +54,30 @@ export type HandledEvents<T> = {
   [K in keyof T]: T[K] extends { do: infer D } ? (string extends EventsOf<D> ? unknown : { on: Record<EventsOf<D>, unknown> }) : unknown;
 };
 
+/**
+ * A `migrate:` entry in the builder: instances of the earlier version `from` (its hash or label)
+ * move to this one, their states renamed by `states` (old name to a state of this machine).
+ */
+export interface BuilderMigration<S extends string, TData extends object = UserData> {
+  from: string;
+  states?: Record<string, S>;
+  /** Changes the user context of each instance that moves; its result is ignored. */
+  action?: BuilderAction<TData>;
+}
+
 /** A machine in the builder. */
-export interface BuilderMachine<T> {
+export interface BuilderMachine<T, TData extends object = UserData> {
   name: string;
+  /** A human label for this version (`version:` in YAML); the version itself is a content hash. */
+  version?: string;
   /** Default 5. */
   maxRetries?: number;
   initial: keyof T & string;
   /** The compensation state an aborted instance enters (`on_abort:` in YAML); not the initial state. */
   onAbort?: keyof T & string;
   states: T & HandledEvents<T>;
+  /** How instances of earlier versions move to this one (`migrate:` in YAML). */
+  migrate?: BuilderMigration<keyof T & string, TData>[];
 }
 
 /**
@@ -115,17 +130,19 @@ export namespace defineMachine {
    * ```
    */
   export function withData<TData extends object>() {
-    return <T extends Record<string, BuilderState<keyof T & string, TData>>>(machine: BuilderMachine<T>): MachineConfig => build(machine);
+    return <T extends Record<string, BuilderState<keyof T & string, TData>>>(machine: BuilderMachine<T, TData>): MachineConfig => build(machine);
   }
 }
 
 /** Any builder machine, its states and data type forgotten: a config holds actions of any data type. */
 interface AnyBuilderMachine {
   name: string;
+  version?: string;
   maxRetries?: number;
   initial: string;
   onAbort?: string;
   states: object;
+  migrate?: object[];
 }
 
 function build(machine: AnyBuilderMachine): MachineConfig {
@@ -145,7 +162,10 @@ function build(machine: AnyBuilderMachine): MachineConfig {
       ],
     }),
   );
-  return { name: machine.name, max_retries: machine.maxRetries, on_abort: machine.onAbort, states };
+  const migrate = (machine.migrate as BuilderMigration<string>[] | undefined)?.map(
+    ({ from, states, action }): MigrationConfig => ({ from, states, action }),
+  );
+  return { name: machine.name, version: machine.version, max_retries: machine.maxRetries, on_abort: machine.onAbort, states, migrate };
 }
 
 function timer({ delay, target, action }: BuilderTimer<string>): TransitionConfig {

@@ -1,6 +1,6 @@
 /**
  * The graph check of one machine: state names, the initial state, transition targets and events,
- * timers, the `on_abort` state, reachability and dead ends.
+ * timers, the `on_abort` state, reachability, dead ends, and the `migrate:` entries.
  */
 import { DefinitionError, type SourceLocation } from "../errors.js";
 import type { DraftMachine, DraftState, DraftTransition } from "./check-shape.js";
@@ -71,6 +71,8 @@ export function checkGraph(machine: DraftMachine): DefinitionError[] {
     abortState = onAbort?.value;
   }
 
+  checkMigrations(machine, names, report);
+
   const initial = initials.length === 1 ? initials[0]?.name?.value : undefined;
   if (initial !== undefined) {
     // An aborted instance enters the on_abort state without a transition: it and what follows it count as reached.
@@ -83,6 +85,34 @@ export function checkGraph(machine: DraftMachine): DefinitionError[] {
     }
   }
   return problems;
+}
+
+/**
+ * The `migrate:` entries: each names an earlier version (not this one's own label, and not one another
+ * entry names too) and maps old states to states of this machine.
+ */
+function checkMigrations(
+  machine: DraftMachine,
+  names: readonly string[],
+  report: (message: string, at: SourceLocation | undefined) => void,
+): void {
+  const label = machine.versionLabel?.value;
+  const froms = new Map<string, SourceLocation | undefined>();
+  for (const migration of machine.migrations) {
+    const from = migration.from;
+    if (from !== undefined && from.value === label) {
+      report(`${migration.label} names this machine's own version label; from: names an earlier version (its hash or label)`, from.at);
+    } else if (from !== undefined && froms.has(from.value)) {
+      report(`${migration.label} repeats an earlier entry from "${from.value}"${seeAlso(froms.get(from.value))}; merge the two entries`, from.at);
+    } else if (from !== undefined) {
+      froms.set(from.value, from.at);
+    }
+    if (machine.states === undefined) continue;
+    for (const { from: old, to } of migration.states) {
+      if (names.includes(to.value)) continue;
+      report(`unknown target state "${to.value}" for state "${old.value}" in ${migration.label}; ${hint(to.value, names, "states")}`, to.at);
+    }
+  }
 }
 
 /** The states reachable from `roots` by transitions (timer transitions included). */

@@ -55,6 +55,23 @@ export interface DraftState {
   readonly at: SourceLocation | undefined;
 }
 
+/** One `old: new` pair of a `migrate:` entry's `states`. */
+export interface DraftStateMapping {
+  readonly from: Located<string>;
+  readonly to: Located<string>;
+}
+
+/** A `migrate:` entry that passed the shape check (fields that failed it are left out). */
+export interface DraftMigration {
+  /** How messages name it: `migrate entry from "v1" of machine "order"`. */
+  readonly label: string;
+  readonly from: Located<string> | undefined;
+  /** The state mappings in written order (their targets are checked by the graph check). */
+  readonly states: readonly DraftStateMapping[];
+  readonly action: DraftAction | undefined;
+  readonly at: SourceLocation | undefined;
+}
+
 /** A machine that passed the shape check; `states` is undefined when it is missing or not a list. */
 export interface DraftMachine {
   /** How messages name it: `machine "order"`. */
@@ -63,7 +80,10 @@ export interface DraftMachine {
   readonly maxRetries: number;
   /** The `on_abort` state as written (checked against the states by the graph check). */
   readonly onAbort: Located<string> | undefined;
+  /** The `version:` label as written. */
+  readonly versionLabel: Located<string> | undefined;
   readonly states: readonly DraftState[] | undefined;
+  readonly migrations: readonly DraftMigration[];
   readonly at: SourceLocation | undefined;
   readonly source: DefinitionSource;
 }
@@ -75,9 +95,10 @@ export type DraftEntry =
 
 const ROOT_KEYS = ["machines"];
 const IMPORT_KEYS = ["import"];
-const MACHINE_KEYS = ["name", "max_retries", "on_abort", "states"];
+const MACHINE_KEYS = ["name", "version", "max_retries", "on_abort", "states", "migrate"];
 const STATE_KEYS = ["name", "initial", "final", "entry_action", "do_action", "exit_action", "transitions"];
 const TRANSITION_KEYS = ["event", "after", "target", "action", "local"];
+const MIGRATION_KEYS = ["from", "states", "action"];
 
 /** Check the shape of one source's value; every problem found is returned, not just the first. */
 export function checkShape(source: DefinitionSource): { entries: DraftEntry[]; problems: DefinitionError[] } {
@@ -140,6 +161,7 @@ class ShapeChecker {
       }
     }
     const onAbort = value.on_abort === undefined ? undefined : this.#string(value, "on_abort", at, label, "<state name>");
+    const versionLabel = value.version === undefined ? undefined : this.#label(value, "version", at, label, "<label>");
     let states: DraftState[] | undefined;
     if (value.states === undefined) {
       this.#report(`${label} has no states; add states: with a list of states`, at);
@@ -148,7 +170,39 @@ class ShapeChecker {
     } else {
       states = value.states.flatMap((state, i) => this.#state(state, [...at, "states", i], i, label) ?? []);
     }
-    return { label, name, maxRetries, onAbort, states, at: this.#locate(at), source: this.#source };
+    let migrations: DraftMigration[] = [];
+    if (value.migrate !== undefined && !Array.isArray(value.migrate)) {
+      const example = "(- from: <earlier version hash or label>)";
+      this.#report(`migrate of ${label} must be a list of entries ${example}, got ${describe(value.migrate)}`, [...at, "migrate"]);
+    } else if (value.migrate !== undefined) {
+      migrations = value.migrate.flatMap((entry, i) => this.#migration(entry, [...at, "migrate", i], i, label) ?? []);
+    }
+    return { label, name, maxRetries, onAbort, versionLabel, states, migrations, at: this.#locate(at), source: this.#source };
+  }
+
+  #migration(value: unknown, at: ValuePath, index: number, machine: string): DraftMigration | undefined {
+    const fallback = `migrate entry #${index + 1} of ${machine}`;
+    if (!isRecord(value)) {
+      this.#report(`${fallback} must be a mapping with from: and states: or action:, got ${describe(value)}`, at);
+      return undefined;
+    }
+    const from = this.#label(value, "from", at, fallback, "<earlier version hash or label>");
+    const label = from ? `migrate entry from "${from.value}" of ${machine}` : fallback;
+    this.#checkKeys(value, MIGRATION_KEYS, at, label);
+    const states: DraftStateMapping[] = [];
+    if (value.states !== undefined && !isRecord(value.states)) {
+      this.#report(`states of ${label} must be a mapping of old state names to new ones, got ${describe(value.states)}`, [...at, "states"]);
+    } else if (value.states !== undefined) {
+      for (const [old, target] of Object.entries(value.states)) {
+        const where = [...at, "states", old];
+        if (typeof target !== "string" || target === "") {
+          this.#report(`state "${old}" of ${label} must map to the name of a state of this machine, got ${describe(target)}`, where);
+        } else {
+          states.push({ from: { value: old, at: this.#locate(where, "key") }, to: { value: target, at: this.#locate(where) } });
+        }
+      }
+    }
+    return { label, from, states, action: this.#action(value, "action", at, label), at: this.#locate(at) };
   }
 
   #state(value: unknown, at: ValuePath, index: number, machine: string): DraftState | undefined {
@@ -240,6 +294,19 @@ class ShapeChecker {
       return undefined;
     }
     return { value: field, at: this.#locate([...at, key]) };
+  }
+
+  /**
+   * A required label field (`version`, `from`): a non-empty string. YAML reads `version: 3` as a
+   * number, so the remedy for one is to quote it.
+   */
+  #label(value: Record<string, unknown>, key: string, at: ValuePath, owner: string, example: string) {
+    const field = value[key];
+    if (typeof field === "number" || typeof field === "boolean") {
+      this.#report(`${key} of ${owner} must be a non-empty string, got ${describe(field)}; quote it: ${key}: "${String(field)}"`, [...at, key]);
+      return undefined;
+    }
+    return this.#string(value, key, at, owner, example);
   }
 
   /** An optional boolean field (default false). */

@@ -12,8 +12,16 @@ import { checkGraph, seeAlso } from "./check-graph.js";
 import { checkShape, type DraftAction, type DraftMachine } from "./check-shape.js";
 import { createDefinitionSet } from "./definition-set.js";
 import { inFile, isDefinitionModule, readModuleSource } from "./module-source.js";
-import { type DefinitionSource, readYamlSource } from "./source.js";
-import type { DefinitionSet, MachineDefinition, StateDefinition, TransitionDefinition } from "./types.js";
+import { codeSource, type DefinitionSource, readYamlSource } from "./source.js";
+import type {
+  DefinitionSet,
+  MachineDefinition,
+  MachineDocument,
+  MigrationDefinition,
+  StateDefinition,
+  TransitionDefinition,
+} from "./types.js";
+import { machineVersion, withVersion } from "./version.js";
 
 /** Options shared by every way of loading a definition. */
 export interface LoadDefinitionOptions {
@@ -51,6 +59,53 @@ export async function compileSource(source: DefinitionSource, options: LoadDefin
   return compiler.finish();
 }
 
+/** Options of {@link compileDocument}. */
+export interface CompileDocumentOptions {
+  /**
+   * The directory the document's action references are relative to: that of the file that defines
+   * the machine, which for a machine of an imported file is the imported file's directory
+   * (`path.dirname(machine.location.file)` of the machine as loaded today).
+   */
+  readonly baseDir: string;
+  /** Actions registered in code; a reference naming one resolves to it first. */
+  readonly actions?: ActionRegistry | undefined;
+}
+
+/**
+ * Compile a document of the definition registry (a {@link MachineDocument}, as `MachineDefinition.document`
+ * gives it) back into a machine, with the actions of the current code: the same checks as a file, each
+ * action reference resolved relative to `baseDir`. The machine's version is the document's
+ * (`machineVersion(document)`). A reference that no longer resolves is a problem naming the machine,
+ * the version and the reference.
+ *
+ * @example
+ * ```ts
+ * const record = await journal.getDefinition("order", version);
+ * const { machine, problems } = await compileDocument(record.document, { baseDir: path.dirname("fsm.yaml") });
+ * ```
+ */
+export async function compileDocument(
+  document: MachineDocument,
+  options: CompileDocumentOptions,
+): Promise<{ machine?: MachineDefinition; problems: DefinitionError[] }> {
+  const version = machineVersion(document);
+  const label = typeof document.version === "string" ? ` (${JSON.stringify(document.version)})` : "";
+  const compiler = new Compiler({ actions: options.actions }, undefined, (machine, reference, reason) => {
+    const subject = `${machine.label} version ${version}${label}`;
+    return `${subject} uses action "${reference}", which no longer resolves: ${reason}; restore that action (its export or its registration), or migrate the instances of this version to a current one`;
+  });
+  await compiler.include({ source: codeSource({ machines: [document] }, options.baseDir), problems: [] }, []);
+  const { set, problems } = await compiler.finish();
+  const machine = set?.machines.values().next().value;
+  if (machine === undefined) return { problems: [...problems] };
+  if (machine.version !== version) {
+    // A guard: the document's normal form is what the machine hashes, so the two agree unless they drift apart.
+    const message = `machine "${machine.name}" version ${version}${label} compiles to version ${machine.version}; register the document as MachineDefinition.document gives it`;
+    return { problems: [new DefinitionError(message)] };
+  }
+  return { machine, problems: [] };
+}
+
 /** A definition file read: its source, a set its module already resolved, or its problems. */
 type SourceRead = { source?: DefinitionSource | undefined; set?: DefinitionSet | undefined; problems: DefinitionError[] };
 
@@ -58,18 +113,23 @@ function readSource(absoluteFile: string, file: string): Promise<SourceRead> {
   return isDefinitionModule(file) ? readModuleSource(absoluteFile, file) : readYamlSource(absoluteFile, file);
 }
 
+/** The message for an action that does not resolve, when the caller words it: see {@link compileDocument}. */
+type UnresolvedMessage = (machine: DraftMachine, reference: string, reason: string) => string;
+
 class Compiler {
   readonly problems: DefinitionError[] = [];
   readonly #options: LoadDefinitionOptions;
   readonly #origin: string | undefined;
+  readonly #unresolved: UnresolvedMessage | undefined;
   readonly #files: string[] = [];
   /** Display name of every file read, by absolute path. */
   readonly #read = new Map<string, string>();
   readonly #machines: DraftMachine[] = [];
 
-  constructor(options: LoadDefinitionOptions, origin: string | undefined) {
+  constructor(options: LoadDefinitionOptions, origin: string | undefined, unresolved?: UnresolvedMessage) {
     this.#options = options;
     this.#origin = origin;
+    this.#unresolved = unresolved;
   }
 
   /** Take in a file just read: its syntax errors (or a module's load problems), or else its machines and imports. */
@@ -133,7 +193,17 @@ class Compiler {
     const actions = await this.#resolveActions();
     if (this.problems.length > 0) return { problems: this.#sorted(), set: undefined };
     const machines = new Map<string, MachineDefinition>();
-    for (const [name, machine] of byName) machines.set(name, buildMachine(machine, actions));
+    for (const [name, draft] of byName) {
+      const machine = buildMachine(draft, actions);
+      machines.set(name, machine);
+      // The version is known only now; a migration from it would move instances onto themselves.
+      for (const from of draft.migrations.map((migration) => migration.from)) {
+        if (from?.value !== machine.version) continue;
+        const message = `migrate entry from "${from.value}" of ${draft.label} names this definition's own version; from: names an earlier version (its hash or label)`;
+        this.problems.push(inFile(new DefinitionError(message, from.at), draft.source.file));
+      }
+    }
+    if (this.problems.length > 0) return { problems: this.#sorted(), set: undefined };
     return { problems: [], set: createDefinitionSet(machines, this.#files, this.#origin) };
   }
 
@@ -141,14 +211,20 @@ class Compiler {
     const resolver = new ActionResolver(this.#options.actions);
     const resolved = new Map<DraftAction, Action>();
     for (const machine of this.#machines) {
-      for (const state of machine.states ?? []) {
-        const drafts = [state.entryAction, state.doAction, state.exitAction, ...state.transitions.map((t) => t.action)];
-        for (const draft of drafts) {
-          if (draft === undefined) continue;
-          const { action, problem } = await resolver.resolve(draft.value, machine.source.baseDir);
-          if (action !== undefined) resolved.set(draft, action);
-          else this.problems.push(inFile(new DefinitionError(problem, draft.at), machine.source.file));
+      const drafts = [
+        ...(machine.states ?? []).flatMap((state) => [state.entryAction, state.doAction, state.exitAction, ...state.transitions.map((t) => t.action)]),
+        ...machine.migrations.map((migration) => migration.action),
+      ];
+      for (const draft of drafts) {
+        if (draft === undefined) continue;
+        const resolution = await resolver.resolve(draft.value, machine.source.baseDir);
+        if (resolution.action !== undefined) {
+          resolved.set(draft, resolution.action);
+          continue;
         }
+        const { problem, reason } = resolution;
+        const message = this.#unresolved !== undefined && typeof draft.value === "string" ? this.#unresolved(machine, draft.value, reason) : problem;
+        this.problems.push(inFile(new DefinitionError(message, draft.at), machine.source.file));
       }
     }
     return resolved;
@@ -219,12 +295,22 @@ function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, A
       location: state.at,
     });
   }
-  return {
+  const migrations = machine.migrations.map(
+    (migration): MigrationDefinition => ({
+      from: present(migration.from),
+      states: new Map(migration.states.map(({ from, to }) => [from.value, to.value])),
+      action: action(migration.action),
+      location: migration.at,
+    }),
+  );
+  return withVersion({
     name: present(machine.name),
     maxRetries: machine.maxRetries,
     initialState,
     states,
     onAbort: machine.onAbort?.value,
     location: machine.at,
-  };
+    label: machine.versionLabel?.value,
+    migrations,
+  });
 }

@@ -3,6 +3,7 @@ export { ActionRegistry, parseActionReference, type ModuleReference } from "./ac
 export {
   type BuilderAction,
   type BuilderMachine,
+  type BuilderMigration,
   type BuilderState,
   type BuilderTimer,
   type BuilderTransition,
@@ -10,9 +11,11 @@ export {
   type EventsOf,
   type HandledEvents,
 } from "./builder.js";
-export type { LoadDefinitionOptions } from "./compile.js";
+export { type CompileDocumentOptions, compileDocument, type LoadDefinitionOptions } from "./compile.js";
+export { checkAgainst } from "./compare.js";
 export { type DefineMachinesOptions, defineMachines } from "./define.js";
 export { toDot, toMermaid } from "./graph.js";
 export { loadDefinitionFile } from "./load.js";
 export type * from "./types.js";
 export { validateDefinitionFile } from "./validate.js";
+export { machineDocument, machineVersion, type UnversionedMachine } from "./version.js";

@@ -51,7 +51,34 @@ export interface MachineConfig {
   max_retries?: number | undefined;
   /** The compensation state an aborted instance enters (see `MachineDefinition.onAbort`). */
   on_abort?: string | undefined;
+  /**
+   * A human label for this version of the machine (`2025-11-orders`); the version itself is a
+   * content hash, which the label does not change (see `MachineDefinition.version`).
+   */
+  version?: string | undefined;
   states: StateConfig[];
+  /** How instances of earlier versions move to this one. */
+  migrate?: MigrationConfig[] | undefined;
+}
+
+/**
+ * A `migrate:` entry: instances of the version `from` (its hash or label) move to this version, each
+ * in the state `states` maps its state to (a state not named keeps its name), after `action` has
+ * changed their user context.
+ *
+ * @example
+ * ```yaml
+ * migrate:
+ * - from: 2025-10-orders
+ *   states: { shipping: dispatching }
+ *   action: ./migrations.ts#AddCarrier
+ * ```
+ */
+export interface MigrationConfig {
+  from: string;
+  /** Old state name to new state name. */
+  states?: Record<string, string> | undefined;
+  action?: ActionConfig | undefined;
 }
 
 /** An entry of a file's `machines` list: a machine, or an import of another file's machines. */
@@ -63,4 +90,14 @@ export interface DefinitionConfig {
 }
 
 export type { Duration } from "../core/duration.js";
-export type { DefinitionSet, MachineDefinition, StateDefinition, TransitionDefinition } from "../core/machine.js";
+export type {
+  DefinitionSet,
+  MachineDefinition,
+  MachineDocument,
+  MigrationDefinition,
+  MigrationDocument,
+  StateDefinition,
+  StateDocument,
+  TransitionDefinition,
+  TransitionDocument,
+} from "../core/machine.js";

@@ -1,6 +1,7 @@
 /** What the CLI commands share: global options, opening a Switchyard, output helpers. */
 import { type Command, Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
+import { withRegistry } from "../definition/compile.js";
 import { createDefinitionSet } from "../definition/definition-set.js";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -51,7 +52,7 @@ export async function withSwitchyard<T>(
   const sy = await Switchyard.open({
     logger: how.logger,
     // Commands like status and history need no definitions: the journal has what they show.
-    definitions: options.definitions ?? createDefinitionSet(new Map(), [], undefined),
+    definitions: options.definitions ?? withRegistry(createDefinitionSet(new Map(), [], undefined), process.cwd()),
     settings,
   });
   try {

@@ -47,16 +47,29 @@ export async function compileFile(file: string, options: LoadDefinitionOptions =
     compiler.problems.push(new DefinitionError(unreadable(file, error, "check the path")));
     return undefined;
   });
-  if (read?.set !== undefined) return { problems: [], set: read.set };
+  const baseDir = path.dirname(absoluteFile);
+  if (read?.set !== undefined) return { problems: [], set: withRegistry(read.set, baseDir, options) };
   if (read !== undefined) await compiler.include(read, [absoluteFile]);
-  return compiler.finish();
+  return registered(await compiler.finish(), baseDir, options);
+}
+
+/**
+ * The set, able to compile the versions the definition registry holds (SPEC §10) with the same
+ * actions, relative references resolved from `baseDir` (the entry file's folder).
+ */
+export function withRegistry(set: DefinitionSet, baseDir: string, options: LoadDefinitionOptions = {}): DefinitionSet {
+  return { ...set, get: set.get.bind(set), compileDocument: (document) => compileDocument(document, { baseDir, actions: options.actions }) };
+}
+
+function registered(result: CompileResult, baseDir: string, options: LoadDefinitionOptions): CompileResult {
+  return result.set === undefined ? result : { problems: result.problems, set: withRegistry(result.set, baseDir, options) };
 }
 
 /** Compile an in-code config (already wrapped as a source). */
 export async function compileSource(source: DefinitionSource, options: LoadDefinitionOptions = {}): Promise<CompileResult> {
   const compiler = new Compiler(options, source.file);
   await compiler.include({ source, problems: [] }, source.absoluteFile === undefined ? [] : [source.absoluteFile]);
-  return compiler.finish();
+  return registered(await compiler.finish(), source.baseDir, options);
 }
 
 /** Options of {@link compileDocument}. */

@@ -26,6 +26,7 @@ import { environmentContract } from "./environment.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { message } from "./port-factory.js";
 import { describeProtocol } from "./protocol.contract.js";
+import { registryContract } from "./registry.contract.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
 
@@ -102,6 +103,7 @@ checkpointContract("dynamodb", factory((b) => b.checkpoint()));
 consumerStateContract("dynamodb", factory((b) => b.consumerState()));
 environmentContract("dynamodb", factory((b) => b.environment()));
 journalContract("dynamodb (park and unpark through a test-only TransactWriteItems: dynalite has none)", factory((b) => b.journal()));
+registryContract("dynamodb (migrateInstance and deleteDefinition through the test-only TransactWriteItems)", factory((b) => b.journal()));
 
 describe("dynamodb backend", () => {
   const opened: DynamoDbBackend[] = [];

@@ -27,6 +27,7 @@ import { deleteRedisKeys, needs, REDIS_URL, silentServer, uniqueName } from "../
 import { cacheContract } from "./cache.contract.js";
 import { journalContract } from "./journal.contract.js";
 import { message } from "./port-factory.js";
+import { registryContract } from "./registry.contract.js";
 import { retryContract } from "./retry.contract.js";
 import { streamContract } from "./stream.contract.js";
 
@@ -60,6 +61,7 @@ describe("the port contracts on Redis", needs("redis"), () => {
   retryContract("redis", factory((b) => b.retry()), { byCorrelationId: false, countsOneInstance: true });
   cacheContract("redis", factory((b) => b.cache()));
   journalContract("redis", factory((b) => b.journal()));
+  registryContract("redis", factory((b) => b.journal()));
 });
 
 describe("redis backend", needs("redis"), () => {

@@ -9,7 +9,8 @@
  * The instance hash has the columns of the SQL journals' `instances` table: `machine_name`,
  * `status` (stored: never `paused`), `state`, `user_context`, `started_at`, `updated_at`, `steps`,
  * and when set `reason`, `lease_primary` (1/0), `fence_token`, `paused` (1), `parked` (the count),
- * `abort_reason`, `abort_at`, `abort_step`.
+ * `abort_reason`, `abort_at`, `abort_step`, `version` (the machine version it is pinned to; absent:
+ * unversioned).
  */
 
 /** Arguments a script takes: keys, then arguments (with the key count first where it varies). */
@@ -33,6 +34,12 @@ export interface JournalScripts {
   syJournalSetPaused(...args: Args): Promise<number>;
   /** → 1, or 0 when the instance is not `failed`. */
   syJournalReopen(...args: Args): Promise<number>;
+  /** Variable keys (count first). → per record, 1 when registered, 0 when its version was. */
+  syRegistryAdd(...args: Args): Promise<number[]>;
+  /** → 1 when deleted, 0 when the version was not registered. */
+  syRegistryDelete(...args: Args): Promise<number>;
+  /** → 1 when moved, 0 when the instance is not on that version, step and status. */
+  syJournalMigrate(...args: Args): Promise<number>;
 }
 
 /**
@@ -206,6 +213,50 @@ relist(ARGV[1], before, place(KEYS[2]))
 redis.call('ZREM', base .. ':finished', ARGV[1])
 return 1`;
 
+/**
+ * KEYS: base, the machine set, then the definitions hash of each record's machine. ARGV, per record:
+ * machine, version, record (JSON). Stores each version not stored yet (an existing one keeps its
+ * record and deploy time) and notes its machine.
+ */
+const REGISTRY_ADD = `
+local out = {}
+for i = 3, #KEYS do
+  local a = 3 * (i - 3) + 1
+  out[#out + 1] = redis.call('HSETNX', KEYS[i], ARGV[a + 1], ARGV[a + 2])
+  redis.call('SADD', KEYS[2], ARGV[a])
+end
+return out`;
+
+/**
+ * KEYS: base, the machine set, the machine's definitions hash, the migration orders. ARGV: machine,
+ * version. Deletes the version and every order of the machine from or to it; a machine left without
+ * versions leaves the set.
+ */
+const REGISTRY_DELETE = `
+if redis.call('HDEL', KEYS[3], ARGV[2]) == 0 then return 0 end
+if redis.call('HLEN', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+local orders = redis.call('HGETALL', KEYS[4])
+for i = 1, #orders, 2 do
+  local order = cjson.decode(orders[i + 1])
+  if order.machineName == ARGV[1] and (order.from == ARGV[2] or order.to == ARGV[2]) then redis.call('HDEL', KEYS[4], orders[i]) end
+end
+return 1`;
+
+/**
+ * KEYS: base, instance, history. ARGV: from version ('' for unversioned), steps, to version, state,
+ * user context (JSON), now, history entry (JSON). Only a record still on that version at that step,
+ * running or waiting (paused or not: the flag and parked count stay), moves: version, state, context
+ * and update time, and the entry is appended. Machine, status and start time stay, so its list
+ * entries do too.
+ */
+const MIGRATE = `
+local f = redis.call('HMGET', KEYS[2], 'status', 'steps', 'version')
+if not f[1] or (f[1] ~= 'running' and f[1] ~= 'waiting') then return 0 end
+if (tonumber(f[2]) or 0) ~= tonumber(ARGV[2]) or (f[3] or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 'version', ARGV[3], 'state', ARGV[4], 'user_context', ARGV[5], 'updated_at', ARGV[6])
+redis.call('RPUSH', KEYS[3], ARGV[7])
+return 1`;
+
 /** Each journal script and its key count (undefined: the caller passes the count first). */
 export const JOURNAL_SCRIPTS: Record<keyof JournalScripts, readonly [string, number | undefined]> = {
   syJournalCreate: [CREATE, undefined],
@@ -217,4 +268,7 @@ export const JOURNAL_SCRIPTS: Record<keyof JournalScripts, readonly [string, num
   syJournalAbort: [ABORT, 1],
   syJournalSetPaused: [SET_PAUSED, 2],
   syJournalReopen: [REOPEN, 2],
+  syRegistryAdd: [REGISTRY_ADD, undefined],
+  syRegistryDelete: [REGISTRY_DELETE, 4],
+  syJournalMigrate: [MIGRATE, 3],
 };

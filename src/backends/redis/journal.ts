@@ -10,14 +10,21 @@
  * attempts then by retries, which is the order the port promises whatever order producers appended
  * in. A record is mapped exactly as the SQL journals map their rows (`instanceRecordOf`), so the
  * derived `paused` status and the fields left out when they do not apply are the same everywhere.
+ *
+ * The definition registry (SPEC §10) lives under the same tag: a hash of versions per machine, the
+ * set of machines that have one, and a hash of migration orders. An instance's move to another
+ * version (`migrateInstance`) is one script, like every other change of its record.
  */
 import { scanActivity } from "../../core/activity.js";
 import type {
   Activity,
   ActivityFilter,
   Clock,
+  DefinitionRecord,
   InstanceControl,
+  InstanceMove,
   InstanceRecord,
+  InstanceStatus,
   InstanceUpdate,
   JournalAttempt,
   JournalErrors,
@@ -25,14 +32,18 @@ import type {
   JournalPort,
   ListOptions,
   ListPosition,
+  MigrationOrder,
   ParkedMessage,
   PauseRule,
   StoredStatus,
+  VersionCount,
 } from "../../ports.js";
 import { EVERY_STATE, type InstanceRow, instanceControlOf, instanceRecordOf, type ParkedRow, parkedMessageOf, pauseRuleOf } from "../sql-rows.js";
 import type { RedisConnection } from "./connection.js";
-import { journalBase, journalKeys, journalListKey, journalMachineParkedKey, journalSharedKeys } from "./keys.js";
+import { journalBase, journalKeys, journalListKey, journalMachineParkedKey, journalRegistryKeys, journalSharedKeys } from "./keys.js";
 
+/** Instances `versionCounts` reads per round trip. */
+const COUNT_PAGE = 1_000;
 /** Records per `createInstances` script: each is atomic per record, and a huge batch does not block the server at once. */
 const CREATE_BATCH = 500;
 /** Instances a list reads per round trip (more when the limit asks for more and nothing filters). */
@@ -84,6 +95,20 @@ function instanceRowOf(correlationId: string, hash: Record<string, string>): Ins
   };
 }
 
+/** The hash of an instance as its record (the SQL journals' mapping, and the version it is pinned to); undefined when absent. */
+function recordOfHash(correlationId: string, hash: Record<string, string>): InstanceRecord | undefined {
+  const row = instanceRowOf(correlationId, hash);
+  if (row === undefined) return undefined;
+  const record = instanceRecordOf(row);
+  return hash.version === undefined ? record : { ...record, version: hash.version };
+}
+
+/** The status as users see it, from the stored fields (as `instanceRecordOf` derives it). */
+function shownStatusOf(status: string, paused: string | null, parked: string | null): InstanceStatus {
+  const held = (status === "running" || status === "waiting") && (paused === "1" || Number(parked ?? 0) > 0);
+  return held ? "paused" : (status as InstanceStatus);
+}
+
 /** A parked hash entry as the row `parkedMessageOf` maps. */
 function parkedRowOf(correlationId: string, field: string, value: string): ParkedRow {
   const [steps, retries] = field.split(":");
@@ -125,6 +150,7 @@ export function journalUpdateArgs(correlationId: string, update: InstanceUpdate,
     ...(update.leasePrimary === undefined ? [] : [["lease_primary", update.leasePrimary ? 1 : 0]]),
     ...(update.fenceToken === undefined ? [] : [["fence_token", update.fenceToken]]),
     ...(update.abortStep === undefined ? [] : [["abort_step", update.abortStep]]),
+    ...(update.version === undefined ? [] : [["version", update.version]]),
   ].flat();
   const unset = update.reason === undefined ? ["reason"] : [];
   return [correlationId, update.steps, update.status, now, retentionMs, SWEEP_LIMIT, set.length / 2, ...set, ...unset];
@@ -152,6 +178,28 @@ export function controlOf(row: readonly (string | number | null)[] | null): Inst
 
 /** Code-unit order, as the SQL journals order ids and names. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A definition record as stored: its fields only (a label only when it has one). */
+function storedDefinitionOf(record: DefinitionRecord): DefinitionRecord {
+  return {
+    machineName: record.machineName,
+    version: record.version,
+    ...(record.label === undefined ? {} : { label: record.label }),
+    document: record.document,
+    deployedAt: record.deployedAt,
+  };
+}
+
+/** The field of a migration order in the orders hash: its machine and `from` (`""`: unversioned; a version is never empty). */
+const migrationField = (machineName: string, from: string | null) => JSON.stringify([machineName, from ?? ""]);
+
+/** Versions in code-unit order, unversioned (`null`) first. */
+const compareVersions = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : compare(a, b));
+
+/** Version counts by machine, version (unversioned first), then status, in code-unit order. */
+function byVersionCount(a: VersionCount, b: VersionCount): number {
+  return compare(a.machineName, b.machineName) || compareVersions(a.version, b.version) || compare(a.status, b.status);
+}
 
 /** Journal port over one prefix's `{PREFIX:journal}` keys. */
 export class RedisJournal implements JournalPort {
@@ -187,6 +235,7 @@ export class RedisJournal implements JournalPort {
           ["updated_at", record.updatedAt],
           ["steps", 0],
           ...(record.reason === undefined ? [] : [["reason", record.reason]]),
+          ...(record.version === undefined ? [] : [["version", record.version]]),
         ].flat();
         return [record.correlationId, fields.length / 2, ...fields];
       });
@@ -231,8 +280,7 @@ export class RedisJournal implements JournalPort {
   async getInstance(correlationId: string): Promise<InstanceRecord | undefined> {
     const { instance } = journalKeys(this.#prefix, correlationId);
     const hash = await this.#connection.run("journal get instance", (redis) => redis.hgetall(instance));
-    const row = instanceRowOf(correlationId, hash);
-    return row === undefined ? undefined : instanceRecordOf(row);
+    return recordOfHash(correlationId, hash);
   }
 
   /** The list in append order, sorted stably by step. */
@@ -254,13 +302,13 @@ export class RedisJournal implements JournalPort {
   /**
    * Pages through the index of the asked status and machine (most recently started first, ties by
    * id), one round trip for the ids and one for their records per page; `updatedBefore` is checked
-   * on the records. Not a snapshot: an instance that changes status meanwhile may be left out.
-   * After a position, the listing starts at the rank after it ({@link #rankAfter}).
+   * on the records, and so is `version` (no index per version). Not a snapshot: an instance that
+   * changes status meanwhile may be left out. After a position, the listing starts at the rank after it ({@link #rankAfter}).
    */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const key = journalListKey(this.#prefix, options.status ?? "all", options.machineName);
-    const page = options.updatedBefore === undefined && Number.isFinite(limit) ? Math.max(1, Math.min(limit, 1_000)) : LIST_PAGE;
+    const page = options.updatedBefore === undefined && options.version === undefined && Number.isFinite(limit) ? Math.max(1, Math.min(limit, 1_000)) : LIST_PAGE;
     const found: InstanceRecord[] = [];
     const seen = new Set<string>();
     const start = options.after === undefined ? 0 : await this.#rankAfter(key, options.after);
@@ -273,13 +321,13 @@ export class RedisJournal implements JournalPort {
         return resultsOf<Record<string, string>>(await pipeline.exec());
       });
       for (const [index, id] of ids.entries()) {
-        const row = instanceRowOf(id, hashes[index] ?? {});
-        if (row === undefined || seen.has(id) || found.length >= limit) continue;
-        const record = instanceRecordOf(row);
+        const record = recordOfHash(id, hashes[index] ?? {});
+        if (record === undefined || seen.has(id) || found.length >= limit) continue;
         // The record may have moved since the index was read; hold it to the filter itself.
         if (options.machineName !== undefined && record.machineName !== options.machineName) continue;
         if (options.status !== undefined && record.status !== options.status) continue;
         if (options.updatedBefore !== undefined && !(record.updatedAt < options.updatedBefore)) continue;
+        if (options.version !== undefined && (record.version ?? null) !== options.version) continue;
         seen.add(id);
         found.push(record);
       }
@@ -453,6 +501,117 @@ export class RedisJournal implements JournalPort {
       redis.syJournalReopen(this.#base, instance, correlationId, steps, this.#clock.now()),
     );
     return reopened === 1;
+  }
+
+  /** One script: each version stored unless its machine's hash has it (`HSETNX`), and its machine noted. */
+  async registerDefinitions(records: readonly DefinitionRecord[]): Promise<boolean[]> {
+    if (records.length === 0) return [];
+    const { machines } = journalRegistryKeys(this.#prefix, "");
+    const keys = records.map((record) => journalRegistryKeys(this.#prefix, record.machineName).definitions);
+    const args = records.flatMap((record) => [record.machineName, record.version, JSON.stringify(storedDefinitionOf(record))]);
+    const stored = await this.#connection.run("journal register definitions", (redis) =>
+      redis.syRegistryAdd(keys.length + 2, this.#base, machines, ...keys, ...args),
+    );
+    return stored.map((result) => result === 1);
+  }
+
+  /** One machine's hash (`HGETALL`), or the machine set and then every machine's hash in one pipeline. */
+  async definitionVersions(machineName?: string): Promise<DefinitionRecord[]> {
+    const hashes = await this.#connection.run("journal definition versions", async (redis) => {
+      const names = machineName === undefined ? await redis.smembers(journalRegistryKeys(this.#prefix, "").machines) : [machineName];
+      const pipeline = redis.pipeline();
+      for (const name of names) pipeline.hgetall(journalRegistryKeys(this.#prefix, name).definitions);
+      return resultsOf<Record<string, string>>(await pipeline.exec());
+    });
+    return hashes
+      .flatMap((hash) => Object.values(hash).map((value) => JSON.parse(value) as DefinitionRecord))
+      .sort((a, b) => compare(a.machineName, b.machineName) || b.deployedAt - a.deployedAt || compare(a.version, b.version));
+  }
+
+  async getDefinition(machineName: string, version: string): Promise<DefinitionRecord | undefined> {
+    const { definitions } = journalRegistryKeys(this.#prefix, machineName);
+    const value = await this.#connection.run("journal get definition", (redis) => redis.hget(definitions, version));
+    return value === null ? undefined : (JSON.parse(value) as DefinitionRecord);
+  }
+
+  /** One script: the version, and the machine's migration orders from or to it. */
+  async deleteDefinition(machineName: string, version: string): Promise<boolean> {
+    const { definitions, machines, migrations } = journalRegistryKeys(this.#prefix, machineName);
+    const deleted = await this.#connection.run("journal delete definition", (redis) =>
+      redis.syRegistryDelete(this.#base, machines, definitions, migrations, machineName, version),
+    );
+    return deleted === 1;
+  }
+
+  /**
+   * From a scan, not an index: every instance of the machine's (or the whole) `list:all` index, a
+   * page of {@link COUNT_PAGE} ids per round trip and one pipeline of `HMGET`s (machine, version,
+   * status, pause flag, parked count) per page. Its cost grows with the instances the journal keeps
+   * (see `journal_ttl_days`); not a snapshot: an instance that changes meanwhile counts as it was
+   * read.
+   */
+  async versionCounts(machineName?: string): Promise<VersionCount[]> {
+    const key = journalListKey(this.#prefix, "all", machineName);
+    const counts = new Map<string, VersionCount>();
+    for (let offset = 0; ; offset += COUNT_PAGE) {
+      const ids = await this.#connection.run("journal version counts", (redis) => redis.zrange(key, offset, String(offset + COUNT_PAGE - 1)));
+      if (ids.length === 0) break;
+      const rows = await this.#connection.run("journal version counts", async (redis) => {
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hmget(journalKeys(this.#prefix, id).instance, "machine_name", "version", "status", "paused", "parked");
+        return resultsOf<(string | null)[]>(await pipeline.exec());
+      });
+      for (const [machine, version, status, paused, parked] of rows) {
+        // Deleted since the index was read, or (never, but held to the filter) of another machine.
+        if (machine === null || machine === undefined || status === null || status === undefined) continue;
+        if (machineName !== undefined && machine !== machineName) continue;
+        const count: VersionCount = { machineName: machine, version: version ?? null, status: shownStatusOf(status, paused ?? null, parked ?? null), count: 0 };
+        const id = JSON.stringify([count.machineName, count.version, count.status]);
+        const before = counts.get(id) ?? count;
+        counts.set(id, { ...before, count: before.count + 1 });
+      }
+      if (ids.length < COUNT_PAGE) break;
+    }
+    return [...counts.values()].sort(byVersionCount);
+  }
+
+  /** One `HSET`: the order under its machine and `from`, replacing an earlier one. */
+  async addMigrationOrder(order: MigrationOrder): Promise<void> {
+    const { migrations } = journalRegistryKeys(this.#prefix, order.machineName);
+    const stored: MigrationOrder = { machineName: order.machineName, from: order.from, to: order.to, at: order.at };
+    await this.#connection.run("journal add migration order", (redis) =>
+      redis.hset(migrations, migrationField(order.machineName, order.from), JSON.stringify(stored)),
+    );
+  }
+
+  /** One `HGETALL` of the orders (there are few: at most one per machine and version), filtered and sorted here. */
+  async migrationOrders(machineName?: string): Promise<MigrationOrder[]> {
+    const { migrations } = journalRegistryKeys(this.#prefix, "");
+    const hash = await this.#connection.run("journal migration orders", (redis) => redis.hgetall(migrations));
+    return Object.values(hash)
+      .map((value) => JSON.parse(value) as MigrationOrder)
+      .filter((order) => machineName === undefined || order.machineName === machineName)
+      .sort((a, b) => compare(a.machineName, b.machineName) || compareVersions(a.from, b.from));
+  }
+
+  /** One script: the check of version, step and status, the record's change and the history entry. */
+  async migrateInstance(correlationId: string, move: InstanceMove): Promise<boolean> {
+    const { instance, history } = journalKeys(this.#prefix, correlationId);
+    const moved = await this.#connection.run("journal migrate instance", (redis) =>
+      redis.syJournalMigrate(
+        this.#base,
+        instance,
+        history,
+        move.fromVersion ?? "",
+        move.steps,
+        move.toVersion,
+        move.state,
+        JSON.stringify(move.userContext),
+        this.#clock.now(),
+        JSON.stringify(move.entry),
+      ),
+    );
+    return moved === 1;
   }
 
   /** A list's JSON entries, in append order. */

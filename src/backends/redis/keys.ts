@@ -11,7 +11,9 @@
  *   instances together): per instance `:instance:CID` (hash), `:history:CID`, `:attempts:CID`,
  *   `:errors:CID` (lists), `:parked:CID` (hash); across instances `:list:STATUS[:MACHINE]` (sorted
  *   sets, STATUS a shown status or `all`), `:machine-parked:MACHINE` (sorted set), `:pauses` (set),
- *   `:finished` (sorted set). The journal's scripts derive the index keys of an instance from
+ *   `:finished` (sorted set); the definition registry: `:definitions:MACHINE` (hash: version to
+ *   record), `:definition-machines` (set), `:migrations` (hash: `["MACHINE","FROM"]` to order).
+ *   The journal's scripts derive the index keys of an instance from
  *   `{PREFIX:journal}` (passed as their first key) the way {@link journalListKey} and
  *   {@link journalMachineParkedKey} build them, so they stay in the journal's slot.
  */
@@ -76,4 +78,14 @@ export function journalMachineParkedKey(prefix: string, machineName: string): st
 export function journalSharedKeys(prefix: string) {
   const base = journalBase(prefix);
   return { pauses: `${base}:pauses`, finished: `${base}:finished` } as const;
+}
+
+/**
+ * The definition registry's keys: a machine's versions (hash: version to its record, JSON), the set
+ * of machines with a version, and the migration orders (hash: `["MACHINE","FROM"]`, FROM `""` for
+ * unversioned instances, to the order, JSON).
+ */
+export function journalRegistryKeys(prefix: string, machineName: string) {
+  const base = journalBase(prefix);
+  return { definitions: `${base}:definitions:${machineName}`, machines: `${base}:definition-machines`, migrations: `${base}:migrations` } as const;
 }

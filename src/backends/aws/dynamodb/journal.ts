@@ -9,9 +9,14 @@
  * | | `pk` = `p#<machine>`, `sk` = `<id>#<steps>#<retries>` | a parked message: a machine's are one consistent Query, so a resume that lifted a pause finds every message parked under it |
  * | | `pk` = `i#<id>`, `sk` = `p#<steps>#<retries>` | where the instance's parked message is (`machine_name`), so it is found by its id alone, with or without a record |
  * | | `pk` = `r`, `sk` = machine | the machine's pauses: the string set `states` (`*` every state, `=<state>` one state) |
+ * | | `pk` = `d`, `sk` = `<machine>#<version>` | a registered definition version (`machine_name`, `version`, `label`, `document` JSON, `deployed_at`): one partition, so every machine's versions are one Query |
+ * | | `pk` = `o`, `sk` = `<machine>#<from>` (`from` empty for unversioned instances) | a migration order (`machine_name`, `from` when versioned, `to`, `at`); a later order from the same version overwrites it |
  *
  * Each state change is one conditional write: the monotonic `updateInstance` an UpdateItem whose
- * condition is the monotonic rule, `createInstances` a PutItem per record conditioned on a free id.
+ * condition is the monotonic rule, `createInstances` a PutItem per record conditioned on a free id,
+ * `registerDefinitions` a PutItem per version conditioned on a free key. `migrateInstance` is one
+ * transaction: the record's Update conditioned on its version, step and status, and its history
+ * entry's Put; `deleteDefinition` one too (the version and its migration orders).
  * `park` and `unpark` write several items, so they are transactions (TransactWriteItems): the parked
  * message, its pointer, and its key in the instance's `parked_keys`, under the condition that the
  * instance is paused (folded into that update), or else in a second transaction under a
@@ -44,17 +49,22 @@ import type {
   Activity,
   ActivityFilter,
   Clock,
+  DefinitionRecord,
   InstanceControl,
+  InstanceMove,
   InstanceRecord,
+  InstanceStatus,
   InstanceUpdate,
   JournalAttempt,
   JournalErrors,
   JournalMessage,
   JournalPort,
   ListOptions,
+  MigrationOrder,
   ParkedMessage,
   PauseRule,
   StoredStatus,
+  VersionCount,
 } from "../../../ports.js";
 import { EVERY_STATE, type InstanceRow, instanceControlOf, instanceRecordOf, parkedMessageOf, pauseRuleOf } from "../../sql-rows.js";
 import { call, conditional, errorName, getItem, type TableRef, translate } from "./client.js";
@@ -80,6 +90,13 @@ const SEQUENCE_DIGITS = 24;
 const START_KEY_TOP = 999_999_999_999_999;
 /** The partition of the pause items. */
 const PAUSES = "r";
+/** The partitions of the definition registry: registered versions, migration orders. */
+const DEFINITIONS = "d";
+const ORDERS = "o";
+/** Items one TransactWriteItems holds. */
+const TRANSACTION_ITEMS = 100;
+/** Tries of `deleteDefinition` when a migration order changed between its read and its transaction. */
+const DELETE_ATTEMPTS = 5;
 /** A pause at every state in a machine's `states` set (one state is `=<state>`). */
 const EVERY = "*";
 /** Records created at once by `createInstances`. */
@@ -107,6 +124,8 @@ const parkedItemKey = (machineName: string, correlationId: string, steps: number
   sk: S(parkedSortKey(correlationId, steps, retries)),
 });
 const pauseKey = (machineName: string): Item => ({ pk: S(PAUSES), sk: S(machineName) });
+const definitionKey = (machineName: string, version: string): Item => ({ pk: S(DEFINITIONS), sk: S(`${machineName}#${version}`) });
+const orderKey = (machineName: string, from: string | null): Item => ({ pk: S(ORDERS), sk: S(`${machineName}#${from ?? ""}`) });
 const encodeState = (state: string | undefined) => (state === undefined || state === EVERY_STATE ? EVERY : `=${state}`);
 const decodeState = (value: string) => (value === EVERY ? EVERY_STATE : value.slice(1));
 const sequence = (now: number) => nextSequenceNumber(now).padStart(SEQUENCE_DIGITS, "0");
@@ -158,7 +177,30 @@ function rowOf(item: Item): InstanceRow {
   };
 }
 
-const recordOf = (item: Item) => instanceRecordOf(rowOf(item));
+/** An instance item as its record: the SQL journals' mapping, and the version it is pinned to. */
+function recordOf(item: Item): InstanceRecord {
+  const record = instanceRecordOf(rowOf(item));
+  const version = str(item, "version");
+  return version === undefined ? record : { ...record, version };
+}
+
+function definitionOf(item: Item): DefinitionRecord {
+  const label = str(item, "label");
+  return {
+    machineName: str(item, "machine_name") ?? "",
+    version: str(item, "version") ?? "",
+    ...(label === undefined ? {} : { label }),
+    document: JSON.parse(str(item, "document") ?? "null") as DefinitionRecord["document"],
+    deployedAt: num(item, "deployed_at") ?? 0,
+  };
+}
+
+function orderOf(item: Item): MigrationOrder {
+  return { machineName: str(item, "machine_name") ?? "", from: str(item, "from") ?? null, to: str(item, "to") ?? "", at: num(item, "at") ?? 0 };
+}
+
+/** Versions in code-unit order, unversioned (`null`) first. */
+const compareVersions = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : compareText(a, b));
 
 function parkedOf(item: Item): ParkedMessage {
   return parkedMessageOf({
@@ -287,6 +329,7 @@ export class DynamoJournal implements JournalPort {
       updated_at: N(record.updatedAt),
       steps: N(0),
       ...(record.reason === undefined ? {} : { reason: S(record.reason) }),
+      ...(record.version === undefined ? {} : { version: S(record.version) }),
       ...this.#ttl(this.#clock.now()),
     };
     assertItemSize(item, this.#instances.name);
@@ -365,6 +408,7 @@ export class DynamoJournal implements JournalPort {
       ...(update.leasePrimary === undefined ? {} : { lease_primary: BOOL(update.leasePrimary) }),
       ...(update.fenceToken === undefined ? {} : { fence_token: N(update.fenceToken) }),
       ...(update.abortStep === undefined ? {} : { abort_step: N(update.abortStep) }),
+      ...(update.version === undefined ? {} : { version: S(update.version) }),
       ...this.#ttl(now),
     };
     assertItemSize({ ...instanceKey(correlationId), ...set, started_key: S(startedKey(now, correlationId)), started_at: N(now) }, this.#instances.name);
@@ -429,6 +473,7 @@ export class DynamoJournal implements JournalPort {
     const wanted = (record: InstanceRecord) =>
       (options.status === undefined || record.status === options.status) &&
       (options.updatedBefore === undefined || record.updatedAt < options.updatedBefore) &&
+      (options.version === undefined || (record.version ?? null) === options.version) &&
       (after === undefined || newestFirst(after, record) < 0);
     if (options.machineName === undefined) {
       const records = (await this.#scanAll()).map(recordOf).filter(wanted);
@@ -764,5 +809,199 @@ export class DynamoJournal implements JournalPort {
       values: { ":running": S("running"), ":steps": N(steps), ":now": N(now), ":failed": S("failed"), ...(ttl === undefined ? {} : { ":ttl": ttl }) },
     });
     return output !== undefined;
+  }
+
+  /**
+   * A PutItem per version, conditioned on a free key (an existing version keeps its item), one after
+   * the other: a version given twice in one call is new only the first time.
+   */
+  async registerDefinitions(records: readonly DefinitionRecord[]): Promise<boolean[]> {
+    const stored: boolean[] = [];
+    for (const record of records) {
+      const item: Item = {
+        ...definitionKey(record.machineName, record.version),
+        machine_name: S(record.machineName),
+        version: S(record.version),
+        ...(record.label === undefined ? {} : { label: S(record.label) }),
+        document: S(JSON.stringify(record.document)),
+        deployed_at: N(record.deployedAt),
+      };
+      assertItemSize(item, this.#entries.name);
+      const put = await conditional(this.#entries, "PutItem", () =>
+        this.#client.send(
+          new PutItemCommand({ TableName: this.#entries.name, Item: item, ConditionExpression: "attribute_not_exists(#pk)", ExpressionAttributeNames: { "#pk": "pk" } }),
+        ),
+      );
+      stored.push(put !== undefined);
+    }
+    return stored;
+  }
+
+  /** One consistent Query of the registry's partition (of the machine's keys, when given), sorted here. */
+  async definitionVersions(machineName?: string): Promise<DefinitionRecord[]> {
+    const items = await this.#registryItems(DEFINITIONS, machineName);
+    return items
+      .map(definitionOf)
+      .sort((a, b) => compareText(a.machineName, b.machineName) || b.deployedAt - a.deployedAt || compareText(a.version, b.version));
+  }
+
+  async getDefinition(machineName: string, version: string): Promise<DefinitionRecord | undefined> {
+    const item = await getItem(this.#client, this.#entries, definitionKey(machineName, version));
+    return item === undefined ? undefined : definitionOf(item);
+  }
+
+  /**
+   * The machine's migration orders from or to the version are read (one Query), then one
+   * transaction deletes the version (conditioned on its existence: false, deleting nothing, when it
+   * is not registered) and those orders (each conditioned on its target as read; an order replaced
+   * meanwhile cancels it, and it is tried again).
+   */
+  async deleteDefinition(machineName: string, version: string): Promise<boolean> {
+    for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
+      const orders = (await this.#registryItems(ORDERS, machineName)).map(orderOf).filter((order) => order.from === version || order.to === version);
+      const items: TransactWriteItem[] = [
+        {
+          Delete: {
+            TableName: this.#entries.name,
+            Key: definitionKey(machineName, version),
+            ConditionExpression: "attribute_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": "pk" },
+          },
+        },
+        ...orders.map((order) => ({
+          Delete: {
+            TableName: this.#entries.name,
+            Key: orderKey(order.machineName, order.from),
+            ConditionExpression: "#to = :to",
+            ExpressionAttributeNames: { "#to": "to" },
+            ExpressionAttributeValues: { ":to": S(order.to) },
+          },
+        })),
+      ];
+      if (items.length > TRANSACTION_ITEMS) {
+        throw new SystemError(
+          `DynamoDB cannot delete version ${version} of machine ${machineName} in one transaction: ${orders.length} migration orders name it (at most ${TRANSACTION_ITEMS - 1}); delete some of them first`,
+        );
+      }
+      const reasons = await this.#transact("delete definition", items);
+      if (reasons === undefined) return true;
+      if (reasons[0] === "ConditionalCheckFailed") return false;
+      if (!reasons.includes("ConditionalCheckFailed")) throw this.#cancelled("delete definition", reasons);
+    }
+    throw new SystemError(`DynamoDB TransactWriteItems (delete definition) on table ${this.#entries.arn}: the migration orders of machine ${machineName} kept changing; try again`);
+  }
+
+  /**
+   * From a Scan, not an index: every record of the instances table is read (projected on machine,
+   * version, status and pause), consistently, and billed, on every call; of one machine, filtered on
+   * the server (still a whole-table Scan). Counted here.
+   */
+  async versionCounts(machineName?: string): Promise<VersionCount[]> {
+    const projection = "#machine_name, #version, #status, #paused, #parked_keys";
+    const filter = machineName === undefined ? undefined : "#machine_name = :machine";
+    const counts = new Map<string, VersionCount>();
+    let start: Item | undefined;
+    do {
+      const page = await call(this.#instances, "Scan", () =>
+        this.#client.send(
+          new ScanCommand({
+            TableName: this.#instances.name,
+            ConsistentRead: true,
+            ProjectionExpression: projection,
+            FilterExpression: filter,
+            ExpressionAttributeNames: namesOf(projection, filter),
+            ...(machineName === undefined ? {} : { ExpressionAttributeValues: { ":machine": S(machineName) } }),
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const row = rowOf(item);
+        const held = (row.status === "running" || row.status === "waiting") && (Boolean(row.paused) || Number(row.parked) > 0);
+        const status: InstanceStatus = held ? "paused" : row.status;
+        const version = str(item, "version") ?? null;
+        const key = JSON.stringify([row.machine_name, version, status]);
+        const before = counts.get(key) ?? { machineName: row.machine_name, version, status, count: 0 };
+        counts.set(key, { ...before, count: before.count + 1 });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return [...counts.values()].sort(
+      (a, b) => compareText(a.machineName, b.machineName) || compareVersions(a.version, b.version) || compareText(a.status, b.status),
+    );
+  }
+
+  /** One PutItem under the machine and `from`: a later order from the same version overwrites it. */
+  async addMigrationOrder(order: MigrationOrder): Promise<void> {
+    const item: Item = {
+      ...orderKey(order.machineName, order.from),
+      machine_name: S(order.machineName),
+      ...(order.from === null ? {} : { from: S(order.from) }),
+      to: S(order.to),
+      at: N(order.at),
+    };
+    await call(this.#entries, "PutItem", () => this.#client.send(new PutItemCommand({ TableName: this.#entries.name, Item: item })));
+  }
+
+  /** One consistent Query of the orders' partition (of the machine's keys, when given), sorted here. */
+  async migrationOrders(machineName?: string): Promise<MigrationOrder[]> {
+    const items = await this.#registryItems(ORDERS, machineName);
+    return items.map(orderOf).sort((a, b) => compareText(a.machineName, b.machineName) || compareVersions(a.from, b.from));
+  }
+
+  /**
+   * One transaction: the record's Update, conditioned on its version, step and status, and the Put
+   * of its history entry. With `journal_ttl_days` the record's TTL is renewed unless the instance is
+   * paused (a paused one is kept), so that is two conditions tried in turn: not paused (renewing),
+   * then paused (not renewing). False, writing nothing, when neither holds.
+   */
+  async migrateInstance(correlationId: string, move: InstanceMove): Promise<boolean> {
+    const now = this.#clock.now();
+    const entry: Item = {
+      pk: S(entriesOf(correlationId)),
+      sk: S(`m#${pad(move.entry.steps, STEP_DIGITS)}#${sequence(now)}`),
+      body: S(JSON.stringify(move.entry)),
+      ...this.#ttl(now),
+    };
+    assertItemSize(entry, this.#entries.name);
+    const ttl = this.#ttl(now)[TTL_ATTRIBUTE];
+    const values: Record<string, AttributeValue> = {
+      ":steps": N(move.steps),
+      ":running": S("running"),
+      ":waiting": S("waiting"),
+      ":version": S(move.toVersion),
+      ":state": S(move.state),
+      ":user_context": S(JSON.stringify(move.userContext)),
+      ":now": N(now),
+      ...(move.fromVersion === null ? {} : { ":from": S(move.fromVersion) }),
+    };
+    const onVersion = move.fromVersion === null ? "attribute_not_exists(#version)" : "#version = :from";
+    const held = `attribute_exists(#correlation_id) AND #steps = :steps AND #status IN (:running, :waiting) AND ${onVersion}`;
+    const set = "SET #version = :version, #state = :state, #user_context = :user_context, #updated_at = :now";
+    const tries =
+      ttl === undefined
+        ? [{ update: set, condition: held, values }]
+        : [
+            { update: `${set}, #${TTL_ATTRIBUTE} = :ttl`, condition: `${held} AND NOT #paused = :true`, values: { ...values, ":ttl": ttl, ":true": BOOL(true) } },
+            { update: set, condition: `${held} AND #paused = :true`, values: { ...values, ":true": BOOL(true) } },
+          ];
+    // What the record's new context alone takes: a record over the limit is refused before any call.
+    assertItemSize({ ...instanceKey(correlationId), user_context: values[":user_context"] as AttributeValue }, this.#instances.name);
+    for (const { update, condition, values: given } of tries) {
+      const record = this.#updateInTransaction(correlationId, update, condition, given);
+      const reasons = await this.#transact("migrate instance", [record, { Put: { TableName: this.#entries.name, Item: entry } }]);
+      if (reasons === undefined) return true;
+      if (reasons[0] !== "ConditionalCheckFailed") throw this.#cancelled("migrate instance", reasons);
+    }
+    return false;
+  }
+
+  /** Every item of a registry partition, of one machine's keys when given (held to the machine: a name may be another's prefix). */
+  async #registryItems(partition: string, machineName?: string): Promise<Item[]> {
+    const items = await this.#queryAll(this.#entries, {
+      KeyConditionExpression: machineName === undefined ? "#pk = :pk" : "#pk = :pk AND begins_with(#sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": S(partition), ...(machineName === undefined ? {} : { ":prefix": S(`${machineName}#`) }) },
+    });
+    return machineName === undefined ? items : items.filter((item) => str(item, "machine_name") === machineName);
   }
 }

@@ -806,9 +806,12 @@ export function describeProtocol(backend: ProtocolBackend): void {
       });
       await h.sy.roles.stream.primary.send({ correlationId: "b1", steps: 0, retries: 0, body, delaySeconds: 0 });
       await h.drain();
-      expect(h.outcomes).toEqual([{ kind: "malformed", reason: expect.stringMatching(/^unknown machine "billing" \(this worker knows: .*simple/) }]);
+      // No definition here and no version in the definition registry (SPEC §10): a dead letter, and the instance failed with why.
+      const reason = `unknown machine "billing": this worker knows ${[...h.sy.definitions.machines.keys()].join(", ")} and the definition registry in ${h.sy.roles.journal?.uri} has no version of it; deploy its definition (switchyard deploy -d <file>) or start the worker with it`;
+      expect(h.outcomes).toEqual([{ kind: "malformed", reason }]);
       const [letter] = await h.sy.deadLetters();
-      expect(letter).toMatchObject({ body, reason: expect.stringMatching(/^unknown machine "billing"/) });
+      expect(letter).toMatchObject({ body, reason });
+      expect(await h.sy.status("b1")).toMatchObject({ machineName: "billing", status: "failed", state: "pseudo_init", reason });
     });
 
     it("an unparseable message goes to the dead letters with its reason", async () => {
@@ -1063,11 +1066,12 @@ export function describeProtocol(backend: ProtocolBackend): void {
       it("dead-letter redrive: a message a worker without its machine moved aside runs once the cause is fixed", async () => {
         const h = await open();
         const { correlationId: id } = await h.sy.start("simple");
-        // An old worker whose definitions lack the machine: the start message goes to the dead letters.
+        // An old worker whose definitions lack the machine, and whose settings have no journal (so
+        // no definition registry to fetch it from): the start message goes to the dead letters.
         const machines = new Map([...h.sy.definitions.machines].filter(([name]) => name !== "simple"));
         const old = new Engine({
           definitions: { machines, files: h.sy.definitions.files, get: (name) => h.sy.definitions.get(name) },
-          roles: h.sy.roles,
+          roles: { ...h.sy.roles, journal: undefined },
           clock: h.clock,
         });
         const [source] = h.sy.sources.filter((s) => s.role === "stream" && s.side === "primary");

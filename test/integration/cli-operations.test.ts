@@ -11,12 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIONS, FSM } from "../fixtures/operations/expense.js";
 import { runCli } from "../support/cli.js";
 
-/** ISO times in output → `<time>`. */
-const timeless = (text: string) => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>");
+/** ISO times in output → `<time>`, machine versions (16 hex digits) → `<version>`. */
+const timeless = (text: string) => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>").replace(/\b[0-9a-f]{16}\b/g, "<version>");
 /** A table's cells, row by row (columns are two or more spaces apart), times as `<time>`. */
 const cells = (text: string) =>
   text
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>")
+    .replace(/\b[0-9a-f]{16}\b/g, "<version>")
     .trimEnd()
     .split("\n")
     .map((line) => line.split(/ {2,}/));
@@ -57,6 +58,7 @@ describe("switchyard operations from the CLI", () => {
         "status:         waiting",
         "state:          review",
         "steps:          1",
+        "version:        <version>",
         "started:        <time>",
         "updated:        <time>",
         'user_context:   {"charged":true}',
@@ -75,6 +77,7 @@ describe("switchyard operations from the CLI", () => {
         "paused:         by an operator (switchyard resume exp-1); 1 message parked",
         "state:          review",
         "steps:          1",
+        "version:        <version>",
         "started:        <time>",
         "updated:        <time>",
         'user_context:   {"charged":true}',
@@ -87,6 +90,7 @@ describe("switchyard operations from the CLI", () => {
       status: "paused",
       state: "review",
       steps: 1,
+      version: expect.stringMatching(/^[0-9a-f]{16}$/),
       user_context: { charged: true },
       started_at: expect.any(String),
       updated_at: expect.any(String),
@@ -95,8 +99,8 @@ describe("switchyard operations from the CLI", () => {
       parked: 1,
     });
     expect(cells(await ok("list", "--status", "paused"))).toEqual([
-      ["correlation_id", "machine", "status", "state", "updated", "reason"],
-      ["exp-1", "expense", "paused (waiting, 1 parked)", "review", "<time>"],
+      ["correlation_id", "machine", "version", "status", "state", "updated", "reason"],
+      ["exp-1", "expense", "<version>", "paused (waiting, 1 parked)", "review", "<time>"],
     ]);
 
     expect(await json("resume", "exp-1")).toEqual({ correlation_id: "exp-1", resent: 1, still_held: 0 });
@@ -106,6 +110,7 @@ describe("switchyard operations from the CLI", () => {
       status: "completed",
       state: "approved",
       steps: 2,
+      version: expect.stringMatching(/^[0-9a-f]{16}$/),
       user_context: { charged: true, event_data: { by: "ana" }, approved_by: "ana" },
     });
     expect((await json("history", "exp-1")).messages.map((m: { current_event: string; origin?: string }) => [m.current_event, m.origin ?? "-"])).toEqual([
@@ -131,6 +136,7 @@ describe("switchyard operations from the CLI", () => {
         "abort:          requested <time> (customer cancelled); not taken yet: the instance's next step takes it",
         "state:          review",
         "steps:          1",
+        "version:        <version>",
         "started:        <time>",
         "updated:        <time>",
         'user_context:   {"charged":true}',
@@ -146,6 +152,7 @@ describe("switchyard operations from the CLI", () => {
       status: "aborted",
       state: "refunded",
       steps: 3,
+      version: expect.stringMatching(/^[0-9a-f]{16}$/),
       user_context: { charged: true, refunded: true },
       started_at: expect.any(String),
       updated_at: expect.any(String),
@@ -157,8 +164,8 @@ describe("switchyard operations from the CLI", () => {
     );
     expect(await json("abort", "exp-2", "-d", "fsm.yaml")).toEqual({ correlation_id: "exp-2", requested: false, reason: "customer cancelled", via: "done" });
     expect(cells(await ok("list", "--status", "aborted"))).toEqual([
-      ["correlation_id", "machine", "status", "state", "updated", "reason"],
-      ["exp-2", "expense", "aborted", "refunded", "<time>", "customer cancelled"],
+      ["correlation_id", "machine", "version", "status", "state", "updated", "reason"],
+      ["exp-2", "expense", "<version>", "aborted", "refunded", "<time>", "customer cancelled"],
     ]);
     expect(await refused("abort", "exp-1", "-d", "fsm.yaml")).toBe('switchyard: instance exp-1 is completed (state "approved"); a finished instance cannot be aborted\n');
     expect(await refused("abort", "nope", "-d", "fsm.yaml")).toBe(
@@ -173,8 +180,8 @@ describe("switchyard operations from the CLI", () => {
     const reason = "gave up after 0 retries: charging.do_action ./actions.mjs#Charge threw: card processor down";
     expect(await json("status", "exp-3")).toMatchObject({ status: "failed", state: "pseudo_init", reason });
     expect(cells(await ok("list", "--status", "failed"))).toEqual([
-      ["correlation_id", "machine", "status", "state", "updated", "reason"],
-      ["exp-3", "expense", "failed", "pseudo_init", "<time>", reason],
+      ["correlation_id", "machine", "version", "status", "state", "updated", "reason"],
+      ["exp-3", "expense", "<version>", "failed", "pseudo_init", "<time>", reason],
     ]);
     rmSync(path.join(dir, "processor-down"));
     expect(await refused("redrive", "exp-1", "-d", "fsm.yaml")).toBe("switchyard: instance exp-1 is completed, not failed; only failed instances can be redriven\n");
@@ -234,6 +241,7 @@ describe("switchyard operations from the CLI", () => {
         status: "running",
         state: "pseudo_init",
         steps: 0,
+        version: expect.stringMatching(/^[0-9a-f]{16}$/),
         user_context: {},
         started_at: expect.any(String),
         updated_at: expect.any(String),

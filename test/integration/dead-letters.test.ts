@@ -10,15 +10,21 @@ import { ROOT, runCli } from "../support/cli.js";
 
 /** Holds machine `simple` (start → middle → end, one action each). */
 const FULL = path.join(ROOT, "test/fixtures/protocol/fsm.yaml");
-/** A definition file without `simple`: what a worker deployed too early would run. */
+/**
+ * A definition file without `simple`, and settings without the journal (so without the definition
+ * registry it could fetch `simple` from): what a worker deployed too early would run.
+ */
 const PARTIAL = "machines:\n- name: other\n  states:\n  - name: a\n    initial: true\n    final: true\n";
-const UNKNOWN = 'unknown machine "simple" (this worker knows: other); start the worker with the definition file that holds it';
+const NO_JOURNAL = "stream: sqlite:.switchyard/switchyard.db\nretry: sqlite:.switchyard/switchyard.db\ncache: sqlite:.switchyard/switchyard.db\njournal: false\n";
+const UNKNOWN =
+  'unknown machine "simple" (this worker knows: other) and the journal is switched off, so no registered version can be fetched; start the worker with the definition file that holds it';
 
 describe("switchyard dead-letters redrive", () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), "switchyard-redrive-"));
     writeFileSync(path.join(dir, "partial.yaml"), PARTIAL);
+    writeFileSync(path.join(dir, "early.settings.yaml"), NO_JOURNAL);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -26,7 +32,7 @@ describe("switchyard dead-letters redrive", () => {
 
   it("re-sends a message dead-lettered for an unknown machine; the worker that has it completes the instance", async () => {
     expect((await cli("start", "simple", "-d", FULL, "--correlation-id", "order-1")).stdout).toBe("order-1\n");
-    const early = await cli("worker", "-d", "partial.yaml", "--until-idle", "--quiet");
+    const early = await cli("worker", "-d", "partial.yaml", "-s", "early.settings.yaml", "--until-idle", "--quiet");
     expect(early.code, early.stderr).toBe(0);
     expect(early.stderr).toContain(`message 1 from stream.primary moved to dead letters: ${UNKNOWN}`);
 
@@ -75,7 +81,7 @@ describe("switchyard dead-letters redrive", () => {
     );
 
     await cli("start", "simple", "-d", FULL, "--correlation-id", "order-2");
-    await cli("worker", "-d", "partial.yaml", "--until-idle", "--quiet");
+    await cli("worker", "-d", "partial.yaml", "-s", "early.settings.yaml", "--until-idle", "--quiet");
     // Every stream and retry backend refuses the send: the letter stays, and the exit code says so.
     writeFileSync(path.join(dir, "down.settings.yaml"), 'chaos: { "stream.primary": 1, "retry.primary": 1 }\n');
     const down = await cli("dead-letters", "redrive", "--all", "-s", "down.settings.yaml");

@@ -62,7 +62,8 @@ describe("Lambda HTTP routes", () => {
   const work = () => sy.worker({ stopWhenIdle: async () => true }).run();
 
   /** What GET /instances/{id} answers, for an instance that has not moved since T0. */
-  const instance = (fields: Record<string, unknown>) => ({ startedAt: AT, updatedAt: AT, ...fields });
+  /** An instance as the routes show it, pinned to the loaded version of its machine. */
+  const instance = (fields: Record<string, unknown>) => ({ startedAt: AT, updatedAt: AT, version: sy.definitions.get(String(fields.machine)).version, ...fields });
 
   describe("POST /instances", () => {
     it("starts one instance: 202 {correlationId}; GET /instances/{id} reads it", async () => {

@@ -76,7 +76,7 @@ export async function sendEvent(deps: EventSenderDeps, correlationId: string, ev
   if (event.startsWith(RESERVED_PREFIX) || !state.transitions.has(event)) {
     const events = [...state.transitions.keys()].filter((name) => !name.startsWith(RESERVED_PREFIX));
     throw new UsageError(
-      `state "${record.state}" of machine "${machine.name}" has no transition on event "${event}"; its events: ${events.length > 0 ? events.join(", ") : "(none)"}`,
+      `state "${record.state}" of machine "${machine.name}" has no transition on event "${event}"; its events: ${events.length > 0 ? events.join(", ") : "(none)"}${olderVersion(deps, machine)}`,
       { code: "no_transition" },
     );
   }
@@ -103,6 +103,17 @@ export async function instanceMachine(deps: Pick<StarterDeps, "definitions" | "c
     if (error instanceof SwitchyardError) throw new UsageError(`instance ${record.correlationId}: ${error.message}`, { code: error.code });
     throw error;
   }
+}
+
+/**
+ * For a refusal about an instance on another version than the loaded one: which version it is on,
+ * and how to move it (empty when it is on the loaded version).
+ */
+function olderVersion(deps: Pick<StarterDeps, "definitions">, machine: MachineDefinition): string {
+  const loaded = deps.definitions.machines.get(machine.name);
+  if (loaded === undefined || loaded.version === machine.version) return "";
+  const label = machine.label === undefined ? "" : ` (${machine.label})`;
+  return ` (the instance is on version ${machine.version}${label} of the machine; switchyard migrate moves it to the current one)`;
 }
 
 /** The journal, or a one-line `no_journal` refusal saying what needs it. */

@@ -17,7 +17,7 @@
  *
  * Output is what a terminal shows, stdout and stderr together. Before comparing, both sides are
  * normalised: Node's own warnings go (they depend on the Node version and the date), ISO times
- * become `<time>`, 32-hex correlation ids `<id>`, the worker's `in 0.1s`
+ * become `<time>`, 32-hex correlation ids `<id>`, 16-hex machine versions `<version>`, the worker's `in 0.1s`
  * `in <s>`, runs of spaces one space (table columns widen with their values), and trailing
  * blanks go. In the expected text, `…` stands for any text within a line, and a line of just `…`
  * for any number of lines.
@@ -150,6 +150,7 @@ export function normalise(text: string): string {
     .replace(NODE_WARNING, "")
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
     .replace(/\b[0-9a-f]{32}\b/g, "<id>")
+    .replace(/\b[0-9a-f]{16}\b/g, "<version>")
     .replace(/\bin \d+(\.\d+)?s\b/g, "in <s>")
     .split("\n")
     .map((line) => line.replace(/ {2,}/g, " ").trimEnd())

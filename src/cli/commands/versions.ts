@@ -122,7 +122,7 @@ function versionTable(infos: readonly VersionInfo[]): string {
     [v.current ? "current" : "", v.newest ? "newest" : ""].filter(Boolean).join(", "),
     ...INSTANCE_STATUSES.map((status) => String(v.counts[status] ?? 0)),
   ]);
-  return table(["machine", "version", "label", "deployed", "", ...INSTANCE_STATUSES], rows, tableLayout({}));
+  return table(["machine", "version", "label", "deployed", "marks", ...INSTANCE_STATUSES], rows, tableLayout({}));
 }
 
 function migrateJson(r: MigrateResult) {

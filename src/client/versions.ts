@@ -8,7 +8,7 @@ import { checkAgainst } from "../definition/compare.js";
 import { MIGRATE_EVENT } from "../core/message.js";
 import { definitionRecord, describeVersion, migrationFor, movedState, transformContext } from "../engine/versions.js";
 import { type DefinitionError, SwitchyardError, UsageError } from "../errors.js";
-import type { DefinitionRecord, InstanceRecord, InstanceStatus, JournalMessage, ListPosition } from "../ports.js";
+import type { DefinitionRecord, InstanceRecord, InstanceStatus, JournalMessage, JournalPort, ListOptions, ListPosition } from "../ports.js";
 import { requireJournal } from "./send-event.js";
 import type { StarterDeps } from "./start.js";
 
@@ -171,6 +171,18 @@ export interface MigrateResult {
 
 const PAGE = 200;
 
+/** Every instance the listing `options` selects, a page of {@link PAGE} at a time. */
+async function* pages(journal: JournalPort, options: Omit<ListOptions, "after" | "limit">): AsyncGenerator<InstanceRecord[]> {
+  let after: ListPosition | undefined;
+  for (;;) {
+    const page = await journal.list({ ...options, after, limit: PAGE });
+    yield page;
+    const last = page.at(-1);
+    if (page.length < PAGE || last === undefined) return;
+    after = { startedAt: last.startedAt, correlationId: last.correlationId };
+  }
+}
+
 /** The statuses of instances that occupy a state now. */
 const IN_FLIGHT: readonly InstanceStatus[] = ["running", "waiting", "paused"];
 
@@ -194,13 +206,8 @@ export async function strandedByDeploy(deps: VersionDeps, next: DefinitionSet): 
       const previous = await machineOrRefuse(deps, machine.name, previousVersion);
       const occupied = new Map<string, number>();
       for (const status of IN_FLIGHT) {
-        let after: ListPosition | undefined;
-        for (;;) {
-          const page = await journal.list({ machineName: machine.name, version: info.version, status, after, limit: PAGE });
+        for await (const page of pages(journal, { machineName: machine.name, version: info.version, status })) {
           for (const record of page) occupied.set(record.state, (occupied.get(record.state) ?? 0) + 1);
-          const last = page.at(-1);
-          if (page.length < PAGE || last === undefined) break;
-          after = { startedAt: last.startedAt, correlationId: last.correlationId };
         }
       }
       problems.push(...checkAgainst(previous, machine, occupied));
@@ -234,9 +241,7 @@ export async function migrateInstances(deps: VersionDeps, options: MigrateOption
   const refused: Array<{ correlationId: string; state: string; reason: string }> = [];
   let atNextMessage = 0;
   let seen = 0;
-  let after: ListPosition | undefined;
-  for (;;) {
-    const page = await journal.list({ machineName: target.name, version: fromVersion, after, limit: PAGE });
+  for await (const page of pages(journal, { machineName: target.name, version: fromVersion })) {
     for (const record of page) {
       const resting = record.status === "waiting" || record.status === "paused";
       if (record.status === "running") atNextMessage++;
@@ -247,9 +252,6 @@ export async function migrateInstances(deps: VersionDeps, options: MigrateOption
     }
     seen += page.length;
     options.onProgress?.(seen);
-    const last = page.at(-1);
-    if (page.length < PAGE || last === undefined) break;
-    after = { startedAt: last.startedAt, correlationId: last.correlationId };
   }
   if (!dryRun) await deps.catalog.refreshOrders();
   return {

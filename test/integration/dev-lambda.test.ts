@@ -8,7 +8,7 @@
  * through the handler dev-lambda drives, with the journal on DynamoDB.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +22,7 @@ import { silentLogger } from "../../src/logger.js";
 import type { Clock, JournalMessage, MessageSource, StreamPort } from "../../src/ports.js";
 import { loadSettings } from "../../src/settings/settings.js";
 import { type RunningEmulator, startFauxqs, startKinesalite } from "../support/aws-emulators.js";
-import { finished, runCli, spawnCli } from "../support/cli.js";
+import { finished, ROOT, runCli, spawnCli } from "../support/cli.js";
 import { type RunningDynalite, startDynalite } from "../support/dynalite.js";
 import { PROTOCOL_FSM, compact } from "../support/protocol-harness.js";
 import { setProtocolHook } from "../fixtures/protocol/actions.js";
@@ -291,6 +291,42 @@ describe("dev-lambda on emulators", () => {
     const status = await runCli(["status", "cli-1", "-s", file, "--json"], { cwd: dir });
     expect(JSON.parse(status.stdout)).toMatchObject({ status: "completed", state: "end", user_context: { via: "registered" } });
   }, 60_000);
+
+  it("runs definition versions with the journal and its registry on DynamoDB: a v2 handler runs v1 instances, migrate moves them, they complete under v2", async () => {
+    // No journal key: the journal, and the definition registry in it, live in the DynamoDB checkpoint store.
+    const family = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name("versions")}`;
+    const file = path.join(dir, `${name("versions")}.json`);
+    const endpoints = { sqs: fauxqs.endpoint, sns: fauxqs.endpoint, kinesis: kinesalite.endpoint, dynamodb: dynalite.endpoint };
+    writeFileSync(file, JSON.stringify({ stream: ARNS.sqs(), retry: family, cache: family, checkpoint: family, metrics: false, environment: false, visibility_timeout: 5, endpoints }));
+    const fixtures = path.join(ROOT, "test/fixtures/approval");
+    for (const fixture of ["v1.yaml", "v2.yaml", "actions.mjs"]) copyFileSync(path.join(fixtures, fixture), path.join(dir, fixture));
+    const cli = async (...args: string[]) => {
+      const result = await runCli([...args, "-s", file], { cwd: dir });
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    await cli("resources", "create");
+    await cli("start", "approval", "-d", "v1.yaml", "--count", "3");
+    // The handler loads v2 only: it fetches v1, which the instances are pinned to, from the registry.
+    await cli("dev-lambda", "-d", "v2.yaml", "--until-idle", "--timer-interval", "0.5");
+    const waiting = JSON.parse(await cli("list", "--json")) as Array<{ correlation_id: string; status: string; state: string; version: string }>;
+    expect(waiting.map((r) => [r.status, r.state])).toEqual(Array(3).fill(["waiting", "awaiting_approval"]));
+    const migrated = JSON.parse(await cli("migrate", "-d", "v2.yaml", "-m", "approval", "--from", "2026-11", "--json"));
+    expect(migrated).toMatchObject({ from: { version: waiting[0]?.version, label: "2026-11" }, to: { label: "2026-12" }, refused: [] });
+    expect(migrated.moved).toHaveLength(3);
+    writeFileSync(path.join(dir, "approve.jsonl"), waiting.map((r) => JSON.stringify({ correlation_id: r.correlation_id, event: "approve" })).join("\n"));
+    await cli("send", "-d", "v2.yaml", "--from", "approve.jsonl");
+    await cli("dev-lambda", "-d", "v2.yaml", "--until-idle", "--timer-interval", "0.5");
+    const done = JSON.parse(await cli("list", "--json")) as Array<Record<string, unknown>>;
+    for (const record of done) {
+      expect(record).toMatchObject({ status: "completed", state: "approved", version: migrated.to.version, user_context: { queue: "reviewers", rules: "2026-12" } });
+    }
+    const versions = JSON.parse(await cli("versions", "--json")) as Array<{ label: string; counts: Record<string, number> }>;
+    expect(versions.map((v) => [v.label, v.counts])).toEqual([
+      ["2026-12", { completed: 3 }],
+      ["2026-11", {}],
+    ]);
+  }, 120_000);
 
   it("stops cleanly on SIGTERM", async () => {
     const file = settingsFile(ARNS.dynamodb());

@@ -84,34 +84,10 @@ describe("machine versions", () => {
     expect([...(order.migrations[0]?.states ?? [])]).toEqual([["paying", "charging"]]);
     expect(order.migrations[0]?.action?.name).toBe("./actions.ts#AddCurrency");
     expect(order.migrations[0]?.location).toEqual({ file: path.join(fixtures, "order.yaml"), line: 35, column: 5 });
+    // The document is the machine as written, with the label and the migrate: entries.
     expect(order.document).toStrictEqual({
-      name: "order",
+      ...orderConfig(),
       version: "2025-11-orders",
-      max_retries: 3,
-      on_abort: "refunding",
-      states: [
-        {
-          name: "received",
-          initial: true,
-          do_action: "./actions.ts#Check",
-          transitions: [
-            { event: "valid", target: "charging" },
-            { event: "invalid", target: "rejected" },
-          ],
-        },
-        {
-          name: "charging",
-          entry_action: "./actions.ts#Log",
-          do_action: "./actions.ts#Charge",
-          transitions: [
-            { event: "charged", target: "done", action: "./actions.ts#Log" },
-            { after: "48h", target: "rejected" },
-          ],
-        },
-        { name: "refunding", do_action: "./actions.ts#Refund", transitions: [{ event: "refunded", target: "rejected", local: true }] },
-        { name: "done", final: true },
-        { name: "rejected", final: true },
-      ],
       migrate: [{ from: "2025-10-orders", states: { paying: "charging" }, action: "./actions.ts#AddCurrency" }],
     });
     // The document is JSON: it survives a trip through the registry unchanged.

@@ -4,8 +4,9 @@
  * exit code; set SWITCHYARD_DEBUG=1 to see stacks.
  */
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
+import { LOG_LEVELS } from "../logger.js";
 import { abortCommand } from "./commands/abort.js";
 import { aslCommand } from "./commands/asl.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
@@ -61,7 +62,29 @@ export function program(): Command {
   ])
     add(cli);
   for (const command of cli.commands) command.exitOverride();
+  for (const command of everyCommand(cli)) addLogOptions(command);
   return cli;
+}
+
+/** Every command below `parent`, subcommands included. */
+function everyCommand(parent: Command): Command[] {
+  return parent.commands.flatMap((command) => [command, ...everyCommand(command)]);
+}
+
+/**
+ * `--log-format` and `--log-level` on every command: they set `SWITCHYARD_LOG_FORMAT` and
+ * `SWITCHYARD_LOG_LEVEL` for the command (the loggers read them), so a worker's logs can be JSON
+ * lines with `--log-format json`.
+ */
+function addLogOptions(command: Command): void {
+  command
+    .addOption(new Option("--log-format <format>", "log records as text lines or JSON objects (default: SWITCHYARD_LOG_FORMAT, else text)").choices(["text", "json"]))
+    .addOption(new Option("--log-level <level>", "the least severe records logged (default: SWITCHYARD_LOG_LEVEL, else warn)").choices([...LOG_LEVELS]))
+    .hook("preAction", (_command, action) => {
+      const { logFormat, logLevel } = action.opts<{ logFormat?: string; logLevel?: string }>();
+      if (logFormat !== undefined) process.env.SWITCHYARD_LOG_FORMAT = logFormat;
+      if (logLevel !== undefined) process.env.SWITCHYARD_LOG_LEVEL = logLevel;
+    });
 }
 
 /** Run the CLI with `argv` (node, script, args...); resolves with the exit code. */

@@ -256,6 +256,24 @@ describe("span events and errors", () => {
     ]);
   });
 
+  it("an operator's pause and abort: a paused event where the message is parked, an abort event with the reason", async () => {
+    const h = await open();
+    const { correlationId } = await h.sy.start("approval");
+    await h.drain();
+    await h.sy.pause(correlationId);
+    await h.sy.sendEvent(correlationId, "approve", { data: "ok" });
+    await h.drain();
+    await h.sy.abort(correlationId, { reason: "customer cancelled" });
+    await h.drain();
+    const runs = processings(spansOf(correlationId));
+    expect(runs.map((s) => [s.attributes["switchyard.event"], s.attributes["switchyard.outcome"], s.events.map((e) => ({ name: e.name, attributes: e.attributes }))])).toEqual([
+      ["pseudo_init", "waiting", []],
+      ["approve", "paused", [{ name: "paused", attributes: {} }]],
+      // The abort of a paused instance sends its parked message again, which takes the abort path.
+      ["approve", "aborted", [{ name: "abort", attributes: { "switchyard.abort.reason": "customer cancelled" } }]],
+    ]);
+  });
+
   it("a malformed message: a span of its own (no instance), outcome malformed, status ERROR", async () => {
     const h = await open();
     await h.sy.roles.stream.primary.send({ correlationId: "x", steps: 0, retries: 0, body: "not json", delaySeconds: 0 });

@@ -262,11 +262,13 @@ export class Engine {
       if (error instanceof MalformedMessageError) return { kind: "malformed", reason: error.message };
       throw error;
     }
+    // A span the sampler dropped is not handed on: no action spans, events or attributes for it.
     const span = traced?.start(message);
+    const recording = span?.isRecording() === true ? span : undefined;
     const system = message.system_context;
     const machine = this.catalog.immediate(system.machine_name, system.machine_version);
-    if (machine !== undefined) return new Processing(this, machine, delivery, message, options, span).run();
-    return this.#processOtherVersion(delivery, message, options, span);
+    if (machine !== undefined) return new Processing(this, machine, delivery, message, options, recording).run();
+    return this.#processOtherVersion(delivery, message, options, recording);
   }
 
   /**
@@ -307,7 +309,7 @@ export class Engine {
     });
     const entry = { ...journalEntry(this.clock, resolved.message, delivery.role, delivery.side, { origin: "migrate" }), version: system.machine_version, migrated_from: movedFrom };
     await writeJournal(this, (journal) => journal.appendMessage(system.correlation_id, entry));
-    if (span?.isRecording() === true && system.machine_version !== undefined) span.setAttribute(ATTR.version, system.machine_version);
+    if (span !== undefined && system.machine_version !== undefined) span.setAttribute(ATTR.version, system.machine_version);
     return new Processing(this, machine, moved, resolved.message, { ...options, claimed: undefined }, span).run();
   }
 
@@ -414,7 +416,7 @@ class Processing {
   #committed: TransitionCommitted | undefined;
   /** See {@link ProcessOptions.claimNextSeconds}. */
   readonly #claimNextSeconds: number | undefined;
-  /** The processing's span; undefined without an OpenTelemetry SDK (see tracing.ts). */
+  /** The processing's span, if it records; undefined without an OpenTelemetry SDK (see tracing.ts). */
   readonly #span: Span | undefined;
 
   constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, options: ProcessOptions, span: Span | undefined) {
@@ -454,7 +456,7 @@ class Processing {
     }
     const fenceToken = lease !== "system-error" && lease.acquired ? lease.fenceToken : undefined;
     this.#fenceToken = fenceToken;
-    if (fenceToken !== undefined && this.#span?.isRecording() === true) this.#span.setAttribute(ATTR.fenceToken, fenceToken);
+    if (fenceToken !== undefined) this.#span?.setAttribute(ATTR.fenceToken, fenceToken);
     // A redelivery, or a lease that just moved caches, may leave another copy of this step's next
     // message carrying a lower token: lift the other cache's counter too, so that copy cannot get a
     // token below this one there.

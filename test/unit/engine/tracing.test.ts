@@ -11,6 +11,7 @@ import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { instanceSpanContext, tracingEnabled } from "../../../src/engine/tracing.js";
+import type { Delivery } from "../../../src/ports.js";
 import type { SettingsConfig } from "../../../src/settings/settings.js";
 import { ProtocolHarness } from "../../support/protocol-harness.js";
 import { sqliteTwoFiles } from "../../support/protocol-settings.js";
@@ -289,6 +290,46 @@ describe("span events and errors", () => {
       },
     ]);
     expect(spans[0]?.parentSpanContext).toBeUndefined();
+  });
+});
+
+describe("deliveries handed to the engine directly", () => {
+  /** A delivery of the first message of a `simple` instance. */
+  const delivery = (correlationId: string, receiveCount: number): Delivery => ({
+    id: `m-${correlationId}`,
+    body: JSON.stringify({
+      version: "0.1",
+      system_context: { machine_name: "simple", current_state: "pseudo_init", current_event: "pseudo_init", correlation_id: correlationId, steps: 0, retries: 0, max_retries: 2 },
+      user_context: {},
+    }),
+    receiveCount,
+    role: "stream",
+    side: "primary",
+    handle: undefined,
+  });
+
+  it("a poison message: a span of its own, outcome poison, status ERROR with the reason", async () => {
+    const h = await open();
+    const outcome = await h.sy.engine.process(delivery("poisoned", 11));
+    expect(outcome).toMatchObject({ kind: "poison" });
+    expect(exporter.getFinishedSpans().map(shape)).toEqual([
+      {
+        name: "switchyard.process",
+        kind: SpanKind.CONSUMER,
+        attributes: { "switchyard.role": "stream", "switchyard.side": "primary", "switchyard.receive_count": 11, "switchyard.outcome": "poison" },
+        events: [],
+        status: { code: SpanStatusCode.ERROR, message: (outcome as { reason: string }).reason },
+      },
+    ]);
+  });
+
+  it("a processing that rejects (no stream or retry store takes its next message, nor then its retry): outcome rejected, status ERROR", async () => {
+    const h = await open({ chaos: { "stream.primary": 1, "stream.secondary": 1, "retry.primary": 1, "retry.secondary": 1 } });
+    await expect(h.sy.engine.process(delivery("stranded", 1))).rejects.toThrow(/every stream and retry backend failed/);
+    const [span] = processings(spansOf("stranded"));
+    expect(span?.attributes["switchyard.outcome"]).toBe("rejected");
+    expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: "could not send stranded step 0: every stream and retry backend failed" });
+    expect(span?.events.map((e) => e.name)).toEqual(["retry", "exception"]);
   });
 });
 

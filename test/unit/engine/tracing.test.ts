@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, type Sampler, SamplingDecision, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { instanceSpanContext, tracingEnabled } from "../../../src/engine/tracing.js";
 import type { Delivery } from "../../../src/ports.js";
@@ -17,7 +17,15 @@ import { ProtocolHarness } from "../../support/protocol-harness.js";
 import { sqliteTwoFiles } from "../../support/protocol-settings.js";
 
 const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+/** Instances whose processing spans the sampler drops (their action spans it would keep). */
+const SAMPLED_OUT = new Set([instanceSpanContext("sampled-out").traceId]);
+const sampler: Sampler = {
+  shouldSample: (_context, traceId, spanName) => ({
+    decision: spanName === "switchyard.process" && SAMPLED_OUT.has(traceId) ? SamplingDecision.NOT_RECORD : SamplingDecision.RECORD_AND_SAMPLED,
+  }),
+  toString: () => "drops the processing spans of SAMPLED_OUT",
+};
+const provider = new BasicTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] });
 
 let dir: string | undefined;
 let harness: ProtocolHarness | undefined;
@@ -321,6 +329,12 @@ describe("deliveries handed to the engine directly", () => {
         status: { code: SpanStatusCode.ERROR, message: (outcome as { reason: string }).reason },
       },
     ]);
+  });
+
+  it("a processing span the sampler drops: the processing runs as usual, and no action span is started under it", async () => {
+    const h = await open();
+    expect(await h.sy.engine.process(delivery("sampled-out", 1))).toEqual({ kind: "dispatched", correlationId: "sampled-out" });
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
   it("a processing that rejects (no stream or retry store takes its next message, nor then its retry): outcome rejected, status ERROR", async () => {

@@ -48,6 +48,8 @@ import {
 import { RecentIds } from "./recent-ids.js";
 import { MachineCatalog, type ResolvedMessage, UnknownMachineError } from "./versions.js";
 import { type FusedBinding, type RoleBindings, type SentMessage, sendToRole, sidesOf } from "./roles.js";
+import { ATTR, EVENT, ProcessTrace, failSpan, recordError, startActionSpan, tracingEnabled, withSpan } from "./tracing.js";
+import type { Span } from "@opentelemetry/api";
 
 /** How long a dispatched flag lives (SPEC §3 step 5). */
 export const DISPATCHED_TTL_SECONDS = 24 * 60 * 60;
@@ -211,25 +213,31 @@ export class Engine {
    * must not be acknowledged (its source delivers it again).
    */
   async process(delivery: Delivery, options: ProcessOptions = {}): Promise<ProcessOutcome> {
+    // Without an OpenTelemetry SDK, undefined: no span, no hashing, no attributes.
+    const traced = tracingEnabled() ? new ProcessTrace(delivery) : undefined;
     if (delivery.receiveCount > this.maxReceiveCount) {
       const key = errorKey(delivery);
       const last = this.#lastErrors.get(key);
       this.#lastErrors.delete(key);
-      return {
+      const poison = {
         kind: "poison",
         reason: `delivered ${delivery.receiveCount} times without being handled (max_receive_count ${this.maxReceiveCount}); last error: ${last ?? "not seen by this process"}`,
-      };
+      } as const;
+      traced?.end(poison);
+      return poison;
     }
     try {
-      const outcome = await this.#process(delivery, options);
+      const outcome = await this.#process(delivery, options, traced);
       // Most of the time nothing is remembered: skip building the key.
       if (this.#lastErrors.size > 0) this.#lastErrors.delete(errorKey(delivery));
+      traced?.end(outcome);
       return outcome;
     } catch (error) {
       const key = errorKey(delivery);
       this.#lastErrors.delete(key); // re-insert as the newest
       this.#lastErrors.set(key, (error as Error).message ?? String(error));
       if (this.#lastErrors.size > REMEMBERED_ERRORS) this.#lastErrors.delete(this.#lastErrors.keys().next().value as string);
+      traced?.reject(error);
       throw error;
     }
   }
@@ -246,7 +254,7 @@ export class Engine {
   }
 
   /** Not async: the processing's own promise is returned as it is, without wrapping it in another. */
-  #process(delivery: Delivery, options: ProcessOptions): ProcessOutcome | Promise<ProcessOutcome> {
+  #process(delivery: Delivery, options: ProcessOptions, traced: ProcessTrace | undefined): ProcessOutcome | Promise<ProcessOutcome> {
     let message: WireMessage;
     try {
       message = this.decode(delivery.body);
@@ -254,10 +262,13 @@ export class Engine {
       if (error instanceof MalformedMessageError) return { kind: "malformed", reason: error.message };
       throw error;
     }
+    // A span the sampler dropped is not handed on: no action spans, events or attributes for it.
+    const span = traced?.start(message);
+    const recording = span?.isRecording() === true ? span : undefined;
     const system = message.system_context;
     const machine = this.catalog.immediate(system.machine_name, system.machine_version);
-    if (machine !== undefined) return new Processing(this, machine, delivery, message, options).run();
-    return this.#processOtherVersion(delivery, message, options);
+    if (machine !== undefined) return new Processing(this, machine, delivery, message, options, recording).run();
+    return this.#processOtherVersion(delivery, message, options, recording);
   }
 
   /**
@@ -266,7 +277,7 @@ export class Engine {
    * action (retried, then the instance fails with why); a machine no one registered goes to the
    * dead letters, and its instance is marked failed.
    */
-  async #processOtherVersion(delivery: Delivery, message: WireMessage, options: ProcessOptions): Promise<ProcessOutcome> {
+  async #processOtherVersion(delivery: Delivery, message: WireMessage, options: ProcessOptions, span: Span | undefined): Promise<ProcessOutcome> {
     let resolved: ResolvedMessage;
     try {
       resolved = await this.catalog.resolve(message);
@@ -276,14 +287,15 @@ export class Engine {
         return { kind: "malformed", reason: error.message };
       }
       const unrunnable = unrunnableMachine(message, error);
-      return new Processing(this, unrunnable, delivery, message, { ...options, claimed: undefined }).run();
+      return new Processing(this, unrunnable, delivery, message, { ...options, claimed: undefined }, span).run();
     }
     const { machine, movedFrom } = resolved;
-    if (movedFrom === undefined) return new Processing(this, machine, delivery, message, options).run();
+    if (movedFrom === undefined) return new Processing(this, machine, delivery, message, options, span).run();
     const moving = resolved.message.system_context;
     if (moving.current_event === TIMER_EVENT && timerOf(machine, moving.current_state) === undefined) {
       // The timer of a state the new version does not time out in: it no longer fires.
       this.logger.info(`timer dropped: state "${moving.current_state}" of version ${machine.version} has no after: transition`, { machine: machine.name, correlation_id: moving.correlation_id });
+      span?.addEvent(EVENT.duplicate, { [ATTR.duplicateWhy]: `timer dropped: version ${machine.version} has no timer in state "${moving.current_state}"` });
       return { kind: "duplicate", correlationId: moving.correlation_id };
     }
     // Retries start from the moved message: the delivery carries it from here on.
@@ -297,7 +309,8 @@ export class Engine {
     });
     const entry = { ...journalEntry(this.clock, resolved.message, delivery.role, delivery.side, { origin: "migrate" }), version: system.machine_version, migrated_from: movedFrom };
     await writeJournal(this, (journal) => journal.appendMessage(system.correlation_id, entry));
-    return new Processing(this, machine, moved, resolved.message, { ...options, claimed: undefined }).run();
+    if (span !== undefined && system.machine_version !== undefined) span.setAttribute(ATTR.version, system.machine_version);
+    return new Processing(this, machine, moved, resolved.message, { ...options, claimed: undefined }, span).run();
   }
 
   /** The instance of a message whose machine no one registered: failed, with why. */
@@ -403,9 +416,12 @@ class Processing {
   #committed: TransitionCommitted | undefined;
   /** See {@link ProcessOptions.claimNextSeconds}. */
   readonly #claimNextSeconds: number | undefined;
+  /** The processing's span, if it records; undefined without an OpenTelemetry SDK (see tracing.ts). */
+  readonly #span: Span | undefined;
 
-  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, options: ProcessOptions) {
+  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, options: ProcessOptions, span: Span | undefined) {
     this.#engine = engine;
+    this.#span = span;
     this.#machine = machine;
     this.#delivery = delivery;
     this.#original = message;
@@ -435,10 +451,12 @@ class Processing {
     if (lease === "system-error") {
       this.#errors.record("cache");
       this.#system.lease_primary = !this.#system.lease_primary;
+      this.#span?.addEvent(EVENT.failover, { [ATTR.failoverRole]: "cache", [ATTR.failoverTo]: this.#system.lease_primary ? "primary" : "secondary" });
       lease = await this.#acquireLease(steps, retries, leaseTimeout);
     }
     const fenceToken = lease !== "system-error" && lease.acquired ? lease.fenceToken : undefined;
     this.#fenceToken = fenceToken;
+    if (fenceToken !== undefined) this.#span?.setAttribute(ATTR.fenceToken, fenceToken);
     // A redelivery, or a lease that just moved caches, may leave another copy of this step's next
     // message carrying a lower token: lift the other cache's counter too, so that copy cannot get a
     // token below this one there.
@@ -614,6 +632,7 @@ class Processing {
     this.#engine.logger.info("aborted while the actions ran: their outcome is discarded", this.#logFields());
     this.#abort = now.abort;
     this.#abortedHere = true;
+    this.#span?.addEvent(EVENT.abort, { [ATTR.abortReason]: now.abort.reason ?? "", [ATTR.abortWhileActionsRan]: true });
     return this.#unlessAbandoned(() => this.#runTransitions(fenceToken, this.#abortPlan()));
   }
 
@@ -702,6 +721,7 @@ class Processing {
 
   async #dropDuplicate(why: string): Promise<"duplicate"> {
     this.#errors.record("duplicate");
+    this.#span?.addEvent(EVENT.duplicate, { [ATTR.duplicateWhy]: why });
     this.#engine.logger.info(why, this.#logFields());
     await this.#stopRetries();
     return "duplicate";
@@ -763,6 +783,7 @@ class Processing {
       }
       if (parked) {
         this.#engine.logger.info("instance paused: message parked until resume", this.#logFields());
+        this.#span?.addEvent(EVENT.paused);
         await this.#stopRetries();
         return "paused";
       }
@@ -771,6 +792,7 @@ class Processing {
     if (control.abort !== undefined) {
       this.#abort = control.abort;
       this.#abortedHere = abortPending;
+      if (abortPending) this.#span?.addEvent(EVENT.abort, { [ATTR.abortReason]: control.abort.reason ?? "" });
     }
     return undefined;
   }
@@ -907,12 +929,18 @@ class Processing {
       let result: unknown;
       for (const planned of plan.actions) {
         const context = this.#actionContext(data, planned.state, event);
+        const span = this.#span === undefined ? undefined : startActionSpan(this.#span, planned, event);
         let returned: unknown;
         try {
-          returned = await planned.action.execute(context, obj);
+          returned = await (span === undefined ? planned.action.execute(context, obj) : withSpan(span, () => planned.action.execute(context, obj)));
         } catch (error) {
+          if (span !== undefined) {
+            recordError(span, error);
+            span.end();
+          }
           throw new ActionThrew(planned, event, error);
         }
+        span?.end();
         if (planned.phase === "do") result = returned;
       }
       state = plan.transition.target;
@@ -1005,6 +1033,7 @@ class Processing {
           ? `action failed fatally: ${what}`
           : `gave up after ${system.max_retries} retries${what === undefined ? " (lease unavailable)" : `: ${what}`}`;
       this.#engine.logger.error(`instance failed: ${reason}`, this.#logFields());
+      if (this.#span !== undefined) failSpan(this.#span, error, reason);
       await this.#journal((journal) =>
         journal.updateInstance(this.#correlationId, {
           machineName: this.#machine.name,
@@ -1019,6 +1048,7 @@ class Processing {
     }
     this.#errors.record("retry");
     const delay = Math.max(minDelaySeconds, retryBackoffSeconds(system.retries, this.#engine.random));
+    this.#span?.addEvent(EVENT.retry, { [ATTR.retries]: system.retries, [ATTR.retryDelay]: delay });
     await this.#send(retry, delay, ["retry", "stream"], "retry");
     return "retrying";
   }
@@ -1069,6 +1099,9 @@ class Processing {
     }
     if (sent === undefined) {
       throw new SystemError(`could not send ${message.system_context.correlation_id} step ${message.system_context.steps}: every stream and retry backend failed`);
+    }
+    if (this.#span !== undefined && (sent.role !== first || sent.side !== "primary")) {
+      this.#span.addEvent(EVENT.failover, { [ATTR.failoverRole]: sent.role, [ATTR.failoverTo]: sent.side });
     }
     const due = origin === "timer" ? this.#engine.clock.now() + delaySeconds * 1000 : undefined;
     await journalMessage(this.#engine, message, sent.role, sent.side, { origin, due });

@@ -1,0 +1,96 @@
+/** `switchyard worker --metrics-port`: a real worker process, scraped over HTTP as Prometheus does. */
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Switchyard } from "../../src/client/switchyard.js";
+import { silentLogger } from "../../src/logger.js";
+import { type CliResult, finished, runCli, spawnCli } from "../support/cli.js";
+import { PROTOCOL_FSM } from "../support/protocol-harness.js";
+import { waitFor } from "../support/servers.js";
+
+/** The value of one sample line (`name{labels} value`) of a scrape, or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("worker metrics", () => {
+  let dir: string;
+  let sy: Switchyard;
+  let settingsFile: string;
+  let worker: ChildProcess | undefined;
+  let workerDone: Promise<CliResult> | undefined;
+  let stderr: string;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "switchyard-metrics-"));
+    settingsFile = path.join(dir, "settings.yaml");
+    writeFileSync(settingsFile, `stream: sqlite:${dir}/w.db\nretry: sqlite:${dir}/w.db\ncache: sqlite:${dir}/w.db\n`);
+    sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: settingsFile, logger: silentLogger, cwd: dir });
+    stderr = "";
+  });
+  afterEach(async () => {
+    worker?.kill("SIGKILL");
+    await workerDone;
+    worker = undefined;
+    workerDone = undefined;
+    await sy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Start a CLI worker with `--metrics-port 0`; resolves with the URL it printed. */
+  async function startWorker(): Promise<string> {
+    worker = spawnCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--metrics-port", "0"], { cwd: dir });
+    workerDone = finished(worker, 120_000);
+    worker.stderr?.on("data", (chunk) => (stderr += chunk));
+    await waitFor(() => /metrics on (http:\S+)/.test(stderr), 30_000);
+    return (/metrics on (http:\S+)/.exec(stderr) as RegExpExecArray)[1] as string;
+  }
+
+  it("counts transitions by outcome, the engine's error counters, processing time and pending messages", async () => {
+    await sy.start("simple", { context: {} });
+    await sy.start("simple", { context: {} });
+    // Its step 1 fails once: a retry, then it completes.
+    await sy.start("simple", { context: { fail: ["1:0"] } });
+    // Each instance: steps 0 and 1 dispatched, step 2 completed; plus the failed attempt of step 1
+    // (retrying) and the one retry error the engine emits for it, under that message's state and event.
+    const url = await startWorker();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+
+    let text = "";
+    const deadline = Date.now() + 60_000;
+    while (sample(text, 'switchyard_transitions_total{machine="simple",outcome="completed"}') !== 3 && Date.now() < deadline) {
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+      text = await response.text();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(sample(text, 'switchyard_transitions_total{machine="simple",outcome="completed"}'), stderr).toBe(3);
+    expect(sample(text, 'switchyard_transitions_total{machine="simple",outcome="dispatched"}')).toBe(6);
+    expect(sample(text, 'switchyard_transitions_total{machine="simple",outcome="retrying"}')).toBe(1);
+    expect(sample(text, 'switchyard_errors_total{machine="simple",state="start",event="go",counter="retry"}')).toBe(1);
+    expect(text.match(/^switchyard_errors_total\{.*$/gm)).toHaveLength(1);
+    expect(sample(text, 'switchyard_processing_seconds_count{machine="simple"}')).toBe(10);
+    expect(sample(text, "switchyard_in_flight")).toBe(0);
+    expect(sample(text, 'switchyard_pending_messages{source="stream.primary"}')).toBe(0);
+    expect(sample(text, 'switchyard_pending_messages{source="retry.primary"}')).toBe(0);
+    expect(sample(text, "switchyard_lease_wait_seconds_total")).toBeGreaterThanOrEqual(0);
+    // prom-client's default process metrics, on the worker's own registry.
+    expect(sample(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+
+    const other = await fetch(new URL("/other", url));
+    expect(other.status).toBe(404);
+    await other.text();
+  });
+
+  it("a metrics port in use is one line naming the port and the remedy", async () => {
+    const url = await startWorker();
+    const port = new URL(url).port;
+    const second = await runCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--metrics-port", port], { cwd: dir });
+    expect(second.code).not.toBe(0);
+    expect(second.stderr.trim()).toBe(`switchyard: cannot serve metrics on 127.0.0.1:${port}: the port is in use; choose another port (0 picks a free one)`);
+  });
+});

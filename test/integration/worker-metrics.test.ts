@@ -90,7 +90,7 @@ describe("worker metrics", () => {
     const url = await startWorker();
     const port = new URL(url).port;
     const second = await runCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--metrics-port", port], { cwd: dir });
-    expect(second.code).not.toBe(0);
+    expect(second.code).toBe(1);
     expect(second.stderr.trim()).toBe(`switchyard: cannot serve metrics on 127.0.0.1:${port}: the port is in use; choose another port (0 picks a free one)`);
   });
 });

@@ -35,7 +35,7 @@ export function workerCommand(program: Command): void {
     )
     .option("-q, --quiet", "no progress output")
     .option("--metrics-port <port>", "serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port)", portNumber("--metrics-port"))
-    .option("--metrics-host <host>", "the address the metrics endpoint binds to (metrics carry no payloads)", "127.0.0.1")
+    .option("--metrics-host <host>", "address the metrics endpoint binds to; metrics carry no payloads", "127.0.0.1")
     .action(async (flags: WorkerFlags) => {
       const terminal = new Terminal();
       const stats = await withSwitchyard(

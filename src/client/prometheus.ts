@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of a worker: what it processed, how long each message took, what the engine
- * counted as errors (SPEC §3 step 8), what is in flight and what waits in each source, served as
+ * counted as errors (SPEC §3 step 8), what is in flight, what waits in each source and for how long, served as
  * text on `GET /metrics`.
  *
  * Nothing here is on the engine's path: the error counters are read from the metrics role through
@@ -26,7 +26,7 @@ export interface WorkerMetricsOptions {
   readonly registry?: Registry | undefined;
   /** Also collect prom-client's default process metrics (CPU, memory, event loop lag) there (default true). */
   readonly defaultMetrics?: boolean | undefined;
-  /** How long a scrape waits for each source's count of pending messages, in ms (default 2000). */
+  /** How long a scrape waits for each source's pending count and queue lag, in ms (default 2000). */
   readonly sampleTimeoutMs?: number | undefined;
 }
 
@@ -47,6 +47,7 @@ const PROCESSING_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
  * | `switchyard_processing_seconds` | histogram | machine |
  * | `switchyard_in_flight` | gauge | |
  * | `switchyard_pending_messages` | gauge | source |
+ * | `switchyard_queue_lag_seconds` | gauge | source |
  * | `switchyard_lease_wait_seconds_total` | counter | |
  *
  * @example
@@ -118,8 +119,23 @@ export class WorkerMetrics implements WorkerObserver {
         pending.reset();
         await Promise.all(
           [...sources].map(async (source) => {
-            const count = await countPending(source, timeoutMs);
+            const count = await sampleOf(source.pending?.bind(source), timeoutMs);
             if (count !== undefined) pending.set({ source: `${source.role}.${source.side}` }, count);
+          }),
+        );
+      },
+    });
+    const lag: Gauge<"source"> = new prom.Gauge({
+      name: "switchyard_queue_lag_seconds",
+      help: "How long the oldest due message of each source has been due (0 when none is), sampled at each scrape; sources that cannot tell are left out",
+      labelNames: ["source"] as const,
+      registers,
+      async collect() {
+        lag.reset();
+        await Promise.all(
+          [...sources].map(async (source) => {
+            const ms = await sampleOf(source.oldestDueAgeMs?.bind(source), timeoutMs);
+            if (ms !== undefined) lag.set({ source: `${source.role}.${source.side}` }, ms / 1000);
           }),
         );
       },
@@ -226,15 +242,15 @@ export class WorkerMetrics implements WorkerObserver {
 const MACHINE_KEY = '"machine_name":"';
 const QUOTE = 0x22;
 
-/** A source's pending count, or undefined when it cannot count, fails, or takes longer than `timeoutMs`. */
-async function countPending(source: MessageSource, timeoutMs: number): Promise<number | undefined> {
-  if (source.pending === undefined) return undefined;
+/** What `read` answers, or undefined when there is no `read`, it fails, or it takes longer than `timeoutMs`. */
+async function sampleOf(read: (() => Promise<number>) | undefined, timeoutMs: number): Promise<number | undefined> {
+  if (read === undefined) return undefined;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
   try {
-    return await Promise.race([source.pending().catch(() => undefined), expired]);
+    return await Promise.race([read().catch(() => undefined), expired]);
   } finally {
     clearTimeout(timer);
   }

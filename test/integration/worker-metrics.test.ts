@@ -77,6 +77,8 @@ describe("worker metrics", () => {
     expect(sample(text, "switchyard_in_flight")).toBe(0);
     expect(sample(text, 'switchyard_pending_messages{source="stream.primary"}')).toBe(0);
     expect(sample(text, 'switchyard_pending_messages{source="retry.primary"}')).toBe(0);
+    expect(sample(text, 'switchyard_queue_lag_seconds{source="stream.primary"}')).toBe(0);
+    expect(sample(text, 'switchyard_queue_lag_seconds{source="retry.primary"}')).toBe(0);
     expect(sample(text, "switchyard_lease_wait_seconds_total")).toBeGreaterThanOrEqual(0);
     // prom-client's default process metrics, on the worker's own registry.
     expect(sample(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
@@ -84,6 +86,29 @@ describe("worker metrics", () => {
     const other = await fetch(new URL("/other", url));
     expect(other.status).toBe(404);
     await other.text();
+  });
+
+  it("queue lag: the age of the oldest due message of a SQLite source, on the source's clock; claimed and delayed ones are not due", async () => {
+    let now = 1_000_000;
+    const clock = { now: () => now, sleep: async () => {} };
+    const timed = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: Switchyard.settings({ stream: `sqlite:${dir}/lag.db` }, dir), logger: silentLogger, clock, cwd: dir });
+    try {
+      const stream = timed.sources.find((source) => source.role === "stream" && source.side === "primary");
+      const retry = timed.sources.find((source) => source.role === "retry" && source.side === "primary");
+      expect(await stream?.oldestDueAgeMs?.()).toBe(0);
+      await timed.start("simple", { context: {} });
+      now += 1_500;
+      await timed.start("simple", { context: {} });
+      now += 5_000;
+      expect(await stream?.oldestDueAgeMs?.()).toBe(6_500);
+      // A claimed message is not due: the other one is now the oldest.
+      const [first] = (await stream?.receive({ max: 1, visibilityTimeoutSeconds: 30 })) ?? [];
+      expect(first).toBeDefined();
+      expect(await stream?.oldestDueAgeMs?.()).toBe(5_000);
+      expect(await retry?.oldestDueAgeMs?.()).toBe(0);
+    } finally {
+      await timed.close();
+    }
   });
 
   it("a metrics port in use is one line naming the port and the remedy", async () => {

@@ -3,12 +3,12 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { type CliResult, finished, runCli, spawnCli } from "../support/cli.js";
 import { PROTOCOL_FSM } from "../support/protocol-harness.js";
-import { waitFor } from "../support/servers.js";
+import { POSTGRES_URL, dropSchemas, nameFor, needs, uniqueName, waitFor } from "../support/servers.js";
 
 /** The value of one sample line (`name{labels} value`) of a scrape, or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -88,10 +88,34 @@ describe("worker metrics", () => {
     await other.text();
   });
 
-  it("queue lag: the age of the oldest due message of a SQLite source, on the source's clock; claimed and delayed ones are not due", async () => {
+  it("a metrics port in use is one line naming the port and the remedy", async () => {
+    const url = await startWorker();
+    const port = new URL(url).port;
+    const second = await runCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--metrics-port", port], { cwd: dir });
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(`switchyard: cannot serve metrics on 127.0.0.1:${port}: the port is in use; choose another port (0 picks a free one)`);
+  });
+});
+
+const RUN = uniqueName("sy_metrics");
+
+describe.each([
+  ["sqlite", (dir: string) => `sqlite:${dir}/lag.db`],
+  ["postgres", (dir: string) => `${POSTGRES_URL}?schema=${nameFor(RUN, dir, "lag")}`],
+])("queue lag on %s", needs("postgres"), (_name, storeFor) => {
+  let dir: string;
+  let store: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "switchyard-lag-"));
+    store = storeFor(dir);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => dropSchemas(RUN));
+
+  it("is the age of the oldest due message of a source, on the source's clock; a claimed one is not due", async () => {
     let now = 1_000_000;
     const clock = { now: () => now, sleep: async () => {} };
-    const timed = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: Switchyard.settings({ stream: `sqlite:${dir}/lag.db` }, dir), logger: silentLogger, clock, cwd: dir });
+    const timed = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: Switchyard.settings({ stream: store, retry: store, cache: store }, dir), logger: silentLogger, clock, cwd: dir });
     try {
       const stream = timed.sources.find((source) => source.role === "stream" && source.side === "primary");
       const retry = timed.sources.find((source) => source.role === "retry" && source.side === "primary");
@@ -109,13 +133,5 @@ describe("worker metrics", () => {
     } finally {
       await timed.close();
     }
-  });
-
-  it("a metrics port in use is one line naming the port and the remedy", async () => {
-    const url = await startWorker();
-    const port = new URL(url).port;
-    const second = await runCli(["worker", "-d", PROTOCOL_FSM, "--settings", settingsFile, "--metrics-port", port], { cwd: dir });
-    expect(second.code).toBe(1);
-    expect(second.stderr.trim()).toBe(`switchyard: cannot serve metrics on 127.0.0.1:${port}: the port is in use; choose another port (0 picks a free one)`);
   });
 });

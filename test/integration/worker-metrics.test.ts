@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WorkerMetrics } from "../../src/client/prometheus.js";
 import { Switchyard } from "../../src/client/switchyard.js";
 import { silentLogger } from "../../src/logger.js";
 import { type CliResult, finished, runCli, spawnCli } from "../support/cli.js";
@@ -86,6 +87,28 @@ describe("worker metrics", () => {
     const other = await fetch(new URL("/other", url));
     expect(other.status).toBe(404);
     await other.text();
+  });
+
+  it("counts the lease hand-over wait and the cache error of a lease still held (a worker in code)", async () => {
+    // Sleeps take no time: the hand-over waits its fixed schedule (2 + 4 + … + 512 ms) at once.
+    const clock = { now: () => Date.now(), sleep: async () => {} };
+    const held = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: Switchyard.settings({ stream: `sqlite:${dir}/held.db` }, dir), logger: silentLogger, clock, cwd: dir });
+    try {
+      const { correlationId } = await held.start("simple", { context: {} });
+      // Another processing of the instance holds its lease for a minute.
+      expect((await held.roles.cache.primary.acquireLease(correlationId, 0, 5, 60)).acquired).toBe(true);
+      const metrics = await WorkerMetrics.create({ defaultMetrics: false });
+      const worker = held.worker({ metrics, stopWhenIdle: async () => worker.stats.processed >= 1 });
+      await worker.run();
+      const text = await metrics.registry.metrics();
+      expect(sample(text, "switchyard_lease_wait_seconds_total")).toBe(1.022);
+      expect(sample(text, 'switchyard_transitions_total{machine="simple",outcome="retrying"}')).toBe(1);
+      expect(sample(text, 'switchyard_errors_total{machine="simple",state="pseudo_init",event="pseudo_init",counter="cache"}')).toBe(1);
+      expect(sample(text, 'switchyard_processing_seconds_count{machine="simple"}')).toBe(1);
+      expect(text).not.toMatch(/^process_/m);
+    } finally {
+      await held.close();
+    }
   });
 
   it("a metrics port in use is one line naming the port and the remedy", async () => {

@@ -4,7 +4,7 @@
  * The public API: open a {@link Switchyard} over definitions and settings, write actions against
  * {@link ActionContext} and {@link ActionObj}, and throw the errors exported here on purpose.
  */
-export { Switchyard, type OpenOptions, type RunResult } from "./client/switchyard.js";
+export { Switchyard, type OpenOptions, type RunResult, type SwitchyardWorkerOptions } from "./client/switchyard.js";
 export type { StartItemResult, StartOptions, Started } from "./client/start.js";
 export { DEFAULT_PAGE_SIZE, type ListPage, type ListPageOptions, listCursor, parseListCursor } from "./client/list-page.js";
 export {
@@ -51,6 +51,7 @@ export {
   type StalledOptions,
 } from "./client/control.js";
 export { REDRIVE_ALL_LIMIT, type DeadLetterRedriveOptions, type DeadLetterRedriveResult } from "./client/dead-letters.js";
-export { Worker, type WorkerOptions, type WorkerStats } from "./client/worker.js";
+export { Worker, type WorkerObserver, type WorkerOptions, type WorkerStats } from "./client/worker.js";
+export { type MetricsServer, type MetricsServerOptions, WorkerMetrics, type WorkerMetricsOptions, serveMetrics } from "./client/prometheus.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
 export { type ProvisionReport, provisionAll } from "./settings/provision.js";

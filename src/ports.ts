@@ -422,6 +422,12 @@ export interface MessageSource {
    */
   pending?(correlationId?: string): Promise<number>;
   /**
+   * How long the oldest message that is due here (not delayed, not claimed) has been due, in ms; 0
+   * when none is. A worker's queue lag, read when its metrics are scraped, never per message.
+   * Optional: sources that cannot tell with one indexed read (sqlite and postgres can) leave it out.
+   */
+  oldestDueAgeMs?(): Promise<number>;
+  /**
    * Subscribe to "new messages may be due" signals (PostgreSQL LISTEN/NOTIFY), so an idle worker
    * polls at once instead of after its pause. Returns the unsubscribe function. Optional: sources
    * without it are polled on the worker's schedule.

@@ -23,6 +23,7 @@ import { type Logger, createLogger } from "../logger.js";
 import type { Activity, ActivityFilter, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
+import type { WorkerMetrics } from "./prometheus.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
 import { type EventSent, type SendEventOptions, requireJournal, sendEvent } from "./send-event.js";
@@ -70,6 +71,12 @@ export interface OpenOptions {
   readonly logger?: Logger | undefined;
   /** Working directory for default files (default `process.cwd()`). */
   readonly cwd?: string | undefined;
+}
+
+/** Options of {@link Switchyard.worker}. */
+export interface SwitchyardWorkerOptions extends WorkerOptions {
+  /** Count the worker's messages, errors and waits in these Prometheus metrics (its own observer is then unused). */
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 /** The result of driving one instance to its end (`switchyard run`). */
@@ -293,12 +300,22 @@ export class Switchyard {
     return requireJournal(this.#starter(), "the machine pauses are kept in it").pauses();
   }
 
-  /** A worker over every configured stream and retry source. */
-  worker(options: WorkerOptions = {}): Worker {
-    return new Worker(this.engine, this.sources, {
+  /**
+   * A worker over every configured stream and retry source. With `metrics`, it counts what it
+   * processes there (see {@link WorkerMetrics}); without, it costs nothing extra.
+   */
+  worker(options: SwitchyardWorkerOptions = {}): Worker {
+    const { metrics, ...rest } = options;
+    if (metrics === undefined) {
+      return new Worker(this.engine, this.sources, { visibilityTimeoutSeconds: this.settings.visibilityTimeoutSeconds, ...rest });
+    }
+    const worker = new Worker(metrics.meter(this.engine), this.sources, {
       visibilityTimeoutSeconds: this.settings.visibilityTimeoutSeconds,
-      ...options,
+      ...rest,
+      observer: metrics,
     });
+    metrics.watch(worker, this.sources);
+    return worker;
   }
 
   /** Status of an instance; throws a UsageError for an unknown id. */

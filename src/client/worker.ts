@@ -46,6 +46,20 @@ export interface WorkerOptions {
    * left for redelivery. For instrumentation; it must not throw.
    */
   readonly onSettled?: ((delivery: Delivery, outcome: ProcessOutcome) => void) | undefined;
+  /** Told how long each message took (its Prometheus metrics, see {@link WorkerObserver}). */
+  readonly observer?: WorkerObserver | undefined;
+}
+
+/**
+ * What a worker reports of each message beside its stats, for instrumentation that needs the time
+ * a message took (`WorkerMetrics`). Called on the hot path: it must be cheap and must not throw.
+ */
+export interface WorkerObserver {
+  /**
+   * The worker is done with a message: the messages {@link WorkerOptions.onSettled} sees, and those
+   * handed back `abandoned`; `seconds` from its receipt (or its claim as an instance's next step).
+   */
+  settled(delivery: Delivery, outcome: ProcessOutcome, seconds: number): void;
 }
 
 /** Running totals of a worker. */
@@ -83,8 +97,11 @@ export class Worker {
    */
   readonly #streamPrimary: MessageSource | undefined;
   readonly #inFlight = new Set<Promise<void>>();
-  /** In-flight deliveries: their source, and when their claim was last taken or extended (ms, monotonic). */
-  readonly #claims = new Map<Delivery, { source: MessageSource; since: number }>();
+  /**
+   * In-flight deliveries: their source, when they were received and when their claim was last taken
+   * or extended (ms, monotonic).
+   */
+  readonly #claims = new Map<Delivery, { source: MessageSource; received: number; since: number }>();
   /**
    * Abandons every in-flight processing at once at the shutdown timeout; one for the worker, as a
    * controller per message cost several microseconds each. None without a shutdown timeout: the
@@ -252,7 +269,8 @@ export class Worker {
 
   #start(source: MessageSource, delivery: Delivery, claimed?: ClaimedNext): void {
     this.stats.received++;
-    this.#claims.set(delivery, { source, since: performance.now() });
+    const now = performance.now();
+    this.#claims.set(delivery, { source, received: now, since: now });
     // A message claimed for a worker that is stopping is handed back at once: its processing
     // gives up before the actions (its lease is released) and the message is released.
     const signal = claimed !== undefined && this.#stopping ? AbortSignal.abort() : this.#abandon?.signal;
@@ -288,6 +306,7 @@ export class Worker {
       });
       this.stats.unfinished++;
       this.stats.abandoned++;
+      this.#observe(delivery, outcome);
       return;
     }
     try {
@@ -299,6 +318,7 @@ export class Worker {
         await source.ack(delivery);
       }
       this.#options.onSettled?.(delivery, outcome);
+      this.#observe(delivery, outcome);
     } catch (error) {
       this.#logger.error(`cannot acknowledge message ${delivery.id} on ${source.uri}: ${(error as Error).message}`);
     }
@@ -306,6 +326,13 @@ export class Worker {
     this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
     // The instance's next step, claimed for this worker: it takes this message's place at once.
     if (!("reason" in outcome) && outcome.next !== undefined && this.#streamPrimary !== undefined) this.#start(this.#streamPrimary, outcome.next.delivery, outcome.next);
+  }
+
+  /** Tell the observer, if any, how long the message took (its claim is still in #claims). */
+  #observe(delivery: Delivery, outcome: ProcessOutcome): void {
+    const observer = this.#options.observer;
+    const claim = observer === undefined ? undefined : this.#claims.get(delivery);
+    if (claim !== undefined) observer?.settled(delivery, outcome, (performance.now() - claim.received) / 1000);
   }
 }
 

@@ -41,6 +41,8 @@ interface Statements<Row> {
   readonly deadLetter: SqlStatement;
   readonly count: SqlStatement<{ n: number }>;
   readonly countInstance: SqlStatement<{ n: number }>;
+  /** The earliest due time at or before `$1` (now): a seek on the table's due-time index. */
+  readonly oldestDue: SqlStatement<{ t: number | string | null }>;
 }
 
 /** Receive, ack, release, extend, dead-letter and pending over one claim-queue table. */
@@ -86,6 +88,7 @@ export abstract class SqlClaimQueue<Row, Handle extends { readonly token: string
       ),
       count: sql.prepare(`SELECT count(*) AS n FROM ${table}`),
       countInstance: sql.prepare(`SELECT count(*) AS n FROM ${table} WHERE correlation_id = $1`),
+      oldestDue: sql.prepare(`SELECT min(${time}) AS t FROM ${table} WHERE ${time} <= $1`),
     };
   }
 
@@ -138,6 +141,17 @@ export abstract class SqlClaimQueue<Row, Handle extends { readonly token: string
     return correlationId === undefined
       ? this.sql.read(operation, this.#statements.count, [], count)
       : this.sql.read(operation, this.#statements.countInstance, [correlationId], count);
+  }
+
+  /**
+   * How long the oldest due message has waited, in ms (0 when none is due). Claimed messages are
+   * not due: a claim moves the due time to its expiry, so one whose claim lapsed counts from then.
+   */
+  oldestDueAgeMs(): Promise<number> {
+    const now = this.clock.now();
+    // PostgreSQL returns a bigint as a string.
+    const age = ([row]: { t: number | string | null }[]) => (row?.t === null || row?.t === undefined ? 0 : Math.max(0, now - Number(row.t)));
+    return this.sql.read(`${this.role} oldest due`, this.#statements.oldestDue, [this.sql.dialect.millis(now)], age);
   }
 
   /** The key values and claim token of a delivery's handle. */

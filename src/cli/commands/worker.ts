@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import { type MetricsServer, WorkerMetrics, serveMetrics } from "../../client/prometheus.js";
 import type { Switchyard } from "../../client/switchyard.js";
 import type { Worker, WorkerStats } from "../../client/worker.js";
 import { timerOf } from "../../core/transitions.js";
+import { UsageError } from "../../errors.js";
 import { definitionsOption, examples, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 import { Terminal } from "../terminal.js";
 
@@ -12,6 +14,8 @@ interface WorkerFlags {
   untilIdle?: boolean;
   shutdownTimeout: number;
   quiet?: boolean;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** `switchyard worker`: process the stream and due retries until stopped. */
@@ -30,15 +34,22 @@ export function workerCommand(program: Command): void {
       30,
     )
     .option("-q, --quiet", "no progress output")
+    .option("--metrics-port <port>", "serve Prometheus metrics on http://HOST:PORT/metrics (0 picks a free port)", portNumber("--metrics-port"))
+    .option("--metrics-host <host>", "address the metrics endpoint binds to; metrics carry no payloads", "127.0.0.1")
     .action(async (flags: WorkerFlags) => {
       const terminal = new Terminal();
       const stats = await withSwitchyard(
         flags,
         async (sy) => {
+          const metrics = flags.metricsPort === undefined ? undefined : await WorkerMetrics.create();
+          const server: MetricsServer | undefined =
+            metrics === undefined ? undefined : await serveMetrics(metrics.registry, { port: flags.metricsPort as number, host: flags.metricsHost });
+          if (server !== undefined) terminal.line(`metrics on ${server.url}`);
           const worker = sy.worker({
             concurrency: flags.concurrency,
             shutdownTimeoutSeconds: flags.shutdownTimeout,
             stopWhenIdle: flags.untilIdle ? () => idle(sy) : undefined,
+            metrics,
           });
           const stopSignals = handleSignals(worker, flags.shutdownTimeout, terminal);
           const progress = flags.quiet ? undefined : startProgress(worker.stats, terminal);
@@ -52,6 +63,7 @@ export function workerCommand(program: Command): void {
           } finally {
             release?.();
             stopSignals();
+            await server?.close();
           }
         },
         { logger: terminal.logger() },
@@ -61,7 +73,21 @@ export function workerCommand(program: Command): void {
       // the backends are closed, so leave now.
       if (stats.abandoned > 0) process.exit(0);
     });
-  examples(command, ["worker -d fsm.yaml", "worker -d fsm.yaml -s prod.settings.yaml --concurrency 64 --shutdown-timeout 60", "worker -d fsm.yaml --until-idle -q"]);
+  examples(command, [
+    "worker -d fsm.yaml",
+    "worker -d fsm.yaml -s prod.settings.yaml --concurrency 64 --shutdown-timeout 60",
+    "worker -d fsm.yaml --until-idle -q",
+    "worker -d fsm.yaml --metrics-port 9464 --metrics-host 0.0.0.0",
+  ]);
+}
+
+/** Parse a TCP port (0 to 65535; 0 picks a free one). */
+function portNumber(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new UsageError(`${name} must be a port number from 0 to 65535, got "${text}"`);
+    return value;
+  };
 }
 
 /**

@@ -110,36 +110,31 @@ export class WorkerMetrics implements WorkerObserver {
     });
     const sources = this.#sources;
     const timeoutMs = options.sampleTimeoutMs ?? 2_000;
-    const pending: Gauge<"source"> = new prom.Gauge({
-      name: "switchyard_pending_messages",
-      help: "Messages waiting in each source (delayed and claimed ones included), sampled at each scrape",
-      labelNames: ["source"] as const,
-      registers,
-      async collect() {
-        pending.reset();
-        await Promise.all(
-          [...sources].map(async (source) => {
-            const count = await sampleOf(source.pending?.bind(source), timeoutMs);
-            if (count !== undefined) pending.set({ source: `${source.role}.${source.side}` }, count);
-          }),
-        );
-      },
-    });
-    const lag: Gauge<"source"> = new prom.Gauge({
-      name: "switchyard_queue_lag_seconds",
-      help: "How long the oldest due message of each source has been due (0 when none is), sampled at each scrape; sources that cannot tell are left out",
-      labelNames: ["source"] as const,
-      registers,
-      async collect() {
-        lag.reset();
-        await Promise.all(
-          [...sources].map(async (source) => {
-            const ms = await sampleOf(source.oldestDueAgeMs?.bind(source), timeoutMs);
-            if (ms !== undefined) lag.set({ source: `${source.role}.${source.side}` }, ms / 1000);
-          }),
-        );
-      },
-    });
+    /** A gauge per source, sampled at each scrape from one of its optional capabilities; sources without it are left out. */
+    const perSource = (name: string, help: string, sample: (source: MessageSource) => (() => Promise<number>) | undefined, scale = 1) => {
+      const gauge: Gauge<"source"> = new prom.Gauge({
+        name,
+        help,
+        labelNames: ["source"] as const,
+        registers,
+        async collect() {
+          gauge.reset();
+          await Promise.all(
+            [...sources].map(async (source) => {
+              const value = await sampleOf(sample(source), timeoutMs);
+              if (value !== undefined) gauge.set({ source: `${source.role}.${source.side}` }, value / scale);
+            }),
+          );
+        },
+      });
+    };
+    perSource("switchyard_pending_messages", "Messages waiting in each source (delayed and claimed ones included), sampled at each scrape", (source) => source.pending?.bind(source));
+    perSource(
+      "switchyard_queue_lag_seconds",
+      "How long the oldest due message of each source has been due (0 when none is), sampled at each scrape; sources that cannot tell are left out",
+      (source) => source.oldestDueAgeMs?.bind(source),
+      1000,
+    );
   }
 
   /** Metrics on a registry of their own (or `options.registry`), loading prom-client now. */

@@ -72,7 +72,8 @@ export class MachineCatalog {
    * moves that version on. Undefined: ask {@link resolve}.
    */
   immediate(name: string, version: string | undefined): MachineDefinition | undefined {
-    void this.#readOrders();
+    // Per message: only a comparison, and a read (in the background) once the orders are stale.
+    if (this.#ordersReading === undefined && this.#clock.now() - this.#ordersReadAt >= ORDERS_REFRESH_MS) void this.#readOrders();
     const current = this.#definitions.machines.get(name);
     if (current === undefined || (version !== undefined && version !== current.version)) return undefined;
     if (this.#orders.size > 0 && this.#orders.has(orderKey(name, version ?? null))) return undefined;
@@ -159,6 +160,7 @@ export class MachineCatalog {
     const record =
       version === undefined ? (await journal.definitionVersions(name))[0] : await journal.getDefinition(name, version);
     if (record === undefined) {
+      // Unversioned and not found: the machine has no version at all (the read above listed them all).
       if (!known && (version === undefined || (await journal.definitionVersions(name)).length === 0)) {
         throw new UnknownMachineError(
           `unknown machine "${name}": this worker knows ${this.#known()} and the definition registry in ${journal.uri} has no version of it; deploy its definition (switchyard deploy -d <file>) or start the worker with it`,

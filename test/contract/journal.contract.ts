@@ -5,6 +5,7 @@ import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ListO
 import { TestClock } from "../support/clock.js";
 import { sentMessage as sent } from "../support/journal-messages.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
+import { stepEntry } from "../support/journal-messages.js";
 
 export function journalContract(name: string, factory: PortFactory<JournalPort>): void {
   journalActivityContract(name, factory);
@@ -23,16 +24,7 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
       updatedAt: clock.now(),
       ...overrides,
     });
-    const entry = (steps: number): JournalMessage => ({
-      current_state: `state${steps}`,
-      current_event: `event${steps}`,
-      steps,
-      retries: 0,
-      user_context: { count: steps },
-      role: "stream",
-      side: "primary",
-      at: clock.now() + steps,
-    });
+    const entry = (steps: number): JournalMessage => stepEntry(steps, clock.now());
     const attempt = (steps: number, retries: number, overrides: Partial<JournalAttempt> = {}): JournalAttempt => ({
       at: clock.now(),
       current_state: "submitted",

@@ -18,6 +18,7 @@ import type {
 } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
+import { stepEntry } from "../support/journal-messages.js";
 
 /** A version hash as the definition layer makes them (16 hex digits). */
 const hash = () => randomUUID().replace(/-/g, "").slice(0, 16);
@@ -79,17 +80,7 @@ export function registryContract(name: string, factory: PortFactory<JournalPort>
       steps,
       ...overrides,
     });
-    const entry = (steps: number, overrides: Partial<JournalMessage> = {}): JournalMessage => ({
-      current_state: `state${steps}`,
-      current_event: `event${steps}`,
-      steps,
-      retries: 0,
-      user_context: { count: steps },
-      role: "stream",
-      side: "primary",
-      at: clock.now() + steps,
-      ...overrides,
-    });
+    const entry = (steps: number, overrides: Partial<JournalMessage> = {}): JournalMessage => stepEntry(steps, clock.now(), overrides);
     /** An instance of `machine` on `version`, resting (waiting) at step `steps`. */
     const waitingAt = async (version: string | undefined, steps: number, overrides: Partial<InstanceRecord> = {}): Promise<InstanceRecord> => {
       const put = record({ ...(version === undefined ? {} : { version }), ...overrides });

@@ -5,3 +5,21 @@ import type { JournalMessage } from "../../src/ports.js";
 export function sentMessage(steps: number, state: string, at: number, extra: Partial<JournalMessage> = {}): JournalMessage {
   return { current_state: state, current_event: "go", steps, retries: 0, user_context: {}, role: "stream", side: "primary", at, ...extra };
 }
+
+/**
+ * The contracts' entry of step `steps`: state `state<steps>`, event `event<steps>`, user context
+ * `{count: steps}`, sent to the primary stream at `at + steps`.
+ */
+export function stepEntry(steps: number, at: number, extra: Partial<JournalMessage> = {}): JournalMessage {
+  return {
+    current_state: `state${steps}`,
+    current_event: `event${steps}`,
+    steps,
+    retries: 0,
+    user_context: { count: steps },
+    role: "stream",
+    side: "primary",
+    at: at + steps,
+    ...extra,
+  };
+}

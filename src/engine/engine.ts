@@ -286,8 +286,8 @@ export class Engine {
         await this.#failUnknown(message, error.message);
         return { kind: "malformed", reason: error.message };
       }
-      const unrunnable = unrunnableMachine(message, error);
-      return new Processing(this, unrunnable, delivery, message, { ...options, claimed: undefined }, span).run();
+      const why = error instanceof Error ? error : new Error(String(error));
+      return new Processing(this, standInMachine(message), delivery, message, { ...options, claimed: undefined }, span, why).run();
     }
     const { machine, movedFrom } = resolved;
     if (movedFrom === undefined) return new Processing(this, machine, delivery, message, options, span).run();
@@ -333,10 +333,10 @@ export class Engine {
 }
 
 /**
- * A stand-in for the machine of a message whose version cannot be run here: no states, and the
- * reason, which its processing throws where the actions would run (so it is retried, then fails).
+ * A stand-in for the machine of a message whose version cannot be run here (no states): its
+ * processing throws why where the actions would run, so it is retried, then fails.
  */
-function unrunnableMachine(message: WireMessage, error: unknown): MachineDefinition & { readonly unrunnable: Error } {
+function standInMachine(message: WireMessage): MachineDefinition {
   const system = message.system_context;
   return {
     name: system.machine_name,
@@ -346,7 +346,6 @@ function unrunnableMachine(message: WireMessage, error: unknown): MachineDefinit
     version: system.machine_version ?? "",
     migrations: [],
     document: { name: system.machine_name, max_retries: system.max_retries, states: [] },
-    unrunnable: error instanceof Error ? error : new Error(String(error)),
   };
 }
 
@@ -418,9 +417,20 @@ class Processing {
   readonly #claimNextSeconds: number | undefined;
   /** The processing's span, if it records; undefined without an OpenTelemetry SDK (see tracing.ts). */
   readonly #span: Span | undefined;
+  /** Why this message's machine version cannot be run here: thrown where the actions would run. */
+  readonly #unrunnable: Error | undefined;
 
-  constructor(engine: Engine, machine: MachineDefinition, delivery: Delivery, message: WireMessage, options: ProcessOptions, span: Span | undefined) {
+  constructor(
+    engine: Engine,
+    machine: MachineDefinition,
+    delivery: Delivery,
+    message: WireMessage,
+    options: ProcessOptions,
+    span: Span | undefined,
+    unrunnable?: Error,
+  ) {
     this.#engine = engine;
+    this.#unrunnable = unrunnable;
     this.#span = span;
     this.#machine = machine;
     this.#delivery = delivery;
@@ -903,8 +913,7 @@ class Processing {
    * abort without one (no action runs; the instance ends where it is).
    */
   async #runTransitions(fenceToken: number, first?: TransitionPlan | "end"): Promise<TransitionResult> {
-    const unrunnable = (this.#machine as { readonly unrunnable?: Error }).unrunnable;
-    if (unrunnable !== undefined) throw unrunnable;
+    if (this.#unrunnable !== undefined) throw this.#unrunnable;
     // The happy path needs no copy: the first run works on the decoded message itself.
     let data: Record<string, unknown>;
     if (this.#dataTaken) {

@@ -106,7 +106,6 @@ export class Switchyard {
   readonly engine: Engine;
   readonly sources: readonly MessageSource[];
   readonly #opened: OpenedRoles;
-  #registration: Promise<void> | undefined;
 
   private constructor(definitions: DefinitionSet, settings: Settings, engine: Engine, opened: OpenedRoles) {
     this.definitions = definitions;
@@ -166,16 +165,15 @@ export class Switchyard {
   }
 
   /**
-   * Register the loaded versions once per process, before the first start, so that a worker
-   * without this definition can fetch the version its instances are pinned to. Best effort: a
-   * journal that cannot take them is logged, and the start goes on.
+   * Register the loaded versions before the first start (once per engine, shared with its
+   * workers), so that a worker without this definition can fetch the version its instances are
+   * pinned to. Best effort: a journal that cannot take them is logged, and the start goes on.
    */
   #registered(): Promise<void> {
-    this.#registration ??= this.engine.catalog.register().then(
+    return this.engine.catalog.registerOnce().then(
       () => undefined,
       (error: Error) => this.engine.logger.warn(`could not register the definition versions in the journal: ${error.message}; run switchyard deploy`),
     );
-    return this.#registration;
   }
 
   /**

@@ -151,7 +151,7 @@ export class Worker {
   /** Process messages until stopped (or idle, with `stopWhenIdle`). */
   async run(): Promise<WorkerStats> {
     // A worker registers the versions it loads (SPEC §10), so that other workers can fetch them.
-    await this.#engine.catalog.register().catch((error: Error) => {
+    await this.#engine.catalog.registerOnce().catch((error: Error) => {
       this.#engine.logger.warn(`could not register the definition versions in the journal: ${error.message}; instances of them run here, but workers without this definition cannot fetch them`);
     });
     const heartbeat = setInterval(() => this.#extendClaims(), Math.max(250, (this.#visibility * 1000) / 4));

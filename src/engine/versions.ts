@@ -58,6 +58,7 @@ export class MachineCatalog {
   #orders = new Map<string, MigrationOrder>();
   #ordersReadAt = Number.NEGATIVE_INFINITY;
   #ordersReading: Promise<void> | undefined;
+  #registering: Promise<number> | undefined;
 
   constructor(definitions: DefinitionSet, registry: Registry, clock: Clock, logger: Logger) {
     this.#definitions = definitions;
@@ -141,6 +142,18 @@ export class MachineCatalog {
     if (records.length === 0) return 0;
     const created = await journal.registerDefinitions(records);
     return created.filter(Boolean).length;
+  }
+
+  /**
+   * {@link register}, once per catalog: a start, a worker and a Lambda container of one process
+   * share it. A failure is not kept, so a later call tries again.
+   */
+  registerOnce(): Promise<number> {
+    this.#registering ??= this.register().catch((error: unknown) => {
+      this.#registering = undefined;
+      throw error;
+    });
+    return this.#registering;
   }
 
   /** Read the migration orders now (for a caller that just gave one). */

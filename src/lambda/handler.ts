@@ -94,7 +94,7 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
     opening ??= (async () => {
       const sy = await Switchyard.open({ definitions: await loadDefinitions(), settings: resolveSettings(options.settings), logger });
       // A cold start registers the versions it loads (SPEC §10); best effort, like a worker's.
-      await sy.engine.catalog.register().catch((error: Error) => logger.warn(`could not register the definition versions in the journal: ${error.message}`));
+      await sy.engine.catalog.registerOnce().catch((error: Error) => logger.warn(`could not register the definition versions in the journal: ${error.message}`));
       return sy;
     })().catch(
       (error: unknown) => {

@@ -690,6 +690,14 @@ export interface ListOptions {
   readonly version?: string | null | undefined;
   /** The status as users see it: `waiting` leaves out paused instances, `paused` finds them. */
   readonly status?: InstanceStatus | undefined;
+  /** Only instances whose current state ({@link InstanceRecord.state}) is this one. */
+  readonly state?: string | undefined;
+  /**
+   * Only instances whose correlation id starts with this text, taken literally (no wildcards:
+   * `%`, `_` and `\\` match themselves); compared by code point, whatever the database's collation.
+   * The empty text filters nothing.
+   */
+  readonly idPrefix?: string | undefined;
   /** Only instances whose record was last updated before this time (ms since the epoch). */
   readonly updatedBefore?: number | undefined;
   /**
@@ -757,6 +765,37 @@ export interface Activity {
    * Set by a journal that reads instances one by one (Redis, DynamoDB) when it stopped at its
    * limit: only this many instances, the most recently started, were read. Absent when every
    * instance was.
+   */
+  readonly capped?: number | undefined;
+}
+
+/** Which instances {@link JournalPort.stateCounts} counts. */
+export interface StateCountFilter {
+  readonly machineName?: string | undefined;
+}
+
+/** How many instances of a machine version rest in one state with one status (as users see it). */
+export interface StateCount {
+  readonly machineName: string;
+  /** The version the instances are pinned to; `null` for the unversioned ones. */
+  readonly version: string | null;
+  /** The instances' current state ({@link InstanceRecord.state}). */
+  readonly state: string;
+  /** As users see it: `paused` counted apart from `running` and `waiting`, as {@link ListOptions.status} filters. */
+  readonly status: InstanceStatus;
+  readonly count: number;
+}
+
+/**
+ * What {@link JournalPort.stateCounts} returns: counts by machine, version (unversioned first),
+ * state and status, each in code-unit order.
+ */
+export interface StateCounts {
+  readonly counts: StateCount[];
+  /**
+   * Set by a journal that reads instances one by one (Redis, DynamoDB) when it stopped at its
+   * limit, as {@link Activity.capped}: only this many instances, the most recently started, were
+   * counted. Absent when every instance was.
    */
   readonly capped?: number | undefined;
 }
@@ -851,6 +890,13 @@ export interface JournalPort {
    * short ({@link Activity.capped}).
    */
   activity(filter: ActivityFilter): Promise<Activity>;
+  /**
+   * Instance counts per machine, version, state and status as users see it ({@link StateCounts}):
+   * a heat map of where instances rest. SQL on SQLite and PostgreSQL; on Redis and DynamoDB from a
+   * scan of at most `ACTIVITY_SCAN_LIMIT` instances, most recently started first, as
+   * {@link activity} (then {@link StateCounts.capped} is set).
+   */
+  stateCounts(filter: StateCountFilter): Promise<StateCounts>;
 
   /** The instance's controls, with whether a pause of `machineName` at `state` holds; undefined for an unknown instance. */
   control(correlationId: string, machineName: string, state: string): Promise<InstanceControl | undefined>;

@@ -2,6 +2,8 @@
  * Rows of the SQL backends (SQLite and PostgreSQL share the table layout) and how they become the
  * records the ports return: instances, dead letters, metric dimensions and claimed deliveries.
  */
+
+import type { MachineDocument } from "../core/machine.js";
 import type {
   AbortRequest,
   DeadLetter,
@@ -18,7 +20,6 @@ import type {
   StoredStatus,
   VersionCount,
 } from "../ports.js";
-import type { MachineDocument } from "../core/machine.js";
 
 /** The columns of `instances`, in the order the journals insert them. */
 export const INSTANCE_COLUMNS = "correlation_id, machine_name, status, state, user_context, started_at, updated_at, reason";

@@ -20,7 +20,7 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { type DefinitionError, UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Activity, ActivityFilter, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule } from "../ports.js";
+import type { Activity, ActivityFilter, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule, StateCounts } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import type { WorkerMetrics } from "./prometheus.js";
@@ -467,6 +467,23 @@ export class Switchyard {
    */
   activity(filter: ActivityFilter = {}): Promise<Activity> {
     return this.#journal().activity(filter);
+  }
+
+  /**
+   * Where instances rest: how many of each machine (of `machineName` when given), version, state
+   * and status as users see it (`paused` apart from `running` and `waiting`), sorted by machine,
+   * version (unversioned first), state and status. One query on SQLite and PostgreSQL; on Redis and
+   * DynamoDB the journal counts at most the 10,000 most recently started instances and sets
+   * `capped` when it stopped there.
+   *
+   * @example
+   * ```ts
+   * const { counts } = await sy.stateCounts("order");
+   * for (const c of counts) console.log(c.state, c.status, c.count);
+   * ```
+   */
+  stateCounts(machineName?: string): Promise<StateCounts> {
+    return this.#journal().stateCounts(machineName === undefined ? {} : { machineName });
   }
 
   /** Messages that could not be processed, newest first, from every stream and retry backend. */

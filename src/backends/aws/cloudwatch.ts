@@ -11,7 +11,7 @@
  * An emission whose counters are all zero sends and writes nothing. Times come from the injected
  * clock.
  */
-import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { SettingsError, SystemError } from "../../errors.js";
 import { type Clock, ERROR_COUNTERS, type ErrorCounters, type MetricDimensions, type MetricsPort } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";

@@ -19,7 +19,7 @@ import {
 import type { SNSEvent, SNSEventRecord } from "aws-lambda";
 import { SystemError } from "../../errors.js";
 import type { LambdaRecordCodec } from "../../lambda-port.js";
-import type { BatchItemResult, Delivery, ReceiveOptions, Receipt, Side } from "../../ports.js";
+import type { BatchItemResult, Delivery, Receipt, ReceiveOptions, Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { clientConfig, parseArn, resourceName } from "./arn.js";
 import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";

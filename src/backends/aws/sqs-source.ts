@@ -10,6 +10,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSMessageAttributes } from "aws-lambda";
+import { UsageError } from "../../errors.js";
 import type { LambdaEventSource, LambdaRecordCodec } from "../../lambda-port.js";
 import {
   type BatchItemResult,
@@ -24,14 +25,13 @@ import {
   type StreamPort,
   systemClock,
 } from "../../ports.js";
-import { UsageError } from "../../errors.js";
 import { refuseInstanceFilter } from "../unfiltered.js";
 import { SQS_MAX_DELAY_SECONDS } from "./limits.js";
 import { ATTR, messageAttributes, numberAttribute, type ScheduleMark, stringAttribute } from "./sqs-attributes.js";
 import { ClaimBook, ScheduleMarks } from "./sqs-claims.js";
 import { holdsBeforeDue, lifeLeft, planEarly, SQS_DEFAULT_RETENTION_SECONDS } from "./sqs-early.js";
-import { type SqsRecordHandle, sqsCodec } from "./sqs-record.js";
 import type { SqsQueue } from "./sqs-queue.js";
+import { type SqsRecordHandle, sqsCodec } from "./sqs-record.js";
 import type { MessageSender, WireMessage } from "./sqs-send.js";
 
 /**

@@ -4,8 +4,8 @@
  */
 import { appendFileSync } from "node:fs";
 import path from "node:path";
-import type { Backend, BackendContext } from "../backend.js";
 import type { ErrorCounters, MetricDimensions, MetricsPort } from "../../ports.js";
+import type { Backend, BackendContext } from "../backend.js";
 
 /** Metrics as JSON lines. */
 export class LogMetrics implements MetricsPort {

@@ -1,6 +1,7 @@
 /** Memcached backend URIs: `memcached://host:port?prefix=NAME&timeout_ms=2000`. */
-import { SettingsError } from "../../errors.js";
+
 import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../core/ranges.js";
+import { SettingsError } from "../../errors.js";
 
 /** What a Memcached URI names. */
 export interface MemcachedLocation {

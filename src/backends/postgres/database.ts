@@ -13,10 +13,10 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
+import { MAX_TIMER_MS } from "../../core/ranges.js";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../ports.js";
-import { MAX_TIMER_MS } from "../../core/ranges.js";
 import type { SqlDialect } from "../sql/dialect.js";
 import { postgresDialect } from "./dialect.js";
 import { type ErrorSubject, postgresError } from "./errors.js";

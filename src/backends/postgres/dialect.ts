@@ -12,6 +12,8 @@ export function postgresDialect(table: (name: string) => string): SqlDialect {
     true: "true",
     boolean: (value) => value,
     noLimit: null,
+    byteOrder: (column) => `${column} COLLATE "C"`,
+    indexedBy: () => "",
     jsonNumber: (column, key) => `(${column}::jsonb ->> '${key}')::bigint`,
     json: <T>(value: unknown) => (typeof value === "string" ? JSON.parse(value) : value) as T,
     // Concurrent consumers skip each other's rows instead of waiting on them.

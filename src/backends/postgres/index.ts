@@ -2,6 +2,7 @@
 export { openPostgresBackend, PostgresBackend } from "./backend.js";
 export { PostgresCache } from "./cache.js";
 export { PostgresCheckpointStore } from "./checkpoint-store.js";
+export { invalidMessage } from "./claim-queue.js";
 export { PostgresDatabase, quoteIdentifier } from "./database.js";
 export { PostgresDeadLetters } from "./dead-letters.js";
 export { PostgresEnvironment } from "./environment-store.js";
@@ -11,7 +12,6 @@ export { WorkListener } from "./listener.js";
 export { PostgresMetrics, type PostgresMetricsEmission } from "./metrics.js";
 export type { PostgresPortOptions } from "./port-options.js";
 export { PostgresRetryStore } from "./retry-store.js";
-export { invalidMessage } from "./claim-queue.js";
+export { MIGRATIONS, type Migration } from "./schema.js";
 export { PostgresStream } from "./stream.js";
 export { DEFAULT_SCHEMA, type PostgresUri, parsePostgresUri, redact } from "./uri.js";
-export { type Migration, MIGRATIONS } from "./schema.js";

@@ -5,9 +5,9 @@
  */
 import { byMachineAndState } from "../../core/activity.js";
 import type { DefinitionRecord, InstanceMove, InstanceRecord, ParkedMessage, StateActivity } from "../../ports.js";
-import { DEFINITION_COLUMNS, definitionParams, FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
 import { nothing, type SqlStatement } from "../sql/executor.js";
 import { type ActivityParams, firstOfEachVersion, migrateInstanceParams, migrateInstanceSql, SqlJournal } from "../sql/journal.js";
+import { DEFINITION_COLUMNS, definitionParams, FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
 import { PostgresExecutor } from "./executor.js";
 import type { PostgresPortOptions } from "./port-options.js";
 

@@ -6,11 +6,11 @@
  */
 import { SystemError } from "../../errors.js";
 import type { OutgoingMessage, Receipt, RetryPort } from "../../ports.js";
+import { RETRY_REPLACE } from "../sql/claim-queue.js";
+import { after } from "../sql/dialect.js";
 import { type ClaimedRetry, type RetryHandle, retryDeliveries } from "../sql-rows.js";
 import { invalidMessage, PostgresClaimQueue } from "./claim-queue.js";
 import type { PostgresPortOptions } from "./port-options.js";
-import { RETRY_REPLACE } from "../sql/claim-queue.js";
-import { after } from "../sql/dialect.js";
 
 /** Retry port and message source over `<schema>.retry_entries`. */
 export class PostgresRetryStore extends PostgresClaimQueue<ClaimedRetry, RetryHandle> implements RetryPort {

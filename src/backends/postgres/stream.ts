@@ -10,10 +10,10 @@
  */
 import { SystemError } from "../../errors.js";
 import type { BatchItemResult, OutgoingMessage, Receipt, StreamPort } from "../../ports.js";
+import { after } from "../sql/dialect.js";
 import { type ClaimedMessage, type StreamHandle, streamDeliveries } from "../sql-rows.js";
 import { invalidMessage, PostgresClaimQueue } from "./claim-queue.js";
 import type { PostgresPortOptions } from "./port-options.js";
-import { after } from "../sql/dialect.js";
 
 /** Stream port and message source over `<schema>.stream_messages`. */
 export class PostgresStream extends PostgresClaimQueue<ClaimedMessage, StreamHandle> implements StreamPort {

@@ -3,8 +3,9 @@
  * (`postgresql://` too). Switchyard's own options are taken out of the query; every other query
  * parameter (e.g. `sslmode`) is handed to the `pg` driver untouched.
  */
-import { SettingsError } from "../../errors.js";
+
 import { MAX_TIMER_SECONDS, type NumberRange, PORT_RANGE, parseNumber, rangeProblem } from "../../core/ranges.js";
+import { SettingsError } from "../../errors.js";
 
 /** A parsed PostgreSQL backend URI. */
 export interface PostgresUri {

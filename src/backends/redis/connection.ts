@@ -18,9 +18,9 @@
  */
 import type { Writable } from "node:stream";
 import { Redis } from "ioredis";
+import { MAX_TIMER_MS } from "../../core/ranges.js";
 import { SystemError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { MAX_TIMER_MS } from "../../core/ranges.js";
 import { defineCommands, defineScripts, type RedisScripts } from "./scripts.js";
 import { TRANSITION_SCRIPTS, type TransitionScripts } from "./transition-scripts.js";
 import type { RedisLocation } from "./uri.js";

@@ -16,6 +16,7 @@
  * version (`migrateInstance`) is one script, like every other change of its record.
  */
 import { scanActivity } from "../../core/activity.js";
+import { scanStateCounts } from "../../core/state-counts.js";
 import type {
   Activity,
   ActivityFilter,
@@ -35,6 +36,8 @@ import type {
   MigrationOrder,
   ParkedMessage,
   PauseRule,
+  StateCountFilter,
+  StateCounts,
   StoredStatus,
   VersionCount,
 } from "../../ports.js";
@@ -302,13 +305,15 @@ export class RedisJournal implements JournalPort {
   /**
    * Pages through the index of the asked status and machine (most recently started first, ties by
    * id), one round trip for the ids and one for their records per page; `updatedBefore` is checked
-   * on the records, and so is `version` (no index per version). Not a snapshot: an instance that
+   * on the records, and so are `version`, `state` and `idPrefix` (no index per version, state or
+   * id): a rare one reads many records per page. Not a snapshot: an instance that
    * changes status meanwhile may be left out. After a position, the listing starts at the rank after it ({@link #rankAfter}).
    */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const key = journalListKey(this.#prefix, options.status ?? "all", options.machineName);
-    const page = options.updatedBefore === undefined && options.version === undefined && Number.isFinite(limit) ? Math.max(1, Math.min(limit, 1_000)) : LIST_PAGE;
+    const checked = options.updatedBefore !== undefined || options.version !== undefined || options.state !== undefined || (options.idPrefix ?? "") !== "";
+    const page = !checked && Number.isFinite(limit) ? Math.max(1, Math.min(limit, 1_000)) : LIST_PAGE;
     const found: InstanceRecord[] = [];
     const seen = new Set<string>();
     const start = options.after === undefined ? 0 : await this.#rankAfter(key, options.after);
@@ -328,6 +333,8 @@ export class RedisJournal implements JournalPort {
         if (options.status !== undefined && record.status !== options.status) continue;
         if (options.updatedBefore !== undefined && !(record.updatedAt < options.updatedBefore)) continue;
         if (options.version !== undefined && (record.version ?? null) !== options.version) continue;
+        if (options.state !== undefined && record.state !== options.state) continue;
+        if (options.idPrefix !== undefined && !id.startsWith(options.idPrefix)) continue;
         seen.add(id);
         found.push(record);
       }
@@ -354,6 +361,11 @@ export class RedisJournal implements JournalPort {
       },
       filter,
     );
+  }
+
+  /** From the same scan as {@link activity}: the most recently started instances, at most `ACTIVITY_SCAN_LIMIT`. */
+  stateCounts(filter: StateCountFilter): Promise<StateCounts> {
+    return scanStateCounts((machineName, limit) => this.list({ machineName, limit }), filter);
   }
 
   /**

@@ -7,7 +7,7 @@
  * The extends of one turn of the event loop go out as one script call.
  */
 import { randomUUID } from "node:crypto";
-import type { Delivery, MessageSource, OutgoingMessage, ReceiveOptions, Receipt, RetryPort, Side } from "../../ports.js";
+import type { Delivery, MessageSource, OutgoingMessage, Receipt, ReceiveOptions, RetryPort, Side } from "../../ports.js";
 import { refuseInstanceFilter } from "../unfiltered.js";
 import type { RedisConnection } from "./connection.js";
 import { retryKeys } from "./keys.js";

@@ -16,8 +16,8 @@ import type {
   Delivery,
   MessageSource,
   OutgoingMessage,
-  ReceiveOptions,
   Receipt,
+  ReceiveOptions,
   Side,
   StreamPort,
 } from "../../ports.js";

@@ -19,10 +19,10 @@ import {
   RETRY_KEYS,
   RETRY_REMOVE,
   RETRY_SCHEDULE,
+  type ScriptTable,
   STREAM_FINISH,
   STREAM_KEYS,
   STREAM_SEND,
-  type ScriptTable,
 } from "./scripts.js";
 
 /** Arguments a script takes: keys, then arguments. */

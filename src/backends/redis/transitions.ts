@@ -14,13 +14,13 @@
  * `RedisBackend.transitions`). Redis keeps no checkpoints, so a commit never stores one.
  */
 import type { ClaimedNext, Clock, Receipt, TransitionBegin, TransitionBegun, TransitionCommit, TransitionCommitted, TransitionPort } from "../../ports.js";
+import { claimOf } from "../claim-next.js";
 import { leaseAcquireArgs, leaseResultOf, markDispatchedArgs } from "./cache.js";
 import type { RedisConnection } from "./connection.js";
 import { controlArgs, controlOf, journalRetentionMs, journalUpdateArgs } from "./journal.js";
 import { cacheKeys, journalBase, journalKeys, journalSharedKeys, retryKeys, streamKeys } from "./keys.js";
 import { member, type RetryHandle, retryReceipt, retryScheduleArgs } from "./retry-store.js";
 import { CONSUMER_GROUP, type StreamHandle, streamReceipt, streamSendArgs } from "./stream.js";
-import { claimOf } from "../claim-next.js";
 
 /** The fused path over one prefix's cache, stream, retry and journal keys. */
 export class RedisTransitions implements TransitionPort {

@@ -2,8 +2,9 @@
  * Redis backend URIs: `redis://[user:password@]host:port/db?prefix=NAME`, and `rediss://` for TLS;
  * `timeout_ms` and `journal_ttl_days` are further options.
  */
-import { SettingsError } from "../../errors.js";
+
 import { type NumberRange, PORT_RANGE, parseNumber, rangeProblem, TIMER_MS_RANGE } from "../../core/ranges.js";
+import { SettingsError } from "../../errors.js";
 
 /** What a Redis URI names. */
 export interface RedisLocation {

@@ -20,6 +20,8 @@
  * | where the checkpoint lives | the instance's `instance_state` row | a `checkpoints` row |
  * | JSON functions | `json_each`, `json_group_object` | `jsonb_each_text`, `jsonb_object_agg` |
  * | claiming due messages | one writer at a time: a plain `UPDATE … RETURNING` | `FOR UPDATE SKIP LOCKED` |
+ * | a text column in byte order | as it is (`BINARY`) | `c COLLATE "C"` |
+ * | the index a listing walks | `INDEXED BY name`: plans fixed per filter | none: the planner's statistics choose |
  */
 
 /** The SQL of one backend kind: names, spellings, and the statements whose storage differs. */
@@ -39,6 +41,13 @@ export interface SqlDialect {
   boolean(value: boolean): unknown;
   /** The `LIMIT` that limits nothing. */
   readonly noLimit: number | null;
+  /** A text column compared in byte (code point) order, whatever the database's collation. */
+  byteOrder(column: string): string;
+  /**
+   * What follows a table in `FROM` to make the statement walk `index`: SQLite plans a statement
+   * once, without statistics (`INDEXED BY`); PostgreSQL chooses by its statistics (nothing).
+   */
+  indexedBy(index: string): string;
   /** The whole number under `key` of the JSON text in `column`, in SQL. */
   jsonNumber(column: string, key: string): string;
   /** A JSON column's value as the driver returns it, parsed. */

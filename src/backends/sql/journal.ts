@@ -10,6 +10,7 @@
  * version with its orders and migrating an instance are again each backend's own.
  */
 import { machinesOf, type StatusCount } from "../../core/activity.js";
+import { byMachineVersionState } from "../../core/state-counts.js";
 import type {
   Activity,
   ActivityFilter,
@@ -28,6 +29,8 @@ import type {
   ParkedMessage,
   PauseRule,
   StateActivity,
+  StateCountFilter,
+  StateCounts,
   VersionCount,
 } from "../../ports.js";
 import {
@@ -55,6 +58,7 @@ import {
 } from "../sql-rows.js";
 import type { SqlDialect } from "./dialect.js";
 import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
+import { listQuery, type StateCountRow, stateCountsQuery } from "./instance-list.js";
 
 const DURABLE = { durable: true } as const;
 
@@ -140,8 +144,8 @@ export abstract class SqlJournal implements JournalPort {
   readonly #history: SqlStatement<{ message: string }>;
   readonly #errors: SqlStatement<{ errors: string }>;
   readonly #attempts: SqlStatement<{ attempt: string }>;
-  readonly #list: SqlStatement<InstanceRow>;
-  readonly #listAfter: SqlStatement<InstanceRow>;
+  /** The listing's and heat map's statements, prepared on first use: one per combination of filters. */
+  readonly #queries = new Map<string, SqlStatement<never>>();
   readonly #counts: SqlStatement<StatusCount>;
   readonly #control: SqlStatement<ControlRow>;
   readonly #requestAbort: SqlStatement;
@@ -180,22 +184,6 @@ export abstract class SqlJournal implements JournalPort {
     this.#errors = sql.prepare(statements.errors);
     this.#attempts = sql.prepare(
       `SELECT attempt FROM ${dialect.table("journal_attempts")} WHERE correlation_id = $1 ORDER BY steps, retries, id`,
-    );
-    // $1 machine, $2 status, $3 limit, $4 updated before, $5 version (UNVERSIONED: none); after a
-    // position, $6 its start, $7 its id.
-    const filter = `(CAST($1 AS text) IS NULL OR machine_name = $1) AND (CAST($2 AS text) IS NULL OR ${shownStatusSql(dialect.true)} = $2)
-         AND (CAST($4 AS bigint) IS NULL OR updated_at < $4) AND (CAST($5 AS text) IS NULL OR COALESCE(version, '${UNVERSIONED}') = $5)`;
-    this.#list = sql.prepare(`SELECT ${INSTANCE_SELECT} FROM ${instances} WHERE ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3`);
-    // After a position: the rest of its millisecond, then the instances started before it; each
-    // part is one range of the instances_newest index, so a deep page costs no more than the first.
-    this.#listAfter = sql.prepare(
-      `SELECT * FROM (
-         SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM ${instances}
-           WHERE started_at = $6 AND correlation_id > $7 AND ${filter} ORDER BY correlation_id LIMIT $3) same_ms
-         UNION ALL
-         SELECT * FROM (SELECT ${INSTANCE_SELECT} FROM ${instances}
-           WHERE started_at < $6 AND ${filter} ORDER BY started_at DESC, correlation_id LIMIT $3) earlier
-       ) page ORDER BY started_at DESC, correlation_id LIMIT $3`,
     );
     this.#counts = sql.prepare(
       `SELECT machine_name AS "machineName", ${shownStatusSql(dialect.true)} AS status, count(*) AS count FROM ${instances}
@@ -303,17 +291,28 @@ export abstract class SqlJournal implements JournalPort {
 
   /** Instances, most recently started first (all of them when `limit` is absent), after `options.after` when given. */
   list(options: ListOptions): Promise<InstanceRecord[]> {
-    const version = options.version === undefined ? null : (options.version ?? UNVERSIONED);
-    const params: unknown[] = [
-      options.machineName ?? null,
-      options.status ?? null,
-      options.limit ?? this.sql.dialect.noLimit,
-      options.updatedBefore ?? null,
-      version,
-    ];
-    const after = options.after;
-    if (after !== undefined) params.push(after.startedAt, after.correlationId);
-    return this.sql.read("journal list", after === undefined ? this.#list : this.#listAfter, params, (rows) => rows.map(instanceRecordOf));
+    const { sql, params } = listQuery(this.sql.dialect, options);
+    return this.sql.read("journal list", this.#query<InstanceRow>(sql), params, (rows) => rows.map(instanceRecordOf));
+  }
+
+  /** One GROUP BY over the instances (of the machine), sorted here so every journal sorts alike. */
+  stateCounts(filter: StateCountFilter): Promise<StateCounts> {
+    const { sql, params } = stateCountsQuery(this.sql.dialect, filter);
+    return this.sql.read("journal state counts", this.#query<StateCountRow>(sql), params, (rows) => ({
+      counts: rows
+        .map((row) => ({ machineName: row.machine_name, version: row.version, state: row.state, status: row.status, count: Number(row.count) }))
+        .sort(byMachineVersionState),
+    }));
+  }
+
+  /** The statement of `sql`, prepared once. */
+  #query<Row>(sql: string): SqlStatement<Row> {
+    let statement = this.#queries.get(sql);
+    if (statement === undefined) {
+      statement = this.sql.prepare<never>(sql);
+      this.#queries.set(sql, statement);
+    }
+    return statement as SqlStatement<Row>;
   }
 
   /** Two statements: instance counts per machine and status, and the step latencies ({@link states}). */

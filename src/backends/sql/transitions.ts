@@ -26,13 +26,13 @@ import type {
   TransitionCommitted,
   TransitionPort,
 } from "../../ports.js";
+import { claimOf } from "../claim-next.js";
 import { ABORT_PENDING, type ControlRow, instanceControlOf, type StreamHandle } from "../sql-rows.js";
 import { leaseTakeSql } from "./cache.js";
 import { RETRY_REPLACE } from "./claim-queue.js";
 import { after, type SqlDialect } from "./dialect.js";
 import type { SqlExecutor, SqlRun, SqlStatement } from "./executor.js";
 import { appendMessageSql, controlSql, INSTANCE_UPDATE_VALUES, instanceUpdateParams, instanceUpdateSql } from "./journal.js";
-import { claimOf } from "../claim-next.js";
 
 /** What the fused path must write as the backend's own ports do. */
 export interface SqlTransitionsOptions {

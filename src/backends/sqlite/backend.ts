@@ -4,19 +4,19 @@
 import type { Logger } from "../../logger.js";
 import { type Clock, type Side, systemClock } from "../../ports.js";
 import type { Backend } from "../backend.js";
+import { SqlTransitions } from "../sql/transitions.js";
 import { SqliteCache } from "./cache.js";
 import { SqliteCheckpointStore } from "./checkpoint-store.js";
 import { SqliteConsumerState } from "./consumer-state.js";
 import { type CommitMode, openSqliteDatabase, type SqliteDatabase } from "./database.js";
 import { SqliteDeadLetters } from "./dead-letters.js";
 import { SqliteEnvironment } from "./environment-store.js";
+import { SqliteExecutor } from "./executor.js";
 import { SqliteJournal } from "./journal.js";
 import { SqliteMetrics } from "./metrics.js";
 import type { SqlitePortOptions } from "./port-options.js";
 import { SqliteRetryStore } from "./retry-store.js";
 import { SqliteStream } from "./stream.js";
-import { SqlTransitions } from "../sql/transitions.js";
-import { SqliteExecutor } from "./executor.js";
 import { parseSqliteUri, parseSqliteUriOptions } from "./uri.js";
 
 /** Options of {@link openSqliteBackend}. */

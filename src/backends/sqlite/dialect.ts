@@ -11,6 +11,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   true: "1",
   boolean: (value) => (value ? 1 : 0),
   noLimit: -1,
+  byteOrder: (column) => column,
+  indexedBy: (index) => ` INDEXED BY ${index}`,
   jsonNumber: (column, key) => `json_extract(${column}, '$.${key}')`,
   json: <T>(value: unknown) => JSON.parse(value as string) as T,
   // The single writer holds the file, so the selection cannot be claimed by another meanwhile.

@@ -12,7 +12,6 @@ import {
   type StateActivity,
   systemClock,
 } from "../../ports.js";
-import { DEFINITION_COLUMNS, definitionParams, FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
 import type { SqlStatement } from "../sql/executor.js";
 import {
   type ActivityParams,
@@ -22,6 +21,7 @@ import {
   migrateInstanceSql,
   SqlJournal,
 } from "../sql/journal.js";
+import { DEFINITION_COLUMNS, definitionParams, FINAL_STATUS_LIST, INSTANCE_COLUMNS, PARKED_COLUMNS } from "../sql-rows.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteExecutor } from "./executor.js";
 import type { SqlitePortOptions } from "./port-options.js";

@@ -38,12 +38,13 @@ import {
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
-  TransactWriteItemsCommand,
   type TransactWriteItem,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   type UpdateItemCommandOutput,
 } from "@aws-sdk/client-dynamodb";
 import { scanActivity } from "../../../core/activity.js";
+import { scanStateCounts } from "../../../core/state-counts.js";
 import { SystemError } from "../../../errors.js";
 import type {
   Activity,
@@ -63,6 +64,8 @@ import type {
   MigrationOrder,
   ParkedMessage,
   PauseRule,
+  StateCountFilter,
+  StateCounts,
   StoredStatus,
   VersionCount,
 } from "../../../ports.js";
@@ -474,6 +477,8 @@ export class DynamoJournal implements JournalPort {
       (options.status === undefined || record.status === options.status) &&
       (options.updatedBefore === undefined || record.updatedAt < options.updatedBefore) &&
       (options.version === undefined || (record.version ?? null) === options.version) &&
+      (options.state === undefined || record.state === options.state) &&
+      (options.idPrefix === undefined || record.correlationId.startsWith(options.idPrefix)) &&
       (after === undefined || newestFirst(after, record) < 0);
     if (options.machineName === undefined) {
       const records = (await this.#scanAll()).map(recordOf).filter(wanted);
@@ -540,6 +545,11 @@ export class DynamoJournal implements JournalPort {
       },
       filter,
     );
+  }
+
+  /** From the same scan as {@link activity}: the most recently started instances, at most `ACTIVITY_SCAN_LIMIT`. */
+  stateCounts(filter: StateCountFilter): Promise<StateCounts> {
+    return scanStateCounts((machineName, limit) => this.list({ machineName, limit }), filter);
   }
 
   async #scanAll(): Promise<Item[]> {

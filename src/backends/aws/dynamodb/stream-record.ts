@@ -20,7 +20,7 @@
  */
 import { createHash } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from "aws-lambda";
+import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from "aws-lambda";
 import type { LambdaRecord, LambdaRecordCodec } from "../../../lambda-port.js";
 import type { Item } from "./item.js";
 import { itemSize } from "./item.js";

@@ -6,8 +6,8 @@
  * `switchyard resources create` creates them, idempotently.
  */
 import {
-  type CreateTableCommandInput,
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   UpdateTimeToLiveCommand,

@@ -220,4 +220,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    name: "the listing's filters: indexes by machine, machine and state, status, paused, id prefix",
+    // Each filter combination of the listing walks an index in the listing's order
+    // (backends/sql/instance-list.ts), so a page reads about as many entries as it shows. The
+    // instance row's update is never HOT (instances_updated indexes updated_at, which every update sets), so
+    // every update inserts an entry into every full index, whatever columns changed: these four
+    // cost each transition four index inserts (the partial paused one only while paused).
+    // instances_id_bytes compares ids in byte order (COLLATE "C"), so a prefix is one range whatever
+    // the database's collation; the primary key's order stays the listing's tie-break.
+    sql: (s) => `
+      CREATE INDEX instances_machine ON ${s}.instances (machine_name, started_at DESC, correlation_id);
+      CREATE INDEX instances_machine_state ON ${s}.instances (machine_name, state, started_at DESC, correlation_id);
+      CREATE INDEX instances_status ON ${s}.instances (status, started_at DESC, correlation_id);
+      CREATE INDEX instances_paused ON ${s}.instances (started_at DESC, correlation_id)
+        WHERE status IN ('running', 'waiting') AND (paused = true OR parked > 0);
+      CREATE INDEX instances_id_bytes ON ${s}.instances ((correlation_id COLLATE "C"));
+    `,
+  },
 ];

@@ -261,4 +261,25 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (machine_name, from_version)
   ) WITHOUT ROWID;
   `,
+  // 14: the listing's filters (the dashboard's instance list), each combination walking an index
+  // in the listing's order so a page reads about as many entries as it shows, with 1,000,000
+  // instances as with 100 (backends/sql/instance-list.ts names the index per filter). The
+  // listing's order after the leading columns, so a range is already sorted:
+  // - by machine (list --machine, with --version checked on the way);
+  // - by machine and state (the heat map's cell): state changes with every transition, so this
+  //   entry moves per transition, but in SQLite every index on a column the instance upsert sets is
+  //   rewritten anyway (machine_name and status are set on every update);
+  // - by status, for a rare one (failed, aborted) among a million completed, where walking
+  //   instances_newest would read them all;
+  // - paused instances only (partial: status and the pause flag or parked messages), as a
+  //   transition of an unpaused instance leaves it alone.
+  // A prefix of ids is a range of the primary key. No index by version: versions are few per
+  // machine, and instances_newest or instances_machine with the version checked serves them.
+  `
+  CREATE INDEX instances_machine ON instances (machine_name, started_at DESC, correlation_id);
+  CREATE INDEX instances_machine_state ON instances (machine_name, state, started_at DESC, correlation_id);
+  CREATE INDEX instances_status ON instances (status, started_at DESC, correlation_id);
+  CREATE INDEX instances_paused ON instances (started_at DESC, correlation_id)
+    WHERE status IN ('running', 'waiting') AND (paused = 1 OR parked > 0);
+  `,
 ];

@@ -3,12 +3,12 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { InstanceRecord, JournalAttempt, JournalMessage, JournalPort, ListOptions, ParkedMessage, StateActivity, StoredStatus } from "../../src/ports.js";
 import { TestClock } from "../support/clock.js";
-import { sentMessage as sent } from "../support/journal-messages.js";
+import { sentMessage as sent, stepEntry } from "../support/journal-messages.js";
 import type { PortFactory, PortFixture } from "./port-factory.js";
-import { stepEntry } from "../support/journal-messages.js";
 
 export function journalContract(name: string, factory: PortFactory<JournalPort>): void {
   journalActivityContract(name, factory);
+  journalStateCountsContract(name, factory);
   describe(`${name}: journal contract`, () => {
     let clock: TestClock;
     let fixture: PortFixture<JournalPort>;
@@ -268,6 +268,92 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
         // A position past the oldest instance: nothing more.
         expect(await journal.list({ machineName: machine, after: { startedAt: clock.now() - 1, correlationId: "" } })).toEqual([]);
       });
+
+      describe("filters", () => {
+        /** One machine's instances in several states, statuses and versions, ids under one prefix; newest first. */
+        async function seed() {
+          const tag = randomUUID();
+          const machine = `m-${tag}`;
+          const [v1, v2, review] = [`v1-${tag}`, `v2-${tag}`, `review-${tag}`];
+          const made: InstanceRecord[] = [];
+          const spec: [status: StoredStatus, state: string, version: string | undefined][] = [
+            ["waiting", review, v1],
+            ["completed", "done", v1],
+            ["waiting", review, v2],
+            ["failed", review, v2],
+            ["running", "start", undefined],
+            ["waiting", review, v1],
+            ["completed", "done", v2],
+            ["waiting", review, v1],
+          ];
+          for (const [at, [status, state, version]] of spec.entries()) {
+            // Two per millisecond, so pages also split ties.
+            if (at % 2 === 0) clock.advance(1);
+            made.push(record({ correlationId: `${tag}/${at}`, machineName: machine, status, state, version }));
+          }
+          await journal.createInstances([...made, record({ machineName: `other-${tag}`, state: review, version: v1 })]);
+          // The last waiting one is paused: it lists as paused, not as waiting.
+          await journal.setPaused(`${tag}/7`, true);
+          const shown = made.map((r) => (r.correlationId === `${tag}/7` ? { ...r, status: "paused" as const } : r)).sort(newestFirst);
+          return { tag, machine, v1, v2, review, shown };
+        }
+
+        it("filters by state, version, status and id prefix, alone and combined, newest first", async () => {
+          const { tag, machine, v1, v2, review, shown } = await seed();
+          const expected = (keep: (r: InstanceRecord) => boolean) => ids(shown.filter(keep));
+          const listed = async (options: ListOptions) => ids(await journal.list(options));
+          expect(await listed({ machineName: machine, state: review })).toEqual(expected((r) => r.state === review));
+          // A state alone (no machine) finds the other machine's instance in it too.
+          expect((await listed({ state: review })).filter((id) => id.startsWith(tag))).toEqual(expected((r) => r.state === review));
+          expect((await listed({ state: review })).length).toBe(expected((r) => r.state === review).length + 1);
+          expect(await listed({ machineName: machine, version: v2 })).toEqual(expected((r) => r.version === v2));
+          expect(await listed({ version: v2 })).toEqual(expected((r) => r.version === v2));
+          expect(await listed({ machineName: machine, version: null })).toEqual(expected((r) => r.version === undefined));
+          expect(await listed({ idPrefix: `${tag}/` })).toEqual(ids(shown));
+          expect(await listed({ idPrefix: `${tag}/1` })).toEqual([`${tag}/1`]);
+          expect(await listed({ idPrefix: tag, status: "failed" })).toEqual([`${tag}/3`]);
+          expect(await listed({ machineName: machine, status: "waiting", state: review })).toEqual(expected((r) => r.status === "waiting"));
+          expect(await listed({ machineName: machine, status: "paused", state: review })).toEqual([`${tag}/7`]);
+          expect(await listed({ idPrefix: tag, status: "paused" })).toEqual([`${tag}/7`]);
+          expect(await listed({ machineName: machine, state: review, version: v1, status: "waiting" })).toEqual(
+            expected((r) => r.version === v1 && r.status === "waiting"),
+          );
+          expect(await listed({ machineName: machine, state: "done", idPrefix: `${tag}/6` })).toEqual([`${tag}/6`]);
+          expect(await listed({ machineName: machine, state: "nowhere" })).toEqual([]);
+          expect(await listed({ machineName: `other-${tag}`, idPrefix: tag })).toEqual([]);
+          // The empty prefix filters nothing.
+          expect(await listed({ machineName: machine, idPrefix: "" })).toEqual(ids(shown));
+        });
+
+        it("pages with filters, each page continuing after the last", async () => {
+          const { tag, machine, review, shown } = await seed();
+          const waiting = ids(shown.filter((r) => r.state === review && r.status !== "paused"));
+          for (const size of [1, 2, 3]) {
+            expect((await pages({ machineName: machine, state: review, status: "waiting" }, size)).flat(), `pages of ${size}`).toEqual(
+              ids(shown.filter((r) => r.status === "waiting")),
+            );
+            expect((await pages({ idPrefix: `${tag}/`, state: review }, size)).flat()).toEqual(ids(shown.filter((r) => r.state === review)));
+            expect((await pages({ state: review, idPrefix: tag }, size)).flat().filter((id) => waiting.includes(id))).toEqual(waiting);
+          }
+        });
+
+        it("takes an id prefix literally: %, _ and backslash match only themselves", async () => {
+          const tag = randomUUID();
+          const names = ["a%b_1", "a%b_2", "axb_3", "a%bx4", "a%b\\5", "a\\%6", "ab", "é1", "é2", "ê3", "a%", "a"];
+          const made = names.map((name) => record({ correlationId: `${tag}/${name}` }));
+          await journal.createInstances(made);
+          const found = async (prefix: string) => (await journal.list({ idPrefix: `${tag}/${prefix}` })).map((r) => r.correlationId.slice(tag.length + 1)).sort();
+          expect(await found("a%b_")).toEqual(["a%b_1", "a%b_2"]);
+          expect(await found("a%b")).toEqual(["a%b\\5", "a%b_1", "a%b_2", "a%bx4"]);
+          expect(await found("a_")).toEqual([]);
+          expect(await found("a%")).toEqual(["a%", "a%b\\5", "a%b_1", "a%b_2", "a%bx4"]);
+          expect(await found("a\\")).toEqual(["a\\%6"]);
+          expect(await found("a%b\\")).toEqual(["a%b\\5"]);
+          expect(await found("é")).toEqual(["é1", "é2"]);
+          expect(await found("%")).toEqual([]);
+          expect((await found("")).length).toBe(names.length);
+        });
+      });
     });
     describe("controls", () => {
       const update = (id: string, steps: number, status: StoredStatus, extra: { reason?: string; abortStep?: number } = {}) =>
@@ -434,6 +520,60 @@ export function journalContract(name: string, factory: PortFactory<JournalPort>)
  * `activity`: instance counts per machine and step latencies per machine and state, with exact
  * numbers from messages sent at known times (docs/cli.md#metrics defines each figure).
  */
+function journalStateCountsContract(name: string, factory: PortFactory<JournalPort>): void {
+  describe(`${name}: journal state counts`, () => {
+    let clock: TestClock;
+    let fixture: PortFixture<JournalPort>;
+    let journal: JournalPort;
+    beforeEach(async () => {
+      clock = new TestClock();
+      fixture = await factory(clock);
+      journal = fixture.port;
+    });
+    afterEach(() => fixture.cleanup());
+
+    it("counts instances per machine, version, state and status as users see it, paused apart", async () => {
+      const tag = randomUUID();
+      const [m1, m2, v1, v2] = [`m1-${tag}`, `m2-${tag}`, `v1-${tag}`, `v2-${tag}`];
+      const made: InstanceRecord[] = [];
+      const add = (machineName: string, version: string | undefined, state: string, status: StoredStatus) => {
+        clock.advance(1);
+        const put: InstanceRecord = { correlationId: `${tag}/${made.length}`, machineName, version, state, status, userContext: {}, startedAt: clock.now(), updatedAt: clock.now() };
+        made.push(put);
+        return put.correlationId;
+      };
+      add(m1, v1, "review", "waiting");
+      add(m1, v1, "review", "waiting");
+      const paused = add(m1, v1, "review", "waiting");
+      add(m1, v1, "done", "completed");
+      add(m1, v2, "review", "waiting");
+      add(m1, v2, "done", "completed");
+      const resting = add(m2, undefined, "start", "running");
+      add(m2, undefined, "done", "completed");
+      await journal.createInstances(made);
+      await journal.setPaused(paused, true);
+      // An update moves the instance's count to its new state and status.
+      await journal.updateInstance(resting, { machineName: m2, status: "waiting", state: "approval", userContext: {}, reason: undefined, steps: 1 });
+      const first = [
+        { machineName: m1, version: v1, state: "done", status: "completed", count: 1 },
+        { machineName: m1, version: v1, state: "review", status: "paused", count: 1 },
+        { machineName: m1, version: v1, state: "review", status: "waiting", count: 2 },
+        { machineName: m1, version: v2, state: "done", status: "completed", count: 1 },
+        { machineName: m1, version: v2, state: "review", status: "waiting", count: 1 },
+      ];
+      const second = [
+        { machineName: m2, version: null, state: "approval", status: "waiting", count: 1 },
+        { machineName: m2, version: null, state: "done", status: "completed", count: 1 },
+      ];
+      expect(await journal.stateCounts({ machineName: m1 })).toEqual({ counts: first });
+      expect(await journal.stateCounts({ machineName: m2 })).toEqual({ counts: second });
+      const all = await journal.stateCounts({});
+      expect(all.counts.filter((c) => c.machineName.endsWith(tag))).toEqual([...first, ...second]);
+      expect(await journal.stateCounts({ machineName: `none-${tag}` })).toEqual({ counts: [] });
+    });
+  });
+}
+
 function journalActivityContract(name: string, factory: PortFactory<JournalPort>): void {
   describe(`${name}: journal activity`, () => {
     let clock: TestClock;

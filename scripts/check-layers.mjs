@@ -33,6 +33,7 @@ const LAYERS = [
   { name: "settings", match: (f) => f.startsWith("settings/") },
   { name: "client", match: (f) => f.startsWith("client/") },
   { name: "lambda", match: (f) => f.startsWith("lambda/") },
+  { name: "dashboard", match: (f) => f.startsWith("dashboard/") },
   { name: "cli", match: (f) => f.startsWith("cli/") },
   { name: "index", match: (f) => f === "index.ts" },
 ];

@@ -53,5 +53,6 @@ export {
 export { REDRIVE_ALL_LIMIT, type DeadLetterRedriveOptions, type DeadLetterRedriveResult } from "./client/dead-letters.js";
 export { Worker, type WorkerObserver, type WorkerOptions, type WorkerStats } from "./client/worker.js";
 export { type MetricsServer, type MetricsServerOptions, WorkerMetrics, type WorkerMetricsOptions, serveMetrics } from "./client/prometheus.js";
+export { DASHBOARD_TOKEN_ENV, type DashboardOptions, type DashboardServer, serveDashboard } from "./dashboard/server.js";
 export { type Settings, type SettingsConfig, loadSettings } from "./settings/settings.js";
 export { type ProvisionReport, provisionAll } from "./settings/provision.js";

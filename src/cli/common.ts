@@ -160,3 +160,12 @@ export function onStopSignals(
     process.off("SIGTERM", onSignal);
   };
 }
+
+/** Parse a TCP port (0 to 65535; 0 picks a free one). */
+export function portNumber(name: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new UsageError(`${name} must be a port number from 0 to 65535, got "${text}"`);
+    return value;
+  };
+}

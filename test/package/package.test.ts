@@ -78,12 +78,14 @@ describe("the packed tarball", () => {
     expect(files).toContain("package/dist/lambda/index.js");
     expect(files).toContain("package/dist/cli/main.js");
     expect(files).toContain("package/bin/switchyard.js");
+    for (const asset of ["index.html", "app.js", "app.css", "icon.svg"]) expect(files).toContain(`package/dashboard/${asset}`);
     expect(files.filter((f) => f.startsWith("package/src/") || f.startsWith("package/test/"))).toEqual([]);
     const manifest = JSON.parse(readFileSync(path.join(project, "node_modules/switchyard-fsm/package.json"), "utf8"));
     // Backend drivers are optional peers. The telemetry packages are not: @opentelemetry/api is the
     // no-op tracing API the engine calls (an application's SDK makes it record), and prom-client,
     // loaded only when a worker serves metrics, has its types in the public API (WorkerMetrics).
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(["@opentelemetry/api", "@types/aws-lambda", "better-sqlite3", "commander", "prom-client", "yaml"]);
+    // @dagrejs/dagre lays out the dashboard's diagrams, loaded only when one is drawn.
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(["@dagrejs/dagre", "@opentelemetry/api", "@types/aws-lambda", "better-sqlite3", "commander", "prom-client", "yaml"]);
   });
 
   it("installs no backend driver and no TypeScript loader of its own", () => {
@@ -124,6 +126,35 @@ try {
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout)).toEqual({ status: "completed", state: "done", n: 3, steps: [0, 1, 2, 3] });
     expect(statSync(path.join(project, ".switchyard/switchyard.db")).isFile()).toBe(true);
+  });
+
+  it("serves the dashboard from the installed package: its page, its assets and a laid-out diagram", async () => {
+    writeFileSync(
+      path.join(project, "dashboard.mjs"),
+      `import { defineMachine, defineMachines, serveDashboard, Switchyard } from "switchyard-fsm";
+
+const ping = defineMachine({
+  name: "ping",
+  initial: "pinging",
+  states: { pinging: { do: () => "pong", on: { pong: "done" } }, done: { final: true } },
+});
+const sy = await Switchyard.open({ definitions: await defineMachines({ machines: [ping] }) });
+const dashboard = await serveDashboard(sy, { port: 0 });
+try {
+  await sy.run("ping");
+  const page = await fetch(dashboard.url);
+  const script = await fetch(new URL("assets/app.js", dashboard.url));
+  const machine = await (await fetch(new URL("api/machines/ping", dashboard.url))).json();
+  console.log(JSON.stringify({ page: page.status, script: script.status, nodes: machine.diagram.nodes.map((n) => n.name), done: machine.states.done }));
+} finally {
+  await dashboard.close();
+  await sy.close();
+}
+`,
+    );
+    const result = await run(process.execPath, ["dashboard.mjs"], project);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual({ page: 200, script: 200, nodes: ["pinging", "done"], done: { running: 0, waiting: 0, paused: 0, completed: 1, failed: 0, aborted: 0 } });
   });
 
   it("type-checks against the public API in a strict project with skipLibCheck false", async () => {

@@ -3,8 +3,7 @@ import { type MetricsServer, WorkerMetrics, serveMetrics } from "../../client/pr
 import type { Switchyard } from "../../client/switchyard.js";
 import type { Worker, WorkerStats } from "../../client/worker.js";
 import { timerOf } from "../../core/transitions.js";
-import { UsageError } from "../../errors.js";
-import { definitionsOption, examples, onStopSignals, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
+import { definitionsOption, examples, onStopSignals, portNumber, positiveInt, positiveNumber, settingsOption, withSwitchyard } from "../common.js";
 import { Terminal } from "../terminal.js";
 
 interface WorkerFlags {
@@ -79,15 +78,6 @@ export function workerCommand(program: Command): void {
     "worker -d fsm.yaml --until-idle -q",
     "worker -d fsm.yaml --metrics-port 9464 --metrics-host 0.0.0.0",
   ]);
-}
-
-/** Parse a TCP port (0 to 65535; 0 picks a free one). */
-function portNumber(name: string) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new UsageError(`${name} must be a port number from 0 to 65535, got "${text}"`);
-    return value;
-  };
 }
 
 /**

@@ -459,14 +459,18 @@ class Processing {
     return this.#system.correlation_id;
   }
 
-  async run(): Promise<ProcessOutcome> {
-    const debug = this.#engine.debugLogged;
-    if (debug) {
-      const delivery = this.#delivery;
-      this.#engine.logger.debug("processing message", { ...this.#logFields(), messageId: delivery.id, role: delivery.role, side: delivery.side, receiveCount: delivery.receiveCount });
-    }
+  /** Not async: below debug level the processing's own promise is returned as it is. */
+  run(): Promise<ProcessOutcome> {
+    return this.#engine.debugLogged ? this.#runLogged() : this.#run();
+  }
+
+  /** {@link run} between a debug record as the processing starts and one with its outcome. */
+  async #runLogged(): Promise<ProcessOutcome> {
+    const { logger } = this.#engine;
+    const delivery = this.#delivery;
+    logger.debug("processing message", { ...this.#logFields(), messageId: delivery.id, role: delivery.role, side: delivery.side, receiveCount: delivery.receiveCount });
     const outcome = await this.#run();
-    if (debug) this.#engine.logger.debug(`processed message: ${outcome.kind}`, { ...this.#logFields(), outcome: outcome.kind });
+    logger.debug(`processed message: ${outcome.kind}`, { ...this.#logFields(), outcome: outcome.kind });
     return outcome;
   }
 

@@ -301,7 +301,7 @@ export class Engine {
     const moving = resolved.message.system_context;
     if (moving.current_event === TIMER_EVENT && timerOf(machine, moving.current_state) === undefined) {
       // The timer of a state the new version does not time out in: it no longer fires.
-      this.logger.info(`timer dropped: state "${moving.current_state}" of version ${machine.version} has no after: transition`, systemLogFields(moving, undefined, this.logger));
+      this.logger.info(`timer dropped: state "${moving.current_state}" of version ${machine.version} has no after: transition`, messageLogFields(resolved.message, this.logger));
       span?.addEvent(EVENT.duplicate, { [ATTR.duplicateWhy]: `timer dropped: version ${machine.version} has no timer in state "${moving.current_state}"` });
       return { kind: "duplicate", correlationId: moving.correlation_id };
     }
@@ -309,7 +309,7 @@ export class Engine {
     const moved = { ...delivery, body: encodeMessage(resolved.message) };
     const system = resolved.message.system_context;
     this.logger.info(`instance moved to version ${system.machine_version} at this message (a migration order)`, {
-      ...systemLogFields(system, undefined, this.logger),
+      ...messageLogFields(resolved.message, this.logger),
       fromVersion: movedFrom.version,
       fromState: movedFrom.state,
     });

@@ -35,7 +35,7 @@ export {
   SystemError,
   UsageError,
 } from "./errors.js";
-export { type Logger, createLogger, silentLogger } from "./logger.js";
+export { type LogLevel, type Logger, type LoggerOptions, createLogger, silentLogger } from "./logger.js";
 export type * from "./ports.js";
 export { INSTANCE_STATUSES } from "./ports.js";
 export { EVENT_DATA_KEY, type EventSent, type SendEventOptions } from "./client/send-event.js";

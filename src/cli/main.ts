@@ -74,18 +74,21 @@ function everyCommand(parent: Command): Command[] {
 }
 
 /**
- * `--log-format` and `--log-level` on every command: they set `SWITCHYARD_LOG_FORMAT` and
- * `SWITCHYARD_LOG_LEVEL` for the command (the loggers read them), so a worker's logs can be JSON
- * lines with `--log-format json`.
+ * `--log-format`, `--log-level` and `--log-context` on every command: they set
+ * `SWITCHYARD_LOG_FORMAT`, `SWITCHYARD_LOG_LEVEL` and `SWITCHYARD_LOG_CONTEXT` for the command (the
+ * loggers read them), so a worker's logs can be JSON lines with `--log-format json`. The user
+ * context stays out of the records unless `--log-context` is given (docs/telemetry.md).
  */
 function addLogOptions(command: Command): void {
   command
     .addOption(new Option("--log-format <format>", "log records as text lines or JSON objects (default: SWITCHYARD_LOG_FORMAT, else text)").choices(["text", "json"]))
     .addOption(new Option("--log-level <level>", "the least severe records logged (default: SWITCHYARD_LOG_LEVEL, else warn)").choices([...LOG_LEVELS]))
+    .addOption(new Option("--log-context", "add the user context to the records about one message (default: SWITCHYARD_LOG_CONTEXT=1, else never)"))
     .hook("preAction", (_command, action) => {
-      const { logFormat, logLevel } = action.opts<{ logFormat?: string; logLevel?: string }>();
+      const { logFormat, logLevel, logContext } = action.opts<{ logFormat?: string; logLevel?: string; logContext?: boolean }>();
       if (logFormat !== undefined) process.env.SWITCHYARD_LOG_FORMAT = logFormat;
       if (logLevel !== undefined) process.env.SWITCHYARD_LOG_LEVEL = logLevel;
+      if (logContext === true) process.env.SWITCHYARD_LOG_CONTEXT = "1";
     });
 }
 

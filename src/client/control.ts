@@ -289,6 +289,7 @@ function checkPause(deps: ControlDeps, pause: MachinePause): void {
 async function resendParked(deps: ControlDeps, journal: JournalPort, parked: readonly ParkedMessage[], origin: MessageOrigin): Promise<number> {
   const logger = deps.logger ?? silentLogger;
   for (const message of parked) {
+    const decoded = decodeParked(message.body);
     const sent = await sendWithFailover(deps, {
       correlationId: message.correlationId,
       steps: message.steps,
@@ -296,8 +297,7 @@ async function resendParked(deps: ControlDeps, journal: JournalPort, parked: rea
       body: message.body,
       delaySeconds: 0,
       durable: true,
-    }, `parked step ${message.steps} of instance ${message.correlationId}`);
-    const decoded = decodeParked(message.body);
+    }, `parked step ${message.steps} of instance ${message.correlationId}`, decoded);
     if (decoded !== undefined) await journalMessage({ roles: deps.roles, logger, clock: deps.clock }, decoded, sent.role, sent.side, { origin });
     await journal.unpark(message.correlationId, message.steps, message.retries);
   }

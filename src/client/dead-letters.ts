@@ -11,6 +11,7 @@
  */
 import { decodeMessage, type WireMessage } from "../core/message.js";
 import { journalMessage } from "../engine/engine.js";
+import { messageLogFields } from "../engine/log-fields.js";
 import type { SentMessage } from "../engine/roles.js";
 import { SystemError, UsageError } from "../errors.js";
 import { silentLogger } from "../logger.js";
@@ -144,7 +145,7 @@ async function redrive(deps: RedriveDeps, store: DeadLetterStore, letter: DeadLe
   };
   let sent: SentMessage;
   try {
-    sent = await sendWithFailover(deps, outgoing, `dead letter ${letter.id} of ${letter.sourceUri}`);
+    sent = await sendWithFailover(deps, outgoing, `dead letter ${letter.id} of ${letter.sourceUri}`, message);
   } catch (error) {
     return { ok: false, ...named, error: error as Error };
   }
@@ -153,7 +154,10 @@ async function redrive(deps: RedriveDeps, store: DeadLetterStore, letter: DeadLe
   }
   try {
     if (!(await store.remove(letter.id))) {
-      logger.warn(`dead letter ${letter.id} of ${letter.sourceUri} was sent again, but its store no longer had it to remove (another redrive took it?)`);
+      logger.warn(`dead letter ${letter.id} of ${letter.sourceUri} was sent again, but its store no longer had it to remove (another redrive took it?)`, {
+        ...(message === undefined ? {} : messageLogFields(message, logger)),
+        deadLetterId: letter.id,
+      });
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -182,7 +182,7 @@ export async function sendMessage(deps: EventSenderDeps, message: WireMessage, o
     delaySeconds,
     durable: true,
   };
-  const sent = await sendWithFailover(deps, outgoing, `step ${system.steps} of instance ${system.correlation_id}`);
+  const sent = await sendWithFailover(deps, outgoing, `step ${system.steps} of instance ${system.correlation_id}`, message);
   const due = delaySeconds > 0 ? deps.clock.now() + delaySeconds * 1000 : undefined;
   await journalMessage({ roles: deps.roles, logger: deps.logger ?? silentLogger, clock: deps.clock }, message, sent.role, sent.side, { origin, due });
   return sent;

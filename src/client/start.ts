@@ -12,6 +12,7 @@ import {
   type WireMessage,
 } from "../core/message.js";
 import { journalMessage, writeJournal } from "../engine/engine.js";
+import { messageLogFields } from "../engine/log-fields.js";
 import type { MachineCatalog } from "../engine/versions.js";
 import { type RoleBindings, type SentMessage, sendToRole } from "../engine/roles.js";
 import type { DefinitionSet } from "../core/machine.js";
@@ -160,7 +161,7 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
   try {
     if (outgoing.length > 0) batch = await deps.roles.stream.primary.sendBatch(outgoing);
   } catch (error) {
-    logger.warn(`batch start on stream.primary failed: ${(error as Error).message}`);
+    logger.warn(`batch start on stream.primary failed: ${(error as Error).message}`, { count: outgoing.length, role: "stream", side: "primary" });
   }
   for (const [position, { index, claimed }] of claims.entries()) {
     const message = messages[index] as WireMessage;
@@ -168,13 +169,16 @@ async function sendStarts(deps: StarterDeps, messages: WireMessage[]): Promise<S
     const item = batch[position];
     let sent: SentMessage | undefined = item?.ok ? { role: "stream", side: "primary", receipt: item.receipt } : undefined;
     if (sent === undefined) {
+      if (item?.ok === false) {
+        logger.warn(`could not send to stream.primary (${deps.roles.stream.primary.uri}): ${item.error.message}`, { ...messageLogFields(message, logger), role: "stream", side: "primary" });
+      }
       const errors = new ErrorTally();
-      sent = await sendToRole(deps.roles, "stream", outgoing[position] as OutgoingMessage, errors, logger, true);
-      sent ??= await sendToRole(deps.roles, "retry", outgoing[position] as OutgoingMessage, errors, logger);
+      sent = await sendToRole(deps.roles, "stream", outgoing[position] as OutgoingMessage, errors, logger, { skipPrimary: true, wire: message });
+      sent ??= await sendToRole(deps.roles, "retry", outgoing[position] as OutgoingMessage, errors, logger, { wire: message });
     }
     if (sent === undefined) {
       // Nothing was sent: give the id back, so the same start can be tried again.
-      if (claimed) await writeJournal(engine, (journal) => journal.deleteInstance(correlationId));
+      if (claimed) await writeJournal(engine, (journal) => journal.deleteInstance(correlationId), () => messageLogFields(message, logger));
       results[index] = {
         ok: false,
         correlationId,
@@ -241,6 +245,7 @@ async function claimIds(
     // The journal is bookkeeping: if it cannot answer, start anyway, but say so.
     (deps.logger ?? silentLogger).warn(
       `cannot record ${records.length} new instance(s) in the journal (${journal.uri}), so their ids are not checked for reuse: ${(error as Error).message}`,
+      { count: records.length },
     );
     return candidates.map((index) => ({ index, claimed: false }));
   }

@@ -9,6 +9,7 @@
 import { setMaxListeners } from "node:events";
 import type { Engine, ProcessOutcome } from "../engine/engine.js";
 import { UsageError } from "../errors.js";
+import { deliveryLogFields } from "../engine/log-fields.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { ClaimedNext, Delivery, MessageSource } from "../ports.js";
 import { Pause } from "./pause.js";
@@ -225,7 +226,7 @@ export class Worker {
       if (now - claim.since < half) continue;
       claim.since = now;
       claim.source.extend(delivery, this.#visibility).catch((error: Error) => {
-        this.#logger.warn(`cannot extend the claim of message ${delivery.id} on ${claim.source.uri}: ${error.message}`);
+        this.#logger.warn(`cannot extend the claim of message ${delivery.id} on ${claim.source.uri}: ${error.message}`, this.#fields(delivery));
       });
     }
   }
@@ -258,7 +259,7 @@ export class Worker {
           correlationId: this.#options.correlationId,
         });
       } catch (error) {
-        this.#logger.error(`cannot receive from ${source.role}.${source.side} (${source.uri}): ${(error as Error).message}`);
+        this.#logger.error(`cannot receive from ${source.role}.${source.side} (${source.uri}): ${(error as Error).message}`, { role: source.role, side: source.side });
       }
       for (const delivery of deliveries) this.#start(source, delivery);
       received += deliveries.length;
@@ -296,13 +297,13 @@ export class Worker {
       outcome = await this.#engine.process(delivery, { signal, claimNextSeconds, claimed });
     } catch (error) {
       this.stats.unfinished++;
-      this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`);
+      this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`, this.#fields(delivery));
       return;
     }
     if (outcome.kind === "abandoned") {
       // Not acknowledged: delivered again at once, and its lease is already free.
       await source.release(delivery, 0).catch((error: Error) => {
-        this.#logger.error(`cannot hand message ${delivery.id} back to ${source.uri}: ${error.message}; it returns after its visibility timeout`);
+        this.#logger.error(`cannot hand message ${delivery.id} back to ${source.uri}: ${error.message}; it returns after its visibility timeout`, this.#fields(delivery));
       });
       this.stats.unfinished++;
       this.stats.abandoned++;
@@ -311,7 +312,7 @@ export class Worker {
     }
     try {
       if ("reason" in outcome) {
-        this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} moved to dead letters: ${outcome.reason}`);
+        this.#logger.error(`message ${delivery.id} from ${source.role}.${source.side} moved to dead letters: ${outcome.reason}`, { ...this.#fields(delivery), outcome: outcome.kind });
         await source.deadLetter(delivery, outcome.reason);
       } else if (outcome.acknowledged !== true) {
         // (The fused transition path acknowledged it with the transition's other writes.)
@@ -320,12 +321,17 @@ export class Worker {
       this.#options.onSettled?.(delivery, outcome);
       this.#observe(delivery, outcome);
     } catch (error) {
-      this.#logger.error(`cannot acknowledge message ${delivery.id} on ${source.uri}: ${(error as Error).message}`);
+      this.#logger.error(`cannot acknowledge message ${delivery.id} on ${source.uri}: ${(error as Error).message}`, this.#fields(delivery));
     }
     this.stats.processed++;
     this.stats.outcomes[outcome.kind] = (this.stats.outcomes[outcome.kind] ?? 0) + 1;
     // The instance's next step, claimed for this worker: it takes this message's place at once.
     if (!("reason" in outcome) && outcome.next !== undefined && this.#streamPrimary !== undefined) this.#start(this.#streamPrimary, outcome.next.delivery, outcome.next);
+  }
+
+  /** The fields of a record about `delivery` (log-fields.ts): it is decoded again, so for errors only. */
+  #fields(delivery: Delivery): Record<string, unknown> {
+    return deliveryLogFields(delivery, (body) => this.#engine.decode(body), this.#logger);
   }
 
   /** Tell the observer, if any, how long the message took (its claim is still in #claims). */

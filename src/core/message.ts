@@ -135,7 +135,10 @@ export function decodeMessage(body: string, defaults: (machineName: string) => M
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    throw new MalformedMessageError(`message is not valid JSON: ${(error as Error).message}`, {
+    // V8 quotes the start of the text it could not parse ("Unexpected token 'x', \"…\" is not valid
+    // JSON"): the reason is logged and kept with the dead letter, so it names the token, not the body.
+    const why = (error as Error).message.replace(/, ".*"(?:\.\.\.)? is not valid JSON$/s, "");
+    throw new MalformedMessageError(`message is not valid JSON: ${why}`, {
       cause: error,
     });
   }

@@ -25,6 +25,7 @@ import { type PlannedAction, type TransitionPlan, isLocal, planAbort, planTransi
 import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { messageLogFields, systemLogFields } from "./log-fields.js";
 import {
   type AbortRequest,
   type CachePort,
@@ -185,6 +186,11 @@ export class Engine {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /**
+   * @internal The logger writes debug records: each processing logs its start and outcome. Asked
+   * once here, so a processing below debug level builds no fields for them.
+   */
+  readonly debugLogged: boolean;
   readonly leaseHandoverMs: number;
   readonly maxReceiveCount: number;
   readonly leaseTimeoutSeconds: number;
@@ -204,6 +210,7 @@ export class Engine {
     this.clock = options.clock;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
+    this.debugLogged = this.logger.isLevelEnabled?.("debug") ?? true;
     this.catalog = new MachineCatalog(this.definitions, () => this.roles.journal, this.clock, this.logger);
   }
 
@@ -294,7 +301,7 @@ export class Engine {
     const moving = resolved.message.system_context;
     if (moving.current_event === TIMER_EVENT && timerOf(machine, moving.current_state) === undefined) {
       // The timer of a state the new version does not time out in: it no longer fires.
-      this.logger.info(`timer dropped: state "${moving.current_state}" of version ${machine.version} has no after: transition`, { machine: machine.name, correlation_id: moving.correlation_id });
+      this.logger.info(`timer dropped: state "${moving.current_state}" of version ${machine.version} has no after: transition`, messageLogFields(resolved.message, this.logger));
       span?.addEvent(EVENT.duplicate, { [ATTR.duplicateWhy]: `timer dropped: version ${machine.version} has no timer in state "${moving.current_state}"` });
       return { kind: "duplicate", correlationId: moving.correlation_id };
     }
@@ -302,13 +309,12 @@ export class Engine {
     const moved = { ...delivery, body: encodeMessage(resolved.message) };
     const system = resolved.message.system_context;
     this.logger.info(`instance moved to version ${system.machine_version} at this message (a migration order)`, {
-      machine: machine.name,
-      correlation_id: system.correlation_id,
-      from: movedFrom.version,
-      state: movedFrom.state,
+      ...messageLogFields(resolved.message, this.logger),
+      fromVersion: movedFrom.version,
+      fromState: movedFrom.state,
     });
     const entry = { ...journalEntry(this.clock, resolved.message, delivery.role, delivery.side, { origin: "migrate" }), version: system.machine_version, migrated_from: movedFrom };
-    await writeJournal(this, (journal) => journal.appendMessage(system.correlation_id, entry));
+    await writeJournal(this, (journal) => journal.appendMessage(system.correlation_id, entry), () => messageLogFields(resolved.message, this.logger));
     if (span !== undefined && system.machine_version !== undefined) span.setAttribute(ATTR.version, system.machine_version);
     return new Processing(this, machine, moved, resolved.message, { ...options, claimed: undefined }, span).run();
   }
@@ -328,7 +334,7 @@ export class Engine {
         reason,
         steps: system.steps,
       });
-    });
+    }, () => messageLogFields(message, this.logger));
   }
 }
 
@@ -453,7 +459,22 @@ class Processing {
     return this.#system.correlation_id;
   }
 
-  async run(): Promise<ProcessOutcome> {
+  /** Not async: below debug level the processing's own promise is returned as it is. */
+  run(): Promise<ProcessOutcome> {
+    return this.#engine.debugLogged ? this.#runLogged() : this.#run();
+  }
+
+  /** {@link run} between a debug record as the processing starts and one with its outcome. */
+  async #runLogged(): Promise<ProcessOutcome> {
+    const { logger } = this.#engine;
+    const delivery = this.#delivery;
+    logger.debug("processing message", { ...this.#logFields(), messageId: delivery.id, role: delivery.role, side: delivery.side, receiveCount: delivery.receiveCount });
+    const outcome = await this.#run();
+    logger.debug(`processed message: ${outcome.kind}`, { ...this.#logFields(), outcome: outcome.kind });
+    return outcome;
+  }
+
+  async #run(): Promise<ProcessOutcome> {
     const { steps, retries, lease_timeout: leaseTimeout } = this.#system;
     // 1. Lease (taken already, for a message a previous commit claimed for this processor).
     let lease = this.#begun !== undefined ? this.#begun.lease : await this.#acquireLease(steps, retries, leaseTimeout);
@@ -1101,10 +1122,10 @@ class Processing {
     origin?: MessageOrigin,
   ): Promise<SentMessage> {
     const outgoing = this.#outgoing(message, delaySeconds);
-    let sent = await sendToRole(this.#roles, first, outgoing, this.#errors, this.#engine.logger);
+    let sent = await sendToRole(this.#roles, first, outgoing, this.#errors, this.#engine.logger, { wire: message });
     if (sent === undefined) {
       this.#errors.record(fallbackError);
-      sent = await sendToRole(this.#roles, then, outgoing, this.#errors, this.#engine.logger);
+      sent = await sendToRole(this.#roles, then, outgoing, this.#errors, this.#engine.logger, { wire: message });
     }
     if (sent === undefined) {
       throw new SystemError(`could not send ${message.system_context.correlation_id} step ${message.system_context.steps}: every stream and retry backend failed`);
@@ -1173,19 +1194,12 @@ class Processing {
   }
 
   #journal(write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>): Promise<void> {
-    return writeJournal(this.#engine, write);
+    return writeJournal(this.#engine, write, () => this.#logFields());
   }
 
+  /** The fields of this processing's log records (log-fields.ts); the user context only if the logger asks. */
   #logFields(): Record<string, unknown> {
-    const system = this.#system;
-    return {
-      machine: system.machine_name,
-      correlation_id: system.correlation_id,
-      state: system.current_state,
-      event: system.current_event,
-      steps: system.steps,
-      retries: system.retries,
-    };
+    return systemLogFields(this.#system, this.#original.user_context, this.#engine.logger);
   }
 }
 
@@ -1199,7 +1213,7 @@ export async function journalMessage(
 ): Promise<void> {
   if (engine.roles.journal === undefined) return;
   const entry = journalEntry(engine.clock, message, role, side, how);
-  await writeJournal(engine, (journal) => journal.appendMessage(message.system_context.correlation_id, entry));
+  await writeJournal(engine, (journal) => journal.appendMessage(message.system_context.correlation_id, entry), () => messageLogFields(message, engine.logger));
 }
 
 /** The journal's entry for a sent message. */
@@ -1226,17 +1240,21 @@ export function journalEntry(
   return entry;
 }
 
-/** Journal writes are bookkeeping for people: a failure is logged, never a protocol error. */
+/**
+ * Journal writes are bookkeeping for people: a failure is logged (with the fields `about` gives,
+ * those of the message or instance written), never a protocol error.
+ */
 export async function writeJournal(
   engine: Pick<Engine, "roles" | "logger">,
   write: (journal: NonNullable<RoleBindings["journal"]>) => Promise<void>,
+  about?: () => Record<string, unknown>,
 ): Promise<void> {
   const journal = engine.roles.journal;
   if (journal === undefined) return;
   try {
     await write(journal);
   } catch (error) {
-    engine.logger.warn(`journal write failed on ${journal.uri}: ${(error as Error).message}`);
+    engine.logger.warn(`journal write failed on ${journal.uri}: ${(error as Error).message}`, about?.());
   }
 }
 

@@ -2,7 +2,9 @@
  * The role bindings the engine runs on, and the failover helpers every protocol step shares.
  */
 import type { ErrorTally } from "../core/counters.js";
+import type { WireMessage } from "../core/message.js";
 import type { Logger } from "../logger.js";
+import { messageLogFields } from "./log-fields.js";
 import type {
   CachePort,
   CheckpointPort,
@@ -69,7 +71,8 @@ export interface SentMessage {
 /**
  * Send `message` to the first side of `role` that accepts it, recording an `error` for each side
  * that fails. Returns undefined when every side failed (or none is configured). `skipPrimary` starts at
- * the secondary (the primary was already tried, e.g. in a batch).
+ * the secondary (the primary was already tried, e.g. in a batch); `wire`, the message decoded, gives
+ * the warning of a failed side its fields (log-fields.ts), built only then.
  */
 export async function sendToRole(
   roles: RoleBindings,
@@ -77,7 +80,7 @@ export async function sendToRole(
   message: OutgoingMessage,
   errors: ErrorTally,
   logger: Logger,
-  skipPrimary = false,
+  { skipPrimary = false, wire }: { readonly skipPrimary?: boolean; readonly wire?: WireMessage | undefined } = {},
 ): Promise<SentMessage | undefined> {
   const ports: ReadonlyArray<readonly [Side, StreamPort | RetryPort]> = role === "stream" ? sidesOf(roles.stream) : sidesOf(roles.retry);
   for (const [side, port] of ports) {
@@ -88,8 +91,9 @@ export async function sendToRole(
     } catch (error) {
       errors.record("error");
       logger.warn(`could not send to ${role}.${side} (${port.uri}): ${(error as Error).message}`, {
-        correlation_id: message.correlationId,
-        steps: message.steps,
+        ...(wire === undefined ? { correlationId: message.correlationId, steps: message.steps, retries: message.retries } : messageLogFields(wire, logger)),
+        role,
+        side,
       });
     }
   }

@@ -17,6 +17,7 @@
  * concurrently.
  */
 import type { Engine } from "../engine/engine.js";
+import { deliveryLogFields } from "../engine/log-fields.js";
 import type { Logger } from "../logger.js";
 import type { Delivery, MessageSource } from "../ports.js";
 import { type LambdaEventSource, type LambdaRecord, type LambdaRecordCodec, isLambdaEventSource } from "../lambda-port.js";
@@ -174,15 +175,18 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
     logger.error(`cannot decode ${eventSource} record ${rawItemIdentifier(raw)}: ${(error as Error).message}`);
     return { ok: false, itemIdentifier: rawItemIdentifier(raw) };
   }
+  // Decoded again only for a record that is logged, i.e. off the hot path.
+  const fields = () => deliveryLogFields(delivery, (body) => context.engine.decode(body), logger);
   const fail = (message: string) => {
-    logger.error(message);
+    logger.error(message, fields());
     return { ok: false, itemIdentifier: record.itemIdentifier };
   };
   const source = sourceFor(record.sourceArn, context.sources);
   if (source === undefined) {
-    return fail(
+    logger.error(
       `record ${record.itemIdentifier} comes from ${record.sourceArn}, which the settings do not name; add it as stream.primary, stream.secondary, retry.primary or retry.secondary in the settings (SWITCHYARD_SETTINGS)`,
     );
+    return { ok: false, itemIdentifier: record.itemIdentifier };
   }
   const delivery: Delivery = {
     id: record.id,
@@ -207,11 +211,11 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
       return fail(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s and cannot be held back until then: ${(error as Error).message}`);
     }
     if (held === "replaced") {
-      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: replaced by a copy due then`);
+      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: replaced by a copy due then`, fields());
       return { ok: true, itemIdentifier: record.itemIdentifier };
     }
     if (held) {
-      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: hidden for now`);
+      logger.debug(`record ${record.itemIdentifier} from ${where} is not due for ${seconds} s: hidden for now`, fields());
       return { ok: false, itemIdentifier: record.itemIdentifier };
     }
   }
@@ -224,7 +228,7 @@ async function processRecord(raw: unknown, context: RecordsContext): Promise<{ o
   if ("reason" in outcome) {
     try {
       await source.deadLetter(delivery, outcome.reason);
-      logger.error(`record ${record.itemIdentifier} from ${where} moved to dead letters: ${outcome.reason}`);
+      logger.error(`record ${record.itemIdentifier} from ${where} moved to dead letters: ${outcome.reason}`, { ...fields(), outcome: outcome.kind });
       return { ok: true, itemIdentifier: record.itemIdentifier };
     } catch (error) {
       return fail(`record ${record.itemIdentifier} from ${where} is ${outcome.kind} (${outcome.reason}) and cannot be dead-lettered: ${(error as Error).message}`);

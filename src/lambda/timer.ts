@@ -4,8 +4,9 @@
  * DynamoDB retry table) of their due messages, within a bound on count and time.
  */
 import type { Engine } from "../engine/engine.js";
+import { deliveryLogFields } from "../engine/log-fields.js";
 import type { Logger } from "../logger.js";
-import type { MessageSource } from "../ports.js";
+import type { Delivery, MessageSource } from "../ports.js";
 import { isLambdaEventSource } from "../lambda-port.js";
 
 /** Whether an event is an EventBridge scheduled event (or the explicit `{"switchyard": "timer"}`). */
@@ -46,6 +47,7 @@ export async function runTimer(
   options: TimerOptions,
 ): Promise<TimerSummary> {
   let budget = options.maxMessages ?? 1000;
+  const fields = (delivery: Delivery) => deliveryLogFields(delivery, (body) => engine.decode(body), logger);
   const summary: TimerSummary = { timer: true, sources: [] };
   for (const source of sources) {
     if (!isLambdaEventSource(source) || source.polledOnTimer !== true) continue;
@@ -56,7 +58,7 @@ export async function runTimer(
       try {
         deliveries = await source.receive({ max: Math.min(25, budget), visibilityTimeoutSeconds: options.visibilityTimeoutSeconds });
       } catch (error) {
-        logger.error(`timer: cannot receive from ${source.role}.${source.side} (${source.uri}): ${(error as Error).message}`);
+        logger.error(`timer: cannot receive from ${source.role}.${source.side} (${source.uri}): ${(error as Error).message}`, { role: source.role, side: source.side });
         break;
       }
       if (deliveries.length === 0) break;
@@ -65,13 +67,15 @@ export async function runTimer(
         deliveries.map(async (delivery) => {
           try {
             const outcome = await engine.process(delivery);
-            if ("reason" in outcome) await source.deadLetter(delivery, outcome.reason);
-            else if (outcome.acknowledged !== true) await source.ack(delivery);
+            if ("reason" in outcome) {
+              logger.error(`timer: message ${delivery.id} from ${source.role}.${source.side} moved to dead letters: ${outcome.reason}`, { ...fields(delivery), outcome: outcome.kind });
+              await source.deadLetter(delivery, outcome.reason);
+            } else if (outcome.acknowledged !== true) await source.ack(delivery);
             entry.processed++;
             entry.outcomes[outcome.kind] = (entry.outcomes[outcome.kind] ?? 0) + 1;
           } catch (error) {
             entry.failed++;
-            logger.error(`timer: message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`);
+            logger.error(`timer: message ${delivery.id} from ${source.role}.${source.side} left for redelivery: ${(error as Error).message}`, fields(delivery));
           }
         }),
       );

@@ -37,27 +37,32 @@ export function workerCommand(program: Command): void {
     .option("--metrics-host <host>", "address the metrics endpoint binds to; metrics carry no payloads", "127.0.0.1")
     .action(async (flags: WorkerFlags) => {
       const terminal = new Terminal();
+      const logger = terminal.logger();
+      // With --log-format json stderr holds JSON lines only: the worker's own lines (the metrics
+      // address, progress, the summary, signals) become info records.
+      const json = process.env.SWITCHYARD_LOG_FORMAT === "json";
+      const say: Say = json ? (line) => logger.info(line) : (line) => terminal.line(line);
       const stats = await withSwitchyard(
         flags,
         async (sy) => {
           const metrics = flags.metricsPort === undefined ? undefined : await WorkerMetrics.create();
           const server: MetricsServer | undefined =
             metrics === undefined ? undefined : await serveMetrics(metrics.registry, { port: flags.metricsPort as number, host: flags.metricsHost });
-          if (server !== undefined) terminal.line(`metrics on ${server.url}`);
+          if (server !== undefined) say(`metrics on ${server.url}`);
           const worker = sy.worker({
             concurrency: flags.concurrency,
             shutdownTimeoutSeconds: flags.shutdownTimeout,
             stopWhenIdle: flags.untilIdle ? () => idle(sy) : undefined,
             metrics,
           });
-          const stopSignals = handleSignals(worker, flags.shutdownTimeout, terminal);
-          const progress = flags.quiet ? undefined : startProgress(worker.stats, terminal);
+          const stopSignals = handleSignals(worker, flags.shutdownTimeout, say);
+          const progress = flags.quiet ? undefined : startProgress(worker.stats, terminal, json ? say : undefined);
           // What actions print themselves (console.log) goes above the progress line too.
           const release = progress === undefined ? undefined : terminal.adopt();
           try {
             const stats = await worker.run();
             progress?.stop();
-            if (!flags.quiet) terminal.line(summary(stats));
+            if (!flags.quiet) say(summary(stats));
             return stats;
           } finally {
             release?.();
@@ -65,7 +70,7 @@ export function workerCommand(program: Command): void {
             await server?.close();
           }
         },
-        { logger: terminal.logger() },
+        { logger },
       );
       // Actions of messages handed back at the shutdown timeout are still running, and would keep
       // the process alive until they end only to have their results discarded: the work is over,
@@ -102,19 +107,25 @@ async function idle(sy: Switchyard): Promise<boolean> {
  * First SIGINT/SIGTERM: finish in-flight messages (up to the shutdown timeout, then hand them back)
  * and exit; second: exit at once.
  */
-function handleSignals(worker: Worker, timeoutSeconds: number, terminal: Terminal): () => void {
+function handleSignals(worker: Worker, timeoutSeconds: number, say: Say): () => void {
   return onStopSignals(
     worker,
     (signal) =>
       `${signal}: finishing ${worker.stats.inFlight} in-flight message(s) (handing them back after ${timeoutSeconds} s); send it again to exit at once`,
     (signal) => `${signal} again: exiting now; unfinished messages will be delivered again`,
-    (line) => terminal.line(line),
+    say,
   );
 }
 
-/** A status line, redrawn each second on a TTY (log lines scroll above it) and printed every 10 s elsewhere. */
-function startProgress(stats: WorkerStats, terminal: Terminal) {
-  const tty = terminal.tty;
+/** Where the worker command's own lines go: the terminal, or the logger as info records. */
+type Say = (line: string) => void;
+
+/**
+ * A status line, redrawn each second on a TTY (log lines scroll above it) and printed every 10 s
+ * elsewhere, or through `say` (the logger) when given.
+ */
+function startProgress(stats: WorkerStats, terminal: Terminal, say?: Say) {
+  const tty = terminal.tty && say === undefined;
   let last = stats.processed;
   let lastAt = Date.now();
   const timer = setInterval(
@@ -125,6 +136,7 @@ function startProgress(stats: WorkerStats, terminal: Terminal) {
       lastAt = now;
       const line = `${summary(stats)}, ${rate.toFixed(0)} msg/s, ${stats.inFlight} in flight`;
       if (tty) terminal.progress(line);
+      else if (say !== undefined) say(line);
       else terminal.line(line);
     },
     tty ? 1000 : 10_000,

@@ -104,9 +104,16 @@ describe("Lambda handler on recorded event records, over SQLite sources under AW
     describe(c.fixture, () => {
       it("processes each record, dead-letters the malformed one, settles the rest, reports nothing", async () => {
         const adapted = lambdaSource(stream, c.arn, { codec: c.codec });
-        const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger: silentLogger });
+        const records: Array<[string, string, Record<string, unknown> | undefined]> = [];
+        const capture = (level: string) => (message: string, fields?: Record<string, unknown>) => records.push([level, message, fields]);
+        const logger = { debug: capture("debug"), info: capture("info"), warn: capture("warn"), error: capture("error") };
+        const handler = createHandler({ switchyard: withSources(sy, [adapted.source]), logger });
         expect(await handler(fixture(c.fixture))).toEqual({ batchItemFailures: [] });
         expect(adapted.deadLetters).toEqual([{ id: expect.any(String), reason: expect.stringMatching(/^message is not valid JSON/) }]);
+        // The dead letter's record says where it came from, and no more: its body is not a message.
+        expect(records).toEqual([
+          ["error", expect.stringMatching(/moved to dead letters: message is not valid JSON/), { messageId: expect.any(String), role: "stream", side: "primary", outcome: "malformed" }],
+        ]);
         expect(adapted.settled).toEqual([c.ids[0], c.ids[2]]);
         for (const id of c.instances) {
           expect(await sy.status(id)).toMatchObject({ status: "running", state: "start" });

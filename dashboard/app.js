@@ -554,7 +554,7 @@ async function instanceView(id) {
       detail.diagram ? diagram(detail.diagram, { current: r.state, path: detail.path }) : h("p", { class: "muted" }, detail.diagramProblem ?? "No diagram."),
       h("h2", {}, "Timeline"),
       timeline(detail),
-      detail.errors.length > 0 ? [h("h2", {}, "Error emissions"), errorsTable(detail.errors)] : "",
+      detail.errors.length > 0 ? h("section", { class: "error-emissions" }, h("h2", {}, "Error emissions"), errorsTable(detail.errors)) : "",
       h("h2", {}, "Current user context"),
       currentContext(r.context, detail.history),
     );

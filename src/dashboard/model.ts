@@ -16,6 +16,9 @@ import { type Diagram, layoutMachine } from "./layout.js";
 /** How far back the per-state throughput and error counters of the machines page reach. */
 export const METRICS_WINDOW_MS = 60 * 60 * 1000;
 
+/** How long the answer of an aggregate read (counts, activity, metrics) is shared by the requests that follow. */
+export const SHARED_READ_MS = 1000;
+
 /** Counts per user-facing status, every status present (zero when none). */
 export type StatusCounts = Record<InstanceStatus, number>;
 
@@ -72,9 +75,25 @@ const zeroCounts = (): StatusCounts => Object.fromEntries(INSTANCE_STATUSES.map(
 export class Documents {
   readonly #sy: Switchyard;
   readonly #diagrams = new Map<string, Promise<Diagram>>();
+  readonly #recent = new Map<string, { at: number; value: Promise<unknown> }>();
 
   constructor(sy: Switchyard) {
     this.#sy = sy;
+  }
+
+  /**
+   * The answer of `read` for `key`, shared by every request within {@link SHARED_READ_MS} of the
+   * first: a page polled by many tabs, or several cards of one page, costs the journal one
+   * aggregate query (a count over every instance), not one per request.
+   */
+  shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.#recent.get(key);
+    if (hit !== undefined && now - hit.at < SHARED_READ_MS) return hit.value as Promise<T>;
+    const value = read();
+    value.catch(() => this.#recent.delete(key));
+    this.#recent.set(key, { at: now, value });
+    return value;
   }
 
   /** Every version of every machine, newest deployed first per machine; loaded ones not yet deployed come first. */
@@ -126,7 +145,7 @@ export class Documents {
 
 /** The machines page's list. */
 export async function machineSummaries(sy: Switchyard, documents: Documents): Promise<MachineSummary[]> {
-  const [all, counts] = await Promise.all([documents.all(), sy.stateCounts()]);
+  const [all, counts] = await Promise.all([documents.all(), documents.shared("counts", () => sy.stateCounts())]);
   const totals = new Map<string, StatusCounts>();
   for (const count of counts.counts) {
     const total = totals.get(count.machineName) ?? zeroCounts();
@@ -145,7 +164,11 @@ export async function machineSummaries(sy: Switchyard, documents: Documents): Pr
 export async function machineView(sy: Switchyard, documents: Documents, name: string, version?: string): Promise<MachineView> {
   const found = await documents.document(name, version);
   const initial = found.document.states.find((s) => s.initial === true)?.name;
-  const [diagram, counts, metrics] = await Promise.all([documents.diagram(found.version, found.document), sy.stateCounts(name), stateMetrics(sy, name, initial)]);
+  const [diagram, counts, metrics] = await Promise.all([
+    documents.diagram(found.version, found.document),
+    documents.shared(`counts\u0000${name}`, () => sy.stateCounts(name)),
+    documents.shared(`metrics\u0000${name}\u0000${initial}`, () => stateMetrics(sy, name, initial)),
+  ]);
   const inDiagram = new Set(found.document.states.map((s) => s.name));
   const states: Record<string, StatusCounts> = {};
   const elsewhere: Record<string, StatusCounts> = {};

@@ -3,11 +3,12 @@
  * by the real `switchyard dashboard` process over the embedded SQLite default while the CLI starts
  * instances and runs workers: the machines page's diagram and counts, the list with its filters
  * and its live refresh, the instance page's current state, an abort clicked through its
- * confirmation and seen by `switchyard status`, and the token beyond loopback. Screenshots go to
+ * confirmation and seen by `switchyard status`, the order example followed live while a worker
+ * runs it, and the token beyond loopback. Screenshots go to
  * test-results/dashboard/.
  */
 import type { ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, type Page, chromium } from "playwright-core";
@@ -35,9 +36,9 @@ const cli = async (...args: string[]) => {
   return result.stdout;
 };
 
-/** Start `switchyard dashboard` with `args`; resolves to its URL once it listens. */
-function startDashboard(...args: string[]): Promise<string> {
-  const child = spawnCli(["dashboard", "-d", "fsm.yaml", "--port", "0", ...args], { cwd: dir });
+/** Start `switchyard dashboard` with `args` (in `where.cwd`, on `where.definitions`); resolves to its URL once it listens. */
+function startDashboard(where: { cwd?: string; definitions?: string } = {}, ...args: string[]): Promise<string> {
+  const child = spawnCli(["dashboard", "-d", where.definitions ?? "fsm.yaml", "--port", "0", ...args], { cwd: where.cwd ?? dir });
   servers.push(child);
   return new Promise((resolve, reject) => {
     let stderr = "";
@@ -163,8 +164,64 @@ describe.skipIf(noBrowser !== undefined)("the dashboard in Chromium", () => {
     await shot(page, "instance-aborted");
   });
 
+  it("shows the order example's instances live while a worker runs", async () => {
+    const example = path.join(ROOT, "examples/order-pipeline/fsm.yaml");
+    const shop = mkdtempSync(path.join(tmpdir(), "switchyard-dashboard-orders-"));
+    const orders = Array.from({ length: 24 }, (_, i) => {
+      const items = i % 8 === 5 ? [{ sku: "sprocket", qty: 0 }] : [{ sku: "widget", qty: 1 }];
+      return JSON.stringify({ machine: "order", correlation_id: `order-${String(i + 1).padStart(2, "0")}`, context: { order_id: `A-${1000 + i}`, items, card: i % 4 === 1 ? "timeout_once" : "ok", transit_seconds: 2 } });
+    });
+    writeFileSync(path.join(shop, "orders.jsonl"), `${orders.join("\n")}\n`);
+    const inShop = async (...args: string[]) => {
+      const result = await runCli(args, { cwd: shop, timeoutMs: 60_000 });
+      expect(result.code, `switchyard ${args.join(" ")}: ${result.stderr}`).toBe(0);
+    };
+    await inShop("start", "-d", example, "--from", "orders.jsonl");
+    const dashboardUrl = await startDashboard({ cwd: shop, definitions: example });
+    const live = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await live.goto(dashboardUrl);
+      const ended = live.locator('article[data-machine="order"] a.count[data-status="completed"] b');
+      await ended.waitFor();
+      expect(await ended.textContent()).toBe("0");
+      const worker = spawnCli(["worker", "-d", example, "--concurrency", "4", "-q"], { cwd: shop });
+      servers.push(worker);
+      // Without reloading, the page follows the instances to their ends: every count it shows
+      // on the way is at least the one before.
+      const seen: number[] = [];
+      const deadline = Date.now() + 60_000;
+      let shotTaken = false;
+      while (Date.now() < deadline) {
+        const now = Number(await ended.textContent());
+        if (seen[seen.length - 1] !== now) seen.push(now);
+        if (!shotTaken && now > 0 && now < orders.length) {
+          await shot(live, "order-machines-live");
+          shotTaken = true;
+        }
+        if (now === orders.length) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(seen[seen.length - 1]).toBe(orders.length);
+      expect(seen.length, `counts seen: ${seen.join(", ")}`).toBeGreaterThanOrEqual(3);
+      expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+      expect(await live.locator('g.state[data-state="delivered"]').count()).toBe(1);
+      await shot(live, "order-machines");
+      await live.goto(`${dashboardUrl}#/instances?machine=order`);
+      await live.locator("table.instances tbody tr[data-id]").first().waitFor();
+      await shot(live, "order-instances");
+      await live.goto(`${dashboardUrl}#/instances/order-02`);
+      await live.locator("g.state.current").waitFor();
+      expect(await live.locator("g.state.current").getAttribute("data-state")).toBe("delivered");
+      expect(await live.locator("g.edge.taken").evaluateAll((edges) => edges.map((e) => e.getAttribute("data-event")))).toEqual(["valid", "reserved", "charged", "shipped"]);
+      await shot(live, "order-instance");
+    } finally {
+      await live.close();
+      rmSync(shop, { recursive: true, force: true });
+    }
+  });
+
   it("bound beyond loopback, a request without the token is refused; the token opens the page", async () => {
-    const guarded = await startDashboard("--host", "0.0.0.0", "--token", "open-sesame", "--read-only");
+    const guarded = await startDashboard({}, "--host", "0.0.0.0", "--token", "open-sesame", "--read-only");
     const refused = await fetch(`${guarded}api/instances`);
     expect(refused.status).toBe(401);
     const other = await browser.newPage();

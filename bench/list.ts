@@ -280,7 +280,11 @@ async function main(): Promise<void> {
 function sqliteQuery(db: Database.Database, options: ListOptions): { sql: string; params: unknown[] } {
   const positional = ({ sql, params }: { sql: string; params: unknown[] }) => {
     const order: unknown[] = [];
-    return { sql: sql.replace(/\$(\d+)/g, (_, at: string) => (order.push(params[Number(at) - 1]), "?")), params: order };
+    const text = sql.replace(/\$(\d+)/g, (_, at: string) => {
+      order.push(params[Number(at) - 1]);
+      return "?";
+    });
+    return { sql: text, params: order };
   };
   let sparse = true;
   if (options.idPrefix !== undefined && options.idPrefix !== "") {

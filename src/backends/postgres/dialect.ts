@@ -14,6 +14,7 @@ export function postgresDialect(table: (name: string) => string): SqlDialect {
     noLimit: null,
     byteOrder: (column) => `${column} COLLATE "C"`,
     indexedBy: () => "",
+    fixedPlans: false,
     jsonNumber: (column, key) => `(${column}::jsonb ->> '${key}')::bigint`,
     json: <T>(value: unknown) => (typeof value === "string" ? JSON.parse(value) : value) as T,
     // Concurrent consumers skip each other's rows instead of waiting on them.

@@ -48,6 +48,8 @@ export interface SqlDialect {
    * once, without statistics (`INDEXED BY`); PostgreSQL chooses by its statistics (nothing).
    */
   indexedBy(index: string): string;
+  /** Whether {@link indexedBy} names the index (the caller chooses it), rather than the planner. */
+  readonly fixedPlans: boolean;
   /** The whole number under `key` of the JSON text in `column`, in SQL. */
   jsonNumber(column: string, key: string): string;
   /** A JSON column's value as the driver returns it, parsed. */

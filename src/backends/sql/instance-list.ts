@@ -10,13 +10,19 @@
  * | `machineName` (with `version`) | `instances_machine` |
  * | `machineName` and `state` | `instances_machine_state` |
  * | `status` (with a machine or anything else) | `instances_status`; `paused`: the partial index `instances_paused` |
- * | `idPrefix` (with anything) | the ids' range: the primary key (SQLite), `instances_id_bytes` (PostgreSQL); its rows sorted |
+ * | `idPrefix` (with anything) | the ids' range, its rows sorted: the primary key (SQLite), `instances_id_bytes` (PostgreSQL) |
  *
  * SQLite plans a statement once and without statistics, so the statement names its index; on
- * PostgreSQL the planner chooses by its statistics, which pick the same ones.
+ * PostgreSQL the planner chooses by its statistics, which pick the same ones. A prefix is the one
+ * filter whose selectivity the statement cannot know (`order-` may be half the instances,
+ * `order-42` one): on SQLite the journal first counts the prefix's ids up to
+ * {@link SPARSE_PREFIX} ({@link prefixProbeQuery}, a walk of at most that many primary-key
+ * entries); a sparse prefix sorts its range, a dense one is checked on the walk of the other
+ * filters' index, where at least one instance in `total / SPARSE_PREFIX` matches.
  */
-import type { InstanceStatus, ListOptions, StateCountFilter } from "../../ports.js";
-import { INSTANCE_SELECT, shownStatusSql } from "../sql-rows.js";
+import { byMachineVersionState } from "../../core/state-counts.js";
+import type { InstanceStatus, ListOptions, StateCount, StateCountFilter, StoredStatus } from "../../ports.js";
+import { INSTANCE_SELECT, type shownStatusSql } from "../sql-rows.js";
 import type { SqlDialect } from "./dialect.js";
 
 /** One listing's statement and its parameters. */
@@ -54,9 +60,30 @@ export function prefixEnd(prefix: string): string | undefined {
   return undefined;
 }
 
-/** The index a listing with these filters walks on SQLite (undefined: the primary key's range). */
-function walkedIndex(options: ListOptions): string | undefined {
-  if (options.idPrefix !== undefined && options.idPrefix !== "") return undefined;
+/**
+ * The ids of a prefix beyond which the listing walks the other filters' index rather than sorting
+ * the prefix's range: sorting this many rows costs a few milliseconds.
+ */
+export const SPARSE_PREFIX = 5_000;
+
+/** The primary key of `instances` on SQLite (a WITHOUT ROWID table's key: its rows in id order). */
+const ID_INDEX = "sqlite_autoindex_instances_1";
+
+/**
+ * How many ids start with `prefix`, counted up to {@link SPARSE_PREFIX}: `$1` the prefix, `$2` its
+ * {@link prefixEnd} (an empty end is past every id).
+ */
+export function prefixProbeQuery(dialect: SqlDialect, prefix: string): SqlQuery {
+  const end = prefixEnd(prefix);
+  const id = dialect.byteOrder("correlation_id");
+  const sql = `SELECT count(*) AS count FROM (SELECT 1 FROM ${dialect.table("instances")}${dialect.indexedBy(ID_INDEX)}
+     WHERE ${id} >= $1${end === undefined ? "" : ` AND ${id} < $2`} LIMIT ${SPARSE_PREFIX}) ids`;
+  return { sql, params: end === undefined ? [prefix] : [prefix, end] };
+}
+
+/** The index a listing with these filters walks on SQLite. */
+function walkedIndex(options: ListOptions, sparsePrefix: boolean): string {
+  if (sparsePrefix && options.idPrefix !== undefined && options.idPrefix !== "") return ID_INDEX;
   if (options.status === "paused") return "instances_paused";
   if (options.machineName !== undefined && options.state !== undefined) return "instances_machine_state";
   if (options.status !== undefined) return "instances_status";
@@ -67,9 +94,10 @@ function walkedIndex(options: ListOptions): string | undefined {
 /**
  * The listing's statement: the filters given, newest started first, ties by id; after a position,
  * the rest of its millisecond, then the instances started before it, each part one range of the
- * walked index, so a deep page costs no more than the first.
+ * walked index, so a deep page costs no more than the first. `sparsePrefix` (SQLite): whether the
+ * prefix's range is the walk ({@link SPARSE_PREFIX}).
  */
-export function listQuery(dialect: SqlDialect, options: ListOptions): SqlQuery {
+export function listQuery(dialect: SqlDialect, options: ListOptions, sparsePrefix = true): SqlQuery {
   const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
@@ -88,8 +116,7 @@ export function listQuery(dialect: SqlDialect, options: ListOptions): SqlQuery {
   }
   if (options.updatedBefore !== undefined) terms.push(`updated_at < ${param(options.updatedBefore)}`);
   const limit = param(options.limit ?? dialect.noLimit);
-  const index = walkedIndex(options);
-  const from = `${dialect.table("instances")}${index === undefined ? "" : dialect.indexedBy(index)}`;
+  const from = `${dialect.table("instances")}${dialect.indexedBy(walkedIndex(options, sparsePrefix))}`;
   const where = (extra: string[]) => [...extra, ...terms].join(" AND ") || "true";
   const after = options.after;
   if (after === undefined) {
@@ -108,24 +135,40 @@ export function listQuery(dialect: SqlDialect, options: ListOptions): SqlQuery {
 }
 
 /**
- * The heat map's statement: counts per machine, version, state and status as users see it, of one
- * machine (`$1`) when the filter names one; a scan of the instances (or of one machine's range of
- * `instances_machine_state`), sorted by the caller.
+ * The heat map's statement: counts per machine, version, state, stored status, pause flag and
+ * parked count, of one machine (`$1`) when the filter names one. Grouped by the raw columns in the
+ * order of the covering index `instances_heat`, so the count streams along the index without a
+ * sort; {@link stateCountsOf} folds the pause into the status as users see it.
  */
 export function stateCountsQuery(dialect: SqlDialect, filter: StateCountFilter): SqlQuery {
-  const shown = shownStatusSql(dialect.true);
   const machine = filter.machineName;
-  const sql = `SELECT machine_name, version, state, ${shown} AS status, count(*) AS count FROM ${dialect.table("instances")}
+  const sql = `SELECT machine_name, version, state, status, paused, parked, count(*) AS count FROM ${dialect.table("instances")}
      ${machine === undefined ? "" : "WHERE machine_name = $1"}
-     GROUP BY machine_name, version, state, ${shown}`;
+     GROUP BY machine_name, version, state, status, paused, parked`;
   return { sql, params: machine === undefined ? [] : [machine] };
 }
 
-/** A row of {@link stateCountsQuery}: the count is a bigint on PostgreSQL. */
+/** A row of {@link stateCountsQuery}: `paused` is 1/0 on SQLite, a boolean on PostgreSQL; the count a bigint there. */
 export interface StateCountRow {
   machine_name: string;
   version: string | null;
   state: string;
-  status: InstanceStatus;
+  status: StoredStatus;
+  paused: number | boolean;
+  parked: number;
   count: number | string;
+}
+
+/** The rows of {@link stateCountsQuery} as counts per status as users see it (`paused` as {@link shownStatusSql} says), sorted. */
+export function stateCountsOf(rows: readonly StateCountRow[]): StateCount[] {
+  const counts = new Map<string, { -readonly [K in keyof StateCount]: StateCount[K] }>();
+  for (const row of rows) {
+    const held = (row.status === "running" || row.status === "waiting") && (row.paused === true || row.paused === 1 || Number(row.parked) > 0);
+    const status: InstanceStatus = held ? "paused" : row.status;
+    const key = JSON.stringify([row.machine_name, row.version, row.state, status]);
+    const count = counts.get(key);
+    if (count === undefined) counts.set(key, { machineName: row.machine_name, version: row.version, state: row.state, status, count: Number(row.count) });
+    else count.count += Number(row.count);
+  }
+  return [...counts.values()].sort(byMachineVersionState);
 }

@@ -10,7 +10,6 @@
  * version with its orders and migrating an instance are again each backend's own.
  */
 import { machinesOf, type StatusCount } from "../../core/activity.js";
-import { byMachineVersionState } from "../../core/state-counts.js";
 import type {
   Activity,
   ActivityFilter,
@@ -58,7 +57,7 @@ import {
 } from "../sql-rows.js";
 import type { SqlDialect } from "./dialect.js";
 import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
-import { listQuery, type StateCountRow, stateCountsQuery } from "./instance-list.js";
+import { listQuery, prefixProbeQuery, SPARSE_PREFIX, type StateCountRow, stateCountsOf, stateCountsQuery } from "./instance-list.js";
 
 const DURABLE = { durable: true } as const;
 
@@ -290,19 +289,22 @@ export abstract class SqlJournal implements JournalPort {
   }
 
   /** Instances, most recently started first (all of them when `limit` is absent), after `options.after` when given. */
-  list(options: ListOptions): Promise<InstanceRecord[]> {
-    const { sql, params } = listQuery(this.sql.dialect, options);
+  async list(options: ListOptions): Promise<InstanceRecord[]> {
+    const { dialect } = this.sql;
+    let sparsePrefix = true;
+    if (dialect.fixedPlans && options.idPrefix !== undefined && options.idPrefix !== "") {
+      const probe = prefixProbeQuery(dialect, options.idPrefix);
+      const ids = await this.sql.read("journal list", this.#query<{ count: number }>(probe.sql), probe.params, ([row]) => Number(row?.count ?? 0));
+      sparsePrefix = ids < SPARSE_PREFIX;
+    }
+    const { sql, params } = listQuery(dialect, options, sparsePrefix);
     return this.sql.read("journal list", this.#query<InstanceRow>(sql), params, (rows) => rows.map(instanceRecordOf));
   }
 
-  /** One GROUP BY over the instances (of the machine), sorted here so every journal sorts alike. */
+  /** One GROUP BY over the instances (of the machine), folded and sorted here so every journal sorts alike. */
   stateCounts(filter: StateCountFilter): Promise<StateCounts> {
     const { sql, params } = stateCountsQuery(this.sql.dialect, filter);
-    return this.sql.read("journal state counts", this.#query<StateCountRow>(sql), params, (rows) => ({
-      counts: rows
-        .map((row) => ({ machineName: row.machine_name, version: row.version, state: row.state, status: row.status, count: Number(row.count) }))
-        .sort(byMachineVersionState),
-    }));
+    return this.sql.read("journal state counts", this.#query<StateCountRow>(sql), params, (rows) => ({ counts: stateCountsOf(rows) }));
   }
 
   /** The statement of `sql`, prepared once. */

@@ -13,6 +13,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   noLimit: -1,
   byteOrder: (column) => column,
   indexedBy: (index) => ` INDEXED BY ${index}`,
+  fixedPlans: true,
   jsonNumber: (column, key) => `json_extract(${column}, '$.${key}')`,
   json: <T>(value: unknown) => JSON.parse(value as string) as T,
   // The single writer holds the file, so the selection cannot be claimed by another meanwhile.

@@ -273,6 +273,10 @@ export const MIGRATIONS: readonly string[] = [
   //   instances_newest would read them all;
   // - paused instances only (partial: status and the pause flag or parked messages), as a
   //   transition of an unpaused instance leaves it alone.
+  // - the heat map's counts (stateCounts): every column they group by, in that order, so the count
+  //   streams along this index alone, without a sort or a read of the rows (a GROUP BY over the
+  //   table reads and sorts every row: 1.7 s with 1,000,000 instances, during which the file's
+  //   one connection serves nothing else; 0.14 s along this index).
   // A prefix of ids is a range of the primary key. No index by version: versions are few per
   // machine, and instances_newest or instances_machine with the version checked serves them.
   `
@@ -281,5 +285,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX instances_status ON instances (status, started_at DESC, correlation_id);
   CREATE INDEX instances_paused ON instances (started_at DESC, correlation_id)
     WHERE status IN ('running', 'waiting') AND (paused = 1 OR parked > 0);
+  CREATE INDEX instances_heat ON instances (machine_name, version, state, status, paused, parked);
   `,
 ];

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import type { StalledInstance } from "../../client/control.js";
+import { DEFAULT_PAGE_SIZE, listCursor, parseListCursor } from "../../client/list-page.js";
 import { UsageError } from "../../errors.js";
 import { INSTANCE_STATUSES, type InstanceStatus } from "../../ports.js";
-import { DEFAULT_PAGE_SIZE, listCursor, parseListCursor } from "../../client/list-page.js";
 import { examples, optionalDefinitionsOption, parseAge, positiveInt, printJson, settingsOption, withSwitchyard } from "../common.js";
 import { formatHistory, formatInstance, instanceJson, statusCell, table } from "../format.js";
 import { tableLayout } from "../terminal.js";
@@ -52,6 +52,8 @@ export function statusCommands(program: Command): void {
     .option("-m, --machine <name>", "only instances of this machine")
     .option("--status <status>", `only instances with this status (${INSTANCE_STATUSES.join(", ")})`)
     .option("--machine-version <hash>", "only instances pinned to this machine version (a hash), or unversioned")
+    .option("--state <state>", "only instances whose current state is this one")
+    .option("--prefix <text>", "only instances whose correlation id starts with this text (taken literally: no wildcards)")
     .option("--stalled", "only running instances with nothing pending and no activity for --older-than, and waiting ones whose timer is that overdue")
     .option("--older-than <age>", "with --stalled: no activity for this long, like 90s, 10m, 2h, 1d (default: 10m)", parseAge("--older-than"))
     .addOption(optionalDefinitionsOption("with --stalled, needed to find waiting instances whose timer is overdue"))
@@ -67,13 +69,22 @@ export function statusCommands(program: Command): void {
       if (flags.stalled) {
         if (status !== undefined) throw new UsageError("--stalled and --status do not go together: stalled instances are running, or waiting past their timer");
         if (flags.after !== undefined) throw new UsageError("--after pages the listing of all instances, not --stalled; raise --limit to see more stalled ones");
+        if (flags.state !== undefined || flags.prefix !== undefined) throw new UsageError("--state and --prefix filter the listing of all instances, not --stalled; use --machine with --stalled");
         await listStalled(flags);
         return;
       }
       if (flags.olderThan !== undefined) throw new UsageError("--older-than goes with --stalled; e.g. switchyard list --stalled --older-than 10m");
       // A malformed cursor is refused before any store is opened.
       if (flags.after !== undefined) parseListCursor(flags.after);
-      const page = await withSwitchyard(flags, (sy) => sy.listPage({ machineName: flags.machine, version: versionFilter(flags.machineVersion), status, limit: flags.limit, after: flags.after }), {
+      const page = await withSwitchyard(flags, (sy) => sy.listPage({
+            machineName: flags.machine,
+            version: versionFilter(flags.machineVersion),
+            status,
+            state: flags.state,
+            idPrefix: flags.prefix,
+            limit: flags.limit,
+            after: flags.after,
+          }), {
         existingStore: true,
       });
       const records = page.instances;
@@ -88,7 +99,11 @@ export function statusCommands(program: Command): void {
         );
       if (page.next !== undefined) process.stderr.write(`${nextPageLine(flags, records.length, page.next)}\n`);
     });
-  examples(list, ["list --status waiting --machine order --limit 100 --after 1765042554123~order-42", "list --stalled --older-than 10m -d fsm.yaml"]);
+  examples(list, [
+    "list --status waiting --machine order --limit 100 --after 1765042554123~order-42",
+    "list --machine order --state review --prefix order-2026-",
+    "list --stalled --older-than 10m -d fsm.yaml",
+  ]);
 }
 
 /**
@@ -102,6 +117,8 @@ function nextPageLine(flags: ListFlags, shown: number, next: string): string {
   if (flags.machine !== undefined) args.push("--machine", flags.machine);
   if (flags.status !== undefined) args.push("--status", flags.status);
   if (flags.machineVersion !== undefined) args.push("--machine-version", flags.machineVersion);
+  if (flags.state !== undefined) args.push("--state", flags.state);
+  if (flags.prefix !== undefined) args.push("--prefix", flags.prefix);
   if (flags.limit !== DEFAULT_PAGE_SIZE) args.push("--limit", String(flags.limit));
   if (flags.json) args.push("--json");
   args.push("--after", next);
@@ -118,6 +135,8 @@ interface ListFlags extends Flags {
   machine?: string;
   status?: string;
   machineVersion?: string;
+  state?: string;
+  prefix?: string;
   stalled?: boolean;
   olderThan?: number;
   limit: number;

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { postgresDialect } from "../src/backends/postgres/dialect.js";
-import { listQuery, prefixProbeQuery, SPARSE_PREFIX, stateCountsQuery } from "../src/backends/sql/instance-list.js";
+import { type ListProbe, listProbes, listQuery, SPARSE_PREFIX, stateCountsQuery } from "../src/backends/sql/instance-list.js";
 import { SQLITE_DIALECT } from "../src/backends/sqlite/dialect.js";
 import { type ListPageOptions, listPage } from "../src/client/list-page.js";
 import { silentLogger } from "../src/logger.js";
@@ -286,10 +286,10 @@ function sqliteQuery(db: Database.Database, options: ListOptions): { sql: string
     });
     return { sql: text, params: order };
   };
-  let sparse = true;
-  if (options.idPrefix !== undefined && options.idPrefix !== "") {
-    const probe = positional(prefixProbeQuery(SQLITE_DIALECT, options.idPrefix));
-    sparse = (db.prepare(probe.sql).get(...probe.params) as { count: number }).count < SPARSE_PREFIX;
+  const sparse = new Set<ListProbe>();
+  for (const { probe, query } of listProbes(SQLITE_DIALECT, options)) {
+    const counted = positional(query);
+    if ((db.prepare(counted.sql).get(...counted.params) as { count: number }).count < SPARSE_PREFIX) sparse.add(probe);
   }
   return positional(listQuery(SQLITE_DIALECT, options, sparse));
 }

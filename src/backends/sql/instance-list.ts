@@ -4,21 +4,21 @@
  * it was given, so each combination is planned on its own and can walk the index that serves it
  * (see the `instances_*` indexes of the schemas):
  *
- * | filters | index walked, newest started first |
- * | --- | --- |
- * | none, `version`, `state` alone | `instances_newest`, the others checked on the way |
- * | `machineName` (with `version`) | `instances_machine` |
- * | `machineName` and `state` | `instances_machine_state` |
- * | `status` (with a machine or anything else) | `instances_status`; `paused`: the partial index `instances_paused` |
- * | `idPrefix` (with anything) | the ids' range, its rows sorted: the primary key (SQLite), `instances_id_bytes` (PostgreSQL) |
+ * On SQLite (which plans a statement once, without statistics, so the statement names its index):
  *
- * SQLite plans a statement once and without statistics, so the statement names its index; on
- * PostgreSQL the planner chooses by its statistics, which pick the same ones. A prefix is the one
- * filter whose selectivity the statement cannot know (`order-` may be half the instances,
- * `order-42` one): on SQLite the journal first counts the prefix's ids up to
- * {@link SPARSE_PREFIX} ({@link prefixProbeQuery}, a walk of at most that many primary-key
- * entries); a sparse prefix sorts its range, a dense one is checked on the walk of the other
- * filters' index, where at least one instance in `total / SPARSE_PREFIX` matches.
+ * | filters | index walked |
+ * | --- | --- |
+ * | `idPrefix` (with anything), when sparse | the primary key's range of the prefix, its rows sorted |
+ * | `status: "paused"` | the partial index `instances_paused`, newest first |
+ * | `state` or `version` (with a machine), when sparse | the ids `instances_heat` matches, their rows by key, sorted |
+ * | `status`, when sparse | `instances_updated`'s range of the status, its rows sorted |
+ * | `machineName` (with anything dense) | `instances_machine`, newest first, the rest checked on the way |
+ * | anything else (none, `version`, `state` alone, dense filters) | `instances_newest`, the filters checked on the way |
+ *
+ * "Sparse" is measured per listing ({@link listProbes}): a filter's index entries counted up to
+ * {@link SPARSE_PREFIX}. A sparse filter's rows are few enough to sort; a dense one is met often
+ * on a walk in the listing's order. On PostgreSQL the planner chooses by its statistics (the
+ * schema has `instances_status`, `instances_machine_state` and `instances_id_bytes` for it).
  */
 import { byMachineVersionState } from "../../core/state-counts.js";
 import type { InstanceStatus, ListOptions, StateCount, StateCountFilter, StoredStatus } from "../../ports.js";
@@ -81,12 +81,67 @@ export function prefixProbeQuery(dialect: SqlDialect, prefix: string): SqlQuery 
   return { sql, params: end === undefined ? [prefix] : [prefix, end] };
 }
 
-/** The index a listing with these filters walks on SQLite. */
-function walkedIndex(options: ListOptions, sparsePrefix: boolean): string {
-  if (sparsePrefix && options.idPrefix !== undefined && options.idPrefix !== "") return ID_INDEX;
+/** A filter whose selectivity a listing on SQLite measures before it chooses its index. */
+export type ListProbe = "prefix" | "heat" | "status";
+
+/**
+ * The terms of the machine, state and version filters given, as `instances_heat` (machine_name,
+ * state, version, …) can check them; empty when neither a state nor a version is filtered.
+ */
+function heatTerms(options: ListOptions, param: (value: unknown) => string): string[] {
+  if (options.state === undefined && options.version === undefined) return [];
+  const terms: string[] = [];
+  if (options.machineName !== undefined) terms.push(`machine_name = ${param(options.machineName)}`);
+  if (options.state !== undefined) terms.push(`state = ${param(options.state)}`);
+  if (options.version !== undefined) terms.push(options.version === null ? "version IS NULL" : `version = ${param(options.version)}`);
+  return terms;
+}
+
+/**
+ * The probes a listing with these filters needs on a backend that fixes its plans (SQLite), each a
+ * count of the filter's index entries up to {@link SPARSE_PREFIX}: a sparse filter (fewer) takes
+ * its own matches and sorts them; a dense one is checked on the walk of a listing-ordered index,
+ * where at least one instance in `total / SPARSE_PREFIX` matches. The status, the state and the
+ * version change with transitions (and migrations), so no index keeps them in the listing's order
+ * (it would be rewritten per transition): their matches come from `instances_updated` (status,
+ * updated_at) and `instances_heat` (machine_name, state, version, …), which `list --stalled` and
+ * the heat map need anyway. `instances_heat` holds the ids too (a secondary index of a WITHOUT
+ * ROWID table carries its key), so its matches are read without a row: a range when the machine
+ * and the state are given, else a scan of the index alone (70 ms for 1,000,000 instances).
+ */
+export function listProbes(dialect: SqlDialect, options: ListOptions): Array<{ probe: ListProbe; query: SqlQuery }> {
+  const probes: Array<{ probe: ListProbe; query: SqlQuery }> = [];
+  const table = dialect.table("instances");
+  const count = (index: string, where: string[], params: unknown[]): SqlQuery => ({
+    sql: `SELECT count(*) AS count FROM (SELECT 1 FROM ${table}${dialect.indexedBy(index)} WHERE ${where.join(" AND ")} LIMIT ${SPARSE_PREFIX}) matches`,
+    params,
+  });
+  if (options.idPrefix !== undefined && options.idPrefix !== "") probes.push({ probe: "prefix", query: prefixProbeQuery(dialect, options.idPrefix) });
+  if (options.status === "paused") return probes;
+  const params: unknown[] = [];
+  const heat = heatTerms(options, (value) => {
+    params.push(value);
+    return `$${params.length}`;
+  });
+  if (heat.length > 0) probes.push({ probe: "heat", query: count(HEAT_INDEX, heat, params) });
+  if (options.status !== undefined) probes.push({ probe: "status", query: count("instances_updated", ["status = $1"], [options.status]) });
+  return probes;
+}
+
+/** Every probe sparse: what a backend that plans by its statistics (PostgreSQL) passes, as its index names are ignored. */
+export const ALL_SPARSE: ReadonlySet<ListProbe> = new Set<ListProbe>(["prefix", "heat", "status"]);
+
+const HEAT_INDEX = "instances_heat";
+
+/**
+ * How a listing with these filters reads on SQLite, given which of its probed filters are sparse:
+ * the index it walks, and for `heat`, the primary key of the matches `instances_heat` gives.
+ */
+function walkedIndex(options: ListOptions, sparse: ReadonlySet<ListProbe>): string {
+  if (sparse.has("prefix") && options.idPrefix !== undefined && options.idPrefix !== "") return ID_INDEX;
   if (options.status === "paused") return "instances_paused";
-  if (options.machineName !== undefined && options.state !== undefined) return "instances_machine_state";
-  if (options.status !== undefined) return "instances_status";
+  if (sparse.has("heat") && (options.state !== undefined || options.version !== undefined)) return HEAT_INDEX;
+  if (sparse.has("status") && options.status !== undefined) return "instances_updated";
   if (options.machineName !== undefined) return "instances_machine";
   return "instances_newest";
 }
@@ -94,10 +149,10 @@ function walkedIndex(options: ListOptions, sparsePrefix: boolean): string {
 /**
  * The listing's statement: the filters given, newest started first, ties by id; after a position,
  * the rest of its millisecond, then the instances started before it, each part one range of the
- * walked index, so a deep page costs no more than the first. `sparsePrefix` (SQLite): whether the
- * prefix's range is the walk ({@link SPARSE_PREFIX}).
+ * walked index, so a deep page costs no more than the first. `sparse` (SQLite): the probed filters
+ * ({@link listProbes}) found sparse, whose own range is the walk.
  */
-export function listQuery(dialect: SqlDialect, options: ListOptions, sparsePrefix = true): SqlQuery {
+export function listQuery(dialect: SqlDialect, options: ListOptions, sparse: ReadonlySet<ListProbe> = ALL_SPARSE): SqlQuery {
   const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
@@ -115,8 +170,14 @@ export function listQuery(dialect: SqlDialect, options: ListOptions, sparsePrefi
     if (end !== undefined) terms.push(`${id} < ${param(end)}`);
   }
   if (options.updatedBefore !== undefined) terms.push(`updated_at < ${param(options.updatedBefore)}`);
+  const walked = walkedIndex(options, sparse);
+  if (walked === HEAT_INDEX && dialect.fixedPlans) {
+    // The matches' ids from the index alone, then their rows by key: reading each row of a scan
+    // of instances_heat to check it would cost a row per instance, not per match.
+    terms.push(`correlation_id IN (SELECT correlation_id FROM ${dialect.table("instances")}${dialect.indexedBy(HEAT_INDEX)} WHERE ${heatTerms(options, param).join(" AND ")})`);
+  }
   const limit = param(options.limit ?? dialect.noLimit);
-  const from = `${dialect.table("instances")}${dialect.indexedBy(walkedIndex(options, sparsePrefix))}`;
+  const from = `${dialect.table("instances")}${dialect.indexedBy(walked === HEAT_INDEX ? ID_INDEX : walked)}`;
   const where = (extra: string[]) => [...extra, ...terms].join(" AND ") || "true";
   const after = options.after;
   if (after === undefined) {
@@ -135,16 +196,16 @@ export function listQuery(dialect: SqlDialect, options: ListOptions, sparsePrefi
 }
 
 /**
- * The heat map's statement: counts per machine, version, state, stored status, pause flag and
+ * The heat map's statement: counts per machine, state, version, stored status, pause flag and
  * parked count, of one machine (`$1`) when the filter names one. Grouped by the raw columns in the
- * order of the covering index `instances_heat`, so the count streams along the index without a
+ * order of SQLite's covering index `instances_heat`, so the count streams along the index without a
  * sort; {@link stateCountsOf} folds the pause into the status as users see it.
  */
 export function stateCountsQuery(dialect: SqlDialect, filter: StateCountFilter): SqlQuery {
   const machine = filter.machineName;
   const sql = `SELECT machine_name, version, state, status, paused, parked, count(*) AS count FROM ${dialect.table("instances")}
      ${machine === undefined ? "" : "WHERE machine_name = $1"}
-     GROUP BY machine_name, version, state, status, paused, parked`;
+     GROUP BY machine_name, state, version, status, paused, parked`;
   return { sql, params: machine === undefined ? [] : [machine] };
 }
 

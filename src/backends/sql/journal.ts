@@ -57,7 +57,7 @@ import {
 } from "../sql-rows.js";
 import type { SqlDialect } from "./dialect.js";
 import { nothing, type SqlExecutor, type SqlStatement } from "./executor.js";
-import { listQuery, prefixProbeQuery, SPARSE_PREFIX, type StateCountRow, stateCountsOf, stateCountsQuery } from "./instance-list.js";
+import { type ListProbe, listProbes, listQuery, SPARSE_PREFIX, type StateCountRow, stateCountsOf, stateCountsQuery } from "./instance-list.js";
 
 const DURABLE = { durable: true } as const;
 
@@ -78,13 +78,15 @@ export type ActivityParams = readonly [machine: string | null, since: number];
  * one. `values` gives the row: `VALUES (…)` or a `SELECT`, of the columns `INSTANCE_COLUMNS, steps,
  * lease_primary, fence_token, version` from {@link instanceUpdateParams} (its 6th twice: started and
  * updated; its 11th left out, its 12th last): {@link INSTANCE_UPDATE_VALUES} where they are the
- * statement's parameters; `abortStep` is the placeholder of its 11th.
+ * statement's parameters; `abortStep` is the placeholder of its 11th. The machine's name is not
+ * set again on an update (an instance never changes machine): SQLite rewrites the entries of every
+ * index on a column an update sets, and `instances_machine` need not move per transition.
  */
 export function instanceUpdateSql(dialect: SqlDialect, values: string, abortStep: string): string {
   return `INSERT INTO ${dialect.table("instances")} AS i (${INSTANCE_COLUMNS}, steps, lease_primary, fence_token, version)
        ${values}
        ON CONFLICT (correlation_id) DO UPDATE SET
-         machine_name = excluded.machine_name, status = excluded.status, state = excluded.state,
+         status = excluded.status, state = excluded.state,
          user_context = excluded.user_context, updated_at = excluded.updated_at, reason = excluded.reason,
          steps = excluded.steps, lease_primary = COALESCE(excluded.lease_primary, i.lease_primary),
          fence_token = COALESCE(excluded.fence_token, i.fence_token),
@@ -291,13 +293,14 @@ export abstract class SqlJournal implements JournalPort {
   /** Instances, most recently started first (all of them when `limit` is absent), after `options.after` when given. */
   async list(options: ListOptions): Promise<InstanceRecord[]> {
     const { dialect } = this.sql;
-    let sparsePrefix = true;
-    if (dialect.fixedPlans && options.idPrefix !== undefined && options.idPrefix !== "") {
-      const probe = prefixProbeQuery(dialect, options.idPrefix);
-      const ids = await this.sql.read("journal list", this.#query<{ count: number }>(probe.sql), probe.params, ([row]) => Number(row?.count ?? 0));
-      sparsePrefix = ids < SPARSE_PREFIX;
+    const sparse = new Set<ListProbe>();
+    if (dialect.fixedPlans) {
+      for (const { probe, query } of listProbes(dialect, options)) {
+        const matches = await this.sql.read("journal list", this.#query<{ count: number }>(query.sql), query.params, ([row]) => Number(row?.count ?? 0));
+        if (matches < SPARSE_PREFIX) sparse.add(probe);
+      }
     }
-    const { sql, params } = listQuery(dialect, options, sparsePrefix);
+    const { sql, params } = dialect.fixedPlans ? listQuery(dialect, options, sparse) : listQuery(dialect, options);
     return this.sql.read("journal list", this.#query<InstanceRow>(sql), params, (rows) => rows.map(instanceRecordOf));
   }
 

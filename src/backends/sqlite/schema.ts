@@ -287,4 +287,17 @@ export const MIGRATIONS: readonly string[] = [
     WHERE status IN ('running', 'waiting') AND (paused = 1 OR parked > 0);
   CREATE INDEX instances_heat ON instances (machine_name, version, state, status, paused, parked);
   `,
+  // 15: what a transition writes. SQLite rewrites an instance's entry in every index on a column
+  // the instance upsert sets, and status and state are set on every transition: with the status
+  // and machine+state indexes of 14 a transition cost about 20% more on the embedded default. So
+  // their listings walk ranges of the indexes the heat map and list --stalled need anyway
+  // (instances_heat, now machine and state first; instances_updated, by status) when a count of the
+  // range finds them sparse, and a listing-ordered index when dense (backends/sql/instance-list.ts),
+  // and the upsert no longer sets the machine's name, so instances_machine stays put.
+  `
+  DROP INDEX instances_status;
+  DROP INDEX instances_machine_state;
+  DROP INDEX instances_heat;
+  CREATE INDEX instances_heat ON instances (machine_name, state, version, status, paused, parked);
+  `,
 ];

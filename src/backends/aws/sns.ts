@@ -26,6 +26,7 @@ import { awsFailure, errorName, missingResourceError, requestHandler } from "./h
 import { checkSize, SNS_MAX_BYTES, SQS_BATCH_ENTRIES } from "./limits.js";
 import { snsCodec, unwrapDefault } from "./sns-record.js";
 import { sourcePerRole } from "./sources.js";
+import { consumerQueueArn, consumerQueuePolicy, LAMBDA_CONSUMER } from "./shapes.js";
 import { deadLetterQueueArn, SqsDeadLetters } from "./sqs-dead-letters.js";
 import { createSqsClient, SqsQueue } from "./sqs-queue.js";
 import { batchWithRetry, type MessageSender, type WireMessage, wireSize } from "./sqs-send.js";
@@ -100,11 +101,7 @@ export class SnsSender implements MessageSender {
   }
 }
 
-/**
- * `endpoints["<topicArn>#queue"]: lambda`: the function subscribes to the topic itself, so there is
- * no consumer queue to create or to poll (only the dead-letter queue).
- */
-export const LAMBDA_CONSUMER = "lambda";
+export { consumerQueueArn, LAMBDA_CONSUMER } from "./shapes.js";
 
 /** An SQS source on the topic's subscribed queue whose Lambda events look like SNS's. */
 export class SnsSource extends SqsSource {
@@ -189,14 +186,6 @@ export interface SnsBackend extends Backend {
   provision(): Promise<string[]>;
 }
 
-/** The ARN of the queue that consumes topic `topicArn`. */
-export function consumerQueueArn(topicArn: string, endpoints: Readonly<Record<string, string>>): string {
-  const configured = endpoints[`${topicArn}#queue`];
-  if (configured !== undefined && configured !== LAMBDA_CONSUMER) return configured;
-  const arn = parseArn(topicArn, "sns");
-  return `arn:${arn.partition}:sqs:${arn.region}:${arn.account}:${resourceName(arn)}-switchyard`;
-}
-
 /** Open the SNS topic `uri` names and its consumer queue (nothing is called until first use). */
 export async function openSnsBackend(uri: string, context: BackendContext): Promise<SnsBackend> {
   const arn = parseArn(uri, "sns");
@@ -265,7 +254,7 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
         return lines;
       }
       for (const each of [queue, deadLetterQueue]) lines.push(`${await each.create()} queue ${each.arn}`);
-      await queue.setAttributes({ Policy: JSON.stringify(queuePolicy(queueArn, uri)) });
+      await queue.setAttributes({ Policy: JSON.stringify(consumerQueuePolicy(queueArn, uri)) });
       lines.push(await subscribe());
       return lines;
     },
@@ -274,22 +263,5 @@ export async function openSnsBackend(uri: string, context: BackendContext): Prom
       client.destroy();
       sqsClient.destroy();
     },
-  };
-}
-
-/** The queue policy that lets the topic send to its consumer queue. */
-function queuePolicy(queueArn: string, topicArn: string) {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "switchyard-sns",
-        Effect: "Allow",
-        Principal: { Service: "sns.amazonaws.com" },
-        Action: "sqs:SendMessage",
-        Resource: queueArn,
-        Condition: { ArnEquals: { "aws:SourceArn": topicArn } },
-      },
-    ],
   };
 }

@@ -22,10 +22,7 @@ import type { DeadLetter, DeadLetterStore } from "../../ports.js";
 import { ATTR, numberAttribute, stringAttribute } from "./sqs-attributes.js";
 import type { SqsQueue } from "./sqs-queue.js";
 
-/** The ARN of the dead-letter queue of queue `arn`. */
-export function deadLetterQueueArn(arn: string): string {
-  return `${arn}-dead-letters`;
-}
+export { deadLetterQueueArn } from "./shapes.js";
 
 /** How long `remove` keeps the messages it searched through invisible, at most (it hands them back sooner). */
 const SEARCH_VISIBILITY_SECONDS = 30;

@@ -22,6 +22,7 @@ import { runCommand } from "./commands/run.js";
 import { sendCommand } from "./commands/send.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommands } from "./commands/status.js";
+import { templateCommand } from "./commands/template.js";
 import { validateCommand } from "./commands/validate.js";
 import { versionCommands } from "./commands/versions.js";
 import { workerCommand } from "./commands/worker.js";
@@ -60,6 +61,7 @@ export function program(): Command {
     dashboardCommand,
     deadLettersCommand,
     resourcesCommand,
+    templateCommand,
     versionCommands,
   ])
     add(cli);

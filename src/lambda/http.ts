@@ -222,6 +222,9 @@ const ROUTES: readonly Route[] = [
   },
 ];
 
+/** The routes as API Gateway route keys (`POST /instances/{id}/abort`), in the order they are matched. */
+export const HTTP_ROUTE_KEYS: readonly string[] = ROUTES.map((route) => `${route.method} ${route.template}`);
+
 const PATTERNS = ROUTES.map((route) => new RegExp(`${route.template.replace(/\//g, "\\/").replace(/\{[a-z]+\}/g, "([^/]+)")}\\/?$`));
 
 /** Answer one API Gateway request; never throws (failures become JSON error responses). */

@@ -1,0 +1,375 @@
+/**
+ * `switchyard template` as a user runs it: the stack for three presets (SQS + DynamoDB, Kinesis +
+ * DynamoDB, SQS + an ElastiCache cache), its structure, cfn-lint on each file, and a deploy into
+ * moto's CloudFormation (moto_server on a free loopback port), after which the queues, streams and
+ * tables exist and `switchyard resources create` finds nothing to create. The committed
+ * examples/aws-order/stack.yaml must be what the command generates.
+ *
+ * moto 5.2 implements neither AWS::ApiGatewayV2::* nor AWS::CloudWatch::Alarm in CloudFormation
+ * (it skips them, and a GetAtt on one fails the request): the deploy leaves out those resources and
+ * what refers to them; cfn-lint checks them. cfn-lint and moto_server absent: the cases skip with a
+ * printed reason, and fail with CI set.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+  ListStackResourcesCommand,
+} from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { HTTP_ROUTE_KEYS } from "../../src/lambda/http.js";
+import { ROOT, runCli } from "../support/cli.js";
+
+const REGION = "us-east-1";
+/** moto's default account: the stack's Rules assert that the settings' ARNs name it. */
+const ACCOUNT = "123456789012";
+const CFN_LINT = process.env.CFN_LINT ?? findTool("cfn-lint");
+const MOTO_SERVER = process.env.MOTO_SERVER ?? findTool("moto_server");
+
+function findTool(name: string): string | undefined {
+  for (const candidate of [`/root/.pyenv/shims/${name}`]) if (existsSync(candidate)) return candidate;
+  const which = spawnSync("which", [name], { encoding: "utf8" });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+/** Skip with a printed reason, or fail under CI. */
+function unavailable(what: string): boolean {
+  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`${what} is required with CI set`);
+  console.warn(`skipped: ${what}`);
+  return true;
+}
+
+type Template = {
+  Parameters: Record<string, { Default?: unknown }>;
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown }>;
+  Outputs: Record<string, unknown>;
+  Metadata: { Switchyard: Record<string, unknown> };
+  Rules?: unknown;
+};
+
+const dir = mkdtempSync(path.join(tmpdir(), "switchyard-template-"));
+const FSM = path.join(ROOT, "examples/aws-order/fsm.yaml");
+
+/** Names unique per run, so stacks and resources never collide on a shared moto. */
+const run = randomUUID().slice(0, 6);
+const PRESETS = {
+  "sqs-dynamodb": {
+    stream: `arn:aws:sqs:${REGION}:${ACCOUNT}:sd${run}-stream`,
+    retry: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sd${run}`,
+    cache: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sd${run}`,
+    checkpoint: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sd${run}`,
+    environment: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sd${run}`,
+    metrics: "cloudwatch-emf:Switchyard?dimensions=machine_name",
+    journal: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sd${run}`,
+  },
+  "kinesis-dynamodb": {
+    stream: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/kd${run}`,
+    retry: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kd${run}`,
+    cache: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kd${run}`,
+    checkpoint: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kd${run}`,
+    environment: false,
+    metrics: "cloudwatch:Orders",
+    journal: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kd${run}`,
+  },
+  "sqs-elasticache": {
+    stream: `arn:aws:sqs:${REGION}:${ACCOUNT}:se${run}-stream`,
+    retry: `arn:aws:sqs:${REGION}:${ACCOUNT}:se${run}-stream`,
+    cache: `arn:aws:elasticache:${REGION}:${ACCOUNT}:replicationgroup:se${run}`,
+    checkpoint: false,
+    environment: false,
+    metrics: "cloudwatch-emf:Switchyard",
+    journal: false,
+    endpoints: { [`arn:aws:elasticache:${REGION}:${ACCOUNT}:replicationgroup:se${run}`]: "redis://orders.abc123.use1.cache.amazonaws.com:6379" },
+  },
+} as const;
+type Preset = keyof typeof PRESETS;
+
+function settingsFile(preset: Preset, extra: Record<string, unknown> = {}): string {
+  const file = path.join(dir, `${preset}${Object.keys(extra).length > 0 ? "-local" : ""}.settings.json`);
+  writeFileSync(file, JSON.stringify({ ...PRESETS[preset], ...extra }, null, 2));
+  return file;
+}
+
+const generated = new Map<Preset, { file: string; text: string; template: Template }>();
+
+beforeAll(async () => {
+  for (const preset of Object.keys(PRESETS) as Preset[]) {
+    const file = path.join(dir, `${preset}.stack.yaml`);
+    const result = await runCli(["template", "-d", FSM, "-s", settingsFile(preset), "-o", file], { cwd: dir });
+    expect(result.stderr).toBe(`wrote ${file}\n`);
+    expect(result.code).toBe(0);
+    const text = readFileSync(file, "utf8");
+    generated.set(preset, { file, text, template: parse(text) as Template });
+  }
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function byType(template: Template, type: string) {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function statement(template: Template, sid: string) {
+  const role = template.Resources.FunctionRole as unknown as { Properties: { Policies: Array<{ PolicyDocument: { Statement: Array<{ Sid: string; Action: string[]; Resource: unknown }> } }> } };
+  return role.Properties.Policies[0]?.PolicyDocument.Statement.find((each) => each.Sid === sid);
+}
+
+describe("switchyard template: the stack's structure", () => {
+  it("SQS + DynamoDB: the queue with its dead-letter queue, the table family, an SQS trigger, the timer, routes, alarms", () => {
+    const { template } = generated.get("sqs-dynamodb") ?? expect.unreachable();
+    expect(byType(template, "AWS::SQS::Queue").map(([, queue]) => queue.Properties.QueueName)).toEqual([`sd${run}-stream`, `sd${run}-stream-dead-letters`]);
+    expect(byType(template, "AWS::DynamoDB::Table").map(([, table]) => table.Properties.TableName)).toEqual(
+      ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases", "instances", "journal"].map((kind) => `sd${run}-${kind}`),
+    );
+    const [[, trigger] = ["", undefined]] = byType(template, "AWS::Lambda::EventSourceMapping");
+    expect(byType(template, "AWS::Lambda::EventSourceMapping")).toHaveLength(1);
+    expect(trigger?.Properties).toMatchObject({ FunctionResponseTypes: ["ReportBatchItemFailures"], EventSourceArn: { "Fn::GetAtt": ["QueueSd" + run + "Stream", "Arn"] } });
+    expect(template.Resources.TimerRule?.Properties).toMatchObject({ ScheduleExpression: { Ref: "TimerSchedule" } });
+    expect(byType(template, "AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey)).toContain("POST /instances/{id}/events/{event}");
+    expect(byType(template, "AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey)).toEqual(HTTP_ROUTE_KEYS);
+    expect(byType(template, "AWS::CloudWatch::Alarm").map(([id]) => id)).toEqual(["AlarmFatalOrder", "AlarmDispatchOrder"]);
+    expect(template.Resources.Function?.Properties).toMatchObject({ Runtime: { Ref: "Runtime" }, Code: { S3Bucket: { Ref: "CodeS3Bucket" }, S3Key: { Ref: "CodeS3Key" } } });
+    expect(template.Resources.LogGroup?.Properties).toMatchObject({ RetentionInDays: { Ref: "LogRetentionDays" } });
+    expect(template.Parameters.LogRetentionDays?.Default).toBe(14);
+    expect(statement(template, "Queues")?.Action).toEqual([
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+      "sqs:SendMessage",
+    ]);
+    expect(statement(template, "Journal")?.Action).toEqual(["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:Scan"]);
+    // EMF lines need no API call; no DynamoDB stream is read with an SQS stream.
+    expect(statement(template, "Metrics")).toBeUndefined();
+    expect(statement(template, "TableStreams")).toBeUndefined();
+    expect(Object.keys(template.Outputs)).toEqual(["FunctionArn", "ApiUrl", `QueueSd${run}StreamUrl`, `QueueSd${run}StreamDeadLettersUrl`]);
+  });
+
+  it("Kinesis + DynamoDB: the stream with an in-order trigger, PutMetricData scoped to the namespace, no queues", () => {
+    const { template } = generated.get("kinesis-dynamodb") ?? expect.unreachable();
+    expect(byType(template, "AWS::SQS::Queue")).toEqual([]);
+    expect(byType(template, "AWS::Kinesis::Stream").map(([, stream]) => stream.Properties)).toEqual([{ Name: `kd${run}`, ShardCount: 1 }]);
+    expect(byType(template, "AWS::Lambda::EventSourceMapping").map(([, mapping]) => mapping.Properties)).toEqual([
+      {
+        FunctionName: { Ref: "Function" },
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        Enabled: true,
+        EventSourceArn: { "Fn::GetAtt": [`StreamKd${run}`, "Arn"] },
+        StartingPosition: "TRIM_HORIZON",
+        BatchSize: { Ref: "StreamBatchSize" },
+        MaximumBatchingWindowInSeconds: { Ref: "BatchingWindowSeconds" },
+        ParallelizationFactor: 1,
+      },
+    ]);
+    expect(statement(template, "Streams")?.Resource).toEqual([{ "Fn::GetAtt": [`StreamKd${run}`, "Arn"] }]);
+    expect(statement(template, "Metrics")).toMatchObject({ Action: ["cloudwatch:PutMetricData"], Condition: { StringEquals: { "cloudwatch:namespace": ["Orders"] } } });
+    expect(template.Parameters.SqsBatchSize).toBeUndefined();
+    // The default dimensions include machine_name: one alarm per machine and counter.
+    expect(template.Resources.AlarmFatalOrder?.Properties.Metrics).toEqual([
+      expect.objectContaining({ Expression: `SELECT SUM(fatal) FROM "Orders" WHERE machine_name = 'order'` }),
+    ]);
+  });
+
+  it("SQS + ElastiCache: the cluster is not created; the function gets VPC parameters and the template says why", () => {
+    const { template } = generated.get("sqs-elasticache") ?? expect.unreachable();
+    expect(byType(template, "AWS::DynamoDB::Table")).toEqual([]);
+    expect(template.Resources.TimerRule).toBeUndefined();
+    expect(template.Parameters.SubnetIds).toMatchObject({ Type: "List<AWS::EC2::Subnet::Id>" });
+    expect(template.Resources.Function?.Properties.VpcConfig).toEqual({ SubnetIds: { Ref: "SubnetIds" }, SecurityGroupIds: { Ref: "SecurityGroupIds" } });
+    expect(template.Metadata.Switchyard.NotCreated).toEqual([
+      expect.objectContaining({
+        Uri: PRESETS["sqs-elasticache"].cache,
+        UsedBy: "cache.primary",
+        Endpoint: "redis://orders.abc123.use1.cache.amazonaws.com:6379",
+        Why: expect.stringMatching(/^ElastiCache runs inside a VPC/),
+      }),
+    ]);
+    // The stream and retry roles share the queue: one trigger.
+    expect(byType(template, "AWS::Lambda::EventSourceMapping")).toHaveLength(1);
+  });
+
+  it("is deterministic: the same inputs give the same text", async () => {
+    const again = await runCli(["template", "-d", FSM, "-s", settingsFile("sqs-dynamodb")], { cwd: dir });
+    expect(again.stdout).toBe(generated.get("sqs-dynamodb")?.text);
+  });
+
+  it("examples/aws-order/stack.yaml is what the command generates from the example's files", async () => {
+    const example = path.join(ROOT, "examples/aws-order");
+    const result = await runCli(["template", "-d", "fsm.yaml", "-s", "settings.yaml"], { cwd: example });
+    expect(result.stderr).toBe("");
+    // Regenerate with: cd examples/aws-order && npx switchyard template -d fsm.yaml -s settings.yaml -o stack.yaml
+    expect(result.stdout).toBe(readFileSync(path.join(example, "stack.yaml"), "utf8"));
+  });
+
+  it("refuses settings a stack cannot deploy, in one line", async () => {
+    const file = path.join(dir, "sqlite.settings.json");
+    writeFileSync(file, JSON.stringify({ stream: PRESETS["sqs-dynamodb"].stream, retry: "sqlite:./a.db", cache: "sqlite:./a.db" }));
+    const result = await runCli(["template", "-d", FSM, "-s", file], { cwd: dir });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/^switchyard: retry\.primary, cache\.primary names sqlite:\.\/a\.db: a SQLite file on Lambda lives in \/tmp/);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("cfn-lint", () => {
+  for (const preset of Object.keys(PRESETS) as Preset[]) {
+    it(`passes on the ${preset} stack with no errors or warnings`, (context) => {
+      if (CFN_LINT === undefined && unavailable("cfn-lint is not installed")) return context.skip();
+      const { file } = generated.get(preset) ?? expect.unreachable();
+      const result = spawnSync(CFN_LINT as string, [file], { encoding: "utf8" });
+      expect(result.stdout + result.stderr).toBe("");
+      expect(result.status).toBe(0);
+    }, 60_000);
+  }
+});
+
+describe("deployed into moto's CloudFormation", () => {
+  let endpoint = "";
+  let stop: (() => void) | undefined;
+
+  beforeAll(async () => {
+    if (MOTO_SERVER === undefined) return;
+    const port = await freePort();
+    const child = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    stop = () => child.kill("SIGTERM");
+    endpoint = `http://127.0.0.1:${port}`;
+    process.env.AWS_ACCESS_KEY_ID ??= "test";
+    process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fetch(`${endpoint}/moto-api/`);
+        break;
+      } catch (error) {
+        if (attempt > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    // The function's code: moto's Lambda reads it from its own S3 (no signature checked).
+    await fetch(`${endpoint}/code-${run}`, { method: "PUT" });
+    await fetch(`${endpoint}/code-${run}/switchyard/function.zip`, { method: "PUT", body: zipWithIndex() });
+  }, 30_000);
+
+  afterAll(() => stop?.());
+
+  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb"] as const) {
+    it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async (context) => {
+      if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+      const { template } = generated.get(preset) ?? expect.unreachable();
+      const client = new CloudFormationClient({ endpoint, region: REGION });
+      const stackName = `${preset}-${run}`;
+      await client.send(
+        new CreateStackCommand({
+          StackName: stackName,
+          TemplateBody: JSON.stringify(withoutUnsupported(template)),
+          Parameters: [
+            { ParameterKey: "CodeS3Bucket", ParameterValue: `code-${run}` },
+            { ParameterKey: "FunctionName", ParameterValue: `fn-${preset}-${run}` },
+          ],
+          Capabilities: ["CAPABILITY_IAM"],
+        }),
+      );
+      let status = "";
+      for (let attempt = 0; attempt < 120; attempt++) {
+        const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+        status = Stacks?.[0]?.StackStatus ?? "";
+        if (!status.endsWith("IN_PROGRESS")) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(status).toBe("CREATE_COMPLETE");
+      const { StackResourceSummaries = [] } = await client.send(new ListStackResourcesCommand({ StackName: stackName }));
+      expect(StackResourceSummaries.filter((each) => each.ResourceStatus !== "CREATE_COMPLETE")).toEqual([]);
+      client.destroy();
+
+      const config = { endpoint, region: REGION };
+      const tables = (await new DynamoDBClient(config).send(new ListTablesCommand({}))).TableNames ?? [];
+      const prefix = preset === "sqs-dynamodb" ? `sd${run}` : `kd${run}`;
+      expect(tables.filter((table) => table.startsWith(`${prefix}-`))).toHaveLength(9);
+      if (preset === "sqs-dynamodb") {
+        const queues = (await new SQSClient(config).send(new ListQueuesCommand({ QueueNamePrefix: prefix }))).QueueUrls ?? [];
+        expect(queues.map((url) => url.split("/").pop()).sort()).toEqual([`${prefix}-stream`, `${prefix}-stream-dead-letters`]);
+      }
+      // The stream: resources create below finds it ("exists stream"), through the backend's own client.
+
+      const local = settingsFile(preset, { endpoints: { sqs: endpoint, dynamodb: endpoint, kinesis: endpoint, monitoring: endpoint } });
+      const created = await runCli(["resources", "create", "-s", local, "--json"], {
+        cwd: dir,
+        // The SDK's notice that it will need Node.js 22 is no failure.
+        env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", NODE_NO_WARNINGS: "1" },
+      });
+      expect(created.stderr).toBe("");
+      const lines = (JSON.parse(created.stdout) as Array<{ uri: string; lines: string[] }>).flatMap((report) => report.lines);
+      expect(lines.filter((line) => !/^exists |^nothing to create$/.test(line))).toEqual([]);
+      if (preset === "kinesis-dynamodb") expect(lines).toContain(`exists stream ${PRESETS[preset].stream}`);
+    }, 120_000);
+  }
+});
+
+/** The template without what moto's CloudFormation does not implement (see the file comment). */
+function withoutUnsupported(template: Template): Template {
+  const copy = structuredClone(template);
+  for (const [id, resource] of Object.entries(copy.Resources)) {
+    if (/^AWS::(ApiGatewayV2|CloudWatch)::/.test(resource.Type) || id === "HttpApiPermission") delete copy.Resources[id];
+  }
+  delete copy.Outputs.ApiUrl;
+  return copy;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** A zip (stored, no compression) with one index.mjs, built by hand: no zip tool needed. */
+function zipWithIndex(): Buffer {
+  const name = Buffer.from("index.mjs");
+  const data = Buffer.from("export const handler = async () => ({});\n");
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  const centralOffset = local.length + name.length + data.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + name.length, 12);
+  end.writeUInt32LE(centralOffset, 16);
+  return Buffer.concat([local, name, data, central, name, end]);
+}
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}

@@ -147,7 +147,30 @@ export function loadSettings(options: { file?: string | undefined; cwd?: string 
   } catch (error) {
     throw new SettingsError(`settings file ${file} is not valid ${absolute.endsWith(".json") ? "JSON" : "YAML"}: ${firstLine((error as Error).message)}`);
   }
-  return resolveSettings(config ?? {}, { baseDir: path.dirname(absolute), file: absolute });
+  return resolveSettings(withEnvironmentEndpoints(config ?? {}), { baseDir: path.dirname(absolute), file: absolute });
+}
+
+/** The environment variable whose JSON object adds to, or replaces entries of, the file's `endpoints`. */
+export const ENDPOINTS_VARIABLE = "SWITCHYARD_ENDPOINTS";
+
+/**
+ * The settings file's `endpoints` with those of `SWITCHYARD_ENDPOINTS` over them: a deployment
+ * gives the URL of a cluster it did not create (ElastiCache) without a new bundle.
+ */
+function withEnvironmentEndpoints(config: unknown): unknown {
+  const text = process.env[ENDPOINTS_VARIABLE];
+  if (text === undefined || text.trim() === "" || typeof config !== "object" || config === null || Array.isArray(config)) return config;
+  let overrides: unknown;
+  try {
+    overrides = JSON.parse(text);
+  } catch (error) {
+    throw new SettingsError(`${ENDPOINTS_VARIABLE} is not valid JSON: ${firstLine((error as Error).message)}; write {"ARN or service": "URL"}`);
+  }
+  const checked = stringMap(ENDPOINTS_VARIABLE, "its value", overrides);
+  const current = (config as Record<string, unknown>).endpoints;
+  // A malformed file entry keeps its own error.
+  if (current !== undefined && (typeof current !== "object" || current === null || Array.isArray(current))) return config;
+  return { ...config, endpoints: { ...current, ...checked } };
 }
 
 /** Check and resolve a settings object (from a file or from code). */

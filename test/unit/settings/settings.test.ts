@@ -109,3 +109,37 @@ describe("chaos", () => {
     expect(withChaos(port, 0, "x", Math.random)).toBe(port);
   });
 });
+
+describe("SWITCHYARD_ENDPOINTS", () => {
+  const write = (text: string) => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "sy-endpoints-")), "s.yaml");
+    writeFileSync(file, text);
+    return file;
+  };
+  const withVariable = <T>(value: string, run: () => T): T => {
+    const before = process.env.SWITCHYARD_ENDPOINTS;
+    process.env.SWITCHYARD_ENDPOINTS = value;
+    try {
+      return run();
+    } finally {
+      if (before === undefined) delete process.env.SWITCHYARD_ENDPOINTS;
+      else process.env.SWITCHYARD_ENDPOINTS = before;
+    }
+  };
+
+  it("adds to and replaces the settings file's endpoints (a deployed cluster's URL without a new bundle)", () => {
+    const file = write('endpoints: {sqs: "http://localhost:1", "arn:aws:elasticache:us-east-1:1:replicationgroup:o": "redis://old:6379"}\n');
+    const settings = withVariable('{"arn:aws:elasticache:us-east-1:1:replicationgroup:o": "redis://new:6379", "dynamodb": "http://localhost:2"}', () => loadSettings({ file }));
+    expect(settings.endpoints).toEqual({
+      sqs: "http://localhost:1",
+      "arn:aws:elasticache:us-east-1:1:replicationgroup:o": "redis://new:6379",
+      dynamodb: "http://localhost:2",
+    });
+  });
+
+  it("refuses a value that is not a JSON object of strings, in one line", () => {
+    const file = write("lease_timeout: 300\n");
+    expect(() => withVariable("{nope", () => loadSettings({ file }))).toThrow(/^SWITCHYARD_ENDPOINTS is not valid JSON: .*; write \{"ARN or service": "URL"\}$/);
+    expect(() => withVariable('{"sqs": 1}', () => loadSettings({ file }))).toThrow("SWITCHYARD_ENDPOINTS: its value must map names to URL strings");
+  });
+});

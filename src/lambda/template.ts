@@ -121,6 +121,17 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
     parameters.AlarmPeriodSeconds = { Type: "Number", Default: 60, AllowedValues: [10, 30, 60, 300, 900, 3600], Description: "the alarms' evaluation period" };
     parameters.AlarmTopicArn = { Type: "String", Default: "", Description: "an SNS topic the alarms notify (empty: none)" };
   }
+  // A cluster the stack does not create: its URL is a parameter, handed to the function as SWITCHYARD_ENDPOINTS.
+  const clusters = plan.existing.filter((backend) => backend.uri.includes(":elasticache:"));
+  const endpointParameter = (uri: string) => logicalId("Endpoint", uri.split(":").slice(5).join(" "));
+  for (const cluster of clusters) {
+    parameters[endpointParameter(cluster.uri)] = {
+      Type: "String",
+      ...(cluster.endpoint === undefined ? {} : { Default: cluster.endpoint }),
+      AllowedPattern: "^(rediss?|memcached)://.+$",
+      Description: `the URL of the existing ElastiCache cluster ${cluster.uri} (${cluster.keys.join(", ")}): the stack does not create it`.slice(0, 4000),
+    };
+  }
   if (vpc) {
     parameters.SubnetIds = { Type: "List<AWS::EC2::Subnet::Id>", Description: "subnets the function runs in, from which it reaches the backends the stack does not create" };
     parameters.SecurityGroupIds = { Type: "List<AWS::EC2::SecurityGroup::Id>", Description: "security groups of the function, allowed into those backends" };
@@ -164,6 +175,9 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
           SWITCHYARD_DEFINITIONS: ref("DefinitionsFile"),
           SWITCHYARD_LOG_FORMAT: "json",
           NODE_OPTIONS: "--enable-source-maps",
+          ...(clusters.length === 0
+            ? {}
+            : { SWITCHYARD_ENDPOINTS: sub(JSON.stringify(Object.fromEntries(clusters.map((cluster) => [cluster.uri, v(endpointParameter(cluster.uri))])))) }),
         },
       },
       ...(vpc ? { VpcConfig: { SubnetIds: ref("SubnetIds"), SecurityGroupIds: ref("SecurityGroupIds") } } : {}),

@@ -188,7 +188,7 @@ export function planAwsStack(settings: Settings): AwsStackPlan {
         keys,
         vpc: true,
         endpoint: settings.endpoints[uri],
-        note: "ElastiCache runs inside a VPC (subnets, security groups, a subnet group) that a generated stack cannot choose sensibly: create the cluster yourself, give its URL under endpoints in the settings, and the function's subnets and security groups as parameters",
+        note: "ElastiCache runs inside a VPC (subnets, security groups, a subnet group) that a generated stack cannot choose sensibly: create the cluster yourself and give its URL as the Endpoint parameter (handed to the function as SWITCHYARD_ENDPOINTS; default: the settings' endpoints entry), and the function's subnets and security groups as parameters",
       });
       continue;
     }

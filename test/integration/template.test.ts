@@ -194,6 +194,12 @@ describe("switchyard template: the stack's structure", () => {
         Why: expect.stringMatching(/^ElastiCache runs inside a VPC/),
       }),
     ]);
+    // Its URL: a parameter (the settings' entry by default), handed to the function.
+    const parameter = `EndpointReplicationgroupSe${run}`;
+    expect(template.Parameters[parameter]?.Default).toBe("redis://orders.abc123.use1.cache.amazonaws.com:6379");
+    expect(template.Resources.Function?.Properties.Environment).toMatchObject({
+      Variables: { SWITCHYARD_ENDPOINTS: { "Fn::Sub": JSON.stringify({ [PRESETS["sqs-elasticache"].cache]: `\${${parameter}}` }) } },
+    });
     // The stream and retry roles share the queue: one trigger.
     expect(byType(template, "AWS::Lambda::EventSourceMapping")).toHaveLength(1);
   });

@@ -5,9 +5,12 @@
  * tables exist and `switchyard resources create` finds nothing to create. The committed
  * examples/aws-order/stack.yaml must be what the command generates.
  *
- * moto 5.2 implements neither AWS::ApiGatewayV2::* nor AWS::CloudWatch::Alarm in CloudFormation
- * (it skips them, and a GetAtt on one fails the request): the deploy leaves out those resources and
- * what refers to them; cfn-lint checks them. cfn-lint and moto_server absent: the cases skip with a
+ * The stack's tables are compared with a family `resources create` makes on the same moto: the
+ * same keys, indexes and stream. moto 5.2 implements neither AWS::ApiGatewayV2::* nor
+ * AWS::CloudWatch::Alarm in CloudFormation (it skips them, and a GetAtt on one fails the request):
+ * the deploy leaves out those resources and what refers to them; cfn-lint checks them. Its
+ * AWS::DynamoDB::Table ignores TimeToLiveSpecification, so the TTL attribute is compared as the
+ * template declares it. cfn-lint and moto_server absent: the cases skip with a
  * printed reason, and fail with CI set.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -22,11 +25,12 @@ import {
   DescribeStacksCommand,
   ListStackResourcesCommand,
 } from "@aws-sdk/client-cloudformation";
-import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { HTTP_ROUTE_KEYS } from "../../src/lambda/http.js";
+import { logicalId } from "../../src/lambda/template.js";
 import { ROOT, runCli } from "../support/cli.js";
 
 const REGION = "us-east-1";
@@ -318,7 +322,50 @@ describe("deployed into moto's CloudFormation", () => {
       if (preset === "kinesis-dynamodb") expect(lines).toContain(`exists stream ${PRESETS[preset].stream}`);
     }, 120_000);
   }
+
+  it("the stack's tables have the shapes resources create gives them: keys, indexes, stream, TTL", async (context) => {
+    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+    // Another family, made by resources create on the same moto, beside the one the stack made.
+    const made = `rc${run}`;
+    const file = path.join(dir, "rc.settings.json");
+    const arn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${made}`;
+    writeFileSync(file, JSON.stringify({ stream: arn, retry: arn, cache: arn, checkpoint: false, metrics: false, environment: false, journal: false, endpoints: { dynamodb: endpoint } }));
+    const created = await runCli(["resources", "create", "-s", file], { cwd: dir, env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", NODE_NO_WARNINGS: "1" } });
+    expect(created.code, created.stderr).toBe(0);
+    const client = new DynamoDBClient({ endpoint, region: REGION });
+    const { template } = generated.get("sqs-dynamodb") ?? expect.unreachable();
+    for (const kind of ["stream", "retry", "cache", "checkpoint", "environment", "dead-letters", "leases", "instances", "journal"]) {
+      const [{ Ttl: _, ...stack }, { Ttl, ...provisioned }] = await Promise.all([shape(client, `sd${run}-${kind}`), shape(client, `${made}-${kind}`)]);
+      expect(stack, kind).toEqual(provisioned);
+      // moto's CloudFormation ignores a table's TimeToLiveSpecification: the template's is compared instead.
+      const declared = template.Resources[logicalIdOf(`sd${run}-${kind}`)]?.Properties.TimeToLiveSpecification as { AttributeName: string } | undefined;
+      expect(declared?.AttributeName, kind).toBe(Ttl);
+    }
+    client.destroy();
+  }, 60_000);
 });
+
+/** The template's logical id of table `name`. */
+function logicalIdOf(name: string): string {
+  return logicalId("Table", name);
+}
+
+/** What a table's definition is made of, without names, times and counts. */
+async function shape(client: DynamoDBClient, name: string) {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+  const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
+  const index = (each: { IndexName?: string; KeySchema?: unknown; Projection?: unknown }) => ({ IndexName: each.IndexName, KeySchema: each.KeySchema, Projection: each.Projection });
+  const byName = (a: { IndexName?: string }, b: { IndexName?: string }) => String(a.IndexName).localeCompare(String(b.IndexName));
+  return {
+    AttributeDefinitions: [...(Table?.AttributeDefinitions ?? [])].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName))),
+    KeySchema: Table?.KeySchema,
+    GlobalSecondaryIndexes: (Table?.GlobalSecondaryIndexes ?? []).map(index).sort(byName),
+    LocalSecondaryIndexes: (Table?.LocalSecondaryIndexes ?? []).map(index).sort(byName),
+    Stream: Table?.StreamSpecification?.StreamEnabled === true ? Table.StreamSpecification.StreamViewType : undefined,
+    BillingMode: Table?.BillingModeSummary?.BillingMode,
+    Ttl: TimeToLiveDescription?.TimeToLiveStatus === "ENABLED" ? TimeToLiveDescription.AttributeName : undefined,
+  };
+}
 
 /** The template without what moto's CloudFormation does not implement (see the file comment). */
 function withoutUnsupported(template: Template): Template {

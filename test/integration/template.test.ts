@@ -1,8 +1,9 @@
 /**
  * `switchyard template` as a user runs it: the stack for three presets (SQS + DynamoDB, Kinesis +
- * DynamoDB, SQS + an ElastiCache cache), its structure, cfn-lint on each file, and a deploy into
- * moto's CloudFormation (moto_server on a free loopback port), after which the queues, streams and
- * tables exist and `switchyard resources create` finds nothing to create. The committed
+ * DynamoDB, SQS + an ElastiCache cache), its structure, cfn-lint on each file, and a deploy of each
+ * into moto's CloudFormation (moto_server on a free loopback port), after which the queues, streams
+ * and tables exist and `switchyard resources create` finds nothing to create (but the cluster, which
+ * the stack leaves out). The committed
  * examples/aws-order/stack.yaml must be what the command generates.
  *
  * The stack's tables are compared with a family `resources create` makes on the same moto: the
@@ -271,7 +272,7 @@ describe("deployed into moto's CloudFormation", () => {
 
   afterAll(() => stop?.());
 
-  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb"] as const) {
+  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb", "sqs-elasticache"] as const) {
     it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async (context) => {
       if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
       const { template } = generated.get(preset) ?? expect.unreachable();
@@ -284,6 +285,12 @@ describe("deployed into moto's CloudFormation", () => {
           Parameters: [
             { ParameterKey: "CodeS3Bucket", ParameterValue: `code-${run}` },
             { ParameterKey: "FunctionName", ParameterValue: `fn-${preset}-${run}` },
+            ...(preset === "sqs-elasticache"
+              ? [
+                  { ParameterKey: "SubnetIds", ParameterValue: "subnet-0123456789abcdef0" },
+                  { ParameterKey: "SecurityGroupIds", ParameterValue: "sg-0123456789abcdef0" },
+                ]
+              : []),
           ],
           Capabilities: ["CAPABILITY_IAM"],
         }),
@@ -301,25 +308,34 @@ describe("deployed into moto's CloudFormation", () => {
       client.destroy();
 
       const config = { endpoint, region: REGION };
+      const prefix = { "sqs-dynamodb": `sd${run}`, "kinesis-dynamodb": `kd${run}`, "sqs-elasticache": `se${run}` }[preset];
       const tables = (await new DynamoDBClient(config).send(new ListTablesCommand({}))).TableNames ?? [];
-      const prefix = preset === "sqs-dynamodb" ? `sd${run}` : `kd${run}`;
-      expect(tables.filter((table) => table.startsWith(`${prefix}-`))).toHaveLength(9);
-      if (preset === "sqs-dynamodb") {
+      expect(tables.filter((table) => table.startsWith(`${prefix}-`))).toHaveLength(preset === "sqs-elasticache" ? 0 : 9);
+      if (preset !== "kinesis-dynamodb") {
         const queues = (await new SQSClient(config).send(new ListQueuesCommand({ QueueNamePrefix: prefix }))).QueueUrls ?? [];
         expect(queues.map((url) => url.split("/").pop()).sort()).toEqual([`${prefix}-stream`, `${prefix}-stream-dead-letters`]);
       }
-      // The stream: resources create below finds it ("exists stream"), through the backend's own client.
+      // The Kinesis stream: resources create below finds it ("exists stream"), through the backend's own client.
 
-      const local = settingsFile(preset, { endpoints: { sqs: endpoint, dynamodb: endpoint, kinesis: endpoint, monitoring: endpoint } });
-      const created = await runCli(["resources", "create", "-s", local, "--json"], {
+      const local = settingsFile(preset, { endpoints: { ...(PRESETS[preset] as { endpoints?: Record<string, string> }).endpoints, sqs: endpoint, dynamodb: endpoint, kinesis: endpoint, monitoring: endpoint } });
+      const created = await runCli(["resources", "create", "-s", local], {
         cwd: dir,
         // The SDK's notice that it will need Node.js 22 is no failure.
         env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", NODE_NO_WARNINGS: "1" },
       });
-      expect(created.stderr).toBe("");
-      const lines = (JSON.parse(created.stdout) as Array<{ uri: string; lines: string[] }>).flatMap((report) => report.lines);
-      expect(lines.filter((line) => !/^exists |^nothing to create$/.test(line))).toEqual([]);
-      if (preset === "kinesis-dynamodb") expect(lines).toContain(`exists stream ${PRESETS[preset].stream}`);
+      const lines = created.stdout.trim().split("\n");
+      expect(lines.filter((line) => !/: (exists .*|nothing to create)$/.test(line))).toEqual([]);
+      if (preset === "kinesis-dynamodb") expect(lines).toContain(`${PRESETS[preset].stream}: exists stream ${PRESETS[preset].stream}`);
+      if (preset === "sqs-elasticache") {
+        // The moto deploy has no subnets to check the function's VpcConfig against: the made-up ids pass.
+        // The queues exist; the cluster is not the stack's to create, and no server answers at its made-up URL.
+        expect(lines).toEqual([`${PRESETS[preset].stream}: exists queue ${PRESETS[preset].stream}`, `${PRESETS[preset].stream}: exists queue ${PRESETS[preset].stream}-dead-letters`]);
+        expect(created.stderr).toMatch(new RegExp(`^switchyard: cannot create the resources of ${PRESETS[preset].cache}: cannot reach Redis`, "m"));
+        expect(created.code).toBe(1);
+      } else {
+        expect(created.stderr).toBe("");
+        expect(created.code).toBe(0);
+      }
     }, 120_000);
   }
 

@@ -126,9 +126,11 @@ export async function measureCost(options: MeasureCostOptions): Promise<CostMeas
     { close: () => handler.close() },
   ) as SwitchyardHandler;
   const dev = new DevLambda(sy, timed, { batchSize, timerIntervalSeconds: 3600, progress: options.progress });
-  // Look the queues and tables up before counting: a deployed function does that once per cold start.
+  // Look the queues and tables up and register the definition versions before counting: a
+  // deployment does both once (a cold start, a deploy), not per transition.
   counter.phase = "poll";
   await sy.pending();
+  await sy.engine.catalog.registerOnce().catch(() => 0);
   counter.reset();
   let instances = 0;
   let perInstance = 0;

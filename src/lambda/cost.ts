@@ -20,7 +20,7 @@ import { createHandler, type SwitchyardHandler } from "./handler.js";
 import type { PriceKey, PriceTable } from "./prices.js";
 
 /** Where a call was made. */
-export type CallPhase = "start" | "handler" | "poll";
+export type CallPhase = "start" | "handler" | "timer" | "poll";
 
 /** The calls of one service and operation in one phase. */
 export interface CallCount {
@@ -53,7 +53,7 @@ export class ApiCallCounter implements ApiCallObserver {
 
   /** The counts so far, by phase, service and operation. */
   counts(): CallCount[] {
-    const order: Record<CallPhase, number> = { start: 0, handler: 1, poll: 2 };
+    const order: Record<CallPhase, number> = { start: 0, handler: 1, timer: 2, poll: 3 };
     return [...this.#counts.values()].sort((a, b) => order[a.phase] - order[b.phase] || a.service.localeCompare(b.service) || a.operation.localeCompare(b.operation));
   }
 
@@ -96,13 +96,17 @@ export interface MeasureCostOptions {
   readonly startBatch?: number | undefined;
   readonly progress?: ((line: string) => void) | undefined;
   readonly logger?: Logger | undefined;
+  /** Give up after this many seconds (default 600). */
+  readonly timeoutSeconds?: number | undefined;
 }
 
 /**
  * Start instances and drive them through dev-lambda until at least `transitions` messages were
  * processed, counting the calls of each phase. The instances started first run alone to learn how
- * many transitions one takes. The scheduled timer does not run (an hourly interval): it costs per
- * minute, not per transition, and the workload's machine should not need it.
+ * many transitions one takes. The scheduled timer runs every second, so retries and `after:` timers
+ * in the retry table are drained; its invocations are timed apart and its calls counted under
+ * `timer`, which is not billed per transition (on AWS it runs once a minute whatever the traffic):
+ * a workload meant for pricing should not need it. The run gives up after `timeoutSeconds`.
  */
 export async function measureCost(options: MeasureCostOptions): Promise<CostMeasurement> {
   const { switchyard: sy, counter } = options;
@@ -111,21 +115,23 @@ export async function measureCost(options: MeasureCostOptions): Promise<CostMeas
   sy.definitions.get(machine);
   const batchSize = options.batchSize ?? 10;
   const durationsMs: number[] = [];
+  const timerMs: number[] = [];
   const handler = createHandler({ switchyard: sy, logger: options.logger });
   const timed = Object.assign(
     async (event: unknown, context?: Parameters<SwitchyardHandler>[1]) => {
-      counter.phase = "handler";
+      const timer = (event as { source?: unknown }).source === "aws.events";
+      counter.phase = timer ? "timer" : "handler";
       const started = performance.now();
       try {
         return await handler(event, context);
       } finally {
-        durationsMs.push(performance.now() - started);
+        (timer ? timerMs : durationsMs).push(performance.now() - started);
         counter.phase = "poll";
       }
     },
     { close: () => handler.close() },
   ) as SwitchyardHandler;
-  const dev = new DevLambda(sy, timed, { batchSize, timerIntervalSeconds: 3600, progress: options.progress });
+  const dev = new DevLambda(sy, timed, { batchSize, timerIntervalSeconds: 1, progress: options.progress });
   // Look the queues and tables up and register the definition versions before counting: a
   // deployment does both once (a cold start, a deploy), not per transition.
   counter.phase = "poll";
@@ -134,7 +140,8 @@ export async function measureCost(options: MeasureCostOptions): Promise<CostMeas
   counter.reset();
   let instances = 0;
   let perInstance = 0;
-  const done = () => dev.stats.records - dev.stats.failedRecords;
+  const done = () => dev.stats.records - dev.stats.failedRecords + dev.stats.timerProcessed;
+  const deadline = Date.now() + (options.timeoutSeconds ?? 600) * 1000;
   while (done() < options.transitions) {
     const remaining = options.transitions - done();
     const count = perInstance === 0 ? 1 : Math.min(options.startBatch ?? 100, Math.ceil(remaining / perInstance));
@@ -144,7 +151,8 @@ export async function measureCost(options: MeasureCostOptions): Promise<CostMeas
     if (failed !== undefined) throw new Error(`cannot start ${machine}: ${JSON.stringify(failed)}`);
     instances += count;
     counter.phase = "poll";
-    await dev.run({ untilIdle: true });
+    await dev.run({ untilIdle: true, until: async () => Date.now() > deadline });
+    if (Date.now() > deadline) throw new Error(`the workload did not finish within ${options.timeoutSeconds ?? 600} s: ${done()} of ${options.transitions} transitions`);
     perInstance = Math.max(1, done() / instances);
     options.progress?.(`${instances} instance(s), ${done()} transition(s)`);
   }
@@ -245,7 +253,7 @@ function mappingUnits(count: CallCount, batchSize: number): CallUnits {
 export function priceCost(measurement: CostMeasurement, prices: PriceTable, assumptions: CostAssumptions = DEFAULT_ASSUMPTIONS, label = "workload"): CostReport {
   const n = Math.max(1, measurement.transitions);
   const price = (key: PriceKey) => prices.prices[key].usd;
-  const billed = (count: CallCount) => count.phase !== "poll" || (count.service === "SQS" && MAPPING_SQS_CALLS.has(count.operation));
+  const billed = (count: CallCount) => count.phase === "start" || count.phase === "handler" || (count.phase === "poll" && count.service === "SQS" && MAPPING_SQS_CALLS.has(count.operation));
   const total = noUnits();
   for (const count of measurement.calls) if (billed(count)) addUnits(total, mappingUnits(count, measurement.batchSize));
   const gbSeconds = measurement.durationsMs.reduce((sum, ms) => sum + Math.ceil(ms), 0) / 1000 * (assumptions.memoryMb / 1024);

@@ -90,7 +90,8 @@ describe("switchyard cost on emulators", () => {
       const counts = Object.fromEntries(measurement.calls.map((c) => [`${c.phase} ${c.service} ${c.operation}`, c.calls]));
       // The machine-wide pause rules are read at most once a second (a Query), and dev-lambda's
       // receives and idle checks depend on timing: those are not part of the exact count.
-      const exact = Object.fromEntries(Object.entries(counts).filter(([key]) => !/ Query$| ReceiveMessage$| GetQueueAttributes$/.test(key)));
+      // The scheduled timer (every second) polls the retry table: not part of it either.
+      const exact = Object.fromEntries(Object.entries(counts).filter(([key]) => !/^timer | Query$| ReceiveMessage$| GetQueueAttributes$/.test(key)));
       expect(exact).toEqual(EXPECTED);
       expect(measurement.calls.filter((c) => c.failed > 0).map((c) => `${c.phase} ${c.operation} ${c.failed}`)).toEqual(["handler PutItem 1"]);
       // Every item is under 1 KB: one write unit per write; the strongly consistent reads of the
@@ -115,6 +116,22 @@ describe("switchyard cost on emulators", () => {
       const gbSeconds = measurement.durationsMs.reduce((s, ms) => s + Math.ceil(ms), 0) / 1000;
       expect(line("lambdaGbSecond")).toBeCloseTo((gbSeconds / 3) * 0.0000166667 * 1e6, 8);
       expect(report.usdPerMillion).toBeCloseTo(report.lines.reduce((s, l) => s + l.usdPerMillion, 0), 10);
+    } finally {
+      await sy.close();
+    }
+  }, 60_000);
+
+  it("drains a retry through the scheduled timer, whose calls are not billed per transition", async () => {
+    const file = await settingsFile();
+    const counter = new ApiCallCounter();
+    const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: file, logger: silentLogger, cwd: dir, apiCalls: counter });
+    try {
+      const measurement = await measureCost({ switchyard: sy, counter, transitions: 4, machine: "simple", context: { fail: ["1:0"] }, logger: silentLogger, timeoutSeconds: 30 });
+      // The failed attempt is a processed message too (Step Functions counts a retry as a transition).
+      expect(measurement).toMatchObject({ transitions: 4, instances: 1 });
+      expect(measurement.calls.some((c) => c.phase === "timer")).toBe(true);
+      const report = priceCost(measurement, US_EAST_1);
+      expect(report.calls.filter((c) => c.phase === "timer").every((c) => !c.billed)).toBe(true);
     } finally {
       await sy.close();
     }

@@ -349,7 +349,9 @@ function fusedEstimate(calls: readonly CallLine[], lines: readonly CostLine[], b
   return {
     usdPerMillion: total - saving,
     saving,
-    how: `handler DynamoDB ${fmt(writeCalls)} writes (${fmt(wru)} WRU) + ${fmt(rru)} RRU → 1 GetItem (1 RRU) + 1 TransactWriteItems of 2 items (${fmt(fusedWru)} WRU); SQS sends ${fmt(sqsNow)} → ${fmt(sqsFused)} requests (batches of ${batchSize})`,
+    how:
+      `handler DynamoDB ${fmt(writeCalls)} writes (${fmt(wru)} WRU) + ${fmt(rru)} RRU → 1 GetItem (1 RRU) + 1 TransactWriteItems of 2 items (${fmt(fusedWru)} WRU)` +
+      (sqsNow > 0 ? `; SQS sends ${fmt(sqsNow)} → ${fmt(sqsFused)} requests (batches of ${batchSize})` : ""),
   };
 }
 

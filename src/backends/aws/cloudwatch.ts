@@ -15,7 +15,7 @@ import { CloudWatchClient, type MetricDatum, PutMetricDataCommand } from "@aws-s
 import { SettingsError, SystemError } from "../../errors.js";
 import { type Clock, ERROR_COUNTERS, type ErrorCounters, type MetricDimensions, type MetricsPort } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
-import { errorReason, requestHandler } from "./http.js";
+import { errorReason, observeCalls, requestHandler } from "./http.js";
 
 /** The dimension names an emission has. */
 export const DIMENSION_NAMES = ["machine_name", "current_state", "current_event"] as const;
@@ -155,14 +155,15 @@ export class EmfMetrics implements MetricsPort {
 }
 
 /** A CloudWatch client for `config`, with bounded retries and timeouts. */
-function createClient(config: CloudWatchUri, context: Pick<BackendContext, "endpoints">): CloudWatchClient {
+function createClient(config: CloudWatchUri, context: Pick<BackendContext, "endpoints" | "apiCalls">): CloudWatchClient {
   const endpoint = context.endpoints.monitoring ?? context.endpoints.cloudwatch;
-  return new CloudWatchClient({
+  const client = new CloudWatchClient({
     region: config.region,
     ...(endpoint === undefined ? {} : { endpoint }),
     maxAttempts: 2,
     requestHandler: requestHandler(),
   });
+  return observeCalls(client, "CloudWatch", context.apiCalls);
 }
 
 /**

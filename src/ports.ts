@@ -1003,6 +1003,33 @@ export interface InstanceMove {
   readonly entry: JournalMessage;
 }
 
+/**
+ * One AWS API call an SDK client of a backend made, as {@link ApiCallObserver} sees it: the service
+ * (`SQS`, `DynamoDB`, `Kinesis`, `SNS`, `CloudWatch`), the operation (`SendMessage`, `PutItem`, …),
+ * the command's input and, when it succeeded, its output.
+ */
+export interface ApiCall {
+  readonly service: string;
+  readonly operation: string;
+  readonly input: unknown;
+  /** The command's output; undefined when the call failed. */
+  readonly output: unknown;
+}
+
+/**
+ * Sees every AWS API call the backends make (`switchyard cost` counts them). Opt-in: the AWS
+ * backends attach their SDK middleware only when the settings' opener is given one, so without it
+ * a call costs nothing extra.
+ */
+export interface ApiCallObserver {
+  /**
+   * Ask DynamoDB to return the capacity each call consumed (`ReturnConsumedCapacity: TOTAL`), so
+   * the output carries `ConsumedCapacity`; nothing else about the request changes.
+   */
+  readonly consumedCapacity?: boolean | undefined;
+  onCall(call: ApiCall): void;
+}
+
 /** Anything holding connections or files. */
 export interface Closable {
   close(): Promise<void>;

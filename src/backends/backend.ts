@@ -4,6 +4,7 @@
  */
 import type { Logger } from "../logger.js";
 import type {
+  ApiCallObserver,
   CachePort,
   CheckpointPort,
   Clock,
@@ -67,4 +68,6 @@ export interface BackendContext {
    * `resources create`).
    */
   readonly consumerState?: (() => Promise<ConsumerStatePort | undefined>) | undefined;
+  /** Sees every AWS API call (`switchyard cost`); the AWS backends attach no middleware without it. */
+  readonly apiCalls?: ApiCallObserver | undefined;
 }

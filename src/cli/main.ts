@@ -9,6 +9,7 @@ import { DefinitionErrors, SwitchyardError, describeError } from "../errors.js";
 import { LOG_LEVELS } from "../logger.js";
 import { abortCommand } from "./commands/abort.js";
 import { aslCommand } from "./commands/asl.js";
+import { costCommand } from "./commands/cost.js";
 import { dashboardCommand } from "./commands/dashboard.js";
 import { deadLettersCommand } from "./commands/dead-letters.js";
 import { devLambdaCommand } from "./commands/dev-lambda.js";
@@ -51,6 +52,7 @@ export function program(): Command {
     runCommand,
     workerCommand,
     devLambdaCommand,
+    costCommand,
     statusCommands,
     sendCommand,
     abortCommand,

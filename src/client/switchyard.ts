@@ -20,7 +20,7 @@ import { Engine } from "../engine/engine.js";
 import type { RoleBindings } from "../engine/roles.js";
 import { type DefinitionError, UsageError } from "../errors.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { Activity, ActivityFilter, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule, StateCounts } from "../ports.js";
+import type { Activity, ActivityFilter, ApiCallObserver, Clock, DeadLetter, InstanceRecord, InstanceStatus, MetricsFilter, MetricsPort, MetricsQuery, MetricsTotal, JournalAttempt, JournalErrors, JournalMessage, JournalPort, ListOptions, MessageSource, PauseRule, StateCounts } from "../ports.js";
 import { systemClock } from "../ports.js";
 import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js";
 import type { WorkerMetrics } from "./prometheus.js";
@@ -71,6 +71,8 @@ export interface OpenOptions {
   readonly logger?: Logger | undefined;
   /** Working directory for default files (default `process.cwd()`). */
   readonly cwd?: string | undefined;
+  /** Sees every AWS API call the backends make (`switchyard cost`); none by default. */
+  readonly apiCalls?: ApiCallObserver | undefined;
 }
 
 /** Options of {@link Switchyard.worker}. */
@@ -126,7 +128,7 @@ export class Switchyard {
     const clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
     const logger = options.logger ?? createLogger();
-    const opened = await openRoles(settings, { clock, random, logger });
+    const opened = await openRoles(settings, { clock, random, logger, apiCalls: options.apiCalls });
     const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds });
     return new Switchyard(definitions, settings, engine, opened);
   }

@@ -324,8 +324,16 @@ function cookie(request: IncomingMessage, name: string): string | undefined {
 const digest = (text: string) => createHash("sha256").update(text).digest();
 const equalDigest = (a: Buffer, b: Buffer) => timingSafeEqual(a, b);
 
+/**
+ * A password in a backend URI (`postgres://user:secret@host/db`, as a dead letter's source or an
+ * error message may name it), starred: the page shows where things are, never a credential.
+ */
+export function withoutPasswords(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):[^@/\s"]+@/gi, "$1:***@");
+}
+
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
+  response.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(withoutPasswords(JSON.stringify(body)));
 }
 
 function sendText(response: ServerResponse, status: number, text: string): void {

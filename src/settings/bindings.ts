@@ -5,7 +5,7 @@
 import type { FusedBinding, RoleBindings } from "../engine/roles.js";
 import { SettingsError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { Clock, ConsumerStatePort, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
+import type { ApiCallObserver, Clock, ConsumerStatePort, DeadLetterStore, MessageSource, RoleName, Side, Sided } from "../ports.js";
 import type { Backend } from "../backends/backend.js";
 import { openBackend } from "./backends.js";
 import { withChaos } from "./chaos.js";
@@ -25,7 +25,7 @@ export interface OpenedRoles {
 /** Open the backends that `settings` name. */
 export async function openRoles(
   settings: Settings,
-  options: { clock: Clock; random: () => number; logger: Logger },
+  options: { clock: Clock; random: () => number; logger: Logger; apiCalls?: ApiCallObserver | undefined },
 ): Promise<OpenedRoles> {
   const opened = new Map<string, Promise<Backend>>();
   // A transport whose consumers keep no state of their own (Kinesis) keeps it in the checkpoint
@@ -46,6 +46,7 @@ export async function openRoles(
     baseDir: settings.baseDir,
     endpoints: settings.endpoints,
     logger: options.logger,
+    apiCalls: options.apiCalls,
     consumerState: async () => {
       if (stateUri === undefined) return undefined;
       consumerState ??= stateOf(stateUri);

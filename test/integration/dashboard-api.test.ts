@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
-import { type DashboardServer, serveDashboard } from "../../src/dashboard/server.js";
+import { type DashboardServer, serveDashboard, withoutPasswords } from "../../src/dashboard/server.js";
 import { silentLogger } from "../../src/logger.js";
 import { ROOT } from "../support/cli.js";
 
@@ -217,6 +217,13 @@ describe("dashboard JSON API", () => {
 });
 
 describe("dashboard guards", () => {
+  it("stars the password of any backend URI in what the API answers", () => {
+    expect(withoutPasswords('{"sourceUri":"postgres://app:s3cr%40t@db:5432/prod?schema=x","other":"redis://:pw@cache:6379/0"}')).toBe(
+      '{"sourceUri":"postgres://app:***@db:5432/prod?schema=x","other":"redis://:***@cache:6379/0"}',
+    );
+    expect(withoutPasswords("sqlite:.switchyard/switchyard.db and https://example.com/a@b")).toBe("sqlite:.switchyard/switchyard.db and https://example.com/a@b");
+  });
+
   it("refuses to bind beyond loopback without a token", async () => {
     await expect(serveDashboard(sy, { port: 0, host: "0.0.0.0" })).rejects.toThrow(
       "the dashboard binds to 0.0.0.0, beyond this machine, so it needs a token: pass --token <secret> or set SWITCHYARD_DASHBOARD_TOKEN (or bind to 127.0.0.1)",

@@ -16,7 +16,7 @@ import { SystemError } from "../../errors.js";
 import { type Clock, ERROR_COUNTERS, type ErrorCounters, type MetricDimensions, type MetricsPort } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { type CloudWatchUri, parseCloudWatchUri } from "./cloudwatch-uri.js";
-import { errorReason, requestHandler } from "./http.js";
+import { errorReason, observeCalls, requestHandler } from "./http.js";
 
 export { type CloudWatchUri, DIMENSION_NAMES, type DimensionName, parseCloudWatchUri } from "./cloudwatch-uri.js";
 
@@ -114,14 +114,15 @@ export class EmfMetrics implements MetricsPort {
 }
 
 /** A CloudWatch client for `config`, with bounded retries and timeouts. */
-function createClient(config: CloudWatchUri, context: Pick<BackendContext, "endpoints">): CloudWatchClient {
+function createClient(config: CloudWatchUri, context: Pick<BackendContext, "endpoints" | "apiCalls">): CloudWatchClient {
   const endpoint = context.endpoints.monitoring ?? context.endpoints.cloudwatch;
-  return new CloudWatchClient({
+  const client = new CloudWatchClient({
     region: config.region,
     ...(endpoint === undefined ? {} : { endpoint }),
     maxAttempts: 2,
     requestHandler: requestHandler(),
   });
+  return observeCalls(client, "CloudWatch", context.apiCalls);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { SwitchyardError, SystemError } from "../../errors.js";
+import type { ApiCallObserver } from "../../ports.js";
 
 /** Milliseconds to wait for a TCP connection before a call fails. */
 export const CONNECTION_TIMEOUT_MS = 2_000;
@@ -15,6 +16,46 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /** A fresh request handler with Switchyard's timeouts. */
 export function requestHandler(): NodeHttpHandler {
   return new NodeHttpHandler({ connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS });
+}
+
+type Handler = (args: { input: object }) => Promise<{ output: unknown }>;
+
+/** The part of an SDK client that {@link observeCalls} touches. */
+interface MiddlewareClient {
+  readonly middlewareStack: {
+    add(middleware: (next: Handler, context: { commandName?: string }) => Handler, options: { step: "initialize"; name: string }): void;
+  };
+}
+
+/** DynamoDB operations that accept `ReturnConsumedCapacity`. */
+const CAPACITY_OPERATIONS = new Set(["PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems", "TransactGetItems"]);
+
+/**
+ * Report every call `client` makes to `observer` (`switchyard cost`), under `service`'s name.
+ * Without an observer the client is returned as it is: no middleware, no cost per call. With one
+ * that asks for consumed capacity, DynamoDB calls also carry `ReturnConsumedCapacity: TOTAL`.
+ */
+export function observeCalls<C extends object>(client: C, service: string, observer: ApiCallObserver | undefined): C {
+  if (observer === undefined) return client;
+  (client as unknown as MiddlewareClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+      let input = args.input;
+      if (observer.consumedCapacity && service === "DynamoDB" && CAPACITY_OPERATIONS.has(operation) && !("ReturnConsumedCapacity" in input)) {
+        input = { ...input, ReturnConsumedCapacity: "TOTAL" };
+      }
+      try {
+        const result = await next({ ...args, input });
+        observer.onCall({ service, operation, input, output: result.output });
+        return result;
+      } catch (error) {
+        observer.onCall({ service, operation, input, output: undefined });
+        throw error;
+      }
+    },
+    { step: "initialize", name: "switchyardApiCallObserver" },
+  );
+  return client;
 }
 
 /** The SDK error name (`QueueDoesNotExist`, `ResourceNotFoundException`, …), or undefined. */

@@ -22,11 +22,11 @@ import {
 import { SystemError } from "../../errors.js";
 import type { BackendContext } from "../backend.js";
 import { type Arn, clientConfig, parseArn, resourceName } from "./arn.js";
-import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
+import { awsFailure, errorName, missingResourceError, observeCalls, requestHandler } from "./http.js";
 
 /** A Kinesis client for the region and endpoint of `arn`, with bounded retries and timeouts. */
-export function createKinesisClient(arn: Arn, context: Pick<BackendContext, "endpoints">): KinesisClient {
-  return new KinesisClient({ ...clientConfig(arn, context, "kinesis"), requestHandler: requestHandler() });
+export function createKinesisClient(arn: Arn, context: Pick<BackendContext, "endpoints" | "apiCalls">): KinesisClient {
+  return observeCalls(new KinesisClient({ ...clientConfig(arn, context, "kinesis"), requestHandler: requestHandler() }), "Kinesis", context.apiCalls);
 }
 
 /** The one-line error for a stream that is not there. */

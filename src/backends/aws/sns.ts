@@ -22,7 +22,7 @@ import type { LambdaRecordCodec } from "../../lambda-port.js";
 import type { BatchItemResult, Delivery, Receipt, ReceiveOptions, Side } from "../../ports.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { clientConfig, parseArn, resourceName } from "./arn.js";
-import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
+import { awsFailure, errorName, missingResourceError, observeCalls, requestHandler } from "./http.js";
 import { checkSize, SNS_MAX_BYTES, SQS_BATCH_ENTRIES } from "./limits.js";
 import { snsCodec, unwrapDefault } from "./sns-record.js";
 import { sourcePerRole } from "./sources.js";
@@ -189,7 +189,7 @@ export interface SnsBackend extends Backend {
 /** Open the SNS topic `uri` names and its consumer queue (nothing is called until first use). */
 export async function openSnsBackend(uri: string, context: BackendContext): Promise<SnsBackend> {
   const arn = parseArn(uri, "sns");
-  const client = new SNSClient({ ...clientConfig(arn, context, "sns"), requestHandler: requestHandler() });
+  const client = observeCalls(new SNSClient({ ...clientConfig(arn, context, "sns"), requestHandler: requestHandler() }), "SNS", context.apiCalls);
   const queueArn = consumerQueueArn(uri, context.endpoints);
   const direct = context.endpoints[`${uri}#queue`] === LAMBDA_CONSUMER;
   const sqsClient = createSqsClient(parseArn(queueArn, "sqs"), context);

@@ -23,12 +23,12 @@ import {
 import { SystemError } from "../../errors.js";
 import type { BackendContext } from "../backend.js";
 import { type Arn, clientConfig, parseArn, resourceName } from "./arn.js";
-import { awsFailure, errorName, missingResourceError, requestHandler } from "./http.js";
+import { awsFailure, errorName, missingResourceError, observeCalls, requestHandler } from "./http.js";
 import { SQS_MAX_VISIBILITY_SECONDS } from "./limits.js";
 
 /** An SQS client for the region and endpoint of `arn`, with bounded retries and timeouts. */
-export function createSqsClient(arn: Arn, context: Pick<BackendContext, "endpoints">): SQSClient {
-  return new SQSClient({ ...clientConfig(arn, context, "sqs"), requestHandler: requestHandler() });
+export function createSqsClient(arn: Arn, context: Pick<BackendContext, "endpoints" | "apiCalls">): SQSClient {
+  return observeCalls(new SQSClient({ ...clientConfig(arn, context, "sqs"), requestHandler: requestHandler() }), "SQS", context.apiCalls);
 }
 
 /** The one-line error for a queue that is not there. */

@@ -7,7 +7,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-
 import { SwitchyardError, SystemError } from "../../../errors.js";
 import type { BackendContext } from "../../backend.js";
 import { type Arn, clientConfig } from "../arn.js";
-import { errorName, errorReason, missingResourceError, requestHandler } from "../http.js";
+import { errorName, errorReason, missingResourceError, observeCalls, requestHandler } from "../http.js";
 import { assertItemSize, type Item } from "./item.js";
 
 export { errorName };
@@ -22,8 +22,8 @@ export interface TableRef {
  * A client for the region and endpoint of `arn`: at most 2 attempts, and the connection and
  * request timeouts of `../http.ts`, so a dead endpoint fails a port call within seconds.
  */
-export function createDynamoDbClient(arn: Arn, context: Pick<BackendContext, "endpoints">): DynamoDBClient {
-  return new DynamoDBClient({ ...clientConfig(arn, context, "dynamodb"), requestHandler: requestHandler() });
+export function createDynamoDbClient(arn: Arn, context: Pick<BackendContext, "endpoints" | "apiCalls">): DynamoDBClient {
+  return observeCalls(new DynamoDBClient({ ...clientConfig(arn, context, "dynamodb"), requestHandler: requestHandler() }), "DynamoDB", context.apiCalls);
 }
 
 /** Whether a write was refused because its condition did not hold. */

@@ -51,6 +51,12 @@ export function logicalId(prefix: string, name: string): string {
 /** The template as a data structure. */
 export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
   const { plan } = input;
+  // A stack creates its resources in one region and account; the function addresses them by the settings' ARNs.
+  for (const [what, values] of [["regions", plan.regions], ["accounts", plan.accounts]] as const) {
+    if (values.length > 1) {
+      throw new SettingsError(`the settings name resources in the ${what} ${values.join(" and ")}; one stack lives in one region and account: generate a stack per ${what === "regions" ? "region" : "account"} with settings naming only its resources`);
+    }
+  }
   const machines = [...input.definitions.machines.keys()];
   const resources: Record<string, unknown> = {};
   const ids = new Set<string>();

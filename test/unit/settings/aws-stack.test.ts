@@ -82,6 +82,12 @@ describe("buildTemplate", () => {
     expect(statements.find((statement) => statement.Sid === "TableStreams")?.Resource).toEqual([{ "Fn::GetAtt": ["TableOrdersStream", "StreamArn"] }]);
   });
 
+  it("refuses settings whose resources live in two regions: a stack lives in one", () => {
+    expect(() => template({ ...dynamo, stream: { primary: `${A}:orders`, secondary: "arn:aws:sqs:us-east-1:111122223333:orders" } })).toThrow(
+      "the settings name resources in the regions eu-west-1 and us-east-1; one stack lives in one region and account: generate a stack per region with settings naming only its resources",
+    );
+  });
+
   it("logical ids from names, and two names that would share one are refused", () => {
     expect(() => template({ ...dynamo, stream: { primary: `${A}:orders-a`, secondary: `${A}:orders_a` } })).toThrow(
       "two resources of the settings would both be QueueOrdersA in the template; give them names that differ in more than punctuation",

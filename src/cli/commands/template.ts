@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { UsageError } from "../../errors.js";
 import { generateTemplate } from "../../lambda/template.js";
-import { checkSettings, definitionsOption, examples } from "../common.js";
+import { definitionsOption, examples } from "../common.js";
 
 interface TemplateFlags {
   definitions: string;
@@ -20,7 +20,7 @@ export function templateCommand(program: Command): void {
       "generate a CloudFormation stack (YAML) for AWS Lambda: the queues, streams, topics and tables the settings name (as resources create makes them), the function with its triggers, timer, HTTP API, least-privilege role, alarms and log group",
     )
     .addOption(definitionsOption())
-    .addOption(new Option("-s, --settings <file>", "the settings file the function is deployed with (every role on AWS)").argParser(checkSettings).makeOptionMandatory())
+    .addOption(new Option("-s, --settings <file>", "the settings file the function is deployed with (every role on AWS)").makeOptionMandatory())
     .addOption(new Option("-f, --format <format>", "template format").choices(["cloudformation"]).default("cloudformation"))
     .option("-o, --output <file>", "write to a file instead of stdout")
     .action(async (flags: TemplateFlags) => {

@@ -1,0 +1,166 @@
+/**
+ * Starting a task step (docs/runtimes/containers.md): the task's environment goes to the
+ * environment role under a fresh key, and a detached supervisor process (`switchyard task-run`,
+ * cli/commands/task-run.ts) runs the command, so a worker SIGKILLed while the task runs does not
+ * take the task with it. The step then ends with the instance waiting; the task's report
+ * (client/report-task.ts) is the next step's message.
+ *
+ * The token handed to the task is `<environment key>.<secret>`: the key finds the entry, whose
+ * `token_sha256` proves the secret. The token itself is stored nowhere.
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ActionContext } from "../core/action.js";
+import type { TaskDefinition, TaskLauncher, TaskSite } from "../core/task.js";
+import { SwitchyardError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Clock, EnvironmentPort, Sided } from "../ports.js";
+
+/** The environment variables a task sees (beside its `env:` and the worker's environment). */
+export const TASK_ENV = {
+  token: "SWITCHYARD_TASK_TOKEN",
+  key: "SWITCHYARD_TASK_ENV_KEY",
+  settings: "SWITCHYARD_SETTINGS",
+  /** The supervisor's instructions (the command, its folder, retries); not passed on to the task. */
+  spec: "SWITCHYARD_TASK_SPEC",
+} as const;
+
+/** What the supervisor needs to run and retry the command (JSON in {@link TASK_ENV.spec}). */
+export interface TaskSpec {
+  readonly command: readonly string[];
+  /** Absolute. */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * The environment entry of a task: everything a report needs to find and check the task, and the
+ * context the task reads. Values are strings (the environment role stores string maps).
+ */
+export interface TaskEntry {
+  readonly correlation_id: string;
+  readonly machine: string;
+  /** The version the instance is pinned to; empty for an unversioned instance. */
+  readonly version: string;
+  readonly state: string;
+  /** The step the task belongs to: the step that started it (its report runs as step + 1). */
+  readonly steps: string;
+  /** The event that entered the state. */
+  readonly event: string;
+  /** The user context as JSON. */
+  readonly user_context: string;
+  readonly kind: string;
+  readonly token_sha256: string;
+  /** Milliseconds since the epoch. */
+  readonly started_at: string;
+}
+
+/** What the launcher needs. */
+export interface TaskLauncherOptions {
+  readonly environment: Sided<EnvironmentPort> | undefined;
+  /** The settings file the task's `switchyard report` reads (absolute), if any. */
+  readonly settingsFile: string | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** The entry under `key`: the primary's, else the secondary's (where a failover put it). */
+export async function readTaskEntry(environment: Sided<EnvironmentPort>, key: string): Promise<Record<string, string> | undefined> {
+  let failed: unknown;
+  for (const port of [environment.primary, environment.secondary]) {
+    if (port === undefined) continue;
+    try {
+      const entry = await port.get(key);
+      if (entry !== undefined) return entry;
+    } catch (error) {
+      failed = error;
+    }
+  }
+  if (failed !== undefined) throw failed;
+  return undefined;
+}
+
+/** sha256 of a token's secret, as the entry keeps it. */
+export function tokenHash(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** The local task launcher: command tasks as detached processes. */
+export class LocalTaskLauncher implements TaskLauncher {
+  readonly #options: TaskLauncherOptions;
+
+  constructor(options: TaskLauncherOptions) {
+    this.#options = options;
+  }
+
+  async launch(task: TaskDefinition, context: ActionContext, site: TaskSite): Promise<string> {
+    const environment = this.#options.environment;
+    if (environment === undefined) {
+      throw new SwitchyardError(
+        "no_environment",
+        `state "${context.currentState}" runs a task, which gets its context through the environment role, and that role is switched off (environment: false in the settings); give environment: a backend URI (sqlite:, postgres://, a DynamoDB table ARN)`,
+      );
+    }
+    if (task.kind !== "command") {
+      throw new SwitchyardError(
+        "task_kind_not_run",
+        `state "${context.currentState}" runs a ${task.kind} task, which this release validates but does not run yet; use command: [program, args…] (docs/runtimes/containers.md)`,
+      );
+    }
+    const secret = randomBytes(18).toString("base64url");
+    const entry: TaskEntry = {
+      correlation_id: context.correlationId,
+      machine: context.machineName,
+      version: site.version ?? "",
+      state: context.currentState,
+      steps: String(context.steps),
+      event: context.currentEvent,
+      user_context: JSON.stringify(context.data),
+      kind: task.kind,
+      token_sha256: tokenHash(secret),
+      started_at: String(this.#options.clock.now()),
+    };
+    let key: string;
+    try {
+      key = await environment.primary.put({ ...entry });
+    } catch (error) {
+      if (environment.secondary === undefined) throw error;
+      this.#options.logger.warn(`could not store a task's environment on environment.primary: ${(error as Error).message}; storing it on the secondary`, { correlationId: context.correlationId });
+      key = await environment.secondary.put({ ...entry });
+    }
+    const token = `${key}.${secret}`;
+    const spec: TaskSpec = {
+      command: task.command,
+      cwd: path.resolve(task.baseDir, task.cwd ?? "."),
+      env: task.env ?? {},
+    };
+    const supervisor = spawn(process.execPath, [SWITCHYARD_BIN, "task-run"], {
+      cwd: process.cwd(),
+      detached: true,
+      stdio: "ignore",
+      env: {
+        ...process.env,
+        [TASK_ENV.token]: token,
+        [TASK_ENV.key]: key,
+        ...(this.#options.settingsFile === undefined ? {} : { [TASK_ENV.settings]: this.#options.settingsFile }),
+        [TASK_ENV.spec]: JSON.stringify(spec),
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      supervisor.once("spawn", resolve);
+      supervisor.once("error", reject);
+    });
+    supervisor.unref();
+    this.#options.logger.info(`task started: ${task.command.join(" ")} (supervisor pid ${supervisor.pid}, environment key ${key})`, {
+      correlationId: context.correlationId,
+      state: context.currentState,
+      steps: context.steps,
+    });
+    return key;
+  }
+}
+
+/** bin/switchyard.js, two folders up from src/client/ and from dist/client/ alike. */
+const SWITCHYARD_BIN = fileURLToPath(new URL("../../bin/switchyard.js", import.meta.url));

@@ -10,6 +10,7 @@
  * `max_retries` by its supervisor, and then fails the instance.
  */
 import { retryBackoffSeconds } from "../core/backoff.js";
+import { ATTEMPT_MESSAGE_LIMIT } from "../core/failure.js";
 import { encodeMessage } from "../core/message.js";
 import { TIMER_EVENT } from "../core/message.js";
 import { parseDuration } from "../core/duration.js";
@@ -201,7 +202,8 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
           : `exited with code ${exit.exitCode}`;
   const tail = exit.stderrTail.trim();
   const fatal = exit.attempt >= task.machine.max_retries;
-  const error = `task "${program}" ${how}${tail === "" ? "" : `; stderr:\n${tail}`}`.slice(0, 2_000);
+  const summary = `task "${program}" ${how}`;
+  const error = `${summary}${tail === "" ? "" : `; stderr:\n${tail}`}`.slice(0, ATTEMPT_MESSAGE_LIMIT);
   await task.journal.appendAttempt(task.entry.correlation_id, {
     at: deps.clock.now(),
     current_state: task.entry.state,
@@ -224,7 +226,7 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
     state: task.entry.state,
     userContext: task.record.userContext,
     steps: task.steps,
-    reason: error.split("\n")[0],
+    reason: summary,
     leasePrimary: task.record.leasePrimary,
     fenceToken: task.record.fenceToken,
   });

@@ -74,7 +74,7 @@ export function heartbeatCommand(program: Command): void {
 
 /** `switchyard task-run`: the supervisor of one command task (started by a worker, not by hand). */
 export function taskRunCommand(program: Command): void {
-  program
+  const command = program
     .command("task-run", { hidden: true })
     .description("run the command task named by the environment (started by a worker)")
     .action(async () => {
@@ -83,6 +83,7 @@ export function taskRunCommand(program: Command): void {
       if (token === undefined || spec === undefined) throw new UsageError(`task-run is started by a worker for a task step, with ${TASK_ENV.token} and ${TASK_ENV.spec} set`);
       await supervise(token, JSON.parse(spec) as TaskSpec);
     });
+  examples(command, ["task-run", "task-run --log-level info"]);
 }
 
 async function supervise(token: string, spec: TaskSpec): Promise<void> {

@@ -16,7 +16,7 @@ import type { InstanceRecord } from "../../src/ports.js";
 import { BIN, runCli, spawnCli } from "../support/cli.js";
 
 /** The machine: `resizing` runs `script` and waits for `done` (or `task_timeout` after `timeout`). */
-function definition(script: string, options: { timeout?: string; maxRetries?: number } = {}): string {
+function definition(script: string, options: { timeout?: string; heartbeat?: string; maxRetries?: number } = {}): string {
   return `machines:
 - name: resize
   max_retries: ${options.maxRetries ?? 1}
@@ -26,7 +26,7 @@ function definition(script: string, options: { timeout?: string; maxRetries?: nu
     task:
       command: [node, ${script}]
       env: {SY_BIN: ${JSON.stringify(BIN)}, SIZE: "800"}
-${options.timeout === undefined ? "" : `      timeout: ${options.timeout}\n`}    transitions:
+${options.timeout === undefined ? "" : `      timeout: ${options.timeout}\n`}${options.heartbeat === undefined ? "" : `      heartbeat: ${options.heartbeat}\n`}    transitions:
     - event: done
       target: resized
     - event: task_timeout
@@ -64,6 +64,16 @@ process.exit(3);
 begin();
 setTimeout(() => {}, 4000);
 `,
+  "heartbeats.mjs": `import { execFileSync } from "node:child_process";
+import { begin, report } from "./common.mjs";
+begin();
+// Each heartbeat is a CLI run of about a second here: four of them outlast the 3 s heartbeat.
+for (let i = 0; i < 4; i++) {
+  execFileSync(process.execPath, [process.env.SY_BIN, "heartbeat"], { stdio: "inherit" });
+  await new Promise((resolve) => setTimeout(resolve, 400));
+}
+report("done", { beats: 4 });
+`,
   "wait-for-go.mjs": `import { existsSync } from "node:fs";
 import { begin, report } from "./common.mjs";
 begin();
@@ -81,7 +91,7 @@ let dir: string;
 let sy: Switchyard | undefined;
 let worker: { worker: Worker; running: Promise<unknown> } | undefined;
 
-async function setUp(script: string, options: { timeout?: string; maxRetries?: number } = {}): Promise<Switchyard> {
+async function setUp(script: string, options: { timeout?: string; heartbeat?: string; maxRetries?: number } = {}): Promise<Switchyard> {
   dir = await mkdtemp(path.join(tmpdir(), "sy-tasks-"));
   await writeFile(path.join(dir, "fsm.yaml"), definition(script, options));
   await writeFile(path.join(dir, "settings.yaml"), ["stream", "retry", "cache", "checkpoint", "environment"].map((role) => `${role}: sqlite:./sy.db`).join("\n"));
@@ -174,6 +184,16 @@ describe("command tasks", () => {
       `switchyard: stale task token: the task of instance ${correlationId} in state "resizing" (step 0) is settled, the instance is completed in state "timed_out" at step 1\n`,
     );
   }, 30_000);
+
+  it("heartbeats keep a task alive past its heartbeat deadline; silence after them would time it out", async () => {
+    const open = await setUp("heartbeats.mjs", { timeout: "60s", heartbeat: "3s" });
+    startWorker(open);
+    const { correlationId } = await open.start("resize");
+    const started = Date.now();
+    const record = await settled(open, correlationId);
+    expect(record).toMatchObject({ status: "completed", state: "resized", userContext: { event_data: { beats: 4 } } });
+    expect(Date.now() - started).toBeGreaterThan(3_000);
+  }, 40_000);
 
   it("refuses an unknown token, and a second report of the same task as a duplicate", async () => {
     const open = await setUp("report.mjs");

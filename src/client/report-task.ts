@@ -191,7 +191,8 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
     await deliver(deps, task, TASK_DONE_EVENT, undefined);
     return { next: "settled" };
   }
-  const program = task.state.task.command?.join(" ") ?? task.entry.kind;
+  const { command, docker } = task.state.task;
+  const program = command?.join(" ") ?? (docker === undefined ? task.entry.kind : `docker run ${docker.image}`);
   const how =
     exit.startError !== undefined
       ? `could not start: ${exit.startError}`

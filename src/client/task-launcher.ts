@@ -103,12 +103,13 @@ export class LocalTaskLauncher implements TaskLauncher {
         `state "${context.currentState}" runs a task, which gets its context through the environment role, and that role is switched off (environment: false in the settings); give environment: a backend URI (sqlite:, postgres://, a DynamoDB table ARN)`,
       );
     }
-    if (task.kind !== "command") {
+    if (task.kind === "ecs") {
       throw new SwitchyardError(
         "task_kind_not_run",
-        `state "${context.currentState}" runs a ${task.kind} task, which this release validates but does not run yet; use command: [program, args…] (docs/runtimes/containers.md)`,
+        `state "${context.currentState}" runs an ecs task, which this release validates but does not run yet; use command: [program, args…] or docker: (docs/runtimes/containers.md)`,
       );
     }
+    if (task.kind === "docker") await requireDockerEngine(context.currentState);
     const secret = randomBytes(18).toString("base64url");
     const entry: TaskEntry = {
       correlation_id: context.correlationId,
@@ -131,11 +132,10 @@ export class LocalTaskLauncher implements TaskLauncher {
       key = await environment.secondary.put({ ...entry });
     }
     const token = `${key}.${secret}`;
-    const spec: TaskSpec = {
-      command: task.command,
-      cwd: path.resolve(task.baseDir, task.cwd ?? "."),
-      env: task.env ?? {},
-    };
+    const spec: TaskSpec =
+      task.kind === "command"
+        ? { command: task.command, cwd: path.resolve(task.baseDir, task.cwd ?? "."), env: task.env ?? {} }
+        : { command: dockerRun(task.image, task.args ?? [], task.env ?? {}), cwd: task.baseDir, env: task.env ?? {} };
     const supervisor = spawn(process.execPath, [SWITCHYARD_BIN, "task-run"], {
       cwd: process.cwd(),
       detached: true,
@@ -153,12 +153,43 @@ export class LocalTaskLauncher implements TaskLauncher {
       supervisor.once("error", reject);
     });
     supervisor.unref();
-    this.#options.logger.info(`task started: ${task.command.join(" ")} (supervisor pid ${supervisor.pid}, environment key ${key})`, {
+    this.#options.logger.info(`task started: ${spec.command.join(" ")} (supervisor pid ${supervisor.pid}, environment key ${key})`, {
       correlationId: context.correlationId,
       state: context.currentState,
       steps: context.steps,
     });
     return key;
+  }
+}
+
+/**
+ * `docker run --rm` of the image with its args; the task's variables (the token, the key, the
+ * settings path and its `env:`) are passed by name from the supervisor's environment.
+ */
+function dockerRun(image: string, args: readonly string[], env: Readonly<Record<string, string>>): string[] {
+  const names = [TASK_ENV.token, TASK_ENV.key, TASK_ENV.settings, ...Object.keys(env)];
+  return ["docker", "run", "--rm", ...names.flatMap((name) => ["-e", name]), image, ...args];
+}
+
+/**
+ * A docker task needs a Docker engine, not only the `docker` command: without one, `docker run`
+ * would fail in the detached supervisor with exit 125. Asking the engine first makes that a failed
+ * attempt of the step that names what is missing.
+ */
+async function requireDockerEngine(state: string): Promise<void> {
+  const { code, stderr, startError } = await new Promise<{ code: number | null; stderr: string; startError?: string }>((resolve) => {
+    const probe = spawn("docker", ["version", "--format", "{{.Server.Version}}"], { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
+    let stderr = "";
+    probe.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    probe.once("error", (error) => resolve({ code: null, stderr, startError: error.message }));
+    probe.once("close", (code) => resolve({ code, stderr }));
+  });
+  if (startError !== undefined) {
+    throw new SwitchyardError("no_docker", `state "${state}" runs a docker task, but this worker has no docker command (${startError}); install the Docker CLI and an engine, or run the step as command:`);
+  }
+  if (code !== 0) {
+    const why = stderr.trim().split("\n").pop() ?? `docker version exited with code ${code}`;
+    throw new SwitchyardError("no_docker_engine", `state "${state}" runs a docker task, but no Docker engine answers this worker: ${why}; start the engine, or point DOCKER_HOST at one`);
   }
 }
 

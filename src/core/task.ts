@@ -14,7 +14,7 @@ export const TASK_TIMEOUT_EVENT = "task_timeout";
 /** The event a local process that exits with code 0 without reporting stands for, if its state has it. */
 export const TASK_DONE_EVENT = "done";
 
-/** The kinds of task a state may run; only `command` runs in this release (docs/runtimes/containers.md). */
+/** The kinds of task a state may run; `ecs` is validated but not run in this release (docs/runtimes/containers.md). */
 export const TASK_KINDS = ["command", "docker", "ecs"] as const;
 
 /** One of {@link TASK_KINDS}. */
@@ -29,7 +29,7 @@ export interface CommandTaskDefinition {
   readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
-/** `docker run`: designed, validated, not yet run (docs/runtimes/containers.md). */
+/** `docker run --rm` of `image` with `args` (docs/runtimes/containers.md). */
 export interface DockerTaskDefinition {
   readonly kind: "docker";
   readonly image: string;

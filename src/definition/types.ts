@@ -47,8 +47,8 @@ export interface StateConfig {
 }
 
 /**
- * A state's task as written: exactly one of `command` (a local process), `docker` or `ecs` (both
- * validated, not yet run), with an optional `timeout` and `heartbeat` whose silence becomes the
+ * A state's task as written: exactly one of `command` (a local process), `docker` (`docker run`)
+ * or `ecs` (validated, not yet run), with an optional `timeout` and `heartbeat` whose silence becomes the
  * event `task_timeout`.
  *
  * @example

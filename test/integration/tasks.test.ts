@@ -3,6 +3,7 @@
  * supervisor, `switchyard task-run`) that report with `switchyard report`, fail, hang past their
  * timeout, or outlive a SIGKILLed worker.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -74,7 +75,8 @@ for (let i = 0; i < 4; i++) {
 }
 report("done", { beats: 4 });
 `,
-  "wait-for-go.mjs": `import { existsSync } from "node:fs";
+  "wait-for-go.mjs": `import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { begin, report } from "./common.mjs";
 begin();
 const started = Date.now();
@@ -228,4 +230,20 @@ describe("command tasks", () => {
     expect(await settled(open, correlationId)).toMatchObject({ status: "completed", state: "resized", userContext: { event_data: { after: "kill" } } });
     expect((await file("runs.txt")).trim().split("\n")).toHaveLength(1);
   }, 40_000);
+
+  // A docker client without an engine (this machine kind): the step fails with a line naming what is missing.
+  const docker = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8", timeout: 10_000 });
+  const engineless = docker.error === undefined && docker.status !== 0;
+  it.skipIf(!engineless)("a docker task without a Docker engine fails its step with a line naming the missing engine", async () => {
+    const open = await setUp("report.mjs", { maxRetries: 0 });
+    await writeFile(path.join(dir, "fsm.yaml"), (await file("fsm.yaml")).replace(/command: \[node, report.mjs\]/, 'docker: {image: "node:22", args: [node, -e, "1"]}'));
+    await open.close();
+    sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: path.join(dir, "settings.yaml"), logger: silentLogger, cwd: dir });
+    startWorker(sy);
+    const { correlationId } = await sy.start("resize");
+    expect(await settled(sy, correlationId)).toMatchObject({ status: "failed", state: "pseudo_init" });
+    const [attempt] = await sy.attempts(correlationId);
+    expect(attempt?.where).toBe("resizing.do_action task:docker");
+    expect(attempt?.error).toMatch(/^state "resizing" runs a docker task, but no Docker engine answers this worker: .*docker daemon.*; start the engine, or point DOCKER_HOST at one$/i);
+  }, 30_000);
 });

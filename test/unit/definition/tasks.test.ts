@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { TIMER_EVENT } from "../../../src/core/message.js";
+import { toMermaid } from "../../../src/definition/graph.js";
 import { loadDefinitionFile } from "../../../src/definition/index.js";
 import { DefinitionErrors } from "../../../src/errors.js";
 
@@ -75,6 +76,11 @@ describe("task states", () => {
         { event: "task_timeout", target: "failed" },
       ],
     });
+  });
+
+  it("draws a task's timeout once, as its task_timeout transition", async () => {
+    const resize = (await loadDefinitionFile(await write(machine(COMMAND)))).get("resize");
+    expect(toMermaid(resize).split("\n").filter((line) => line.includes("resizing -->"))).toEqual(["  resizing --> resized : done", "  resizing --> failed : task_timeout"]);
   });
 
   it("makes a change of command a new version, and the same task written differently the same one", async () => {

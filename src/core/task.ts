@@ -86,6 +86,8 @@ export interface TaskSite {
   readonly launcher: TaskLauncher | undefined;
   /** The version the instance is pinned to. */
   readonly version: string | undefined;
+  /** Set by the built-in do action once its task started: the instance record shows it while it waits. */
+  started?: { readonly kind: TaskKind; readonly id: string } | undefined;
 }
 
 /** The key of the {@link TaskSite} on a task state's action `obj`. */
@@ -103,8 +105,13 @@ export function taskAction(task: TaskDefinition): Action {
       if (site?.launcher === undefined) {
         throw new Error(`state "${context.currentState}" runs a ${task.kind} task, but this runtime has no task launcher; run it on a worker (switchyard worker)`);
       }
-      await site.launcher.launch(task, context, site);
+      site.started = { kind: task.kind, id: await site.launcher.launch(task, context, site) };
       return undefined;
     },
   };
+}
+
+/** What an instance waiting for a task shows as its record's reason: `for task command <id>`. */
+export function taskReason(started: NonNullable<TaskSite["started"]>): string {
+  return `for task ${started.kind} ${started.id}`;
 }

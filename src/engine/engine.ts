@@ -21,7 +21,7 @@ import {
   type SystemContext,
   type WireMessage,
 } from "../core/message.js";
-import { TASK_RUNTIME, type TaskLauncher, type TaskSite } from "../core/task.js";
+import { TASK_RUNTIME, type TaskLauncher, type TaskSite, taskReason } from "../core/task.js";
 import { type PlannedAction, type TransitionPlan, isLocal, planAbort, planTransition, timerOf } from "../core/transitions.js";
 import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
@@ -411,6 +411,8 @@ class Processing {
   #abort: AbortRequest | undefined;
   /** This processing took the instance out of its state for the abort (its step is the abort's step). */
   #abortedHere = false;
+  /** What the last run of the transitions handed a task state's do action (machines with task states only). */
+  #taskSite: TaskSite | undefined;
   /**
    * The fused transition path, while this processing may use it: its message came from the
    * primary side of its role and its lease is on the primary cache. Cleared when a fused call fails:
@@ -681,7 +683,7 @@ class Processing {
       status,
       state: result.state,
       userContext: result.userContext,
-      reason: status === "aborted" ? this.#abort?.reason : undefined,
+      reason: status === "aborted" ? this.#abort?.reason : status === "waiting" && this.#taskSite?.started !== undefined ? taskReason(this.#taskSite.started) : undefined,
       steps: this.#system.steps,
       leasePrimary: this.#system.lease_primary,
       fenceToken: this.#fenceToken,
@@ -950,7 +952,10 @@ class Processing {
     }
     const obj: ActionObj = { fenceToken, delay: undefined };
     // Only a machine with task states pays for the launcher its built-in do actions look up.
-    if (this.#machine.hasTasks) (obj as ActionObj & { [TASK_RUNTIME]?: TaskSite })[TASK_RUNTIME] = { launcher: this.#engine.tasks, version: this.#system.machine_version };
+    if (this.#machine.hasTasks) {
+      this.#taskSite = { launcher: this.#engine.tasks, version: this.#system.machine_version };
+      (obj as ActionObj & { [TASK_RUNTIME]?: TaskSite })[TASK_RUNTIME] = this.#taskSite;
+    }
     let state = this.#system.current_state;
     let event = this.#system.current_event;
     if (first === "end") return { state, userContext: data, nextEvent: undefined, final: true, delaySeconds: undefined };

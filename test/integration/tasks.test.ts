@@ -203,6 +203,9 @@ describe("command tasks", () => {
     const { correlationId } = await open.start("resize");
     await until("the task to start", async () => (existsSync(path.join(dir, "token.txt")) ? true : undefined));
     await stopWorker();
+    // While it waits, the record names its task (the environment key the task was given), never the token.
+    const key = (await file("runs.txt")).split(" ")[0];
+    expect(await open.status(correlationId)).toMatchObject({ status: "waiting", state: "resizing", reason: `for task command ${key}` });
     // The worker is gone: the task's report waits in the stream, and the instance waits at step 0.
     await until("the report", async () => ((await open.history(correlationId)).some((m) => m.origin === "event") ? true : undefined));
     const token = await file("token.txt");

@@ -236,6 +236,26 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
   return { next: "failed" };
 }
 
+/**
+ * Whether the task's step was settled without it: the instance left the step (its timeout fired,
+ * an operator aborted or moved it) and no event was sent for the next step. Its supervisor then
+ * stops the process. A task that reported, or whose token is unknown, is not abandoned.
+ */
+export async function taskAbandoned(deps: EventSenderDeps, token: string): Promise<boolean> {
+  try {
+    await currentTask(deps, token, true);
+    return false;
+  } catch (error) {
+    if (!(error instanceof UsageError) || error.code !== "stale_token") return false;
+  }
+  const dot = token.lastIndexOf(".");
+  const entry = deps.roles.environment === undefined ? undefined : await readTaskEntry(deps.roles.environment, token.slice(0, dot));
+  if (entry === undefined || deps.roles.journal === undefined) return false;
+  const steps = Number(entry.steps);
+  const history = await deps.roles.journal.history(entry.correlation_id ?? "");
+  return !history.some((message) => message.steps === steps + 1 && message.origin === "event");
+}
+
 /** What a task reads of its context by its token: the instance, its state and step, the user context at its start. */
 export async function taskContext(deps: EventSenderDeps, token: string): Promise<TaskContext> {
   const task = await currentTask(deps, token, true);

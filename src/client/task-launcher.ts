@@ -33,6 +33,17 @@ export interface TaskSpec {
   /** Absolute. */
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * How often the supervisor asks whether the task's step is still open (seconds): a task whose
+   * instance moved on without its report (its timeout fired, an operator aborted it) is stopped.
+   */
+  readonly pollSeconds: number;
+}
+
+/** A quarter of the timeout (half the heartbeat), between 1 s and 30 s; 30 s without either. */
+function pollSeconds(task: TaskDefinition): number {
+  const shortest = Math.min((task.timeoutSeconds ?? Infinity) / 4, (task.heartbeatSeconds ?? Infinity) / 2, 30);
+  return Math.max(1, shortest);
 }
 
 /**
@@ -134,8 +145,8 @@ export class LocalTaskLauncher implements TaskLauncher {
     const token = `${key}.${secret}`;
     const spec: TaskSpec =
       task.kind === "command"
-        ? { command: task.command, cwd: path.resolve(task.baseDir, task.cwd ?? "."), env: task.env ?? {} }
-        : { command: dockerRun(task.image, task.args ?? [], task.env ?? {}), cwd: task.baseDir, env: task.env ?? {} };
+        ? { command: task.command, cwd: path.resolve(task.baseDir, task.cwd ?? "."), env: task.env ?? {}, pollSeconds: pollSeconds(task) }
+        : { command: dockerRun(task.image, task.args ?? [], task.env ?? {}), cwd: task.baseDir, env: task.env ?? {}, pollSeconds: pollSeconds(task) };
     const supervisor = spawn(process.execPath, [SWITCHYARD_BIN, "task-run"], {
       cwd: process.cwd(),
       detached: true,

@@ -61,9 +61,14 @@ console.error("loading image.png");
 console.error("resize failed: no such image");
 process.exit(3);
 `,
-  "hang.mjs": `import { begin } from "./common.mjs";
+  "hang.mjs": `import { writeFileSync } from "node:fs";
+import { begin } from "./common.mjs";
 begin();
-setTimeout(() => {}, 4000);
+process.on("SIGTERM", () => {
+  writeFileSync("terminated", "");
+  process.exit(143);
+});
+setTimeout(() => {}, 60000);
 `,
   "heartbeats.mjs": `import { execFileSync } from "node:child_process";
 import { begin, report } from "./common.mjs";
@@ -172,7 +177,7 @@ describe("command tasks", () => {
     expect((await file("runs.txt")).trim().split("\n")).toHaveLength(2);
   }, 30_000);
 
-  it("a task that hangs past its timeout takes the task_timeout transition, and its late report is refused", async () => {
+  it("a task that hangs past its timeout takes the task_timeout transition, is stopped, and its late report is refused", async () => {
     const open = await setUp("hang.mjs", { timeout: "1s" });
     startWorker(open);
     const { correlationId } = await open.start("resize");
@@ -180,6 +185,8 @@ describe("command tasks", () => {
     expect(record).toMatchObject({ status: "completed", state: "timed_out" });
     // The timeout may fire before the task's process is even up (its supervisor starts through tsx here).
     await until("the task to start", async () => (existsSync(path.join(dir, "token.txt")) ? true : undefined));
+    // Its supervisor sees the step settled without the task, and stops it.
+    await until("the task to be stopped", async () => (existsSync(path.join(dir, "terminated")) ? true : undefined));
     const late = await cli(["report", "--token", await file("token.txt"), "--event", "done"]);
     expect(late.code).toBe(1);
     expect(late.stderr).toBe(

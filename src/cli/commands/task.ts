@@ -86,22 +86,47 @@ export function taskRunCommand(program: Command): void {
   examples(command, ["task-run", "task-run --log-level info"]);
 }
 
+/** How long a stopped task has between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
 async function supervise(token: string, spec: TaskSpec): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
   delete env[TASK_ENV.spec];
-  for (let attempt = 0; ; attempt++) {
-    const exit = await runOnce(spec, env);
-    const outcome = await withSwitchyard({}, (sy) => sy.taskExited(token, { ...exit, attempt }), { existingStore: true });
-    if (outcome.next !== "retry") return;
-    await sleep(outcome.delaySeconds * 1000);
-  }
+  await withSwitchyard(
+    {},
+    async (sy) => {
+      for (let attempt = 0; ; attempt++) {
+        const exit = await runOnce(spec, env, () => sy.taskAbandoned(token));
+        const outcome = await sy.taskExited(token, { ...exit, attempt });
+        if (outcome.next !== "retry") return;
+        await sleep(outcome.delaySeconds * 1000);
+      }
+    },
+    { existingStore: true },
+  );
 }
 
-/** Run the command once; its exit code or signal, and the last lines of its stderr. */
-function runOnce(spec: TaskSpec, env: NodeJS.ProcessEnv): Promise<Omit<TaskExit, "attempt">> {
+/**
+ * Run the command once; its exit code or signal, and the last lines of its stderr. Every
+ * `pollSeconds` it asks `abandoned`; once its step is settled without it, the process is stopped
+ * (SIGTERM, then SIGKILL after {@link STOP_GRACE_MS}).
+ */
+function runOnce(spec: TaskSpec, env: NodeJS.ProcessEnv, abandoned: () => Promise<boolean>): Promise<Omit<TaskExit, "attempt">> {
   return new Promise((resolve) => {
     const [program, ...args] = spec.command;
     const child = spawn(program as string, args, { cwd: spec.cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+    const poll = setInterval(() => {
+      abandoned().then(
+        (stop) => {
+          if (!stop) return;
+          clearInterval(poll);
+          child.kill("SIGTERM");
+          setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS).unref();
+        },
+        () => undefined,
+      );
+    }, spec.pollSeconds * 1000);
+    child.once("close", () => clearInterval(poll));
     let tail = "";
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {

@@ -76,6 +76,12 @@ export interface OpenOptions {
   readonly cwd?: string | undefined;
   /** Sees every AWS API call the backends make (`switchyard cost`); none by default. */
   readonly apiCalls?: ApiCallObserver | undefined;
+  /**
+   * `false`: this process starts no tasks (docs/runtimes/containers.md); a task state's step fails
+   * with a line saying so. The Lambda handler and dev-lambda pass it: a process would not outlive
+   * an invocation. Default: local commands and docker tasks start here.
+   */
+  readonly tasks?: false | undefined;
 }
 
 /** Options of {@link Switchyard.worker}. */
@@ -133,7 +139,7 @@ export class Switchyard {
     const logger = options.logger ?? createLogger();
     const opened = await openRoles(settings, { clock, random, logger, apiCalls: options.apiCalls });
     const settingsFile = settings.file === undefined ? undefined : path.resolve(cwd, settings.file);
-    const tasks = new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, clock, logger });
+    const tasks = options.tasks === false ? undefined : new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, clock, logger });
     const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds, tasks });
     return new Switchyard(definitions, settings, engine, opened);
   }

@@ -241,6 +241,18 @@ describe("command tasks", () => {
     expect((await file("runs.txt")).trim().split("\n")).toHaveLength(1);
   }, 40_000);
 
+  it("a runtime that starts no tasks (the Lambda handler, dev-lambda) fails a task state's step with a line saying where to run it", async () => {
+    const first = await setUp("report.mjs", { maxRetries: 0 });
+    await first.close();
+    sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: path.join(dir, "settings.yaml"), logger: silentLogger, cwd: dir, tasks: false });
+    startWorker(sy);
+    const { correlationId } = await sy.start("resize");
+    expect(await settled(sy, correlationId)).toMatchObject({ status: "failed" });
+    const [attempt] = await sy.attempts(correlationId);
+    expect(attempt?.error).toBe('state "resizing" runs a command task, but this runtime starts no tasks (the Lambda handler and dev-lambda do not yet); run the machine on a worker (switchyard worker)');
+    expect(existsSync(path.join(dir, "runs.txt"))).toBe(false);
+  }, 30_000);
+
   // A docker client without an engine (this machine kind): the step fails with a line naming what is missing.
   const docker = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8", timeout: 10_000 });
   const engineless = docker.error === undefined && docker.status !== 0;

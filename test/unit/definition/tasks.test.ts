@@ -5,6 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { TIMER_EVENT } from "../../../src/core/message.js";
 import { toMermaid } from "../../../src/definition/graph.js";
+import { compileDocument } from "../../../src/definition/compile.js";
 import { loadDefinitionFile } from "../../../src/definition/index.js";
 import { DefinitionErrors } from "../../../src/errors.js";
 
@@ -88,6 +89,18 @@ describe("task states", () => {
     const base = await version(machine(COMMAND));
     expect(await version(machine(COMMAND.replace("resize.js", "shrink.js")))).not.toBe(base);
     expect(await version(machine(COMMAND.replace("10m", "600s")))).toBe(base);
+  });
+
+  it("compiles its registered document back into the same machine and version", async () => {
+    const ecs = `    task:\n      ecs: {cluster: c, task_definition: "td:1", container: app, launch_type: FARGATE, overrides: {cpu: "256"}}\n      timeout: 2m`;
+    for (const text of [machine(COMMAND), machine(ecs)]) {
+      const file = await write(text);
+      const resize = (await loadDefinitionFile(file)).get("resize");
+      const { machine: again, problems } = await compileDocument(JSON.parse(JSON.stringify(resize.document)), { baseDir: path.dirname(file) });
+      expect(problems).toEqual([]);
+      expect(again?.version).toBe(resize.version);
+      expect(again?.states.get("resizing")?.task).toEqual(resize.states.get("resizing")?.task);
+    }
   });
 
   it("validates the docker and ecs forms", async () => {

@@ -61,6 +61,9 @@ console.error("loading image.png");
 console.error("resize failed: no such image");
 process.exit(3);
 `,
+  "quiet.mjs": `import { begin } from "./common.mjs";
+begin();
+`,
   "hang.mjs": `import { writeFileSync } from "node:fs";
 import { begin } from "./common.mjs";
 begin();
@@ -159,6 +162,14 @@ describe("command tasks", () => {
       ["resizing", "done", 1, "event"],
     ]);
     expect((await file("runs.txt")).trim().split("\n")).toHaveLength(1);
+  }, 30_000);
+
+  it("a task that exits 0 without reporting stands for done, where its state has that transition", async () => {
+    const open = await setUp("quiet.mjs");
+    startWorker(open);
+    const { correlationId } = await open.start("resize");
+    expect(await settled(open, correlationId)).toMatchObject({ status: "completed", state: "resized", userContext: {} });
+    expect(await open.attempts(correlationId)).toEqual([]);
   }, 30_000);
 
   it("a task that exits 1 is a failed attempt with its exit code and stderr tail, run again per max_retries, then fails the instance", async () => {

@@ -39,6 +39,9 @@ export { type LogLevel, type Logger, type LoggerOptions, createLogger, silentLog
 export type * from "./ports.js";
 export { INSTANCE_STATUSES } from "./ports.js";
 export { EVENT_DATA_KEY, type EventSent, type SendEventOptions } from "./client/send-event.js";
+export type { HeartbeatResult, TaskContext } from "./client/report-task.js";
+export { TASK_ENV } from "./client/task-launcher.js";
+export { TASK_DONE_EVENT, TASK_TIMEOUT_EVENT, type TaskDefinition, type TaskDocument, type TaskKind } from "./core/task.js";
 export {
   type AbortResult,
   DEFAULT_ABORT_REASON,

@@ -23,6 +23,7 @@ import { runCommand } from "./commands/run.js";
 import { sendCommand } from "./commands/send.js";
 import { startCommand } from "./commands/start.js";
 import { statusCommands } from "./commands/status.js";
+import { heartbeatCommand, reportCommand, taskRunCommand } from "./commands/task.js";
 import { templateCommand } from "./commands/template.js";
 import { validateCommand } from "./commands/validate.js";
 import { versionCommands } from "./commands/versions.js";
@@ -55,6 +56,9 @@ export function program(): Command {
     costCommand,
     statusCommands,
     sendCommand,
+    reportCommand,
+    heartbeatCommand,
+    taskRunCommand,
     abortCommand,
     pauseCommands,
     recoverCommand,

@@ -159,6 +159,7 @@ export class WorkerMetrics implements WorkerObserver {
       leaseHandoverMs: engine.leaseHandoverMs,
       maxReceiveCount: engine.maxReceiveCount,
       leaseTimeoutSeconds: engine.leaseTimeoutSeconds,
+      tasks: engine.tasks,
     });
   }
 

@@ -141,7 +141,7 @@ export async function requireInstance(journal: JournalPort, correlationId: strin
  */
 export function instanceMessage(
   deps: Pick<EventSenderDeps, "leaseTimeoutSeconds">,
-  machine: MachineDefinition,
+  machine: Pick<MachineDefinition, "name" | "maxRetries">,
   record: InstanceRecord,
   event: string,
   userContext: Record<string, unknown>,

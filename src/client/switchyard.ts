@@ -13,6 +13,7 @@
  * await sy.close();
  * ```
  */
+import path from "node:path";
 import { loadDefinitionFile } from "../definition/load.js";
 import { timerOf } from "../core/transitions.js";
 import type { DefinitionSet } from "../core/machine.js";
@@ -26,7 +27,9 @@ import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js
 import type { WorkerMetrics } from "./prometheus.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
+import { type HeartbeatResult, type TaskContext, type TaskExit, type TaskExitOutcome, heartbeatTask, reportTask, taskAbandoned, taskContext, taskExited } from "./report-task.js";
 import { type EventSent, type SendEventOptions, requireJournal, sendEvent } from "./send-event.js";
+import { LocalTaskLauncher } from "./task-launcher.js";
 import { type DeadLetterRedriveOptions, type DeadLetterRedriveResult, redriveDeadLetters } from "./dead-letters.js";
 import {
   type AbortResult,
@@ -73,6 +76,12 @@ export interface OpenOptions {
   readonly cwd?: string | undefined;
   /** Sees every AWS API call the backends make (`switchyard cost`); none by default. */
   readonly apiCalls?: ApiCallObserver | undefined;
+  /**
+   * `false`: this process starts no tasks (docs/runtimes/containers.md); a task state's step fails
+   * with a line saying so. The Lambda handler and dev-lambda pass it: a process would not outlive
+   * an invocation. Default: local commands and docker tasks start here.
+   */
+  readonly tasks?: false | undefined;
 }
 
 /** Options of {@link Switchyard.worker}. */
@@ -129,7 +138,9 @@ export class Switchyard {
     const random = options.random ?? Math.random;
     const logger = options.logger ?? createLogger();
     const opened = await openRoles(settings, { clock, random, logger, apiCalls: options.apiCalls });
-    const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds });
+    const settingsFile = settings.file === undefined ? undefined : path.resolve(cwd, settings.file);
+    const tasks = options.tasks === false ? undefined : new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, clock, logger });
+    const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds, tasks });
     return new Switchyard(definitions, settings, engine, opened);
   }
 
@@ -236,6 +247,41 @@ export class Switchyard {
    */
   sendEvent(correlationId: string, event: string, options?: SendEventOptions): Promise<EventSent> {
     return sendEvent(this.#starter(), correlationId, event, options);
+  }
+
+  /**
+   * A task's report (docs/runtimes/containers.md): deliver `event` (with `data`, seen as
+   * `ctx.data.event_data`) to the instance whose task `token` names, as its next step. Refuses in
+   * one line an unknown token, a stale one (the instance left the task's step), a second report of
+   * the same task, and an event the state has no transition for.
+   *
+   * @example
+   * ```ts
+   * await sy.reportTask(process.env.SWITCHYARD_TASK_TOKEN!, "done", { width: 800 });
+   * ```
+   */
+  reportTask(token: string, event: string, data?: unknown): Promise<EventSent> {
+    return reportTask(this.#starter(), token, event, data);
+  }
+
+  /** A task's heartbeat: its `heartbeat` deadline moves to now + `heartbeat` (never past its `timeout`). */
+  heartbeatTask(token: string): Promise<HeartbeatResult> {
+    return heartbeatTask(this.#starter(), token);
+  }
+
+  /** What the task `token` names reads of its instance: ids, state, step and the user context at its start. */
+  taskContext(token: string): Promise<TaskContext> {
+    return taskContext(this.#starter(), token);
+  }
+
+  /** @internal The supervisor of a task process asks whether its step was settled without it (cli/commands/task.ts). */
+  taskAbandoned(token: string): Promise<boolean> {
+    return taskAbandoned(this.#starter(), token);
+  }
+
+  /** @internal The supervisor of a task process reports its exit (cli/commands/task.ts). */
+  taskExited(token: string, exit: TaskExit): Promise<TaskExitOutcome> {
+    return taskExited({ ...this.#starter(), random: this.engine.random }, token, exit);
   }
 
   /**

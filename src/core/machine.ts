@@ -7,6 +7,7 @@
 import type { SourceLocation } from "../errors.js";
 import type { Action } from "./action.js";
 import type { Duration } from "./duration.js";
+import type { TaskDefinition, TaskDocument } from "./task.js";
 
 /**
  * A resolved transition. A timer transition (`after: 48h`) is kept under the event `pseudo_timer`
@@ -26,6 +27,11 @@ export interface TransitionDefinition {
   readonly afterSeconds?: number | undefined;
   /** Timer transitions only: the delay as written (`48h`), for diagrams and messages. */
   readonly after?: Duration | undefined;
+  /**
+   * True for the timer a task's `timeout`/`heartbeat` makes (on the `task_timeout` transition's
+   * target and action): it is part of the task, not of the document's transitions.
+   */
+  readonly ofTask?: true | undefined;
   readonly location?: SourceLocation | undefined;
 }
 
@@ -37,6 +43,11 @@ export interface StateDefinition {
   readonly entryAction?: Action | undefined;
   readonly doAction?: Action | undefined;
   readonly exitAction?: Action | undefined;
+  /**
+   * The task the state runs instead of a `do_action` (its `doAction` is then the built-in action
+   * that starts it; a `timeout`/`heartbeat` is its timer transition, on the `task_timeout` target).
+   */
+  readonly task?: TaskDefinition | undefined;
   /** Transitions by event; a timer transition under `pseudo_timer`. */
   readonly transitions: ReadonlyMap<string, TransitionDefinition>;
   readonly location?: SourceLocation | undefined;
@@ -56,6 +67,8 @@ export interface MachineDefinition {
    * state, and still ends `aborted`. Without it, an abort runs no action.
    */
   readonly onAbort?: string | undefined;
+  /** True when a state runs a task: the engine then hands the task launcher to the actions. */
+  readonly hasTasks?: true | undefined;
   readonly location?: SourceLocation | undefined;
   /**
    * The version (SPEC §10): a content hash (16 hex digits) of the normalized definition — states,
@@ -105,6 +118,7 @@ export interface StateDocument {
   readonly entry_action?: string | undefined;
   readonly do_action?: string | undefined;
   readonly exit_action?: string | undefined;
+  readonly task?: TaskDocument | undefined;
   readonly transitions?: readonly TransitionDocument[] | undefined;
 }
 

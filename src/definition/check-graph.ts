@@ -2,6 +2,7 @@
  * The graph check of one machine: state names, the initial state, transition targets and events,
  * timers, the `on_abort` state, reachability, dead ends, and the `migrate:` entries.
  */
+import { TASK_TIMEOUT_EVENT } from "../core/task.js";
 import { DefinitionError, type SourceLocation } from "../errors.js";
 import type { DraftMachine, DraftState, DraftTransition } from "./check-shape.js";
 import { hint } from "./suggest.js";
@@ -56,6 +57,7 @@ export function checkGraph(machine: DraftMachine): DefinitionError[] {
         events.set(transition.event.value, transition.event.at);
       }
     }
+    if (state.task !== undefined) checkTask(state, report);
     if (!state.final && state.transitions.length === 0) {
       report(`${state.label} is not final and has no transitions; add a transition or mark it final: true`, state.name?.at);
     }
@@ -85,6 +87,35 @@ export function checkGraph(machine: DraftMachine): DefinitionError[] {
     }
   }
   return problems;
+}
+
+/**
+ * A task state: not final; a `timeout` or `heartbeat` needs a `task_timeout` transition (their
+ * timer takes it) and leaves no room for an `after:` timer; its transitions are not local, since a
+ * task's report always arrives as a message of its own.
+ */
+function checkTask(state: DraftState, report: (message: string, at: SourceLocation | undefined) => void): void {
+  const task = state.task;
+  if (task === undefined) return;
+  if (state.final) {
+    report(`final ${state.label} runs a task; an instance never waits in a final state, so remove the task or make the state non-final`, task.at);
+    return;
+  }
+  const timed = task.value.timeoutSeconds !== undefined || task.value.heartbeatSeconds !== undefined;
+  const timeoutTransition = state.transitions.find((transition) => transition.event?.value === TASK_TIMEOUT_EVENT);
+  if (timed && timeoutTransition === undefined) {
+    report(`task of ${state.label} has a timeout or heartbeat but the state has no transition on event "${TASK_TIMEOUT_EVENT}"; add one (- event: ${TASK_TIMEOUT_EVENT}, target: <state>)`, task.at);
+  }
+  const timer = state.transitions.find((transition) => transition.after !== undefined);
+  if (timed && timer !== undefined) {
+    report(`${state.label} has both a task timeout or heartbeat and a timer transition; keep one: the task's timeout is the state's timer`, timer.after?.at);
+  }
+  for (const transition of state.transitions) {
+    if (transition.local) report(`${transition.label} cannot be local: true; a task's report arrives as a message of its own`, transition.at);
+  }
+  if (!state.transitions.some((transition) => transition.event !== undefined && transition.event.value !== TASK_TIMEOUT_EVENT)) {
+    report(`${state.label} runs a task but has no transition for it to report; add one (- event: done, target: <state>)`, task.at);
+  }
 }
 
 /**

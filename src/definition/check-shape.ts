@@ -4,6 +4,7 @@
  */
 import { parseDuration } from "../core/duration.js";
 import { DEFAULT_MAX_RETRIES, PSEUDO_FINAL, PSEUDO_INIT, RESERVED_PREFIX, TIMER_EVENT } from "../core/message.js";
+import { TASK_KINDS, type TaskDefinition, type TaskDocument } from "../core/task.js";
 import { DefinitionError, type SourceLocation } from "../errors.js";
 import type { DefinitionSource, ValuePath } from "./source.js";
 import { hint } from "./suggest.js";
@@ -51,9 +52,20 @@ export interface DraftState {
   readonly entryAction: DraftAction | undefined;
   readonly doAction: DraftAction | undefined;
   readonly exitAction: DraftAction | undefined;
+  /** The `task:` when it passed its checks. */
+  readonly task: DraftTask | undefined;
   readonly transitions: readonly DraftTransition[];
   readonly at: SourceLocation | undefined;
 }
+
+/** A state's `task:` that passed the shape check: its resolved form (but its base folder) and its document. */
+export interface DraftTask {
+  readonly value: DistributiveOmit<TaskDefinition, "baseDir">;
+  readonly document: TaskDocument;
+  readonly at: SourceLocation | undefined;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** One `old: new` pair of a `migrate:` entry's `states`. */
 export interface DraftStateMapping {
@@ -96,7 +108,11 @@ export type DraftEntry =
 const ROOT_KEYS = ["machines"];
 const IMPORT_KEYS = ["import"];
 const MACHINE_KEYS = ["name", "version", "max_retries", "on_abort", "states", "migrate"];
-const STATE_KEYS = ["name", "initial", "final", "entry_action", "do_action", "exit_action", "transitions"];
+const STATE_KEYS = ["name", "initial", "final", "entry_action", "do_action", "exit_action", "task", "transitions"];
+const TASK_KEYS = ["command", "cwd", "env", "docker", "ecs", "timeout", "heartbeat"];
+const DOCKER_KEYS = ["image", "args"];
+const ECS_KEYS = ["cluster", "task_definition", "container", "launch_type", "network_configuration", "overrides"];
+const LAUNCH_TYPES = ["FARGATE", "EC2", "EXTERNAL"] as const;
 const TRANSITION_KEYS = ["event", "after", "target", "action", "local"];
 const MIGRATION_KEYS = ["from", "states", "action"];
 
@@ -232,6 +248,7 @@ class ShapeChecker {
       entryAction: this.#action(value, "entry_action", at, label),
       doAction: this.#action(value, "do_action", at, label),
       exitAction: this.#action(value, "exit_action", at, label),
+      task: value.task === undefined ? undefined : this.#task(value, at, label),
       transitions,
       at: this.#locate(at),
     };
@@ -268,6 +285,134 @@ class ShapeChecker {
     };
   }
 
+  /** A state's `task:`: exactly one kind (`command`, `docker`, `ecs`), its fields, and its durations. */
+  #task(state: Record<string, unknown>, stateAt: ValuePath, owner: string): DraftTask | undefined {
+    const at = [...stateAt, "task"];
+    const value = state.task;
+    const label = `task of ${owner}`;
+    if (state.do_action !== undefined && state.do_action !== null) {
+      this.#report(`${owner} has both task and do_action; keep one: a state runs either a task or a do_action`, at, "key");
+    }
+    if (!isRecord(value)) {
+      this.#report(`${label} must be a mapping with command: [program, args…] (or docker: or ecs:), got ${describe(value)}`, at);
+      return undefined;
+    }
+    const before = this.#problems.length;
+    this.#checkKeys(value, TASK_KEYS, at, label);
+    const env = value.env === undefined ? undefined : this.#stringMap(value.env, [...at, "env"], `env of ${label}`);
+    const timeout = value.timeout === undefined ? undefined : this.#delay(value.timeout, [...at, "timeout"], label);
+    const heartbeat = value.heartbeat === undefined ? undefined : this.#delay(value.heartbeat, [...at, "heartbeat"], label);
+    const durations = {
+      ...(timeout?.seconds === undefined ? {} : { timeoutSeconds: timeout.seconds }),
+      ...(heartbeat?.seconds === undefined ? {} : { heartbeatSeconds: heartbeat.seconds }),
+    };
+    const document = {
+      ...(env === undefined ? {} : { env }),
+      ...(typeof value.timeout === "string" ? { timeout: value.timeout } : {}),
+      ...(typeof value.heartbeat === "string" ? { heartbeat: value.heartbeat } : {}),
+    };
+    const kinds = TASK_KINDS.filter((kind) => value[kind] !== undefined);
+    if (kinds.length !== 1) {
+      const problem = kinds.length === 0 ? "names no task" : `names ${kinds.length} tasks (${kinds.join(", ")})`;
+      this.#report(`${label} ${problem}; give exactly one of command: [program, args…], docker: {image} or ecs: {cluster, task_definition, container}`, at);
+      return undefined;
+    }
+    const kind = kinds[0];
+    if (kind !== "command" && value.cwd !== undefined) this.#report(`cwd of ${label} applies to command: only; a ${kind} task runs in its image`, [...at, "cwd"], "key");
+    if (kind === "ecs" && value.env !== undefined) this.#report(`env of ${label} does not apply to ecs:; set environment variables in its overrides`, [...at, "env"], "key");
+    let draft: DraftTask | undefined;
+    if (kind === "command") {
+      const command = this.#stringList(value.command, [...at, "command"], `command of ${label}`, true);
+      const cwd = value.cwd === undefined ? undefined : this.#string(value, "cwd", at, label, "<folder>")?.value;
+      if (command !== undefined) {
+        const task = { kind, command, ...(cwd === undefined ? {} : { cwd }), ...(env === undefined ? {} : { env }), ...durations };
+        draft = { value: task, document: { command, ...(cwd === undefined ? {} : { cwd }), ...document }, at: this.#locate(at) };
+      }
+    } else if (kind === "docker") {
+      draft = this.#dockerTask(value.docker, [...at, "docker"], label, env, durations, document);
+    } else {
+      draft = this.#ecsTask(value.ecs, [...at, "ecs"], label, durations, document);
+    }
+    return this.#problems.length === before ? draft : undefined;
+  }
+
+  #dockerTask(value: unknown, at: ValuePath, owner: string, env: Record<string, string> | undefined, durations: object, document: TaskDocument): DraftTask | undefined {
+    const label = `docker of ${owner}`;
+    if (!isRecord(value)) {
+      this.#report(`${label} must be a mapping with image: <image> and optional args: [..], got ${describe(value)}`, at);
+      return undefined;
+    }
+    this.#checkKeys(value, DOCKER_KEYS, at, label);
+    const image = this.#string(value, "image", at, label, "<image, e.g. node:22>")?.value;
+    const args = value.args === undefined ? undefined : this.#stringList(value.args, [...at, "args"], `args of ${label}`, false);
+    if (image === undefined) return undefined;
+    const docker = { image, ...(args === undefined ? {} : { args }) };
+    return { value: { kind: "docker", ...docker, ...(env === undefined ? {} : { env }), ...durations }, document: { docker, ...document }, at: this.#locate(at) };
+  }
+
+  #ecsTask(value: unknown, at: ValuePath, owner: string, durations: object, document: TaskDocument): DraftTask | undefined {
+    const label = `ecs of ${owner}`;
+    if (!isRecord(value)) {
+      this.#report(`${label} must be a mapping with cluster:, task_definition: and container:, got ${describe(value)}`, at);
+      return undefined;
+    }
+    this.#checkKeys(value, ECS_KEYS, at, label);
+    const cluster = this.#string(value, "cluster", at, label, "<cluster name or ARN>")?.value;
+    const taskDefinition = this.#string(value, "task_definition", at, label, "<family:revision or ARN>")?.value;
+    const container = this.#string(value, "container", at, label, "<container name in the task definition>")?.value;
+    let launchType: (typeof LAUNCH_TYPES)[number] | undefined;
+    if (value.launch_type !== undefined) {
+      if ((LAUNCH_TYPES as readonly unknown[]).includes(value.launch_type)) launchType = value.launch_type as (typeof LAUNCH_TYPES)[number];
+      else this.#report(`launch_type of ${label} must be one of ${LAUNCH_TYPES.join(", ")}, got ${describe(value.launch_type)}`, [...at, "launch_type"]);
+    }
+    for (const key of ["network_configuration", "overrides"]) {
+      if (value[key] !== undefined && !isRecord(value[key])) this.#report(`${key} of ${label} must be a mapping (as RunTask takes it), got ${describe(value[key])}`, [...at, key]);
+    }
+    if (cluster === undefined || taskDefinition === undefined || container === undefined) return undefined;
+    const task = {
+      kind: "ecs" as const,
+      cluster,
+      taskDefinition,
+      container,
+      ...(launchType === undefined ? {} : { launchType }),
+      ...(isRecord(value.network_configuration) ? { networkConfiguration: value.network_configuration } : {}),
+      ...(isRecord(value.overrides) ? { overrides: value.overrides } : {}),
+      ...durations,
+    };
+    return { value: task, document: { ecs: value, ...document }, at: this.#locate(at) };
+  }
+
+  /** A list of strings (`nonEmpty`: with at least one), or undefined after reporting the problem. */
+  #stringList(value: unknown, at: ValuePath, owner: string, nonEmpty: boolean): string[] | undefined {
+    if (!Array.isArray(value) || (nonEmpty && value.length === 0)) {
+      const hintText = typeof value === "string" ? `; write it as a list, e.g. [${value.split(/\s+/).map((part) => JSON.stringify(part)).join(", ")}]` : "";
+      this.#report(`${owner} must be a ${nonEmpty ? "non-empty " : ""}list of strings (the program and its arguments, no shell), got ${describe(value)}${hintText}`, at);
+      return undefined;
+    }
+    const bad = value.findIndex((item) => typeof item !== "string" || item === "");
+    if (bad >= 0) {
+      this.#report(`item #${bad + 1} of ${owner} must be a non-empty string, got ${describe(value[bad])}; quote numbers`, [...at, bad]);
+      return undefined;
+    }
+    return value as string[];
+  }
+
+  /** A mapping of names to strings (`env:`), or undefined after reporting the problem. */
+  #stringMap(value: unknown, at: ValuePath, owner: string): Record<string, string> | undefined {
+    if (!isRecord(value)) {
+      this.#report(`${owner} must be a mapping of variable names to strings, got ${describe(value)}`, at);
+      return undefined;
+    }
+    let ok = true;
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item === "string") continue;
+      ok = false;
+      const quote = typeof item === "number" || typeof item === "boolean" ? `; quote it: ${key}: "${String(item)}"` : "";
+      this.#report(`${key} of ${owner} must be a string, got ${describe(item)}${quote}`, [...at, key]);
+    }
+    return ok ? (value as Record<string, string>) : undefined;
+  }
+
   /** Event names starting with `pseudo_` are Switchyard's own. */
   #checkEventName(name: string, at: ValuePath): void {
     if (!name.startsWith(RESERVED_PREFIX)) return;
@@ -278,7 +423,7 @@ class ShapeChecker {
   /** The `after` of a timer transition; a bad duration is reported and kept with no seconds. */
   #delay(written: unknown, at: ValuePath, owner: string): DraftDelay {
     const { seconds, problem } = parseDuration(written);
-    if (problem !== undefined) this.#report(`after of ${owner} ${problem}`, at);
+    if (problem !== undefined) this.#report(`${String(at[at.length - 1])} of ${owner} ${problem}`, at);
     return { written, seconds, at: this.#locate(at) };
   }
 

@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Action } from "../core/action.js";
 import type { Duration } from "../core/duration.js";
 import { TIMER_EVENT } from "../core/message.js";
+import { TASK_TIMEOUT_EVENT, type TaskDefinition, taskAction } from "../core/task.js";
 import { DefinitionError, MissingPackageError } from "../errors.js";
 import { type ActionRegistry, ActionResolver } from "./actions.js";
 import { checkGraph, seeAlso } from "./check-graph.js";
@@ -276,6 +277,18 @@ function present<T>(field: { value: T } | undefined): T {
   return field.value;
 }
 
+/**
+ * The timer of a task's `timeout`/`heartbeat` (the earlier of the two): the state's `task_timeout`
+ * transition, fired as a timer, so the engine schedules it when the instance starts waiting for the
+ * task, exactly like an `after:` timer; a heartbeat schedules it again (client/report-task.ts).
+ */
+function taskTimer(task: TaskDefinition, transitions: ReadonlyMap<string, TransitionDefinition>): TransitionDefinition | undefined {
+  const seconds = Math.min(task.timeoutSeconds ?? Infinity, task.heartbeatSeconds ?? Infinity);
+  const onTimeout = transitions.get(TASK_TIMEOUT_EVENT);
+  if (seconds === Infinity || onTimeout === undefined) return undefined;
+  return { ...onTimeout, event: TIMER_EVENT, local: false, afterSeconds: seconds, after: `${seconds}s`, ofTask: true };
+}
+
 /** The resolved form of a machine that passed every check (so every name and action is present). */
 function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, Action>): MachineDefinition {
   const action = (draft: DraftAction | undefined) => (draft === undefined ? undefined : actions.get(draft));
@@ -297,12 +310,16 @@ function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, A
         transitions.set(TIMER_EVENT, { event: TIMER_EVENT, ...common, afterSeconds: seconds, after: written as Duration });
       }
     }
+    const task = state.task === undefined ? undefined : { ...state.task.value, baseDir: machine.source.baseDir };
+    const timeout = task === undefined ? undefined : taskTimer(task, transitions);
+    if (timeout !== undefined) transitions.set(TIMER_EVENT, timeout);
     states.set(name, {
       name,
       initial: state.initial !== undefined,
       final: state.final,
       entryAction: action(state.entryAction),
-      doAction: action(state.doAction),
+      doAction: task === undefined ? action(state.doAction) : taskAction(task),
+      ...(task === undefined ? {} : { task }),
       exitAction: action(state.exitAction),
       transitions,
       location: state.at,
@@ -316,8 +333,10 @@ function buildMachine(machine: DraftMachine, actions: ReadonlyMap<DraftAction, A
       location: migration.at,
     }),
   );
+  const hasTasks = [...states.values()].some((state) => state.task !== undefined);
   return withVersion({
     name: present(machine.name),
+    ...(hasTasks ? { hasTasks: true as const } : {}),
     maxRetries: machine.maxRetries,
     initialState,
     states,

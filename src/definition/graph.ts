@@ -28,6 +28,7 @@ export function toDot(machine: MachineDefinition): string {
   if (machine.onAbort !== undefined) lines.push(`  "__on_abort__" -> ${id(machine.onAbort)} [style=dotted];`);
   for (const state of machine.states.values()) {
     for (const transition of state.transitions.values()) {
+      if (transition.ofTask) continue; // the task_timeout edge already draws a task's timeout
       const style = transition.local || transition.afterSeconds !== undefined ? ", style=dashed" : "";
       lines.push(`  ${id(state.name)} -> ${id(transition.target)} [label=${id(label(transition))}${style}];`);
     }
@@ -57,6 +58,7 @@ export function toMermaid(machine: MachineDefinition): string {
   lines.push(`  [*] --> ${id(machine.initialState)}`);
   for (const state of machine.states.values()) {
     for (const transition of state.transitions.values()) {
+      if (transition.ofTask) continue; // the task_timeout edge already draws a task's timeout
       const local = transition.local ? " (local)" : "";
       lines.push(`  ${id(state.name)} --> ${id(transition.target)} : ${label(transition)}${local}`);
     }

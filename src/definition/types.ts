@@ -41,7 +41,47 @@ export interface StateConfig {
   entry_action?: ActionConfig | undefined;
   do_action?: ActionConfig | undefined;
   exit_action?: ActionConfig | undefined;
+  /** A task the state runs instead of a `do_action` (docs/runtimes/containers.md). */
+  task?: TaskConfig | undefined;
   transitions?: TransitionConfig[] | undefined;
+}
+
+/**
+ * A state's task as written: exactly one of `command` (a local process), `docker` (`docker run`)
+ * or `ecs` (validated, not yet run), with an optional `timeout` and `heartbeat` whose silence becomes the
+ * event `task_timeout`.
+ *
+ * @example
+ * ```yaml
+ * task:
+ *   command: [node, scripts/resize.js]
+ *   cwd: .
+ *   env: { SIZE: "800" }
+ *   timeout: 10m
+ * ```
+ */
+export interface TaskConfig {
+  /** The program and its arguments (no shell). */
+  command?: string[] | undefined;
+  /** The command's working folder, relative to the definition file's folder (the default). */
+  cwd?: string | undefined;
+  /** Variables added to the worker's environment for the command or container. */
+  env?: Record<string, string> | undefined;
+  docker?: { image: string; args?: string[] | undefined } | undefined;
+  ecs?:
+    | {
+        cluster: string;
+        task_definition: string;
+        container: string;
+        launch_type?: "FARGATE" | "EC2" | "EXTERNAL" | undefined;
+        network_configuration?: Record<string, unknown> | undefined;
+        overrides?: Record<string, unknown> | undefined;
+      }
+    | undefined;
+  /** Silence past this (`10m`) becomes the event `task_timeout`. */
+  timeout?: Duration | undefined;
+  /** No heartbeat (`switchyard heartbeat`) for this long becomes the event `task_timeout`. */
+  heartbeat?: Duration | undefined;
 }
 
 /** A machine as written. */

@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { DEFAULT_MAX_RETRIES, TIMER_EVENT } from "../core/message.js";
+import type { TaskDefinition, TaskDocument } from "../core/task.js";
 import type {
   MachineDefinition,
   MachineDocument,
@@ -50,16 +51,38 @@ export function machineDocument(machine: UnversionedMachine): MachineDocument {
 }
 
 function stateDocument(state: StateDefinition): StateDocument {
-  const transitions = [...state.transitions.values()].map(transitionDocument);
+  const transitions = [...state.transitions.values()].filter((transition) => transition.ofTask !== true).map(transitionDocument);
   return {
     name: state.name,
     ...(state.initial ? { initial: true as const } : {}),
     ...(state.final ? { final: true as const } : {}),
     ...(state.entryAction === undefined ? {} : { entry_action: state.entryAction.name }),
-    ...(state.doAction === undefined ? {} : { do_action: state.doAction.name }),
+    // A task state's do action is the built-in one that starts its task: the document has the task.
+    ...(state.doAction === undefined || state.task !== undefined ? {} : { do_action: state.doAction.name }),
     ...(state.exitAction === undefined ? {} : { exit_action: state.exitAction.name }),
+    ...(state.task === undefined ? {} : { task: taskDocument(state.task) }),
     ...(transitions.length === 0 ? {} : { transitions }),
   };
+}
+
+/** A task as its YAML form: the kind's key, then `cwd`, `env`, `timeout`, `heartbeat` where given. */
+function taskDocument(task: TaskDefinition): TaskDocument {
+  const common = {
+    ...(task.kind === "ecs" || task.env === undefined ? {} : { env: task.env }),
+    ...(task.timeoutSeconds === undefined ? {} : { timeout: `${task.timeoutSeconds}s` }),
+    ...(task.heartbeatSeconds === undefined ? {} : { heartbeat: `${task.heartbeatSeconds}s` }),
+  };
+  if (task.kind === "command") return { command: task.command, ...(task.cwd === undefined ? {} : { cwd: task.cwd }), ...common };
+  if (task.kind === "docker") return { docker: { image: task.image, ...(task.args === undefined ? {} : { args: task.args }) }, ...common };
+  const ecs = {
+    cluster: task.cluster,
+    task_definition: task.taskDefinition,
+    container: task.container,
+    ...(task.launchType === undefined ? {} : { launch_type: task.launchType }),
+    ...(task.networkConfiguration === undefined ? {} : { network_configuration: task.networkConfiguration }),
+    ...(task.overrides === undefined ? {} : { overrides: task.overrides }),
+  };
+  return { ecs, ...common };
 }
 
 function transitionDocument(transition: TransitionDefinition): TransitionDocument {
@@ -106,6 +129,7 @@ function hashed(document: MachineDocument): unknown {
       entry_action: state.entry_action,
       do_action: state.do_action,
       exit_action: state.exit_action,
+      task: state.task,
       transitions: state.transitions?.length ? [...state.transitions].sort(byEvent).map(hashedTransition) : undefined,
     })),
   };

@@ -21,6 +21,7 @@ import {
   type SystemContext,
   type WireMessage,
 } from "../core/message.js";
+import { TASK_RUNTIME, type TaskLauncher, type TaskSite, taskReason } from "../core/task.js";
 import { type PlannedAction, type TransitionPlan, isLocal, planAbort, planTransition, timerOf } from "../core/transitions.js";
 import type { DefinitionSet, MachineDefinition } from "../core/machine.js";
 import { FatalActionError, MalformedMessageError, SwitchyardError, SystemError } from "../errors.js";
@@ -83,6 +84,8 @@ export interface EngineOptions {
   readonly maxReceiveCount?: number | undefined;
   /** The lease of a message that does not carry `lease_timeout` (the settings' `lease_timeout`). Default 300. */
   readonly leaseTimeoutSeconds?: number | undefined;
+  /** What starts the tasks of task states (docs/runtimes/containers.md); without it a task state's step fails. */
+  readonly tasks?: TaskLauncher | undefined;
 }
 
 /**
@@ -194,6 +197,7 @@ export class Engine {
   readonly leaseHandoverMs: number;
   readonly maxReceiveCount: number;
   readonly leaseTimeoutSeconds: number;
+  readonly tasks: TaskLauncher | undefined;
   /** The last error of each delivery whose processing rejected, by source and message id. */
   readonly #lastErrors = new Map<string, string>();
   /** @internal Instances whose journal record this engine created or found: it checks once per instance. */
@@ -205,6 +209,7 @@ export class Engine {
     this.leaseHandoverMs = options.leaseHandoverMs ?? LEASE_HANDOVER_MS;
     this.maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
     this.leaseTimeoutSeconds = options.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
+    this.tasks = options.tasks;
     this.definitions = options.definitions;
     this.roles = options.roles;
     this.clock = options.clock;
@@ -406,6 +411,8 @@ class Processing {
   #abort: AbortRequest | undefined;
   /** This processing took the instance out of its state for the abort (its step is the abort's step). */
   #abortedHere = false;
+  /** What the last run of the transitions handed a task state's do action (machines with task states only). */
+  #taskSite: TaskSite | undefined;
   /**
    * The fused transition path, while this processing may use it: its message came from the
    * primary side of its role and its lease is on the primary cache. Cleared when a fused call fails:
@@ -676,7 +683,7 @@ class Processing {
       status,
       state: result.state,
       userContext: result.userContext,
-      reason: status === "aborted" ? this.#abort?.reason : undefined,
+      reason: status === "aborted" ? this.#abort?.reason : status === "waiting" && this.#taskSite?.started !== undefined ? taskReason(this.#taskSite.started) : undefined,
       steps: this.#system.steps,
       leasePrimary: this.#system.lease_primary,
       fenceToken: this.#fenceToken,
@@ -944,6 +951,11 @@ class Processing {
       this.#dataTaken = true;
     }
     const obj: ActionObj = { fenceToken, delay: undefined };
+    // Only a machine with task states pays for the launcher its built-in do actions look up.
+    if (this.#machine.hasTasks) {
+      this.#taskSite = { launcher: this.#engine.tasks, version: this.#system.machine_version };
+      (obj as ActionObj & { [TASK_RUNTIME]?: TaskSite })[TASK_RUNTIME] = this.#taskSite;
+    }
     let state = this.#system.current_state;
     let event = this.#system.current_event;
     if (first === "end") return { state, userContext: data, nextEvent: undefined, final: true, delaySeconds: undefined };

@@ -41,7 +41,7 @@ describe("validateDefinitionFile", () => {
       'problems/unknown-key.yaml:3:3: unknown key "max_retry" in machine "keys"; did you mean "max_retries"?',
       'problems/unknown-key.yaml:7:5: unknown key "do_acton" in state "s1"; did you mean "do_action"?',
       'problems/unknown-key.yaml:11:7: unknown key "locl" in transition "go" of state "s1"; did you mean "local"?',
-      'problems/unknown-key.yaml:14:5: unknown key "colour" in state "s2"; known keys: name, initial, final, entry_action, do_action, exit_action, transitions',
+      'problems/unknown-key.yaml:14:5: unknown key "colour" in state "s2"; known keys: name, initial, final, entry_action, do_action, exit_action, task, transitions',
     ]);
   });
 

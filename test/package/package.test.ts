@@ -89,7 +89,7 @@ describe("the packed tarball", () => {
   });
 
   it("installs no backend driver and no TypeScript loader of its own", () => {
-    for (const name of ["pg", "ioredis", "@aws-sdk/client-sqs", "@aws-sdk/client-dynamodb"]) {
+    for (const name of ["pg", "ioredis", "@aws-sdk/client-sqs", "@aws-sdk/client-dynamodb", "@aws-sdk/client-ecs"]) {
       expect(statSync(path.join(project, "node_modules", name), { throwIfNoEntry: false }), name).toBeUndefined();
     }
   });

@@ -139,7 +139,7 @@ export class Switchyard {
     const logger = options.logger ?? createLogger();
     const opened = await openRoles(settings, { clock, random, logger, apiCalls: options.apiCalls });
     const settingsFile = settings.file === undefined ? undefined : path.resolve(cwd, settings.file);
-    const tasks = options.tasks === false ? undefined : new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, clock, logger });
+    const tasks = options.tasks === false ? undefined : new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, endpoints: settings.endpoints, clock, logger });
     const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds, tasks });
     return new Switchyard(definitions, settings, engine, opened);
   }

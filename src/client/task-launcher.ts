@@ -13,10 +13,11 @@ import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ActionContext } from "../core/action.js";
-import type { TaskDefinition, TaskLauncher, TaskSite } from "../core/task.js";
+import type { EcsTaskDefinition, TaskDefinition, TaskLauncher, TaskSite } from "../core/task.js";
 import { SwitchyardError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Clock, EnvironmentPort, Sided } from "../ports.js";
+import { loadEcsTasks } from "../settings/backends.js";
 
 /** The environment variables a task sees (beside its `env:` and the worker's environment). */
 export const TASK_ENV = {
@@ -73,6 +74,8 @@ export interface TaskLauncherOptions {
   readonly environment: Sided<EnvironmentPort> | undefined;
   /** The settings file the task's `switchyard report` reads (absolute), if any. */
   readonly settingsFile: string | undefined;
+  /** The settings' `endpoints`: an `ecs:` task's RunTask goes to `endpoints.ecs` (or its cluster's entry). */
+  readonly endpoints: Readonly<Record<string, string>>;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -98,7 +101,7 @@ export function tokenHash(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
-/** The local task launcher: command tasks as detached processes. */
+/** The task launcher of a worker: command and docker tasks as detached processes, ecs tasks by RunTask. */
 export class LocalTaskLauncher implements TaskLauncher {
   readonly #options: TaskLauncherOptions;
 
@@ -112,12 +115,6 @@ export class LocalTaskLauncher implements TaskLauncher {
       throw new SwitchyardError(
         "no_environment",
         `state "${context.currentState}" runs a task, which gets its context through the environment role, and that role is switched off (environment: false in the settings); give environment: a backend URI (sqlite:, postgres://, a DynamoDB table ARN)`,
-      );
-    }
-    if (task.kind === "ecs") {
-      throw new SwitchyardError(
-        "task_kind_not_run",
-        `state "${context.currentState}" runs an ecs task, which this release validates but does not run yet; use command: [program, args…] or docker: (docs/runtimes/containers.md)`,
       );
     }
     if (task.kind === "docker") await requireDockerEngine(context.currentState);
@@ -143,6 +140,7 @@ export class LocalTaskLauncher implements TaskLauncher {
       key = await environment.secondary.put({ ...entry });
     }
     const token = `${key}.${secret}`;
+    if (task.kind === "ecs") return this.#runEcs(task, context, token, key);
     const spec: TaskSpec =
       task.kind === "command"
         ? { command: task.command, cwd: path.resolve(task.baseDir, task.cwd ?? "."), env: task.env ?? {}, pollSeconds: pollSeconds(task) }
@@ -171,7 +169,26 @@ export class LocalTaskLauncher implements TaskLauncher {
     });
     return key;
   }
+
+  /** RunTask with the token and key in the container's environment; the task's ARN is its id. */
+  async #runEcs(task: EcsTaskDefinition, context: ActionContext, token: string, key: string): Promise<string> {
+    const ecs = await loadEcsTasks();
+    const client = ecs.ecsClient(task, this.#options.endpoints);
+    try {
+      const input = ecs.runTaskInput(task, { [TASK_ENV.token]: token, [TASK_ENV.key]: key }, context.correlationId);
+      const arn = await ecs.runEcsTask(client, input);
+      this.#options.logger.info(`task started: ECS ${arn} (${task.taskDefinition} on ${task.cluster}, environment key ${key})`, {
+        correlationId: context.correlationId,
+        state: context.currentState,
+        steps: context.steps,
+      });
+      return arn;
+    } finally {
+      client.destroy();
+    }
+  }
 }
+
 
 /**
  * `docker run --rm` of the image with its args; the task's variables (the token, the key, the

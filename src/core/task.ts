@@ -14,7 +14,7 @@ export const TASK_TIMEOUT_EVENT = "task_timeout";
 /** The event a local process that exits with code 0 without reporting stands for, if its state has it. */
 export const TASK_DONE_EVENT = "done";
 
-/** The kinds of task a state may run; `ecs` is validated but not run in this release (docs/runtimes/containers.md). */
+/** The kinds of task a state may run (docs/runtimes/containers.md). */
 export const TASK_KINDS = ["command", "docker", "ecs"] as const;
 
 /** One of {@link TASK_KINDS}. */
@@ -37,7 +37,7 @@ export interface DockerTaskDefinition {
   readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
-/** ECS RunTask: designed, validated, not yet run (docs/runtimes/containers.md). */
+/** ECS RunTask of `taskDefinition` on `cluster`, the task's variables added to `container`'s environment (docs/runtimes/containers.md). */
 export interface EcsTaskDefinition {
   readonly kind: "ecs";
   readonly cluster: string;

@@ -48,7 +48,7 @@ export interface StateConfig {
 
 /**
  * A state's task as written: exactly one of `command` (a local process), `docker` (`docker run`)
- * or `ecs` (validated, not yet run), with an optional `timeout` and `heartbeat` whose silence becomes the
+ * or `ecs` (an ECS RunTask), with an optional `timeout` and `heartbeat` whose silence becomes the
  * event `task_timeout`.
  *
  * @example

@@ -120,3 +120,17 @@ export async function openBackend(uri: string, context: BackendContext, usedBy?:
     );
   }
 }
+
+/**
+ * The ECS module of `ecs:` task steps (backends/aws/ecs-task.ts), loaded when a worker first starts
+ * one: its SDK client is an optional peer, and a missing one fails the step in one line.
+ */
+export async function loadEcsTasks(): Promise<typeof import("../backends/aws/ecs-task.js")> {
+  try {
+    return await import("../backends/aws/ecs-task.js");
+  } catch (error) {
+    const missing = missingPackage(error);
+    if (missing === undefined) throw error;
+    throw new MissingPackageError(missing, `ecs: tasks need the package ${missing}, which is not installed; run: npm install ${missing}`, { cause: error });
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * `ecs:` task steps against moto's ECS (moto_server on a free loopback port): a worker calls
+ * RunTask, the instance waits, and the test plays the container — it reads the started task's
+ * overrides back from ECS, takes the token from them and reports with `switchyard report`. A
+ * RunTask that starts nothing is a failed attempt with ECS's reason. moto_server absent: the cases
+ * skip with a printed reason (and fail with CI set).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Switchyard } from "../../src/client/switchyard.js";
+import { silentLogger } from "../../src/logger.js";
+import { runCli, spawnCli } from "../support/cli.js";
+
+const REGION = "us-east-1";
+const MOTO_SERVER = process.env.MOTO_SERVER ?? findTool("moto_server");
+
+function findTool(name: string): string | undefined {
+  for (const candidate of [`/root/.pyenv/shims/${name}`]) if (existsSync(candidate)) return candidate;
+  const which = spawnSync("which", [name], { encoding: "utf8" });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+/** Skip with a printed reason, or fail under CI. */
+function unavailable(what: string): boolean {
+  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`${what} is required with CI set`);
+  console.warn(`skipped: ${what}`);
+  return true;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** `resizing` runs the task definition `taskDefinition` on the cluster `jobs` and waits for `done`. */
+function definition(taskDefinition: string, maxRetries = 1): string {
+  return `machines:
+- name: resize
+  max_retries: ${maxRetries}
+  states:
+  - name: resizing
+    initial: true
+    task:
+      ecs:
+        cluster: jobs
+        task_definition: ${taskDefinition}
+        container: main
+        launch_type: FARGATE
+        overrides:
+          containerOverrides:
+          - name: main
+            environment:
+            - {name: SIZE, value: "800"}
+      timeout: 10m
+    transitions:
+    - event: done
+      target: resized
+    - event: task_timeout
+      target: timed_out
+  - name: resized
+    final: true
+  - name: timed_out
+    final: true
+`;
+}
+
+let endpoint = "";
+let moto: ChildProcess | undefined;
+let ecs: ECSClient;
+
+beforeAll(async () => {
+  if (MOTO_SERVER === undefined) return;
+  const port = await freePort();
+  moto = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  endpoint = `http://127.0.0.1:${port}`;
+  process.env.AWS_ACCESS_KEY_ID ??= "test";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+  // The cluster is named, not an ARN: the worker's ECS client takes its region from the environment.
+  process.env.AWS_REGION ??= REGION;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fetch(`${endpoint}/moto-api/`);
+      break;
+    } catch (error) {
+      if (attempt > 100) throw error;
+      await sleep(100);
+    }
+  }
+  ecs = new ECSClient({ region: REGION, endpoint });
+  await ecs.send(new CreateClusterCommand({ clusterName: "jobs" }));
+  // moto needs a container's memory to place a task; its FARGATE tasks need no instances.
+  await ecs.send(new RegisterTaskDefinitionCommand({ family: "resize", containerDefinitions: [{ name: "main", image: "example/resize", memory: 512 }] }));
+}, 30_000);
+
+afterAll(() => {
+  ecs?.destroy();
+  moto?.kill("SIGTERM");
+});
+
+let dir: string;
+let sy: Switchyard | undefined;
+let worker: ChildProcess | undefined;
+
+async function setUp(taskDefinition: string, maxRetries?: number): Promise<Switchyard> {
+  dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-tasks-"));
+  await writeFile(path.join(dir, "fsm.yaml"), definition(taskDefinition, maxRetries));
+  const roles = ["stream", "retry", "cache", "checkpoint", "environment"].map((role) => `${role}: sqlite:./sy.db`);
+  await writeFile(path.join(dir, "settings.yaml"), [...roles, `endpoints: {ecs: "${endpoint}"}`].join("\n"));
+  sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: path.join(dir, "settings.yaml"), logger: silentLogger, cwd: dir });
+  return sy;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+afterEach(async () => {
+  if (worker !== undefined && worker.exitCode === null) {
+    worker.kill("SIGTERM");
+    await new Promise((resolve) => worker?.once("exit", resolve));
+  }
+  worker = undefined;
+  await sy?.close();
+  sy = undefined;
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+});
+
+describe("ecs tasks on moto", () => {
+  it("a worker runs the task with RunTask; the container's report with the token from its overrides completes the step", async (context) => {
+    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+    const open = await setUp("resize");
+    const { correlationId } = await open.start("resize");
+    worker = spawnCli(["worker", "-d", "fsm.yaml", "-s", "settings.yaml", "-q"], { cwd: dir });
+    const record = await until("the instance to wait for its task", async () => {
+      const status = await open.status(correlationId);
+      return status.status === "waiting" ? status : undefined;
+    });
+    // The task's id is its ARN, as ECS named it.
+    const listed = await ecs.send(new ListTasksCommand({ cluster: "jobs", startedBy: correlationId }));
+    expect(listed.taskArns).toHaveLength(1);
+    const taskArn = listed.taskArns?.[0] ?? "";
+    expect(record).toMatchObject({ state: "resizing", reason: `for task ecs ${taskArn}` });
+
+    // Play the container: what it would find in its environment is what RunTask's overrides added.
+    const described = await ecs.send(new DescribeTasksCommand({ cluster: "jobs", tasks: [taskArn] }));
+    const task = described.tasks?.[0];
+    expect(task?.startedBy).toBe(correlationId);
+    expect(task?.launchType).toBe("FARGATE");
+    const overrides = task?.overrides?.containerOverrides ?? [];
+    expect(overrides.map((entry) => entry.name)).toEqual(["main"]);
+    const environment = Object.fromEntries((overrides[0]?.environment ?? []).map((pair) => [pair.name, pair.value]));
+    expect(Object.keys(environment).sort()).toEqual(["SIZE", "SWITCHYARD_TASK_ENV_KEY", "SWITCHYARD_TASK_TOKEN"]);
+    expect(environment.SIZE).toBe("800");
+    const token = environment.SWITCHYARD_TASK_TOKEN ?? "";
+    expect(token.startsWith(`${environment.SWITCHYARD_TASK_ENV_KEY}.`)).toBe(true);
+    expect(await open.taskContext(token)).toMatchObject({ correlationId, machineName: "resize", state: "resizing", steps: 0 });
+
+    const reported = await runCli(["report", "--token", token, "--event", "done", "--data", '{"width": 800}', "-s", "settings.yaml"], { cwd: dir });
+    expect(reported.stderr).toBe("");
+    expect(reported.code).toBe(0);
+    const done = await until("the instance to complete", async () => {
+      const status = await open.status(correlationId);
+      return status.status === "completed" ? status : undefined;
+    });
+    expect(done).toMatchObject({ state: "resized", userContext: { event_data: { width: 800 } } });
+    expect(await open.attempts(correlationId)).toEqual([]);
+  }, 40_000);
+
+  it("a RunTask that starts no task is a failed attempt with ECS's reason, retried per max_retries, then fails the instance", async (context) => {
+    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+    const open = await setUp("no-such-family", 1);
+    const { correlationId } = await open.start("resize");
+    const running = open.worker({ concurrency: 1, maxPollIntervalMs: 50 });
+    const done = running.run();
+    try {
+      const record = await until("the instance to fail", async () => {
+        const status = await open.status(correlationId);
+        return status.status === "failed" ? status : undefined;
+      });
+      // The start of a task is the state's do step: its failure fails the step that entered the state, like an action's.
+      const reason = "ECS RunTask of no-such-family on cluster jobs failed: Unable to describe task definition.";
+      expect(record.reason).toBe(`gave up after 1 retries: resizing.do_action task:ecs threw: ${reason}`);
+      const attempts = await open.attempts(correlationId);
+      expect(attempts.map((a) => [a.steps, a.retries, a.outcome, a.where, a.error_name, a.error])).toEqual([
+        [0, 0, "retry", "resizing.do_action task:ecs", "EcsRunTaskError", reason],
+        [0, 1, "fatal", "resizing.do_action task:ecs", "EcsRunTaskError", reason],
+      ]);
+    } finally {
+      running.stop();
+      await done;
+    }
+  }, 40_000);
+});

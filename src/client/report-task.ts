@@ -256,6 +256,21 @@ export async function taskAbandoned(deps: EventSenderDeps, token: string): Promi
   return !history.some((message) => message.steps === steps + 1 && message.origin === "event");
 }
 
+/**
+ * What the watcher of a task with no local process (an ECS task) does next: `watch` while its step
+ * is open (or the journal cannot say), `stop` the task once its step is settled without it, `leave`
+ * it once it reported (a task that reported is never stopped) or its token names nothing.
+ */
+export async function taskStanding(deps: EventSenderDeps, token: string): Promise<"watch" | "stop" | "leave"> {
+  try {
+    return (await currentTask(deps, token, true)).reported ? "leave" : "watch";
+  } catch (error) {
+    if (!(error instanceof UsageError)) return "watch";
+    if (error.code !== "stale_token") return "leave";
+  }
+  return (await taskAbandoned(deps, token)) ? "stop" : "leave";
+}
+
 /** What a task reads of its context by its token: the instance, its state and step, the user context at its start. */
 export async function taskContext(deps: EventSenderDeps, token: string): Promise<TaskContext> {
   const task = await currentTask(deps, token, true);

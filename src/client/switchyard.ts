@@ -27,7 +27,7 @@ import { Worker, type WorkerOptions, refuseUnfilteredSources } from "./worker.js
 import type { WorkerMetrics } from "./prometheus.js";
 import { type OpenedRoles, openRoles } from "../settings/bindings.js";
 import { type Settings, loadSettings, resolveSettings } from "../settings/settings.js";
-import { type HeartbeatResult, type TaskContext, type TaskExit, type TaskExitOutcome, heartbeatTask, reportTask, taskAbandoned, taskContext, taskExited } from "./report-task.js";
+import { type HeartbeatResult, type TaskContext, type TaskExit, type TaskExitOutcome, heartbeatTask, reportTask, taskAbandoned, taskContext, taskExited, taskStanding } from "./report-task.js";
 import { type EventSent, type SendEventOptions, requireJournal, sendEvent } from "./send-event.js";
 import { LocalTaskLauncher } from "./task-launcher.js";
 import { type DeadLetterRedriveOptions, type DeadLetterRedriveResult, redriveDeadLetters } from "./dead-letters.js";
@@ -277,6 +277,11 @@ export class Switchyard {
   /** @internal The supervisor of a task process asks whether its step was settled without it (cli/commands/task.ts). */
   taskAbandoned(token: string): Promise<boolean> {
     return taskAbandoned(this.#starter(), token);
+  }
+
+  /** @internal The watcher of an ECS task: watch it, stop it (its step settled without it), or leave it. */
+  taskStanding(token: string): Promise<"watch" | "stop" | "leave"> {
+    return taskStanding(this.#starter(), token);
   }
 
   /** @internal The supervisor of a task process reports its exit (cli/commands/task.ts). */

@@ -8,7 +8,7 @@
  * The token handed to the task is `<environment key>.<secret>`: the key finds the entry, whose
  * `token_sha256` proves the secret. The token itself is stored nowhere.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,15 @@ export interface TaskSpec {
    * How often the supervisor asks whether the task's step is still open (seconds): a task whose
    * instance moved on without its report (its timeout fired, an operator aborted it) is stopped.
    */
+  readonly pollSeconds: number;
+}
+
+/**
+ * What the watcher of an ECS task needs (JSON in {@link TASK_ENV.spec}): the task to stop once its
+ * step is settled without it, and how often to ask.
+ */
+export interface EcsWatchSpec {
+  readonly ecs: { readonly cluster: string; readonly taskDefinition: string; readonly taskArn: string };
   readonly pollSeconds: number;
 }
 
@@ -145,6 +154,41 @@ export class LocalTaskLauncher implements TaskLauncher {
       task.kind === "command"
         ? { command: task.command, cwd: path.resolve(task.baseDir, task.cwd ?? "."), env: task.env ?? {}, pollSeconds: pollSeconds(task) }
         : { command: dockerRun(task.image, task.args ?? [], task.env ?? {}), cwd: task.baseDir, env: task.env ?? {}, pollSeconds: pollSeconds(task) };
+    const supervisor = await this.#supervise(token, key, spec);
+    this.#options.logger.info(`task started: ${spec.command.join(" ")} (supervisor pid ${supervisor.pid}, environment key ${key})`, {
+      correlationId: context.correlationId,
+      state: context.currentState,
+      steps: context.steps,
+    });
+    return key;
+  }
+
+  /** RunTask with the token and key in the container's environment; the task's ARN is its id. */
+  async #runEcs(task: EcsTaskDefinition & TaskDefinition, context: ActionContext, token: string, key: string): Promise<string> {
+    const ecs = await loadEcsTasks();
+    const client = ecs.ecsClient(task, this.#options.endpoints);
+    try {
+      const input = ecs.runTaskInput(task, { [TASK_ENV.token]: token, [TASK_ENV.key]: key }, context.correlationId);
+      const arn = await ecs.runEcsTask(client, input);
+      this.#options.logger.info(`task started: ECS ${arn} (${task.taskDefinition} on ${task.cluster}, environment key ${key})`, {
+        correlationId: context.correlationId,
+        state: context.currentState,
+        steps: context.steps,
+      });
+      const watch: EcsWatchSpec = { ecs: { cluster: task.cluster, taskDefinition: task.taskDefinition, taskArn: arn }, pollSeconds: pollSeconds(task) };
+      try {
+        await this.#supervise(token, key, watch);
+      } catch (error) {
+        this.#options.logger.warn(`ECS task ${arn} runs, but its watcher did not start (${(error as Error).message}); it is not stopped if its step is settled without it`, { correlationId: context.correlationId });
+      }
+      return arn;
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** The detached `switchyard task-run` for a task: the supervisor of a process, or the watcher of an ECS task. */
+  async #supervise(token: string, key: string, spec: TaskSpec | EcsWatchSpec): Promise<ChildProcess> {
     const supervisor = spawn(process.execPath, [SWITCHYARD_BIN, "task-run"], {
       cwd: process.cwd(),
       detached: true,
@@ -162,30 +206,7 @@ export class LocalTaskLauncher implements TaskLauncher {
       supervisor.once("error", reject);
     });
     supervisor.unref();
-    this.#options.logger.info(`task started: ${spec.command.join(" ")} (supervisor pid ${supervisor.pid}, environment key ${key})`, {
-      correlationId: context.correlationId,
-      state: context.currentState,
-      steps: context.steps,
-    });
-    return key;
-  }
-
-  /** RunTask with the token and key in the container's environment; the task's ARN is its id. */
-  async #runEcs(task: EcsTaskDefinition, context: ActionContext, token: string, key: string): Promise<string> {
-    const ecs = await loadEcsTasks();
-    const client = ecs.ecsClient(task, this.#options.endpoints);
-    try {
-      const input = ecs.runTaskInput(task, { [TASK_ENV.token]: token, [TASK_ENV.key]: key }, context.correlationId);
-      const arn = await ecs.runEcsTask(client, input);
-      this.#options.logger.info(`task started: ECS ${arn} (${task.taskDefinition} on ${task.cluster}, environment key ${key})`, {
-        correlationId: context.correlationId,
-        state: context.currentState,
-        steps: context.steps,
-      });
-      return arn;
-    } finally {
-      client.destroy();
-    }
+    return supervisor;
   }
 }
 

@@ -46,7 +46,7 @@ function freePort(): Promise<number> {
 }
 
 /** `resizing` runs the task definition `taskDefinition` on the cluster `jobs` and waits for `done`. */
-function definition(taskDefinition: string, maxRetries = 1): string {
+function definition(taskDefinition: string, maxRetries = 1, timeout = "10m"): string {
   return `machines:
 - name: resize
   max_retries: ${maxRetries}
@@ -64,7 +64,7 @@ function definition(taskDefinition: string, maxRetries = 1): string {
           - name: main
             environment:
             - {name: SIZE, value: "800"}
-      timeout: 10m
+      timeout: ${timeout}
     transitions:
     - event: done
       target: resized
@@ -99,6 +99,11 @@ beforeAll(async () => {
       await sleep(100);
     }
   }
+  // moto moves a task on towards STOPPED each time it is described: keep tasks running until stopped.
+  await fetch(`${endpoint}/moto-api/state-manager/set-transition`, {
+    method: "POST",
+    body: JSON.stringify({ model_name: "ecs::task", transition: { progression: "manual", times: 1_000_000 } }),
+  });
   ecs = new ECSClient({ region: REGION, endpoint });
   await ecs.send(new CreateClusterCommand({ clusterName: "jobs" }));
   // moto needs a container's memory to place a task; its FARGATE tasks need no instances.
@@ -114,9 +119,9 @@ let dir: string;
 let sy: Switchyard | undefined;
 let worker: ChildProcess | undefined;
 
-async function setUp(taskDefinition: string, maxRetries?: number): Promise<Switchyard> {
+async function setUp(taskDefinition: string, maxRetries?: number, timeout?: string): Promise<Switchyard> {
   dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-tasks-"));
-  await writeFile(path.join(dir, "fsm.yaml"), definition(taskDefinition, maxRetries));
+  await writeFile(path.join(dir, "fsm.yaml"), definition(taskDefinition, maxRetries, timeout));
   const roles = ["stream", "retry", "cache", "checkpoint", "environment"].map((role) => `${role}: sqlite:./sy.db`);
   await writeFile(path.join(dir, "settings.yaml"), [...roles, `endpoints: {ecs: "${endpoint}"}`].join("\n"));
   sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: path.join(dir, "settings.yaml"), logger: silentLogger, cwd: dir });
@@ -204,6 +209,36 @@ describe("ecs tasks on moto", () => {
         [0, 0, "retry", "resizing.do_action task:ecs", "EcsRunTaskError", reason],
         [0, 1, "fatal", "resizing.do_action task:ecs", "EcsRunTaskError", reason],
       ]);
+    } finally {
+      running.stop();
+      await done;
+    }
+  }, 40_000);
+
+  it("a task silent past its timeout takes task_timeout and is stopped with StopTask; its late report is refused", async (context) => {
+    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+    const open = await setUp("resize", 1, "1s");
+    const { correlationId } = await open.start("resize");
+    const running = open.worker({ concurrency: 1, maxPollIntervalMs: 50 });
+    const done = running.run();
+    try {
+      const record = await until("the instance to time out", async () => {
+        const status = await open.status(correlationId);
+        return status.status === "completed" ? status : undefined;
+      });
+      expect(record.state).toBe("timed_out");
+      const arns = (await ecs.send(new ListTasksCommand({ cluster: "jobs", startedBy: correlationId }))).taskArns ?? [];
+      expect(arns).toHaveLength(1);
+      // The task's watcher sees the step settled without it, and stops it.
+      const stopped = await until("the task to be stopped", async () => {
+        const task = (await ecs.send(new DescribeTasksCommand({ cluster: "jobs", tasks: arns }))).tasks?.[0];
+        return task?.lastStatus === "STOPPED" ? task : undefined;
+      });
+      expect(stopped.stoppedReason).toBe("its Switchyard step was settled without its report (timeout, abort or another event)");
+      const environment = Object.fromEntries((stopped.overrides?.containerOverrides?.[0]?.environment ?? []).map((pair) => [pair.name, pair.value]));
+      const late = await runCli(["report", "--token", environment.SWITCHYARD_TASK_TOKEN ?? "", "--event", "done", "-s", "settings.yaml"], { cwd: dir });
+      expect(late.code).toBe(1);
+      expect(late.stderr).toMatch(/^switchyard: stale task token: /);
     } finally {
       running.stop();
       await done;

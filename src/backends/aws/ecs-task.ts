@@ -8,7 +8,7 @@
  * chain (`AWS_REGION`); the endpoint from the settings' `endpoints`, by the cluster's name or ARN
  * first and then `ecs`.
  */
-import { ECSClient, type KeyValuePair, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, type KeyValuePair, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput, StopTaskCommand } from "@aws-sdk/client-ecs";
 import type { EcsTaskDefinition } from "../../core/task.js";
 import { errorReason, requestHandler } from "./http.js";
 
@@ -82,5 +82,15 @@ export async function stopEcsTask(client: ECSClient, cluster: string, taskArn: s
     return undefined;
   } catch (error) {
     return errorReason(error);
+  }
+}
+
+/** Whether ECS says the task has stopped; an unanswered question is "not yet". */
+export async function ecsTaskStopped(client: ECSClient, cluster: string, taskArn: string): Promise<boolean> {
+  try {
+    const answer = await client.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+    return answer.tasks?.[0]?.lastStatus === "STOPPED";
+  } catch {
+    return false;
   }
 }

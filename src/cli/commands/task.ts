@@ -8,8 +8,9 @@ import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import type { TaskExit } from "../../client/report-task.js";
-import { TASK_ENV, type TaskSpec } from "../../client/task-launcher.js";
+import { type EcsWatchSpec, TASK_ENV, type TaskSpec } from "../../client/task-launcher.js";
 import { UsageError } from "../../errors.js";
+import { loadEcsTasks } from "../../settings/backends.js";
 import { examples, printJson, settingsOption, withSwitchyard } from "../common.js";
 
 /** How many of the last stderr lines of a failed task go to the history. */
@@ -72,7 +73,7 @@ export function heartbeatCommand(program: Command): void {
   examples(command, ["heartbeat", `heartbeat --token "$SWITCHYARD_TASK_TOKEN"`]);
 }
 
-/** `switchyard task-run`: the supervisor of one command task (started by a worker, not by hand). */
+/** `switchyard task-run`: the supervisor of one command task, or the watcher of one ECS task (started by a worker, not by hand). */
 export function taskRunCommand(program: Command): void {
   const command = program
     .command("task-run", { hidden: true })
@@ -81,7 +82,9 @@ export function taskRunCommand(program: Command): void {
       const token = process.env[TASK_ENV.token];
       const spec = process.env[TASK_ENV.spec];
       if (token === undefined || spec === undefined) throw new UsageError(`task-run is started by a worker for a task step, with ${TASK_ENV.token} and ${TASK_ENV.spec} set`);
-      await supervise(token, JSON.parse(spec) as TaskSpec);
+      const parsed = JSON.parse(spec) as TaskSpec | EcsWatchSpec;
+      if ("ecs" in parsed) await watchEcs(token, parsed);
+      else await supervise(token, parsed);
     });
   examples(command, ["task-run", "task-run --log-level info"]);
 }
@@ -100,6 +103,38 @@ async function supervise(token: string, spec: TaskSpec): Promise<void> {
         const outcome = await sy.taskExited(token, { ...exit, attempt });
         if (outcome.next !== "retry") return;
         await sleep(outcome.delaySeconds * 1000);
+      }
+    },
+    { existingStore: true },
+  );
+}
+
+/**
+ * Watch an ECS task: every `pollSeconds`, ask whether its step is still open. Settled without it
+ * (its timeout fired, an operator aborted or moved the instance), the task is stopped with StopTask,
+ * best effort; reported, or stopped by ECS, it is left alone.
+ */
+async function watchEcs(token: string, spec: EcsWatchSpec): Promise<void> {
+  await withSwitchyard(
+    {},
+    async (sy) => {
+      const ecs = await loadEcsTasks();
+      const client = ecs.ecsClient(spec.ecs, sy.settings.endpoints);
+      const { cluster, taskArn } = spec.ecs;
+      try {
+        for (;;) {
+          await sleep(spec.pollSeconds * 1000);
+          const standing = await sy.taskStanding(token);
+          if (standing === "leave") return;
+          if (standing === "stop") {
+            const failed = await ecs.stopEcsTask(client, cluster, taskArn, "its Switchyard step was settled without its report (timeout, abort or another event)");
+            if (failed !== undefined) process.stderr.write(`switchyard: could not stop ECS task ${taskArn}: ${failed}\n`);
+            return;
+          }
+          if (await ecs.ecsTaskStopped(client, cluster, taskArn)) return;
+        }
+      } finally {
+        client.destroy();
       }
     },
     { existingStore: true },

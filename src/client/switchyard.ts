@@ -77,11 +77,12 @@ export interface OpenOptions {
   /** Sees every AWS API call the backends make (`switchyard cost`); none by default. */
   readonly apiCalls?: ApiCallObserver | undefined;
   /**
-   * `false`: this process starts no tasks (docs/runtimes/containers.md); a task state's step fails
-   * with a line saying so. The Lambda handler and dev-lambda pass it: a process would not outlive
-   * an invocation. Default: local commands and docker tasks start here.
+   * Which tasks this process starts (docs/runtimes/containers.md). Default: all of them, local
+   * commands and docker tasks as detached processes. `"remote"`: only `ecs:` tasks, with no watcher
+   * process; a command or docker task's step fails with a line saying so. The Lambda handler and
+   * dev-lambda pass it: a process would not outlive an invocation. `false`: none.
    */
-  readonly tasks?: false | undefined;
+  readonly tasks?: false | "remote" | undefined;
 }
 
 /** Options of {@link Switchyard.worker}. */
@@ -139,7 +140,7 @@ export class Switchyard {
     const logger = options.logger ?? createLogger();
     const opened = await openRoles(settings, { clock, random, logger, apiCalls: options.apiCalls });
     const settingsFile = settings.file === undefined ? undefined : path.resolve(cwd, settings.file);
-    const tasks = options.tasks === false ? undefined : new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, endpoints: settings.endpoints, clock, logger });
+    const tasks = options.tasks === false ? undefined : new LocalTaskLauncher({ environment: opened.roles.environment, settingsFile, endpoints: settings.endpoints, remoteOnly: options.tasks === "remote", clock, logger });
     const engine = new Engine({ definitions, roles: opened.roles, clock, random, logger, maxReceiveCount: settings.maxReceiveCount, leaseTimeoutSeconds: settings.leaseTimeoutSeconds, tasks });
     return new Switchyard(definitions, settings, engine, opened);
   }

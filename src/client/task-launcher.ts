@@ -85,6 +85,11 @@ export interface TaskLauncherOptions {
   readonly settingsFile: string | undefined;
   /** The settings' `endpoints`: an `ecs:` task's RunTask goes to `endpoints.ecs` (or its cluster's entry). */
   readonly endpoints: Readonly<Record<string, string>>;
+  /**
+   * Start only tasks that need no local process (`ecs:`), and no watcher for them: the Lambda
+   * handler and dev-lambda, where a process would not outlive the invocation.
+   */
+  readonly remoteOnly?: boolean | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -124,6 +129,12 @@ export class LocalTaskLauncher implements TaskLauncher {
       throw new SwitchyardError(
         "no_environment",
         `state "${context.currentState}" runs a task, which gets its context through the environment role, and that role is switched off (environment: false in the settings); give environment: a backend URI (sqlite:, postgres://, a DynamoDB table ARN)`,
+      );
+    }
+    if (this.#options.remoteOnly === true && task.kind !== "ecs") {
+      throw new SwitchyardError(
+        "task_not_here",
+        `state "${context.currentState}" runs a ${task.kind} task, but this runtime starts only ecs tasks (a process started by the Lambda handler or dev-lambda would not outlive its invocation); run the machine on a worker (switchyard worker), or make the task ecs:`,
       );
     }
     if (task.kind === "docker") await requireDockerEngine(context.currentState);
@@ -175,6 +186,7 @@ export class LocalTaskLauncher implements TaskLauncher {
         state: context.currentState,
         steps: context.steps,
       });
+      if (this.#options.remoteOnly === true) return arn;
       const watch: EcsWatchSpec = { ecs: { cluster: task.cluster, taskDefinition: task.taskDefinition, taskArn: arn }, pollSeconds: pollSeconds(task) };
       try {
         await this.#supervise(token, key, watch);

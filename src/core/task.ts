@@ -103,7 +103,7 @@ export function taskAction(task: TaskDefinition): Action {
     async execute(context, obj) {
       const site = (obj as ActionObj & { [TASK_RUNTIME]?: TaskSite })[TASK_RUNTIME];
       if (site?.launcher === undefined) {
-        throw new Error(`state "${context.currentState}" runs a ${task.kind} task, but this runtime starts no tasks (the Lambda handler and dev-lambda do not yet); run the machine on a worker (switchyard worker)`);
+        throw new Error(`state "${context.currentState}" runs a ${task.kind} task, but this runtime starts no tasks; run the machine on a worker (switchyard worker)`);
       }
       site.started = { kind: task.kind, id: await site.launcher.launch(task, context, site) };
       return undefined;

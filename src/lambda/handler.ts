@@ -92,7 +92,7 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
   const switchyard = (): Promise<Switchyard> => {
     if (options.switchyard !== undefined) return Promise.resolve(options.switchyard);
     opening ??= (async () => {
-      const sy = await Switchyard.open({ definitions: await loadDefinitions(), settings: resolveSettings(options.settings), logger, tasks: false });
+      const sy = await Switchyard.open({ definitions: await loadDefinitions(), settings: resolveSettings(options.settings), logger, tasks: "remote" });
       // A cold start registers the versions it loads (SPEC §10); best effort, like a worker's.
       await sy.engine.catalog.registerOnce().catch((error: Error) => logger.warn(`could not register the definition versions in the journal: ${error.message}`));
       return sy;

@@ -15,6 +15,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
+import { DevLambda } from "../../src/lambda/dev-lambda.js";
+import { createHandler } from "../../src/lambda/handler.js";
+import { provisionAll } from "../../src/settings/provision.js";
+import { loadSettings } from "../../src/settings/settings.js";
 import { silentLogger } from "../../src/logger.js";
 import { runCli, spawnCli } from "../support/cli.js";
 
@@ -244,4 +248,40 @@ describe("ecs tasks on moto", () => {
       await done;
     }
   }, 40_000);
+
+  it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's report completes the step there", async (context) => {
+    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+    dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-lambda-"));
+    await writeFile(path.join(dir, "fsm.yaml"), definition("resize"));
+    const run = Math.random().toString(36).slice(2, 8);
+    const table = `arn:aws:dynamodb:${REGION}:123456789012:table/ecs${run}`;
+    const settings = {
+      stream: `arn:aws:sqs:${REGION}:123456789012:ecs${run}`,
+      retry: table,
+      cache: table,
+      checkpoint: table,
+      environment: table,
+      metrics: false,
+      journal: "sqlite:./journal.db",
+      endpoints: { sqs: endpoint, dynamodb: endpoint, ecs: endpoint },
+    };
+    const file = path.join(dir, "settings.json");
+    await writeFile(file, JSON.stringify(settings));
+    await provisionAll(loadSettings({ file }));
+    // As the Lambda handler and dev-lambda open it: ecs tasks only, no local process.
+    sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: file, logger: silentLogger, cwd: dir, tasks: "remote" });
+    const open = sy;
+    const dev = new DevLambda(open, createHandler({ switchyard: open, logger: silentLogger }), { timerIntervalSeconds: 0.25 });
+    const { correlationId } = await open.start("resize");
+    await dev.run({ until: async () => (await open.status(correlationId)).status === "waiting" });
+    const arns = (await ecs.send(new ListTasksCommand({ cluster: "jobs", startedBy: correlationId }))).taskArns ?? [];
+    expect(arns).toHaveLength(1);
+    expect(await open.status(correlationId)).toMatchObject({ state: "resizing", reason: `for task ecs ${arns[0]}` });
+    const task = (await ecs.send(new DescribeTasksCommand({ cluster: "jobs", tasks: arns }))).tasks?.[0];
+    const environment = Object.fromEntries((task?.overrides?.containerOverrides?.[0]?.environment ?? []).map((pair) => [pair.name, pair.value]));
+    // The container reports through the same backends: here the library, with the settings the container would have.
+    await open.reportTask(environment.SWITCHYARD_TASK_TOKEN ?? "", "done", { width: 800 });
+    await dev.run({ until: async () => (await open.status(correlationId)).status === "completed" });
+    expect(await open.status(correlationId)).toMatchObject({ state: "resized", userContext: { event_data: { width: 800 } } });
+  }, 60_000);
 });

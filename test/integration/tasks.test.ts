@@ -252,7 +252,7 @@ describe("command tasks", () => {
     expect((await file("runs.txt")).trim().split("\n")).toHaveLength(1);
   }, 40_000);
 
-  it("a runtime that starts no tasks (the Lambda handler, dev-lambda) fails a task state's step with a line saying where to run it", async () => {
+  it("a runtime that starts no tasks fails a task state's step with a line saying where to run it", async () => {
     const first = await setUp("report.mjs", { maxRetries: 0 });
     await first.close();
     sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: path.join(dir, "settings.yaml"), logger: silentLogger, cwd: dir, tasks: false });
@@ -260,7 +260,21 @@ describe("command tasks", () => {
     const { correlationId } = await sy.start("resize");
     expect(await settled(sy, correlationId)).toMatchObject({ status: "failed" });
     const [attempt] = await sy.attempts(correlationId);
-    expect(attempt?.error).toBe('state "resizing" runs a command task, but this runtime starts no tasks (the Lambda handler and dev-lambda do not yet); run the machine on a worker (switchyard worker)');
+    expect(attempt?.error).toBe('state "resizing" runs a command task, but this runtime starts no tasks; run the machine on a worker (switchyard worker)');
+    expect(existsSync(path.join(dir, "runs.txt"))).toBe(false);
+  }, 30_000);
+
+  it("a runtime that starts only ecs tasks (the Lambda handler, dev-lambda) fails a command task's step with a line saying where to run it", async () => {
+    const first = await setUp("report.mjs", { maxRetries: 0 });
+    await first.close();
+    sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: path.join(dir, "settings.yaml"), logger: silentLogger, cwd: dir, tasks: "remote" });
+    startWorker(sy);
+    const { correlationId } = await sy.start("resize");
+    expect(await settled(sy, correlationId)).toMatchObject({ status: "failed" });
+    const [attempt] = await sy.attempts(correlationId);
+    expect(attempt?.error).toBe(
+      'state "resizing" runs a command task, but this runtime starts only ecs tasks (a process started by the Lambda handler or dev-lambda would not outlive its invocation); run the machine on a worker (switchyard worker), or make the task ecs:',
+    );
     expect(existsSync(path.join(dir, "runs.txt"))).toBe(false);
   }, 30_000);
 

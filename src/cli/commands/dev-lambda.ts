@@ -40,7 +40,7 @@ export function devLambdaCommand(program: Command): void {
       const actions = flags.actions === undefined ? undefined : await loadActions(flags.actions);
       const terminal = new Terminal();
       const logger = terminal.logger();
-      const sy = await Switchyard.open({ definitions: await loadDefinitionFile(flags.definitions, { actions }), settings: flags.settings, logger, tasks: false });
+      const sy = await Switchyard.open({ definitions: await loadDefinitionFile(flags.definitions, { actions }), settings: flags.settings, logger, tasks: "remote" });
       try {
         const handler = createHandler({ switchyard: sy, logger });
         const progress = flags.quiet ? undefined : (line: string) => terminal.line(`dev-lambda: ${line}`);

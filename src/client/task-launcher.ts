@@ -2,8 +2,9 @@
  * Starting a task step (docs/runtimes/containers.md): the task's environment goes to the
  * environment role under a fresh key, and a detached supervisor process (`switchyard task-run`,
  * cli/commands/task-run.ts) runs the command, so a worker SIGKILLed while the task runs does not
- * take the task with it. The step then ends with the instance waiting; the task's report
- * (client/report-task.ts) is the next step's message.
+ * take the task with it. An `ecs:` task is started with RunTask instead (backends/aws/ecs-task.ts),
+ * and a detached watcher stops it if its step is settled without it. The step then ends with the
+ * instance waiting; the task's report (client/report-task.ts) is the next step's message.
  *
  * The token handed to the task is `<environment key>.<secret>`: the key finds the entry, whose
  * `token_sha256` proves the secret. The token itself is stored nowhere.
@@ -221,7 +222,6 @@ export class LocalTaskLauncher implements TaskLauncher {
     return supervisor;
   }
 }
-
 
 /**
  * `docker run --rm` of the image with its args; the task's variables (the token, the key, the

@@ -12,6 +12,7 @@
 import path from "node:path";
 import { stringify } from "yaml";
 import type { DefinitionSet } from "../core/machine.js";
+import type { EcsTaskDefinition } from "../core/task.js";
 import { loadDefinitionFile } from "../definition/load.js";
 import { SettingsError } from "../errors.js";
 import { type AwsStackPlan, type PlannedTable, type PlannedTrigger, planAwsStack, RUNTIME_ACTIONS } from "../settings/aws-stack.js";
@@ -159,7 +160,7 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
         Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
       },
       ...(vpc ? { ManagedPolicyArns: [sub(`arn:${v("AWS::Partition")}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`)] } : {}),
-      Policies: [{ PolicyName: "switchyard", PolicyDocument: { Version: "2012-10-17", Statement: statements(plan, { queueId, streamId, topicId, tableId }) } }],
+      Policies: [{ PolicyName: "switchyard", PolicyDocument: { Version: "2012-10-17", Statement: statements(plan, { queueId, streamId, topicId, tableId }, ecsTasksOf(input.definitions)) } }],
     },
   });
 
@@ -379,8 +380,20 @@ interface Ids {
   tableId(table: Pick<PlannedTable, "name">): string;
 }
 
+/** The `ecs:` tasks of the machines' states (the function starts them with RunTask). */
+function ecsTasksOf(definitions: DefinitionSet): EcsTaskDefinition[] {
+  return [...definitions.machines.values()].flatMap((machine) =>
+    [...machine.states.values()].flatMap((state) => (state.task?.kind === "ecs" ? [state.task as EcsTaskDefinition] : [])),
+  );
+}
+
+/** A cluster as the `ecs:cluster` condition key compares it: its ARN (a bare name in this stack's region and account). */
+function clusterArn(cluster: string): unknown {
+  return cluster.startsWith("arn:") ? cluster : sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:cluster/${cluster}`);
+}
+
 /** The function role's statements: each backend's runtime actions on its own resources only. */
-function statements(plan: AwsStackPlan, ids: Ids): unknown[] {
+function statements(plan: AwsStackPlan, ids: Ids, ecsTasks: readonly EcsTaskDefinition[] = []): unknown[] {
   const list: unknown[] = [
     { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: getAtt("LogGroup", "Arn") },
   ];
@@ -404,6 +417,13 @@ function statements(plan: AwsStackPlan, ids: Ids): unknown[] {
       list.push({ Sid: "TableStreams", Effect: "Allow", Action: [...RUNTIME_ACTIONS.dynamodbStreams], Resource: triggered.map((table) => getAtt(ids.tableId(table), "StreamArn")) });
       list.push({ Sid: "ListTableStreams", Effect: "Allow", Action: [...RUNTIME_ACTIONS.dynamodbListStreams], Resource: "*" });
     }
+  }
+  if (ecsTasks.length > 0) {
+    // RunTask, DescribeTasks and StopTask on the clusters the machines name; passing the task
+    // definitions' roles to ECS is what RunTask needs besides.
+    const clusters = [...new Set(ecsTasks.map((task) => task.cluster))].map(clusterArn);
+    list.push({ Sid: "EcsTasks", Effect: "Allow", Action: [...RUNTIME_ACTIONS.ecsTasks], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": clusters } } });
+    list.push({ Sid: "PassTaskRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: "*", Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
   }
   const namespaces = [...new Set(plan.metrics.filter((metrics) => metrics.mode === "api").map((metrics) => metrics.namespace))];
   if (namespaces.length > 0) {

@@ -232,6 +232,50 @@ describe("switchyard template: the stack's structure", () => {
   });
 });
 
+/** A CloudFormation substitution (`$` and the name in braces), as Fn::Sub takes it. */
+const cfnVar = (name: string) => `$${"{"}${name}}`;
+const JOBS_CLUSTER = `arn:${cfnVar("AWS::Partition")}:ecs:${cfnVar("AWS::Region")}:${cfnVar("AWS::AccountId")}:cluster/jobs`;
+
+describe("switchyard template: a machine with an ecs: task", () => {
+  it("grants RunTask, DescribeTasks and StopTask on the machines' clusters, and passing task roles to ECS; cfn-lint passes", async (context) => {
+    const fsm = path.join(dir, "resize.yaml");
+    writeFileSync(
+      fsm,
+      `machines:
+  - name: resize
+    states:
+      - name: resizing
+        initial: true
+        task:
+          ecs: {cluster: jobs, task_definition: "resize:3", container: resize, launch_type: FARGATE}
+        transitions:
+          - event: done
+            target: finished
+      - name: finished
+        final: true
+`,
+    );
+    const file = path.join(dir, "resize.stack.yaml");
+    const result = await runCli(["template", "-d", fsm, "-s", settingsFile("sqs-dynamodb"), "-o", file], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const template = parse(readFileSync(file, "utf8")) as Template;
+    expect(statement(template, "EcsTasks")).toEqual({
+      Sid: "EcsTasks",
+      Effect: "Allow",
+      Action: ["ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask"],
+      Resource: "*",
+      Condition: { ArnEquals: { "ecs:cluster": [{ "Fn::Sub": JOBS_CLUSTER }] } },
+    });
+    expect(statement(template, "PassTaskRoles")).toMatchObject({ Action: ["iam:PassRole"], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
+    // The order machine has no ecs: task: its stack grants no ECS action.
+    expect(statement((generated.get("sqs-dynamodb") ?? expect.unreachable()).template, "EcsTasks")).toBeUndefined();
+    if (CFN_LINT === undefined && unavailable("cfn-lint is not installed")) return context.skip();
+    const lint = spawnSync(CFN_LINT as string, [file], { encoding: "utf8" });
+    expect(lint.stdout + lint.stderr).toBe("");
+    expect(lint.status).toBe(0);
+  }, 60_000);
+});
+
 describe("cfn-lint", () => {
   for (const preset of Object.keys(PRESETS) as Preset[]) {
     it(`passes on the ${preset} stack with no errors or warnings`, (context) => {

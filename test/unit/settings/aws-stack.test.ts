@@ -14,7 +14,7 @@ const A = "arn:aws:sqs:eu-west-1:111122223333";
 const settings = (config: SettingsConfig) => resolveSettings(config, { baseDir: "/tmp", file: undefined });
 const family = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders";
 const dynamo = { retry: family, cache: family, checkpoint: family, environment: false, metrics: false, journal: `${family}?journal_ttl_days=30` } as const;
-const definitions = { machines: new Map([["order", {}]]), files: [], get: () => ({}) } as unknown as DefinitionSet;
+const definitions = { machines: new Map([["order", { name: "order", states: new Map() }]]), files: [], get: () => ({}) } as unknown as DefinitionSet;
 
 function template(config: SettingsConfig) {
   const built = buildTemplate({ plan: planAwsStack(settings(config)), definitions, settingsFile: "s.yaml", definitionsFile: "fsm.yaml" });

@@ -5,10 +5,8 @@
  * RunTask that starts nothing is a failed attempt with ECS's reason. moto_server absent: the cases
  * skip with a printed reason (and fail with CI set).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,33 +19,13 @@ import { provisionAll } from "../../src/settings/provision.js";
 import { loadSettings } from "../../src/settings/settings.js";
 import { silentLogger } from "../../src/logger.js";
 import { runCli, spawnCli } from "../support/cli.js";
+import { freePort, tool } from "../support/tools.js";
 
 const REGION = "us-east-1";
-const MOTO_SERVER = process.env.MOTO_SERVER ?? findTool("moto_server");
+const MOTO_SERVER = tool("moto_server", "MOTO_SERVER");
 
-function findTool(name: string): string | undefined {
-  for (const candidate of [`/root/.pyenv/shims/${name}`]) if (existsSync(candidate)) return candidate;
-  const which = spawnSync("which", [name], { encoding: "utf8" });
-  return which.status === 0 ? which.stdout.trim() : undefined;
-}
 
-/** Skip with a printed reason, or fail under CI. */
-function unavailable(what: string): boolean {
-  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`${what} is required with CI set`);
-  console.warn(`skipped: ${what}`);
-  return true;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** `resizing` runs the task definition `taskDefinition` on the cluster `jobs` and waits for `done`. */
 function definition(taskDefinition: string, maxRetries = 1, timeout = "10m"): string {
@@ -81,14 +59,15 @@ function definition(taskDefinition: string, maxRetries = 1, timeout = "10m"): st
 `;
 }
 
+// Without moto_server (tool() printed why) nothing here runs; with CI set it is required.
+describe.skipIf(MOTO_SERVER === undefined)("ecs tasks on moto", () => {
 let endpoint = "";
 let moto: ChildProcess | undefined;
 let ecs: ECSClient;
 
 beforeAll(async () => {
-  if (MOTO_SERVER === undefined) return;
   const port = await freePort();
-  moto = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  moto = spawn(MOTO_SERVER as string, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
   endpoint = `http://127.0.0.1:${port}`;
   process.env.AWS_ACCESS_KEY_ID ??= "test";
   process.env.AWS_SECRET_ACCESS_KEY ??= "test";
@@ -153,9 +132,7 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
-describe("ecs tasks on moto", () => {
-  it("a worker runs the task with RunTask; the container's report with the token from its overrides completes the step", async (context) => {
-    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+  it("a worker runs the task with RunTask; the container's report with the token from its overrides completes the step", async () => {
     const open = await setUp("resize");
     const { correlationId } = await open.start("resize");
     worker = spawnCli(["worker", "-d", "fsm.yaml", "-s", "settings.yaml", "-q"], { cwd: dir });
@@ -194,8 +171,7 @@ describe("ecs tasks on moto", () => {
     expect(await open.attempts(correlationId)).toEqual([]);
   }, 40_000);
 
-  it("a RunTask that starts no task is a failed attempt with ECS's reason, retried per max_retries, then fails the instance", async (context) => {
-    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+  it("a RunTask that starts no task is a failed attempt with ECS's reason, retried per max_retries, then fails the instance", async () => {
     const open = await setUp("no-such-family", 1);
     const { correlationId } = await open.start("resize");
     const running = open.worker({ concurrency: 1, maxPollIntervalMs: 50 });
@@ -219,8 +195,7 @@ describe("ecs tasks on moto", () => {
     }
   }, 40_000);
 
-  it("a task silent past its timeout takes task_timeout and is stopped with StopTask; its late report is refused", async (context) => {
-    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+  it("a task silent past its timeout takes task_timeout and is stopped with StopTask; its late report is refused", async () => {
     const open = await setUp("resize", 1, "1s");
     const { correlationId } = await open.start("resize");
     const running = open.worker({ concurrency: 1, maxPollIntervalMs: 50 });
@@ -249,8 +224,7 @@ describe("ecs tasks on moto", () => {
     }
   }, 40_000);
 
-  it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's report completes the step there", async (context) => {
-    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+  it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's report completes the step there", async () => {
     dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-lambda-"));
     await writeFile(path.join(dir, "fsm.yaml"), definition("resize"));
     const run = Math.random().toString(36).slice(2, 8);

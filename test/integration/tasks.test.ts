@@ -115,11 +115,12 @@ function startWorker(open: Switchyard): void {
   worker = { worker: w, running: w.run() };
 }
 
+/** Stop the worker this test started, if it started one (teardown of every test). */
 async function stopWorker(): Promise<void> {
-  if (worker === undefined) return;
-  worker.worker.stop();
-  await worker.running;
+  const running = worker;
   worker = undefined;
+  running?.worker.stop();
+  await running?.running;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

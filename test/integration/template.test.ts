@@ -16,8 +16,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -33,25 +32,15 @@ import { parse } from "yaml";
 import { HTTP_ROUTE_KEYS } from "../../src/lambda/http.js";
 import { logicalId } from "../../src/lambda/template.js";
 import { ROOT, runCli } from "../support/cli.js";
+import { freePort, tool } from "../support/tools.js";
 
 const REGION = "us-east-1";
 /** moto's default account: the stack's Rules assert that the settings' ARNs name it. */
 const ACCOUNT = "123456789012";
-const CFN_LINT = process.env.CFN_LINT ?? findTool("cfn-lint");
-const MOTO_SERVER = process.env.MOTO_SERVER ?? findTool("moto_server");
+const CFN_LINT = tool("cfn-lint", "CFN_LINT");
+const MOTO_SERVER = tool("moto_server", "MOTO_SERVER");
 
-function findTool(name: string): string | undefined {
-  for (const candidate of [`/root/.pyenv/shims/${name}`]) if (existsSync(candidate)) return candidate;
-  const which = spawnSync("which", [name], { encoding: "utf8" });
-  return which.status === 0 ? which.stdout.trim() : undefined;
-}
 
-/** Skip with a printed reason, or fail under CI. */
-function unavailable(what: string): boolean {
-  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`${what} is required with CI set`);
-  console.warn(`skipped: ${what}`);
-  return true;
-}
 
 type Template = {
   Parameters: Record<string, { Default?: unknown }>;
@@ -236,8 +225,11 @@ describe("switchyard template: the stack's structure", () => {
 const cfnVar = (name: string) => `$${"{"}${name}}`;
 const JOBS_CLUSTER = `arn:${cfnVar("AWS::Partition")}:ecs:${cfnVar("AWS::Region")}:${cfnVar("AWS::AccountId")}:cluster/jobs`;
 
+/** The stack of a machine with an ecs: task, for cfn-lint below. */
+let ecsStack: string | undefined;
+
 describe("switchyard template: a machine with an ecs: task", () => {
-  it("grants RunTask, DescribeTasks and StopTask on the machines' clusters, and passing task roles to ECS; cfn-lint passes", async (context) => {
+  it("grants RunTask, DescribeTasks and StopTask on the machines' clusters, and passing task roles to ECS", async () => {
     const fsm = path.join(dir, "resize.yaml");
     writeFileSync(
       fsm,
@@ -269,17 +261,19 @@ describe("switchyard template: a machine with an ecs: task", () => {
     expect(statement(template, "PassTaskRoles")).toMatchObject({ Action: ["iam:PassRole"], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
     // The order machine has no ecs: task: its stack grants no ECS action.
     expect(statement((generated.get("sqs-dynamodb") ?? expect.unreachable()).template, "EcsTasks")).toBeUndefined();
-    if (CFN_LINT === undefined && unavailable("cfn-lint is not installed")) return context.skip();
-    const lint = spawnSync(CFN_LINT as string, [file], { encoding: "utf8" });
-    expect(lint.stdout + lint.stderr).toBe("");
-    expect(lint.status).toBe(0);
+    ecsStack = file;
   }, 60_000);
 });
 
-describe("cfn-lint", () => {
+describe.skipIf(CFN_LINT === undefined)("cfn-lint", () => {
+  it("passes on the stack of a machine with an ecs: task", () => {
+    const result = spawnSync(CFN_LINT as string, [ecsStack ?? expect.unreachable()], { encoding: "utf8" });
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  }, 60_000);
+
   for (const preset of Object.keys(PRESETS) as Preset[]) {
-    it(`passes on the ${preset} stack with no errors or warnings`, (context) => {
-      if (CFN_LINT === undefined && unavailable("cfn-lint is not installed")) return context.skip();
+    it(`passes on the ${preset} stack with no errors or warnings`, () => {
       const { file } = generated.get(preset) ?? expect.unreachable();
       const result = spawnSync(CFN_LINT as string, [file], { encoding: "utf8" });
       expect(result.stdout + result.stderr).toBe("");
@@ -288,14 +282,13 @@ describe("cfn-lint", () => {
   }
 });
 
-describe("deployed into moto's CloudFormation", () => {
+describe.skipIf(MOTO_SERVER === undefined)("deployed into moto's CloudFormation", () => {
   let endpoint = "";
   let stop: (() => void) | undefined;
 
   beforeAll(async () => {
-    if (MOTO_SERVER === undefined) return;
-    const port = await freePort();
-    const child = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+      const port = await freePort();
+    const child = spawn(MOTO_SERVER as string, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
     stop = () => child.kill("SIGTERM");
     endpoint = `http://127.0.0.1:${port}`;
     process.env.AWS_ACCESS_KEY_ID ??= "test";
@@ -317,9 +310,8 @@ describe("deployed into moto's CloudFormation", () => {
   afterAll(() => stop?.());
 
   for (const preset of ["sqs-dynamodb", "kinesis-dynamodb", "sqs-elasticache"] as const) {
-    it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async (context) => {
-      if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
-      const { template } = generated.get(preset) ?? expect.unreachable();
+    it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async () => {
+        const { template } = generated.get(preset) ?? expect.unreachable();
       const client = new CloudFormationClient({ endpoint, region: REGION });
       const stackName = `${preset}-${run}`;
       await client.send(
@@ -383,8 +375,7 @@ describe("deployed into moto's CloudFormation", () => {
     }, 120_000);
   }
 
-  it("the stack's tables have the shapes resources create gives them: keys, indexes, stream, TTL", async (context) => {
-    if (MOTO_SERVER === undefined && unavailable("moto_server is not installed")) return context.skip();
+  it("the stack's tables have the shapes resources create gives them: keys, indexes, stream, TTL", async () => {
     // Another family, made by resources create on the same moto, beside the one the stack made.
     const made = `rc${run}`;
     const file = path.join(dir, "rc.settings.json");
@@ -437,16 +428,6 @@ function withoutUnsupported(template: Template): Template {
   return copy;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** A zip (stored, no compression) with one index.mjs, built by hand: no zip tool needed. */
 function zipWithIndex(): Buffer {

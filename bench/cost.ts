@@ -7,7 +7,9 @@
  * machine's wall time, indicative only.
  *
  *   npm run cost -- [--preset sqs-dynamodb|sqs-redis|kinesis-dynamodb|all] [--transitions 3000]
- *                   [--memory 512] [--throughput 100] [--prices FILE] [--json]
+ *                   [--memory 512] [--throughput 100] [--prices FILE] [--separate] [--json]
+ *
+ * `--separate` sets `fused_transitions: false`: one call per port, to compare with the fused path.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     memory: { type: "string", default: String(DEFAULT_ASSUMPTIONS.memoryMb) },
     throughput: { type: "string", default: String(DEFAULT_ASSUMPTIONS.throughput) },
     prices: { type: "string" },
+    separate: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -54,7 +57,7 @@ function settingsOf(preset: Preset): Record<string, unknown> {
   const kinesis = `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/cost-${id()}`;
   const dynamodb = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/cost-${id()}`;
   const redis = `arn:aws:elasticache:${REGION}:${ACCOUNT}:replicationgroup:cost-${id()}`;
-  const common = { metrics: false, environment: false, visibility_timeout: 30 };
+  const common = { metrics: false, environment: false, visibility_timeout: 30, ...(values.separate ? { fused_transitions: false } : {}) };
   switch (preset) {
     case "sqs-dynamodb":
       return { ...common, stream: sqs, retry: dynamodb, cache: dynamodb, checkpoint: dynamodb, endpoints };
@@ -85,9 +88,9 @@ try {
   }
   if (values.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
   else {
-    const summary = reports.map((r) => `${r.label.padEnd(18)} $${r.usdPerMillion.toFixed(2).padStart(6)}  fused estimate $${(r.fused?.usdPerMillion ?? r.usdPerMillion).toFixed(2).padStart(6)}`);
+    const summary = reports.map((r) => `${r.label.padEnd(18)} $${r.usdPerMillion.toFixed(2).padStart(6)}`);
     const sfn = reports[0]?.stepFunctions;
-    process.stdout.write(`per million transitions:\n${summary.join("\n")}\n${"Step Functions Standard".padEnd(18)} $${sfn?.standard.toFixed(2)}\n${"Step Functions Express".padEnd(18)} $${sfn?.express.toFixed(2)}\n`);
+    process.stdout.write(`per million transitions${values.separate ? " (separate ports)" : ""}:\n${summary.join("\n")}\n${"Step Functions Standard".padEnd(18)} $${sfn?.standard.toFixed(2)}\n${"Step Functions Express".padEnd(18)} $${sfn?.express.toFixed(2)}\n`);
   }
 } finally {
   await Promise.all([fauxqs.close(), kinesalite.close(), dynalite.close()]);

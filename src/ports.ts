@@ -179,6 +179,12 @@ export interface CachePort {
  * still uses for every other path (retries, duplicates, failover, mixed deployments) and when a
  * fused call fails. The settings bind it only where those roles' primaries share one backend and no
  * chaos is configured on them.
+ *
+ * A cache whose store has no transport of its own to fuse with (DynamoDB under SQS, Kinesis or SNS)
+ * may offer the same two calls over the other roles' ports: `begin` takes the lease and its flag in
+ * one write; `commit` checks the gate, sends, writes the rest, then marks and releases in one write.
+ * It is not atomic: it throws only before it sent, reports later failures in `failures`, and
+ * leaves the ack to the caller (`unacknowledged`).
  */
 export interface TransitionPort {
   readonly uri: string;
@@ -256,6 +262,24 @@ export interface TransitionCommitted {
   readonly released: boolean;
   /** The next message, claimed, with its lease taken (see {@link TransitionCommit.claimNext}). */
   readonly next?: ClaimedNext | undefined;
+  /**
+   * The delivery was not acknowledged: its source is another backend than the fused writes' (a
+   * cache that fuses its own writes around a transport elsewhere), and the caller acks it as over
+   * the separate ports. Absent: acknowledged with the other writes.
+   */
+  readonly unacknowledged?: true | undefined;
+  /**
+   * Writes of a commit that is not one atomic write (a cache that fuses its own writes around
+   * ports elsewhere) that failed after the next message was sent: such a commit does not throw
+   * once it has sent, and the caller records and logs these as it does a separate port's failure.
+   */
+  readonly failures?: readonly CommitFailure[] | undefined;
+}
+
+/** A write of a commit that failed after its send (see {@link TransitionCommitted.failures}). */
+export interface CommitFailure {
+  readonly write: "journal" | "checkpoint" | "retry" | "dispatched";
+  readonly error: Error;
 }
 
 /** A message a fused commit claimed for the processor, and what its fused begin would have found. */

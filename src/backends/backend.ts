@@ -38,6 +38,12 @@ export interface Backend extends Closable {
    */
   transitions?(): TransitionPort | undefined;
   /**
+   * The fused transition path of this backend's cache around the other roles' ports, for a cache
+   * whose store is not the stream's (DynamoDB under SQS, Kinesis or SNS); the settings bind it
+   * where {@link transitions} does not apply and this backend is the cache's primary.
+   */
+  transitionsOver?(ports: FusedPorts): TransitionPort | undefined;
+  /**
    * Shard leases, positions and dead letters for the consumers of a transport that keeps none
    * itself (Kinesis); the settings hand the checkpoint role's to such a backend
    * ({@link BackendContext.consumerState}).
@@ -52,6 +58,18 @@ export interface Backend extends Closable {
    * `exists queue https://…/retry`. Backends that create their storage on open leave it out.
    */
   provision?(): Promise<string[]>;
+}
+
+/** The ports of the other roles a cache's fused path writes through ({@link Backend.transitionsOver}). */
+export interface FusedPorts {
+  /** The stream's primary side: where a next message goes. */
+  readonly stream: StreamPort;
+  /** The retry role's primary side: a state's timer, and the retry entry a transition removes. */
+  readonly retry: RetryPort;
+  /** The checkpoint role's primary side, when the commit stores the checkpoint. */
+  readonly checkpoint?: CheckpointPort | undefined;
+  /** The journal, when begin reads the controls and commit writes the instance and its history. */
+  readonly journal?: JournalPort | undefined;
 }
 
 /** What opening a backend gets to know. */

@@ -31,6 +31,7 @@ import {
   type AbortRequest,
   type CachePort,
   type ClaimedNext,
+  type CommitFailure,
   type Clock,
   type Delivery,
   FINAL_STATUSES,
@@ -526,7 +527,7 @@ class Processing {
       if (!this.#errors.isEmpty) await this.#emitErrors();
     }
     const committed = this.#committed;
-    if (committed === undefined) return { kind, correlationId: this.#correlationId };
+    if (committed === undefined || committed.unacknowledged === true) return { kind, correlationId: this.#correlationId };
     const acknowledged = { kind, correlationId: this.#correlationId, acknowledged: true } as const;
     return committed.next === undefined ? acknowledged : { ...acknowledged, next: committed.next };
   }
@@ -612,10 +613,14 @@ class Processing {
     try {
       // 2. Duplicate check.
       if (await this.#isDispatched()) return await this.#dropDuplicate("duplicate delivery dropped");
-      if (this.#roles.journal !== undefined && !this.#engine.journaled.has(this.#correlationId)) await this.#ensureRecorded();
       // The operator's controls (SPEC §9): a step already taken, a pause, an abort. The fused begin
-      // read them with the lease, unless the instance had no record then (ensureRecorded made it).
-      const control = this.#begun?.control ?? (await this.#readControl());
+      // read them with the lease. Controls found mean the journal has the record; an instance it
+      // has never seen gets one (ensureRecorded), and its controls are read from it.
+      let control = this.#begun?.control ?? (await this.#readControl());
+      if (control !== undefined) this.#engine.journaled.add(this.#correlationId);
+      else if (this.#roles.journal !== undefined && !this.#engine.journaled.has(this.#correlationId) && (await this.#ensureRecorded())) {
+        control = await this.#readControl();
+      }
       const obeyed = control !== undefined && this.#controlApplies(control) ? await this.#obey(control) : undefined;
       if (obeyed !== undefined) return obeyed;
       // 3. Transitions.
@@ -745,6 +750,7 @@ class Processing {
     if (!committed.committed) return "gate closed";
     this.#committed = committed;
     if (!committed.released) this.#errors.record("cache");
+    if (committed.failures !== undefined) await this.#commitFailed(committed.failures, send !== undefined && committed.receipt !== undefined ? { role: send.role, side: "primary", receipt: committed.receipt } : undefined);
     // What the fused call does not cover: the secondary sides, and a checkpoint or journal elsewhere.
     const journal = this.#roles.journal;
     if (send !== undefined && journal !== undefined && !fused.journal) await this.#journal((j) => j.appendMessage(system.correlation_id, send.journal));
@@ -755,6 +761,39 @@ class Processing {
     if (timerLeft && this.#roles.retry.secondary !== undefined) await this.#cancelTimer(true);
     if (journal !== undefined && !fused.journal) await this.#journal((j) => j.updateInstance(system.correlation_id, update));
     return outcomeOf(result, update.status);
+  }
+
+  /**
+   * Writes a commit reported failed after its send (a fused path that is not one atomic write):
+   * recorded and logged as the separate ports' failures are, and the checkpoint tried on the
+   * secondary as {@link #storeCheckpoint} would.
+   */
+  async #commitFailed(failures: readonly CommitFailure[], sent: SentMessage | undefined): Promise<void> {
+    const logger = this.#engine.logger;
+    for (const { write, error } of failures) {
+      switch (write) {
+        case "journal":
+          logger.warn(`journal write failed on ${this.#roles.journal?.uri}: ${error.message}`, this.#logFields());
+          break;
+        case "checkpoint":
+          this.#errors.record("error");
+          logger.warn(`could not store checkpoint on checkpoint.primary: ${error.message}`, this.#logFields());
+          if (sent !== undefined && this.#roles.checkpoint?.secondary !== undefined) await this.#storeCheckpoint(sent, true);
+          break;
+        case "retry":
+          if (this.#delivery.role === "retry") {
+            this.#errors.record("error");
+            logger.warn(`could not delete retry entry on retry.primary: ${error.message}`, this.#logFields());
+          } else {
+            logger.info(`could not remove the timer entry on retry.primary: ${error.message}; it is dropped when it fires`, this.#logFields());
+          }
+          break;
+        case "dispatched":
+          this.#errors.record("cache");
+          logger.warn(`could not set dispatched flag on cache.primary: ${error.message}`, this.#logFields());
+          break;
+      }
+    }
   }
 
   async #dropDuplicate(why: string): Promise<"duplicate"> {
@@ -862,11 +901,10 @@ class Processing {
   /**
    * Give an instance the journal has never seen (started by another producer, or before the
    * journal was configured) its record at its first processing, before any action runs, with the
-   * message that introduced it as the first entry of its history.
+   * message that introduced it as the first entry of its history. True if it made the record.
    */
-  async #ensureRecorded(): Promise<void> {
+  async #ensureRecorded(): Promise<boolean> {
     const correlationId = this.#correlationId;
-    if (this.#engine.journaled.has(correlationId)) return;
     const now = this.#engine.clock.now();
     const startedAt = this.#original.system_context.started_at;
     let created = false;
@@ -885,6 +923,7 @@ class Processing {
       this.#engine.journaled.add(correlationId);
     });
     if (created) await journalMessage(this.#engine, this.#original, this.#delivery.role, this.#delivery.side);
+    return created;
   }
 
   /**
@@ -1161,8 +1200,9 @@ class Processing {
   }
 
   /** Step 5: the transport receipt of the next message becomes the checkpoint. */
-  async #storeCheckpoint(sent: SentMessage): Promise<void> {
+  async #storeCheckpoint(sent: SentMessage, secondaryOnly = false): Promise<void> {
     for (const [side, store] of sidesOf(this.#roles.checkpoint)) {
+      if (secondaryOnly && side === "primary") continue; // the fused commit tried it
       try {
         await store.store(this.#correlationId, this.#system.steps + 1, { ...sent.receipt, role: sent.role, side: sent.side });
         return;

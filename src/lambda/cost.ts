@@ -207,13 +207,6 @@ export interface CallLine {
   readonly unitsPerTransition: CallUnits;
 }
 
-/** What a fused AWS path would cost instead, estimated from the measured counts. */
-export interface FusedEstimate {
-  readonly usdPerMillion: number;
-  readonly saving: number;
-  readonly how: string;
-}
-
 /** The cost of a run, per transition and per million. */
 export interface CostReport {
   readonly label: string;
@@ -230,7 +223,6 @@ export interface CostReport {
   /** Step Functions for the same transitions: Standard per state transition, Express per execution and duration. */
   readonly stepFunctions: { readonly standard: number; readonly express: number };
   readonly dominant: readonly { readonly call: string; readonly usdPerMillion: number }[];
-  readonly fused?: FusedEstimate | undefined;
 }
 
 /**
@@ -316,43 +308,6 @@ export function priceCost(measurement: CostMeasurement, prices: PriceTable, assu
     usdPerMillion,
     stepFunctions: { standard: price("stepFunctionsStandardTransition") * 1e6, express },
     dominant,
-    fused: fusedEstimate(calls, lines, measurement.batchSize, price),
   };
 }
 
-/**
- * What one transition would cost on a fused DynamoDB path, from the measured counts: the handler's
- * DynamoDB calls become one strongly consistent GetItem (the instance's item: lease, flags,
- * controls) and one TransactWriteItems of two items (the instance's item with its state,
- * checkpoint, dispatched mark and lease release; its history entry), at twice the write units of
- * the handler's average write, as transactions are billed; and the handler's SQS sends of one
- * batch go out as one SendMessageBatch. Undefined where the handler made no DynamoDB calls.
- */
-function fusedEstimate(calls: readonly CallLine[], lines: readonly CostLine[], batchSize: number, price: (key: PriceKey) => number): FusedEstimate | undefined {
-  const handler = calls.filter((c) => c.phase === "handler");
-  const dynamo = handler.filter((c) => c.service === "DynamoDB" && (c.unitsPerTransition.wru > 0 || c.unitsPerTransition.rru > 0));
-  if (dynamo.length === 0) return undefined;
-  const writes = dynamo.filter((c) => c.unitsPerTransition.wru > 0);
-  const writeCalls = writes.reduce((s, c) => s + c.perTransition, 0);
-  const wru = writes.reduce((s, c) => s + c.unitsPerTransition.wru, 0);
-  const rru = dynamo.reduce((s, c) => s + c.unitsPerTransition.rru, 0);
-  const averageWrite = writeCalls === 0 ? 1 : Math.max(1, wru / writeCalls);
-  const fusedWru = 2 * 2 * averageWrite;
-  const fusedRru = 1;
-  const sends = handler.filter((c) => c.service === "SQS" && /^SendMessage/.test(c.operation));
-  const sqsNow = sends.reduce((s, c) => s + c.unitsPerTransition.sqsRequests, 0);
-  const sqsFused = Math.min(sqsNow, sends.reduce((s, c) => s + c.perTransition, 0) / Math.max(1, batchSize));
-  const now = wru * price("dynamodbWriteRequestUnit") + rru * price("dynamodbReadRequestUnit") + sqsNow * price("sqsRequest");
-  const fused = fusedWru * price("dynamodbWriteRequestUnit") + fusedRru * price("dynamodbReadRequestUnit") + sqsFused * price("sqsRequest");
-  const saving = (now - fused) * 1e6;
-  const total = lines.reduce((s, l) => s + l.usdPerMillion, 0);
-  return {
-    usdPerMillion: total - saving,
-    saving,
-    how:
-      `handler DynamoDB ${fmt(writeCalls)} writes (${fmt(wru)} WRU) + ${fmt(rru)} RRU → 1 GetItem (1 RRU) + 1 TransactWriteItems of 2 items (${fmt(fusedWru)} WRU)` +
-      (sqsNow > 0 ? `; SQS sends ${fmt(sqsNow)} → ${fmt(sqsFused)} requests (batches of ${batchSize})` : ""),
-  };
-}
-
-const fmt = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));

@@ -109,9 +109,8 @@ export async function openRoles(
       metrics: await optional("metrics", (b) => b.metrics?.()),
       environment: await optional("environment", (b) => b.environment?.()),
       journal: settings.journal === undefined ? undefined : await journalOf(await backend(settings.journal), settings.journal),
-      fused: await fusedPath(settings, backend),
     };
-    return { roles, sources, deadLetters: [...deadLetters], close };
+    return { roles: { ...roles, fused: await fusedPath(settings, backend, roles) }, sources, deadLetters: [...deadLetters], close };
   } catch (error) {
     await close();
     throw error;
@@ -119,25 +118,36 @@ export async function openRoles(
 }
 
 /**
- * The fused transition path, where the settings allow it: the primaries of stream, retry and cache
- * are one backend that offers it, and none of those role sides has chaos (a failure must hit each
- * role's port alone, as SPEC §4 has it). It also covers the checkpoint (without chaos) and the
- * journal where they are that backend too; the engine writes them over their ports otherwise.
+ * The fused transition path, where the settings allow it and none of the stream, retry and cache
+ * primaries has chaos (a failure must hit each role's port alone, as SPEC §4 has it):
+ *
+ * - where those primaries are one backend that offers it (`transitions`), over that backend alone;
+ *   it also covers the checkpoint (without chaos) and the journal where they are that backend too,
+ *   and the engine writes them over their ports otherwise;
+ * - else where the cache's primary fuses its own writes around the other roles' ports
+ *   (`transitionsOver`: DynamoDB); it covers the checkpoint (without chaos) and the journal
+ *   wherever they are.
  */
-async function fusedPath(settings: Settings, backend: (uri: string) => Promise<Backend>): Promise<FusedBinding | undefined> {
+async function fusedPath(settings: Settings, backend: (uri: string) => Promise<Backend>, roles: RoleBindings): Promise<FusedBinding | undefined> {
   if (!settings.fusedTransitions) return undefined;
-  const uri = settings.roles.stream.primary;
   const chaos = (role: RoleName) => (settings.chaos.get(`${role}.primary`) ?? 0) > 0;
-  for (const role of ["stream", "retry", "cache"] as const) {
-    if (settings.roles[role].primary !== uri || chaos(role)) return undefined;
+  if (chaos("stream") || chaos("retry") || chaos("cache")) return undefined;
+  const uri = settings.roles.stream.primary;
+  if (settings.roles.retry.primary === uri && settings.roles.cache.primary === uri) {
+    const port = (await backend(uri)).transitions?.();
+    if (port !== undefined) {
+      return { port, checkpoint: settings.roles.checkpoint?.primary === uri && !chaos("checkpoint"), journal: settings.journal === uri };
+    }
   }
-  const port = (await backend(uri)).transitions?.();
+  const checkpoint = roles.checkpoint === undefined || chaos("checkpoint") ? undefined : roles.checkpoint.primary;
+  const port = (await backend(settings.roles.cache.primary)).transitionsOver?.({
+    stream: roles.stream.primary,
+    retry: roles.retry.primary,
+    checkpoint,
+    journal: roles.journal,
+  });
   if (port === undefined) return undefined;
-  return {
-    port,
-    checkpoint: settings.roles.checkpoint?.primary === uri && !chaos("checkpoint"),
-    journal: settings.journal === uri,
-  };
+  return { port, checkpoint: checkpoint !== undefined, journal: roles.journal !== undefined };
 }
 
 async function journalOf(backend: Backend, uri: string) {

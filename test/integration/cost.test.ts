@@ -25,26 +25,36 @@ const ACCOUNT = "000000000000";
 const name = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 /**
- * The calls of one instance, as the protocol (SPEC §3) makes them over the separate ports with a
- * DynamoDB cache, checkpoint and journal and an SQS stream. Each of the three processings:
- * acquireLease (UpdateItem), the dispatched check (GetItem), the controls read before and after
- * the actions (BatchGetItem each), the dispatched mark (UpdateItem), the journal's instance update
- * (UpdateItem) and the lease's release (UpdateItem). The first two also send the next message
- * (SendMessage), journal it (PutItem) and store its receipt as the checkpoint (PutItem); the third
- * ends the instance and sends nothing. The first processing also gives the instance its journal
- * record if the journal has none (a conditional PutItem, refused here: the start wrote it, but it
- * is billed all the same). The start writes the instance (PutItem), sends its first message
- * (SendMessageBatch) and journals it (PutItem); the event source mapping deletes each record.
+ * The calls of one instance on the DynamoDB cache's fused path (the default) with a DynamoDB
+ * checkpoint and journal and an SQS stream. Each of the three processings: the lease
+ * (UpdateItem, which returns the dispatched flag), the controls (BatchGetItem: the record and the
+ * machine's pauses), the abort gate after the actions (GetItem of the record), the journal's
+ * instance update (UpdateItem), and the dispatched mark with the release (one UpdateItem). The
+ * first two also send the next message (SendMessage), journal it (PutItem) and store its receipt as
+ * the checkpoint (PutItem); the third ends the instance and sends nothing. The start writes the
+ * instance (PutItem), sends its first message (SendMessageBatch) and journals it (PutItem); the
+ * event source mapping deletes each record.
  */
-const EXPECTED: Record<string, number> = {
+const FUSED: Record<string, number> = {
   "start DynamoDB PutItem": 2,
   "start SQS SendMessageBatch": 1,
-  "handler DynamoDB UpdateItem": 3 * 4,
+  "handler DynamoDB UpdateItem": 3 * 3,
   "handler DynamoDB GetItem": 3,
-  "handler DynamoDB BatchGetItem": 3 * 2,
-  "handler DynamoDB PutItem": 2 + 2 + 1,
+  "handler DynamoDB BatchGetItem": 3,
+  "handler DynamoDB PutItem": 2 + 2,
   "handler SQS SendMessage": 2,
   "poll SQS DeleteMessage": 3,
+};
+
+/**
+ * The same over the separate ports (`fused_transitions: false`), one call per port: the lease
+ * (UpdateItem), the dispatched check (GetItem), the controls before and after the actions
+ * (BatchGetItem each), the dispatched mark, the instance update and the release (UpdateItem each).
+ */
+const SEPARATE: Record<string, number> = {
+  ...FUSED,
+  "handler DynamoDB UpdateItem": 3 * 4,
+  "handler DynamoDB BatchGetItem": 3 * 2,
 };
 
 describe("switchyard cost on emulators", () => {
@@ -61,7 +71,7 @@ describe("switchyard cost on emulators", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function settingsFile(): Promise<string> {
+  async function settingsFile(extra: Record<string, unknown> = {}): Promise<string> {
     const family = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name("cost")}`;
     const file = path.join(dir, `${name("settings")}.json`);
     const settings = {
@@ -73,14 +83,18 @@ describe("switchyard cost on emulators", () => {
       environment: false,
       visibility_timeout: 30,
       endpoints: { sqs: fauxqs.endpoint, dynamodb: dynalite.endpoint },
+      ...extra,
     };
     writeFileSync(file, JSON.stringify(settings));
     await provisionAll(loadSettings({ file }));
     return file;
   }
 
-  it("counts every call of a three-transition instance exactly, and prices the counts", async () => {
-    const file = await settingsFile();
+  it.each([
+    { path: "the fused path", extra: {}, expected: FUSED },
+    { path: "the separate ports", extra: { fused_transitions: false }, expected: SEPARATE },
+  ])("counts every call of a three-transition instance exactly on $path, and prices the counts", async ({ extra, expected }) => {
+    const file = await settingsFile(extra);
     const counter = new ApiCallCounter();
     const sy = await Switchyard.open({ definitions: PROTOCOL_FSM, settings: file, logger: silentLogger, cwd: dir, apiCalls: counter });
     let report: CostReport;
@@ -92,20 +106,26 @@ describe("switchyard cost on emulators", () => {
       // receives and idle checks depend on timing: those are not part of the exact count.
       // The scheduled timer (every second) polls the retry table: not part of it either.
       const exact = Object.fromEntries(Object.entries(counts).filter(([key]) => !/^timer | Query$| ReceiveMessage$| GetQueueAttributes$/.test(key)));
-      expect(exact).toEqual(EXPECTED);
-      expect(measurement.calls.filter((c) => c.failed > 0).map((c) => `${c.phase} ${c.operation} ${c.failed}`)).toEqual(["handler PutItem 1"]);
-      // Every item is under 1 KB: one write unit per write; the strongly consistent reads of the
-      // controls fetch two items each.
+      expect(exact).toEqual(expected);
+      // No write is refused: the controls read shows the journal has the instance's record, so
+      // the first processing does not try to create it.
+      expect(measurement.calls.filter((c) => c.failed > 0).map((c) => `${c.phase} ${c.operation} ${c.failed}`)).toEqual([]);
+      // Every item is under 1 KB: one write unit per write, one read unit per strongly consistent
+      // item read (the controls fetch two items).
       const units = (key: string) => measurement.calls.find((c) => `${c.phase} ${c.service} ${c.operation}` === key)?.units;
-      expect(units("handler DynamoDB UpdateItem")?.wru).toBe(12);
-      expect(units("handler DynamoDB PutItem")?.wru).toBe(5);
-      expect(units("handler DynamoDB GetItem")?.rru).toBe(3);
-      expect(units("handler DynamoDB BatchGetItem")?.rru).toBe(12);
+      const count = (key: string) => expected[key] ?? 0;
+      expect(units("handler DynamoDB UpdateItem")?.wru).toBe(count("handler DynamoDB UpdateItem"));
+      expect(units("handler DynamoDB PutItem")?.wru).toBe(count("handler DynamoDB PutItem"));
+      expect(units("handler DynamoDB GetItem")?.rru).toBe(count("handler DynamoDB GetItem"));
+      expect(units("handler DynamoDB BatchGetItem")?.rru).toBe(2 * count("handler DynamoDB BatchGetItem"));
       expect(units("handler SQS SendMessage")?.sqsRequests).toBe(2);
       report = priceCost(measurement, US_EAST_1, { memoryMb: 1024, throughput: 100, kinesisShards: 1, elastiCacheNodes: 2 });
       // The dollars are the counts over the transitions times the prices.
-      const wru = 2 + 12 + 5;
-      const rru = 3 + 12 + ((units("handler DynamoDB Query")?.rru ?? 0) + (units("start DynamoDB Query")?.rru ?? 0));
+      const wru = 2 + count("handler DynamoDB UpdateItem") + count("handler DynamoDB PutItem");
+      const rru =
+        count("handler DynamoDB GetItem") +
+        2 * count("handler DynamoDB BatchGetItem") +
+        ((units("handler DynamoDB Query")?.rru ?? 0) + (units("start DynamoDB Query")?.rru ?? 0));
       const receives = counts["poll SQS ReceiveMessage"] ?? 0;
       const sqs = 1 + 2 + receives + 3 / 10;
       const line = (price: string) => report.lines.find((l) => l.price === price)?.usdPerMillion;
@@ -141,12 +161,12 @@ describe("switchyard cost on emulators", () => {
     const file = await settingsFile();
     const text = await runCli(["cost", "-d", PROTOCOL_FSM, "-s", file, "--machine", "simple", "--transitions", "3"], { cwd: dir });
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^handler +DynamoDB +UpdateItem +4\.00 +4\.00 WRU$/m);
+    expect(text.stdout).toMatch(/^handler +DynamoDB +UpdateItem +3\.00 +3\.00 WRU$/m);
     expect(text.stdout).toMatch(/^Step Functions Standard +1 state transition +\$25\.00$/m);
     const json = await runCli(["cost", "-d", PROTOCOL_FSM, "-s", file, "--machine", "simple", "--transitions", "3", "--json"], { cwd: dir });
     expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as CostReport;
     expect(report).toMatchObject({ transitions: 3, instances: 1, region: "us-east-1", stepFunctions: { standard: 25 } });
-    expect(report.calls.find((c) => c.phase === "handler" && c.operation === "UpdateItem")?.perTransition).toBe(4);
+    expect(report.calls.find((c) => c.phase === "handler" && c.operation === "UpdateItem")?.perTransition).toBe(3);
   }, 90_000);
 });

@@ -101,6 +101,5 @@ export function formatCostReport(report: CostReport): string {
   ];
   const top = report.dominant.slice(0, 3).map((d) => `${d.call} ${usd(d.usdPerMillion)}`);
   if (top.length > 0) out.push("", `dominant calls ($ per million transitions): ${top.join("; ")}`);
-  if (report.fused !== undefined) out.push(`fused AWS path (estimate): ${usd(report.fused.usdPerMillion)} per million, saving ${usd(report.fused.saving)}: ${report.fused.how}`);
   return out.join("\n");
 }

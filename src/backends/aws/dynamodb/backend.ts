@@ -7,7 +7,7 @@
  */
 import { SettingsError } from "../../../errors.js";
 import type { Side } from "../../../ports.js";
-import type { Backend, BackendContext } from "../../backend.js";
+import type { Backend, BackendContext, FusedPorts } from "../../backend.js";
 import { parseArn, resourceName } from "../arn.js";
 import { DynamoCache } from "./cache.js";
 import { DynamoCheckpointStore } from "./checkpoint-store.js";
@@ -20,6 +20,7 @@ import type { QueueLayout, QueueOptions } from "./queue.js";
 import { DynamoRetryStore, retryLayoutOf } from "./retry-store.js";
 import { DynamoStream, STREAM_LAYOUT } from "./stream.js";
 import { provisionFamily, type TableFamily, tableFamily } from "./tables.js";
+import { DynamoTransitions } from "./transitions.js";
 import { parseDynamoDbUri } from "./uri.js";
 
 /** The longest suffix a family adds to NAME (`-dead-letters`); table names hold at most 255 characters. */
@@ -35,6 +36,7 @@ export interface DynamoDbBackend extends Backend {
   environment(): DynamoEnvironment;
   consumerState(): DynamoConsumerState;
   journal(): DynamoJournal;
+  transitionsOver(ports: FusedPorts): DynamoTransitions;
   readonly deadLetters: DynamoDeadLetters;
   provision(): Promise<string[]>;
 }
@@ -97,6 +99,7 @@ export async function openDynamoDbBackend(uri: string, context: BackendContext):
     stream: (side: Side = "primary") => new DynamoStream(queue("stream", side)),
     retry: (side: Side = "primary") => new DynamoRetryStore(queue("retry", side)),
     cache: () => new DynamoCache(client, tables.cache, familyArn, clock),
+    transitionsOver: (ports) => new DynamoTransitions(new DynamoCache(client, tables.cache, familyArn, clock), ports),
     checkpoint: () => new DynamoCheckpointStore(client, tables.checkpoint, familyArn, clock),
     environment: () => new DynamoEnvironment(client, tables.environment, familyArn, clock),
     consumerState: () => new DynamoConsumerState(client, tables.leases, deadLetters, familyArn),

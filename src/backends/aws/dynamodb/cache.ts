@@ -14,7 +14,7 @@ import {
 import { SystemError } from "../../../errors.js";
 import type { CachePort, Clock, LeaseResult } from "../../../ports.js";
 import { call, conditional, getItem, type TableRef } from "./client.js";
-import { BOOL, N, num, S } from "./item.js";
+import { BOOL, type Item, N, num, S } from "./item.js";
 
 /** Items outlive their lease and mark by this long before TTL may delete them. */
 const TTL_GRACE_SECONDS = 7 * 24 * 3600;
@@ -43,6 +43,32 @@ export class DynamoCache implements CachePort {
   }
 
   async acquireLease(correlationId: string, steps: number, retries: number, timeoutSeconds: number, minFenceToken = 0): Promise<LeaseResult> {
+    return (await this.#takeLease(correlationId, steps, retries, timeoutSeconds, minFenceToken)).lease;
+  }
+
+  /**
+   * The lease, as {@link acquireLease} takes it, and whether step `steps` is marked dispatched
+   * ({@link isDispatched}) on the item the lease's write returned: one UpdateItem for both, where
+   * the separate calls take an UpdateItem and a GetItem. The flag is false when the lease was not taken.
+   */
+  async acquireLeaseAndFlag(
+    correlationId: string,
+    steps: number,
+    retries: number,
+    timeoutSeconds: number,
+    minFenceToken = 0,
+  ): Promise<{ readonly lease: LeaseResult; readonly dispatched: boolean }> {
+    const { lease, item } = await this.#takeLease(correlationId, steps, retries, timeoutSeconds, minFenceToken);
+    return { lease, dispatched: lease.acquired && this.#marked(item, steps) };
+  }
+
+  async #takeLease(
+    correlationId: string,
+    steps: number,
+    retries: number,
+    timeoutSeconds: number,
+    minFenceToken: number,
+  ): Promise<{ readonly lease: LeaseResult; readonly item?: Item | undefined }> {
     const now = this.#clock.now();
     const expiresAt = now + timeoutSeconds * 1000;
     const output = await conditional(this.#table, "UpdateItem", () =>
@@ -66,10 +92,11 @@ export class DynamoCache implements CachePort {
     );
     if (output !== undefined) {
       const token = num(output.Attributes, "fence_token") ?? 1;
-      return { acquired: true, fenceToken: token > minFenceToken ? token : await this.#raiseFence(correlationId, token, minFenceToken + 1) };
+      const fenceToken = token > minFenceToken ? token : await this.#raiseFence(correlationId, token, minFenceToken + 1);
+      return { lease: { acquired: true, fenceToken }, item: output.Attributes };
     }
     const Item = await getItem(this.#client, this.#table, { pk: S(correlationId) }, "expires_at");
-    return { acquired: false, heldUntil: num(Item, "expires_at") };
+    return { lease: { acquired: false, heldUntil: num(Item, "expires_at") } };
   }
 
   /**
@@ -118,9 +145,13 @@ export class DynamoCache implements CachePort {
   }
 
   async isDispatched(correlationId: string, steps: number): Promise<boolean> {
-    const Item = await getItem(this.#client, this.#table, { pk: S(correlationId) }, "dispatched_steps, dispatched_until");
-    const marked = num(Item, "dispatched_steps");
-    const until = num(Item, "dispatched_until");
+    return this.#marked(await getItem(this.#client, this.#table, { pk: S(correlationId) }, "dispatched_steps, dispatched_until"), steps);
+  }
+
+  /** Whether `item` marks step `steps` dispatched, and the mark has not run out. */
+  #marked(item: Item | undefined, steps: number): boolean {
+    const marked = num(item, "dispatched_steps");
+    const until = num(item, "dispatched_until");
     return marked !== undefined && until !== undefined && marked >= steps && until > this.#clock.now();
   }
 
@@ -142,5 +173,34 @@ export class DynamoCache implements CachePort {
     await call(this.#table, "UpdateItem", () =>
       this.#update(correlationId, { UpdateExpression: "SET dispatched_until = :until, expires_ttl = :ttl", ExpressionAttributeValues: values }),
     );
+  }
+
+  /**
+   * {@link markDispatched} and then {@link releaseLease} in one conditional UpdateItem, where the
+   * lease is still held for `(steps, retries, fenceToken)` and no later step is marked; otherwise
+   * (the lease was lost, or a later step is marked) the two separate writes. The mark is set either
+   * way; returns whether the lease was released.
+   */
+  async markAndRelease(correlationId: string, steps: number, retries: number, fenceToken: number, ttlSeconds: number): Promise<boolean> {
+    const until = this.#clock.now() + ttlSeconds * 1000;
+    const output = await conditional(this.#table, "UpdateItem", () =>
+      this.#update(correlationId, {
+        UpdateExpression: "SET dispatched_steps = :steps, dispatched_until = :until, expires_ttl = :ttl, released = :true",
+        ConditionExpression:
+          "lease_steps = :steps AND lease_retries = :retries AND fence_token = :fence AND released = :false AND (attribute_not_exists(dispatched_steps) OR dispatched_steps <= :steps)",
+        ExpressionAttributeValues: {
+          ":steps": N(steps),
+          ":until": N(until),
+          ":ttl": N(this.#ttl(until)),
+          ":true": BOOL(true),
+          ":false": BOOL(false),
+          ":retries": N(retries),
+          ":fence": N(fenceToken),
+        },
+      }),
+    );
+    if (output !== undefined) return true;
+    await this.markDispatched(correlationId, steps, ttlSeconds);
+    return this.releaseLease(correlationId, steps, retries, fenceToken);
   }
 }

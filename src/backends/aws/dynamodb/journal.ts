@@ -617,6 +617,15 @@ export class DynamoJournal implements JournalPort {
     });
   }
 
+  /**
+   * Whether an abort was asked and not yet taken (the fused path's gate, see transitions.ts): one
+   * consistent GetItem of the instance's record, where {@link control} also reads the machine's pauses.
+   */
+  async abortPending(correlationId: string): Promise<boolean> {
+    const item = await getItem(this.#client, this.#instances, instanceKey(correlationId), "abort_reason, abort_step");
+    return str(item, "abort_reason") !== undefined && num(item, "abort_step") === undefined;
+  }
+
   async requestAbort(correlationId: string, reason: string, at: number): Promise<boolean> {
     const output = await this.#update(this.#instances, instanceKey(correlationId), {
       update: "SET #abort_reason = :reason, #abort_at = :at",

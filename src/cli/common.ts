@@ -1,4 +1,5 @@
 /** What the CLI commands share: global options, opening a Switchyard, output helpers. */
+import { writeFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { Switchyard } from "../client/switchyard.js";
 import { withRegistry } from "../definition/compile.js";
@@ -168,4 +169,21 @@ export function portNumber(name: string) {
     if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new UsageError(`${name} must be a port number from 0 to 65535, got "${text}"`);
     return value;
   };
+}
+
+/**
+ * A generated document to stdout, or to the file of `-o` (then `wrote FILE` on stderr); a file that
+ * cannot be written is one line naming it.
+ */
+export function writeOutput(text: string, output: string | undefined): void {
+  if (output === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    writeFileSync(output, text);
+  } catch (error) {
+    throw new UsageError(`cannot write ${output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the -o path`);
+  }
+  process.stderr.write(`wrote ${output}\n`);
 }

@@ -155,7 +155,7 @@ export async function heartbeatTask(deps: EventSenderDeps, token: string): Promi
   return { correlationId: task.entry.correlation_id, due };
 }
 
-/** How a task's process ended, as its supervisor saw it. */
+/** How a task's process ended, as its supervisor saw it (or an ECS task, as its watcher saw it). */
 export interface TaskExit {
   /** The run that ended: 0 for the first, then one more per run started again. */
   readonly attempt: number;
@@ -165,6 +165,8 @@ export interface TaskExit {
   readonly stderrTail: string;
   /** Why it could not start (`spawn node ENOENT`), when it did not. */
   readonly startError?: string | undefined;
+  /** An ECS task: why ECS says it stopped (`Essential container in task exited`); its exit code may be unknown. */
+  readonly stoppedReason?: string | undefined;
 }
 
 /**
@@ -191,8 +193,8 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
     await deliver(deps, task, TASK_DONE_EVENT, undefined);
     return { next: "settled" };
   }
-  const { command, docker } = task.state.task;
-  const program = command?.join(" ") ?? (docker === undefined ? task.entry.kind : `docker run ${docker.image}`);
+  const { command, docker, ecs } = task.state.task;
+  const program = command?.join(" ") ?? (docker !== undefined ? `docker run ${docker.image}` : ecs !== undefined ? `ecs ${String(ecs.task_definition)}` : task.entry.kind);
   const how =
     exit.startError !== undefined
       ? `could not start: ${exit.startError}`
@@ -200,10 +202,13 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
         ? `exited with code 0 without reporting, and state "${task.entry.state}" has no "${TASK_DONE_EVENT}" transition to take for it`
         : exit.signal !== null
           ? `was killed by ${exit.signal}`
-          : `exited with code ${exit.exitCode}`;
+          : exit.exitCode !== null
+            ? `exited with code ${exit.exitCode}`
+            : "stopped without reporting";
+  const stopped = exit.stoppedReason === undefined || exit.stoppedReason === "" ? "" : ` (ECS: ${exit.stoppedReason})`;
   const tail = exit.stderrTail.trim();
   const fatal = exit.attempt >= task.machine.max_retries;
-  const summary = `task "${program}" ${how}`;
+  const summary = `task "${program}" ${how}${stopped}`;
   const error = `${summary}${tail === "" ? "" : `; stderr:\n${tail}`}`.slice(0, ATTEMPT_MESSAGE_LIMIT);
   await task.journal.appendAttempt(task.entry.correlation_id, {
     at: deps.clock.now(),

@@ -47,7 +47,15 @@ export interface TaskSpec {
  * step is settled without it, and how often to ask.
  */
 export interface EcsWatchSpec {
-  readonly ecs: { readonly cluster: string; readonly taskDefinition: string; readonly taskArn: string };
+  readonly ecs: {
+    readonly cluster: string;
+    readonly taskDefinition: string;
+    readonly taskArn: string;
+    /** The container whose exit code counts. */
+    readonly container: string;
+    /** The RunTask input (JSON), to start the task again after it stopped without reporting. */
+    readonly input: Readonly<Record<string, unknown>>;
+  };
   readonly pollSeconds: number;
 }
 
@@ -188,7 +196,10 @@ export class LocalTaskLauncher implements TaskLauncher {
         steps: context.steps,
       });
       if (this.#options.remoteOnly === true) return arn;
-      const watch: EcsWatchSpec = { ecs: { cluster: task.cluster, taskDefinition: task.taskDefinition, taskArn: arn }, pollSeconds: pollSeconds(task) };
+      const watch: EcsWatchSpec = {
+        ecs: { cluster: task.cluster, taskDefinition: task.taskDefinition, taskArn: arn, container: task.container, input: input as unknown as Record<string, unknown> },
+        pollSeconds: pollSeconds(task),
+      };
       try {
         await this.#supervise(token, key, watch);
       } catch (error) {

@@ -15,7 +15,7 @@ import type { DefinitionSet } from "../core/machine.js";
 import type { EcsTaskDefinition } from "../core/task.js";
 import { loadDefinitionFile } from "../definition/load.js";
 import { SettingsError } from "../errors.js";
-import { type AwsStackPlan, type PlannedTable, type PlannedTrigger, planAwsStack, RUNTIME_ACTIONS } from "../settings/aws-stack.js";
+import { type AwsStackPlan, type PlannedTable, type PlannedTrigger, planAwsStack, REPORT_ACTIONS, RUNTIME_ACTIONS } from "../settings/aws-stack.js";
 import { loadSettings } from "../settings/settings.js";
 import { HTTP_ROUTE_KEYS } from "./http.js";
 
@@ -152,6 +152,29 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
     Properties: { LogGroupName: sub(`/aws/lambda/${v("FunctionName")}`), RetentionInDays: ref("LogRetentionDays") },
   });
 
+  const ecsTasks = ecsTasksOf(input.definitions);
+  if (ecsTasks.length > 0) {
+    // What an ecs: task needs to report (switchyard report, heartbeat): a policy to attach to the
+    // task definitions' own roles, and a role with it alone for tasks that need nothing else.
+    add("TaskReportPolicy", {
+      Type: "AWS::IAM::ManagedPolicy",
+      Properties: {
+        Description: "lets an ECS task of a Switchyard step report its outcome and heartbeat (switchyard report, switchyard heartbeat)",
+        PolicyDocument: { Version: "2012-10-17", Statement: resourceStatements(plan, { queueId, streamId, topicId, tableId }, REPORT_ACTIONS) },
+      },
+    });
+    add("TaskRole", {
+      Type: "AWS::IAM::Role",
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        },
+        ManagedPolicyArns: [ref("TaskReportPolicy")],
+      },
+    });
+  }
+
   add("FunctionRole", {
     Type: "AWS::IAM::Role",
     Properties: {
@@ -160,7 +183,7 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
         Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
       },
       ...(vpc ? { ManagedPolicyArns: [sub(`arn:${v("AWS::Partition")}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`)] } : {}),
-      Policies: [{ PolicyName: "switchyard", PolicyDocument: { Version: "2012-10-17", Statement: statements(plan, { queueId, streamId, topicId, tableId }, ecsTasksOf(input.definitions)) } }],
+      Policies: [{ PolicyName: "switchyard", PolicyDocument: { Version: "2012-10-17", Statement: statements(plan, { queueId, streamId, topicId, tableId }, ecsTasks) } }],
     },
   });
 
@@ -282,6 +305,10 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
     FunctionArn: { Description: "the Switchyard function", Value: getAtt("Function", "Arn") },
     ApiUrl: { Description: "the control plane's base URL (HTTP API, $default stage)", Value: getAtt("HttpApi", "ApiEndpoint") },
   };
+  if (ecsTasks.length > 0) {
+    outputs.TaskRoleArn = { Description: "a task role for the ecs: steps' task definitions (taskRoleArn): it may report and heartbeat, nothing else", Value: getAtt("TaskRole", "Arn") };
+    outputs.TaskReportPolicyArn = { Description: "the policy a report needs, to attach to a task role of your own", Value: ref("TaskReportPolicy") };
+  }
   for (const queue of plan.queues) {
     outputs[`${queueId(queue.arn)}Url`] = { Description: `the URL of queue ${queue.name}`, Value: ref(queueId(queue.arn)) };
   }
@@ -396,18 +423,9 @@ function clusterArn(cluster: string): unknown {
 function statements(plan: AwsStackPlan, ids: Ids, ecsTasks: readonly EcsTaskDefinition[] = []): unknown[] {
   const list: unknown[] = [
     { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: getAtt("LogGroup", "Arn") },
+    ...resourceStatements(plan, ids, RUNTIME_ACTIONS),
   ];
-  if (plan.queues.length > 0) {
-    list.push({ Sid: "Queues", Effect: "Allow", Action: [...RUNTIME_ACTIONS.sqs], Resource: plan.queues.map((queue) => getAtt(ids.queueId(queue.arn), "Arn")) });
-  }
-  if (plan.topics.length > 0) {
-    list.push({ Sid: "Topics", Effect: "Allow", Action: [...RUNTIME_ACTIONS.sns], Resource: plan.topics.map((topic) => ref(ids.topicId(topic.arn))) });
-  }
-  if (plan.streams.length > 0) {
-    list.push({ Sid: "Streams", Effect: "Allow", Action: [...RUNTIME_ACTIONS.kinesis], Resource: plan.streams.map((stream) => getAtt(ids.streamId(stream.arn), "Arn")) });
-  }
   if (plan.tables.length > 0) {
-    list.push({ Sid: "Tables", Effect: "Allow", Action: [...RUNTIME_ACTIONS.dynamodb], Resource: tableResources(plan.tables, ids) });
     const journal = plan.tables.filter((table) => table.journal && (table.kind === "instances" || table.kind === "journal"));
     if (journal.length > 0) {
       list.push({ Sid: "Journal", Effect: "Allow", Action: [...RUNTIME_ACTIONS.dynamodbJournal], Resource: tableResources(journal, ids) });
@@ -437,6 +455,20 @@ function statements(plan: AwsStackPlan, ids: Ids, ecsTasks: readonly EcsTaskDefi
     });
   }
   return list;
+}
+
+/**
+ * One statement per kind of the stack's resources (queues, topics, streams, tables and their
+ * indexes) with `actions`' of that backend: the function's runtime actions, or a task's report.
+ */
+function resourceStatements(plan: AwsStackPlan, ids: Ids, actions: { readonly [K in keyof typeof REPORT_ACTIONS]: readonly string[] }): unknown[] {
+  const kinds = [
+    ["Queues", actions.sqs, plan.queues.map((queue) => getAtt(ids.queueId(queue.arn), "Arn"))],
+    ["Topics", actions.sns, plan.topics.map((topic) => ref(ids.topicId(topic.arn)))],
+    ["Streams", actions.kinesis, plan.streams.map((stream) => getAtt(ids.streamId(stream.arn), "Arn"))],
+    ["Tables", actions.dynamodb, tableResources(plan.tables, ids)],
+  ] as const;
+  return kinds.flatMap(([sid, action, resource]) => (resource.length === 0 ? [] : [{ Sid: sid, Effect: "Allow", Action: [...action], Resource: resource }]));
 }
 
 function tableResources(tables: readonly PlannedTable[], ids: Ids): unknown[] {

@@ -15,7 +15,7 @@ import { TABLE_KINDS, type TableKind, TTL_ATTRIBUTE, tableDefinition, WITH_TTL }
 import { consumerQueueArn, deadLetterQueueArn, KINESIS_SHARDS, LAMBDA_CONSUMER } from "../backends/aws/shapes.js";
 import { SettingsError } from "../errors.js";
 
-export { RUNTIME_ACTIONS } from "../backends/aws/shapes.js";
+export { REPORT_ACTIONS, RUNTIME_ACTIONS } from "../backends/aws/shapes.js";
 import { type RoleName, SIDES } from "../ports.js";
 import { settingsUris } from "./provision.js";
 import { keysNaming, type Settings } from "./settings.js";

@@ -10,10 +10,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { Switchyard } from "../../src/client/switchyard.js";
+import { ApiCallCounter } from "../../src/lambda/cost.js";
 import { DevLambda } from "../../src/lambda/dev-lambda.js";
+import { generateTemplate } from "../../src/lambda/template.js";
+import { createDefinitionSet } from "../../src/definition/definition-set.js";
 import { createHandler } from "../../src/lambda/handler.js";
 import { provisionAll } from "../../src/settings/provision.js";
 import { loadSettings } from "../../src/settings/settings.js";
@@ -28,7 +32,7 @@ const MOTO_SERVER = tool("moto_server", "MOTO_SERVER");
 
 
 /** `resizing` runs the task definition `taskDefinition` on the cluster `jobs` and waits for `done`. */
-function definition(taskDefinition: string, maxRetries = 1, timeout = "10m"): string {
+function definition(taskDefinition: string, maxRetries = 1, timeout = "10m", heartbeat?: string): string {
   return `machines:
 - name: resize
   max_retries: ${maxRetries}
@@ -46,7 +50,7 @@ function definition(taskDefinition: string, maxRetries = 1, timeout = "10m"): st
           - name: main
             environment:
             - {name: SIZE, value: "800"}
-      timeout: ${timeout}
+      timeout: ${timeout}${heartbeat === undefined ? "" : `\n      heartbeat: ${heartbeat}`}
     transitions:
     - event: done
       target: resized
@@ -195,6 +199,48 @@ afterEach(async () => {
     }
   }, 40_000);
 
+  it("a task ECS stops without a report is a failed attempt with ECS's reason: it runs again with the same token, then the instance fails", async () => {
+    // The watcher looks every quarter of the timeout: 5 s.
+    const open = await setUp("resize", 1, "20s");
+    const { correlationId } = await open.start("resize");
+    const running = open.worker({ concurrency: 1, maxPollIntervalMs: 50 });
+    const done = running.run();
+    const tasks = async (count: number) =>
+      until(`${count} task(s) started`, async () => {
+        const arns = (await ecs.send(new ListTasksCommand({ cluster: "jobs", startedBy: correlationId }))).taskArns ?? [];
+        return arns.length >= count ? arns : undefined;
+      });
+    const tokenOf = async (arn: string) => {
+      const task = (await ecs.send(new DescribeTasksCommand({ cluster: "jobs", tasks: [arn] }))).tasks?.[0];
+      return task?.overrides?.containerOverrides?.[0]?.environment?.find((pair) => pair.name === "SWITCHYARD_TASK_TOKEN")?.value;
+    };
+    try {
+      // ECS stops the container (it crashed, ran out of memory): no report came.
+      const [first] = await tasks(1);
+      await ecs.send(new StopTaskCommand({ cluster: "jobs", task: first, reason: "Essential container in task exited" }));
+      const arns = await tasks(2);
+      const second = arns.find((arn) => arn !== first) ?? expect.unreachable();
+      // Started again with the same token: its report would complete the step.
+      expect(await tokenOf(second)).toBe(await tokenOf(first ?? ""));
+      expect(await open.status(correlationId)).toMatchObject({ status: "waiting", state: "resizing" });
+      await ecs.send(new StopTaskCommand({ cluster: "jobs", task: second, reason: "Essential container in task exited" }));
+      const record = await until("the instance to fail", async () => {
+        const status = await open.status(correlationId);
+        return status.status === "failed" ? status : undefined;
+      });
+      const why = 'task "ecs resize" stopped without reporting (ECS: Essential container in task exited)';
+      expect(record).toMatchObject({ state: "resizing", reason: why });
+      const attempts = await open.attempts(correlationId);
+      expect(attempts.map((a) => [a.steps, a.retries, a.outcome, a.where, a.error_name, a.error])).toEqual([
+        [0, 0, "retry", "resizing.task ecs resize", "TaskExitError", why],
+        [0, 1, "fatal", "resizing.task ecs resize", "TaskExitError", why],
+      ]);
+    } finally {
+      running.stop();
+      await done;
+    }
+  }, 40_000);
+
   it("a task silent past its timeout takes task_timeout and is stopped with StopTask; its late report is refused", async () => {
     const open = await setUp("resize", 1, "1s");
     const { correlationId } = await open.start("resize");
@@ -224,9 +270,9 @@ afterEach(async () => {
     }
   }, 40_000);
 
-  it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's report completes the step there", async () => {
+  it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's heartbeat and report, calling only what the stack's task role grants, complete the step there", async () => {
     dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-lambda-"));
-    await writeFile(path.join(dir, "fsm.yaml"), definition("resize"));
+    await writeFile(path.join(dir, "fsm.yaml"), definition("resize", 1, "10m", "5m"));
     const run = Math.random().toString(36).slice(2, 8);
     const table = `arn:aws:dynamodb:${REGION}:123456789012:table/ecs${run}`;
     const settings = {
@@ -236,7 +282,7 @@ afterEach(async () => {
       checkpoint: table,
       environment: table,
       metrics: false,
-      journal: "sqlite:./journal.db",
+      journal: table,
       endpoints: { sqs: endpoint, dynamodb: endpoint, ecs: endpoint },
     };
     const file = path.join(dir, "settings.json");
@@ -253,8 +299,24 @@ afterEach(async () => {
     expect(await open.status(correlationId)).toMatchObject({ state: "resizing", reason: `for task ecs ${arns[0]}` });
     const task = (await ecs.send(new DescribeTasksCommand({ cluster: "jobs", tasks: arns }))).tasks?.[0];
     const environment = Object.fromEntries((task?.overrides?.containerOverrides?.[0]?.environment ?? []).map((pair) => [pair.name, pair.value]));
-    // The container reports through the same backends: here the library, with the settings the container would have.
-    await open.reportTask(environment.SWITCHYARD_TASK_TOKEN ?? "", "done", { width: 800 });
+    // The container reports through the same backends: here the library, with the settings the
+    // container would have, every AWS call it makes counted.
+    const counter = new ApiCallCounter();
+    const container = await Switchyard.open({ definitions: createDefinitionSet(new Map(), [], undefined), settings: file, logger: silentLogger, cwd: dir, apiCalls: counter });
+    try {
+      await container.heartbeatTask(environment.SWITCHYARD_TASK_TOKEN ?? "");
+      await container.reportTask(environment.SWITCHYARD_TASK_TOKEN ?? "", "done", { width: 800 });
+    } finally {
+      await container.close();
+    }
+    // Each call is one the stack's task role grants (switchyard template's TaskReportPolicy).
+    const stack = parse(await generateTemplate({ definitions: path.join(dir, "fsm.yaml"), settings: file })) as {
+      Resources: Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string[] }> } } }>;
+    };
+    const granted = new Set(stack.Resources.TaskReportPolicy?.Properties.PolicyDocument.Statement.flatMap((statement) => statement.Action));
+    const called = counter.counts().map((count) => `${count.service.toLowerCase()}:${count.operation}`);
+    expect(called).toEqual(expect.arrayContaining(["sqs:SendMessage", "dynamodb:GetItem", "dynamodb:PutItem"]));
+    expect(called.filter((action) => !granted.has(action))).toEqual([]);
     await dev.run({ until: async () => (await open.status(correlationId)).status === "completed" });
     expect(await open.status(correlationId)).toMatchObject({ state: "resized", userContext: { event_data: { width: 800 } } });
   }, 60_000);

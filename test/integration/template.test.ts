@@ -229,7 +229,7 @@ const JOBS_CLUSTER = `arn:${cfnVar("AWS::Partition")}:ecs:${cfnVar("AWS::Region"
 let ecsStack: string | undefined;
 
 describe("switchyard template: a machine with an ecs: task", () => {
-  it("grants RunTask, DescribeTasks and StopTask on the machines' clusters, and passing task roles to ECS", async () => {
+  it("grants RunTask, DescribeTasks and StopTask on the machines' clusters and passing task roles to ECS, and makes the tasks' report policy and role", async () => {
     const fsm = path.join(dir, "resize.yaml");
     writeFileSync(
       fsm,
@@ -248,7 +248,10 @@ describe("switchyard template: a machine with an ecs: task", () => {
 `,
     );
     const file = path.join(dir, "resize.stack.yaml");
-    const result = await runCli(["template", "-d", fsm, "-s", settingsFile("sqs-dynamodb"), "-o", file], { cwd: dir });
+    // The sqs-dynamodb preset under other names, so that its stack deploys beside that preset's.
+    const settings = path.join(dir, "resize.settings.json");
+    writeFileSync(settings, JSON.stringify(PRESETS["sqs-dynamodb"]).replaceAll(`sd${run}`, `ec${run}`));
+    const result = await runCli(["template", "-d", fsm, "-s", settings, "-o", file], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     const template = parse(readFileSync(file, "utf8")) as Template;
     expect(statement(template, "EcsTasks")).toEqual({
@@ -259,8 +262,24 @@ describe("switchyard template: a machine with an ecs: task", () => {
       Condition: { ArnEquals: { "ecs:cluster": [{ "Fn::Sub": JOBS_CLUSTER }] } },
     });
     expect(statement(template, "PassTaskRoles")).toMatchObject({ Action: ["iam:PassRole"], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
-    // The order machine has no ecs: task: its stack grants no ECS action.
-    expect(statement((generated.get("sqs-dynamodb") ?? expect.unreachable()).template, "EcsTasks")).toBeUndefined();
+    // The tasks' own side: a policy with what a report and a heartbeat call on the stack's queue
+    // and tables, and a role ECS tasks may assume that has it.
+    const resources = template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    expect(resources.TaskReportPolicy?.Type).toBe("AWS::IAM::ManagedPolicy");
+    const report = ((resources.TaskReportPolicy ?? expect.unreachable()).Properties.PolicyDocument as { Statement: Array<{ Sid: string; Action: string[] }> }).Statement;
+    expect(report.map((each) => [each.Sid, each.Action])).toEqual([
+      ["Queues", ["sqs:GetQueueUrl", "sqs:SendMessage"]],
+      ["Tables", ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]],
+    ]);
+    expect(resources.TaskRole?.Properties).toEqual({
+      AssumeRolePolicyDocument: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }] },
+      ManagedPolicyArns: [{ Ref: "TaskReportPolicy" }],
+    });
+    expect(Object.keys(template.Outputs as object)).toEqual(expect.arrayContaining(["TaskRoleArn", "TaskReportPolicyArn"]));
+    // The order machine has no ecs: task: its stack grants no ECS action and has no task role.
+    const order = (generated.get("sqs-dynamodb") ?? expect.unreachable()).template;
+    expect(statement(order, "EcsTasks")).toBeUndefined();
+    expect((order.Resources as Record<string, unknown>).TaskRole).toBeUndefined();
     ecsStack = file;
   }, 60_000);
 });
@@ -309,24 +328,19 @@ describe.skipIf(MOTO_SERVER === undefined)("deployed into moto's CloudFormation"
 
   afterAll(() => stop?.());
 
-  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb", "sqs-elasticache"] as const) {
-    it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async () => {
-        const { template } = generated.get(preset) ?? expect.unreachable();
-      const client = new CloudFormationClient({ endpoint, region: REGION });
-      const stackName = `${preset}-${run}`;
+  /** Create the stack on moto and wait for it: CREATE_COMPLETE, every resource created; its resources by logical id. */
+  async function deploy(template: Template, name: string, parameters: Array<{ ParameterKey: string; ParameterValue: string }> = []) {
+    const client = new CloudFormationClient({ endpoint, region: REGION });
+    const stackName = `${name}-${run}`;
+    try {
       await client.send(
         new CreateStackCommand({
           StackName: stackName,
           TemplateBody: JSON.stringify(withoutUnsupported(template)),
           Parameters: [
             { ParameterKey: "CodeS3Bucket", ParameterValue: `code-${run}` },
-            { ParameterKey: "FunctionName", ParameterValue: `fn-${preset}-${run}` },
-            ...(preset === "sqs-elasticache"
-              ? [
-                  { ParameterKey: "SubnetIds", ParameterValue: "subnet-0123456789abcdef0" },
-                  { ParameterKey: "SecurityGroupIds", ParameterValue: "sg-0123456789abcdef0" },
-                ]
-              : []),
+            { ParameterKey: "FunctionName", ParameterValue: `fn-${name}-${run}` },
+            ...parameters,
           ],
           Capabilities: ["CAPABILITY_IAM"],
         }),
@@ -341,7 +355,31 @@ describe.skipIf(MOTO_SERVER === undefined)("deployed into moto's CloudFormation"
       expect(status).toBe("CREATE_COMPLETE");
       const { StackResourceSummaries = [] } = await client.send(new ListStackResourcesCommand({ StackName: stackName }));
       expect(StackResourceSummaries.filter((each) => each.ResourceStatus !== "CREATE_COMPLETE")).toEqual([]);
+      return new Map(StackResourceSummaries.map((each) => [each.LogicalResourceId, each]));
+    } finally {
       client.destroy();
+    }
+  }
+
+  it("a stack with an ecs: task: its report policy and task role are created", async () => {
+    const resources = await deploy(parse(readFileSync(ecsStack ?? expect.unreachable(), "utf8")) as Template, "resize");
+    expect(resources.get("TaskReportPolicy")?.PhysicalResourceId).toMatch(/^arn:aws:iam::\d+:policy\//);
+    expect(resources.get("TaskRole")?.ResourceType).toBe("AWS::IAM::Role");
+  }, 120_000);
+
+  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb", "sqs-elasticache"] as const) {
+    it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async () => {
+        const { template } = generated.get(preset) ?? expect.unreachable();
+      await deploy(
+        template,
+        preset,
+        preset === "sqs-elasticache"
+          ? [
+              { ParameterKey: "SubnetIds", ParameterValue: "subnet-0123456789abcdef0" },
+              { ParameterKey: "SecurityGroupIds", ParameterValue: "sg-0123456789abcdef0" },
+            ]
+          : [],
+      );
 
       const config = { endpoint, region: REGION };
       const prefix = { "sqs-dynamodb": `sd${run}`, "kinesis-dynamodb": `kd${run}`, "sqs-elasticache": `se${run}` }[preset];

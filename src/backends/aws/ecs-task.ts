@@ -8,7 +8,7 @@
  * chain (`AWS_REGION`); the endpoint from the settings' `endpoints`, by the cluster's name or ARN
  * first and then `ecs`.
  */
-import { DescribeTasksCommand, ECSClient, type KeyValuePair, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, type KeyValuePair, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import type { EcsTaskDefinition } from "../../core/task.js";
 import { errorReason, requestHandler } from "./http.js";
 
@@ -85,12 +85,32 @@ export async function stopEcsTask(client: ECSClient, cluster: string, taskArn: s
   }
 }
 
-/** Whether ECS says the task has stopped; an unanswered question is "not yet". */
-export async function ecsTaskStopped(client: ECSClient, cluster: string, taskArn: string): Promise<boolean> {
+/** How an ECS task ended: its container's exit code (null when ECS gives none) and ECS's reasons. */
+export interface EcsTaskEnd {
+  readonly exitCode: number | null;
+  /** The task's `stoppedReason` and the container's `reason`, as ECS gives them. */
+  readonly reason: string;
+}
+
+/**
+ * How the task ended once ECS says it has stopped (the exit code of `container`, else of the first
+ * container that has one, once that container has stopped); undefined while it runs, or when the
+ * question is unanswered ("not yet").
+ */
+export async function ecsTaskEnd(client: ECSClient, cluster: string, taskArn: string, container: string): Promise<EcsTaskEnd | undefined> {
+  let task: Task | undefined;
   try {
     const answer = await client.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
-    return answer.tasks?.[0]?.lastStatus === "STOPPED";
+    task = answer.tasks?.[0];
   } catch {
-    return false;
+    return undefined;
   }
+  if (task?.lastStatus !== "STOPPED") return undefined;
+  const containers = task.containers ?? [];
+  const main = containers.find((each) => each.name === container) ?? containers.find((each) => each.exitCode !== undefined);
+  const reason = [task.stoppedReason, main?.reason].filter((each): each is string => each !== undefined && each !== "").join("; ");
+  // A container that never ran to its end (stopped before it started, its image not pulled) has no
+  // exit code worth the name, whatever the answer carries.
+  const exited = main?.lastStatus === "STOPPED" && main.exitCode !== undefined;
+  return { exitCode: exited ? (main.exitCode ?? null) : null, reason };
 }

@@ -91,3 +91,16 @@ export const RUNTIME_ACTIONS = {
   /** The `ecs:` task steps (ecs-task.ts): start a task, watch it, stop it once its step is settled. */
   ecsTasks: ["ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask"],
 } as const;
+
+/**
+ * What a task's `switchyard report` and `switchyard heartbeat` call (client/report-task.ts), by
+ * backend: read the task's environment entry and the journal (its record, its machine's
+ * registered version), send the event to the stream, and schedule the task's timer again on the
+ * retry role. The stack's task role grants these, a subset of {@link RUNTIME_ACTIONS}.
+ */
+export const REPORT_ACTIONS = {
+  sqs: ["sqs:GetQueueUrl", "sqs:SendMessage"],
+  sns: ["sns:Publish"],
+  kinesis: ["kinesis:PutRecord"],
+  dynamodb: ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+} as const;

@@ -1,10 +1,8 @@
 /** `switchyard asl <machine>`: the machine as an Amazon States Language document for Step Functions. */
-import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { loadDefinitionFile } from "../../definition/load.js";
-import { UsageError } from "../../errors.js";
 import { toAsl } from "../../lambda/asl.js";
-import { checkSettings, definitionsOption, examples, settingsOption } from "../common.js";
+import { checkSettings, definitionsOption, examples, settingsOption, writeOutput } from "../common.js";
 
 interface AslFlags {
   definitions: string;
@@ -26,16 +24,7 @@ export function aslCommand(program: Command): void {
     .action(async (machine: string, flags: AslFlags) => {
       const definitions = await loadDefinitionFile(flags.definitions);
       const text = `${JSON.stringify(toAsl(definitions.get(machine), { lambdaArn: flags.lambdaArn }), null, 2)}\n`;
-      if (flags.output === undefined) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        writeFileSync(flags.output, text);
-      } catch (error) {
-        throw new UsageError(`cannot write ${flags.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the -o path`);
-      }
-      process.stderr.write(`wrote ${flags.output}\n`);
+      writeOutput(text, flags.output);
     });
   examples(command, [
     "asl order -d fsm.yaml --lambda-arn arn:aws:lambda:us-east-1:123456789012:function:switchyard",

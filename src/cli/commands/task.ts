@@ -112,7 +112,9 @@ async function supervise(token: string, spec: TaskSpec): Promise<void> {
 /**
  * Watch an ECS task: every `pollSeconds`, ask whether its step is still open. Settled without it
  * (its timeout fired, an operator aborted or moved the instance), the task is stopped with StopTask,
- * best effort; reported, or stopped by ECS, it is left alone.
+ * best effort; reported, it is left alone. Stopped by ECS without a report, it is a failed attempt
+ * as a command's exit is (its exit code and ECS's reason in the history): it runs again with the
+ * same token within `max_retries`, then the instance fails.
  */
 async function watchEcs(token: string, spec: EcsWatchSpec): Promise<void> {
   await withSwitchyard(
@@ -120,9 +122,10 @@ async function watchEcs(token: string, spec: EcsWatchSpec): Promise<void> {
     async (sy) => {
       const ecs = await loadEcsTasks();
       const client = ecs.ecsClient(spec.ecs, sy.settings.endpoints);
-      const { cluster, taskArn } = spec.ecs;
+      const { cluster, container } = spec.ecs;
+      let taskArn = spec.ecs.taskArn;
       try {
-        for (;;) {
+        for (let attempt = 0; ; ) {
           await sleep(spec.pollSeconds * 1000);
           const standing = await sy.taskStanding(token);
           if (standing === "leave") return;
@@ -131,7 +134,23 @@ async function watchEcs(token: string, spec: EcsWatchSpec): Promise<void> {
             if (failed !== undefined) process.stderr.write(`switchyard: could not stop ECS task ${taskArn}: ${failed}\n`);
             return;
           }
-          if (await ecs.ecsTaskStopped(client, cluster, taskArn)) return;
+          const end = await ecs.ecsTaskEnd(client, cluster, taskArn, container);
+          if (end === undefined) continue;
+          // Stopped without a report: a failed attempt; start it again while retries last.
+          let exit: Omit<TaskExit, "attempt"> = { exitCode: end.exitCode, signal: null, stderrTail: "", stoppedReason: end.reason };
+          for (;;) {
+            const outcome = await sy.taskExited(token, { ...exit, attempt });
+            if (outcome.next !== "retry") return;
+            await sleep(outcome.delaySeconds * 1000);
+            if ((await sy.taskStanding(token)) !== "watch") return;
+            attempt++;
+            try {
+              taskArn = await ecs.runEcsTask(client, spec.ecs.input as unknown as Parameters<typeof ecs.runEcsTask>[1]);
+              break;
+            } catch (error) {
+              exit = { exitCode: null, signal: null, stderrTail: "", startError: (error as Error).message };
+            }
+          }
         }
       } finally {
         client.destroy();

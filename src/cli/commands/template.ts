@@ -1,9 +1,7 @@
 /** `switchyard template`: a CloudFormation stack for the definitions and settings. */
-import { writeFileSync } from "node:fs";
 import { type Command, Option } from "commander";
-import { UsageError } from "../../errors.js";
 import { generateTemplate } from "../../lambda/template.js";
-import { definitionsOption, examples } from "../common.js";
+import { definitionsOption, examples, writeOutput } from "../common.js";
 
 interface TemplateFlags {
   definitions: string;
@@ -25,16 +23,7 @@ export function templateCommand(program: Command): void {
     .option("-o, --output <file>", "write to a file instead of stdout")
     .action(async (flags: TemplateFlags) => {
       const text = await generateTemplate({ definitions: flags.definitions, settings: flags.settings });
-      if (flags.output === undefined) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        writeFileSync(flags.output, text);
-      } catch (error) {
-        throw new UsageError(`cannot write ${flags.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the -o path`);
-      }
-      process.stderr.write(`wrote ${flags.output}\n`);
+      writeOutput(text, flags.output);
     });
   examples(command, ["template -d fsm.yaml -s aws.settings.yaml", "template -d fsm.yaml -s aws.settings.yaml -o stack.yaml"]);
 }

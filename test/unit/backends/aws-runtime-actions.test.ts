@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { RUNTIME_ACTIONS } from "../../../src/backends/aws/shapes.js";
+import { REPORT_ACTIONS, RUNTIME_ACTIONS } from "../../../src/backends/aws/shapes.js";
 import { ROOT } from "../../support/cli.js";
 
 /** Commands only `resources create` sends: the function never creates anything. */
@@ -69,5 +69,12 @@ describe("the function role's actions", () => {
 
   it("found the backends' commands at all", () => {
     expect([...sent]).toEqual(expect.arrayContaining(["sqs:SendMessage", "sns:Publish", "kinesis:PutRecords", "dynamodb:TransactWriteItems", "cloudwatch:PutMetricData"]));
+  });
+});
+
+describe("the task role's actions", () => {
+  it("are actions the ports send: a report opens the same backends as a worker", () => {
+    const granted = new Set<string>(Object.values(RUNTIME_ACTIONS).flat());
+    expect(Object.values(REPORT_ACTIONS).flat().filter((action) => !granted.has(action))).toEqual([]);
   });
 });

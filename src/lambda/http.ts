@@ -17,6 +17,8 @@
  * | `POST /instances/{id}/recover` | 202 `{correlationId, resent}` |
  * | `POST /machines/{machine}/pause` | 200 `{machine, state?}` |
  * | `POST /machines/{machine}/resume` | 202 `{machine, state?, resent, stillHeld}` |
+ * | `POST /tasks/report` | 202 `{correlationId, state, event, steps}` (body `{token, event, data?}`) |
+ * | `POST /tasks/heartbeat` | 200 `{correlationId, due}` (body `{token}`) |
  *
  * Refusals answer `{"error": "<one line>"}` with the status of their code ({@link STATUS_OF_CODE});
  * other bad requests 400, a backend that failed 503. A stage prefix in the path
@@ -46,6 +48,9 @@ interface HttpRequest {
   readonly body: string | undefined;
 }
 
+/** The routes a task reports over (the stack lets its task role invoke them). */
+export const TASK_ROUTES = ["/tasks/report", "/tasks/heartbeat"] as const;
+
 /** At most this many instances per bulk `POST /instances`. */
 export const MAX_BULK_START = 1000;
 
@@ -68,6 +73,10 @@ export const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   no_state: 400,
   invalid_correlation_id: 400,
   no_journal: 501,
+  unknown_token: 404,
+  stale_token: 409,
+  already_reported: 409,
+  no_environment: 501,
 };
 
 /** Whether an event is an API Gateway proxy event (v1 REST or v2 HTTP API). */
@@ -206,6 +215,26 @@ const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: "POST",
+    template: TASK_ROUTES[0],
+    purpose: "report a task's outcome",
+    async answer(sy, _params, body) {
+      const input = bodyObject(body, TASK_REPORT_SHAPE);
+      const sent = await sy.reportTask(stringField(input, "token", TASK_REPORT_SHAPE), stringField(input, "event", TASK_REPORT_SHAPE), input.data);
+      return json(202, { correlationId: sent.correlationId, state: sent.state, event: sent.event, steps: sent.steps });
+    },
+  },
+  {
+    method: "POST",
+    template: TASK_ROUTES[1],
+    purpose: "record a task's heartbeat",
+    async answer(sy, _params, body) {
+      const shape = '{"token": "the task\'s SWITCHYARD_TASK_TOKEN"}';
+      const beat = await sy.heartbeatTask(stringField(bodyObject(body, shape), "token", shape));
+      return json(200, { correlationId: beat.correlationId, due: beat.due === undefined ? null : new Date(beat.due).toISOString() });
+    },
+  },
+  {
     method: "GET",
     template: "/instances/{id}",
     purpose: "read an instance's status",
@@ -283,6 +312,16 @@ function bodyObject(body: string | undefined, shape: string): Record<string, unk
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`request body must be a JSON object: ${shape}`);
   return value as Record<string, unknown>;
+}
+
+/** The body of `POST /tasks/report`. */
+const TASK_REPORT_SHAPE = '{"token": "the task\'s SWITCHYARD_TASK_TOKEN", "event": "done", "data": <any JSON, optional>}';
+
+/** A body's non-empty string field, or a refusal naming it and the body's shape. */
+function stringField(input: Record<string, unknown>, name: string, shape: string): string {
+  const value = input[name];
+  if (typeof value !== "string" || value === "") throw new UsageError(`"${name}" must be a non-empty string: ${shape}`);
+  return value;
 }
 
 /** The machine pause a `POST /machines/{machine}/pause|resume` names: `{"state": "optional"}`. */

@@ -17,7 +17,7 @@ import { loadDefinitionFile } from "../definition/load.js";
 import { SettingsError } from "../errors.js";
 import { type AwsStackPlan, type PlannedTable, type PlannedTrigger, planAwsStack, REPORT_ACTIONS, RUNTIME_ACTIONS } from "../settings/aws-stack.js";
 import { loadSettings } from "../settings/settings.js";
-import { HTTP_ROUTE_KEYS } from "./http.js";
+import { HTTP_ROUTE_KEYS, TASK_ROUTES } from "./http.js";
 
 /** A CloudFormation template as data. */
 export type CloudFormationTemplate = Record<string, unknown>;
@@ -153,28 +153,6 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
   });
 
   const ecsTasks = ecsTasksOf(input.definitions);
-  if (ecsTasks.length > 0) {
-    // What an ecs: task needs to report (switchyard report, heartbeat): a policy to attach to the
-    // task definitions' own roles, and a role with it alone for tasks that need nothing else.
-    add("TaskReportPolicy", {
-      Type: "AWS::IAM::ManagedPolicy",
-      Properties: {
-        Description: "lets an ECS task of a Switchyard step report its outcome and heartbeat (switchyard report, switchyard heartbeat)",
-        PolicyDocument: { Version: "2012-10-17", Statement: resourceStatements(plan, { queueId, streamId, topicId, tableId }, REPORT_ACTIONS) },
-      },
-    });
-    add("TaskRole", {
-      Type: "AWS::IAM::Role",
-      Properties: {
-        AssumeRolePolicyDocument: {
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        },
-        ManagedPolicyArns: [ref("TaskReportPolicy")],
-      },
-    });
-  }
-
   add("FunctionRole", {
     Type: "AWS::IAM::Role",
     Properties: {
@@ -253,7 +231,7 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
 
   add("HttpApi", {
     Type: "AWS::ApiGatewayV2::Api",
-    Properties: { Name: sub(`${v("FunctionName")}-api`), ProtocolType: "HTTP", Description: "the Switchyard control plane: start, status, history, events, abort, pause, resume, recover, redrive" },
+    Properties: { Name: sub(`${v("FunctionName")}-api`), ProtocolType: "HTTP", Description: "the Switchyard control plane: start, status, history, events, abort, pause, resume, recover, redrive, task reports" },
   });
   add("HttpApiIntegration", {
     Type: "AWS::ApiGatewayV2::Integration",
@@ -267,6 +245,40 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
   }
   add("HttpApiStage", { Type: "AWS::ApiGatewayV2::Stage", Properties: { ApiId: ref("HttpApi"), StageName: "$default", AutoDeploy: true } });
   add("HttpApiPermission", permission("apigateway.amazonaws.com", sub(`arn:${v("AWS::Partition")}:execute-api:${v("AWS::Region")}:${v("AWS::AccountId")}:${v("HttpApi")}/*`)));
+
+  if (ecsTasks.length > 0) {
+    // What an ecs: task needs to report (switchyard report, heartbeat): a policy to attach to the
+    // task definitions' own roles, and a role with it alone for tasks that need nothing else.
+    add("TaskReportPolicy", {
+      Type: "AWS::IAM::ManagedPolicy",
+      Properties: {
+        Description: "lets an ECS task of a Switchyard step report its outcome and heartbeat (switchyard report, switchyard heartbeat)",
+        PolicyDocument: {
+          Version: "2012-10-17",
+          Statement: [
+            ...resourceStatements(plan, { queueId, streamId, topicId, tableId }, REPORT_ACTIONS),
+            // Or over the handler's routes, where the API asks for signed requests (AWS_IAM).
+            {
+              Sid: "ReportRoutes",
+              Effect: "Allow",
+              Action: ["execute-api:Invoke"],
+              Resource: TASK_ROUTES.map((route) => sub(`arn:${v("AWS::Partition")}:execute-api:${v("AWS::Region")}:${v("AWS::AccountId")}:${v("HttpApi")}/*/POST${route}`)),
+            },
+          ],
+        },
+      },
+    });
+    add("TaskRole", {
+      Type: "AWS::IAM::Role",
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        },
+        ManagedPolicyArns: [ref("TaskReportPolicy")],
+      },
+    });
+  }
 
   for (const metrics of plan.metrics) {
     const perMachine = metrics.dimensions.includes("machine_name");

@@ -12,6 +12,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import type { Worker } from "../../src/client/worker.js";
+import { createHandler } from "../../src/lambda/handler.js";
+import type { HttpResponse } from "../../src/lambda/http.js";
 import { silentLogger } from "../../src/logger.js";
 import type { InstanceRecord } from "../../src/ports.js";
 import { BIN, runCli, spawnCli } from "../support/cli.js";
@@ -93,6 +95,14 @@ const poll = setInterval(() => {
     clearInterval(poll);
     report("done", { after: "kill" });
   } else if (Date.now() - started > 30000) process.exit(9);
+}, 50);
+`,
+  "wait-then-exit.mjs": `import { existsSync } from "node:fs";
+import { begin } from "./common.mjs";
+begin();
+const started = Date.now();
+const poll = setInterval(() => {
+  if (existsSync("exit") || Date.now() - started > 30000) process.exit(0);
 }, 50);
 `,
 };
@@ -236,6 +246,36 @@ describe("command tasks", () => {
     expect(forged.stderr).toMatch(/^switchyard: unknown task token "[^"]+"; use the token the task was given in SWITCHYARD_TASK_TOKEN, with the same --settings\n$/);
     startWorker(open);
     expect(await settled(open, correlationId)).toMatchObject({ status: "completed", state: "resized" });
+  }, 30_000);
+
+  it("a task reports over the Lambda handler's HTTP routes with its token: heartbeat, report, and the refusals", async () => {
+    const open = await setUp("wait-then-exit.mjs", { timeout: "10m", heartbeat: "5m" });
+    startWorker(open);
+    const { correlationId } = await open.start("resize");
+    await until("the task to start", async () => (existsSync(path.join(dir, "token.txt")) ? true : undefined));
+    await until("the instance to wait", async () => ((await open.status(correlationId)).status === "waiting" ? true : undefined));
+    const token = await file("token.txt");
+    const handler = createHandler({ switchyard: open, logger: silentLogger, codecs: [] });
+    const post = async (rawPath: string, body: unknown) => {
+      const event = { version: "2.0", routeKey: `POST ${rawPath}`, rawPath, body: JSON.stringify(body), requestContext: { http: { method: "POST", path: rawPath } } };
+      const response = (await handler(event)) as HttpResponse;
+      return [response.statusCode, JSON.parse(response.body) as unknown] as const;
+    };
+    const [beatCode, beat] = await post("/prod/tasks/heartbeat", { token });
+    expect(beatCode).toBe(200);
+    expect(beat).toEqual({ correlationId, due: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(await post("/prod/tasks/report", { token, event: "done", data: { via: "http" } })).toEqual([202, { correlationId, state: "resizing", event: "done", steps: 1 }]);
+    expect(await post("/prod/tasks/report", { token, event: "done" })).toEqual([
+      409,
+      { error: `the task of instance ${correlationId} in state "resizing" (step 0) already reported; a task reports once` },
+    ]);
+    const [unknownCode, unknown] = await post("/prod/tasks/report", { token: `${token.split(".")[0]}.forged`, event: "done" });
+    expect([unknownCode, unknown]).toEqual([404, { error: expect.stringMatching(/^unknown task token "[^"]+"; use the token the task was given/) }]);
+    expect(await post("/prod/tasks/report", { event: "done" })).toEqual([400, { error: expect.stringMatching(/^"token" must be a non-empty string: /) }]);
+    expect(await settled(open, correlationId)).toMatchObject({ status: "completed", state: "resized", userContext: { event_data: { via: "http" } } });
+    // Once its step is settled, a report is stale.
+    expect((await post("/prod/tasks/heartbeat", { token }))[0]).toBe(409);
+    await writeFile(path.join(dir, "exit"), "");
   }, 30_000);
 
   it("a worker SIGKILLed while its task runs: the task still reports, and a new worker completes the instance", async () => {

@@ -317,7 +317,7 @@ describe("Lambda HTTP routes", () => {
       404,
       {
         error:
-          "no route for POST /machines/simple/pause/now; the routes: POST /instances/{id}/events/{event}, GET /instances/{id}/history, POST /instances/{id}/abort, POST /instances/{id}/pause, POST /instances/{id}/resume, POST /instances/{id}/redrive, POST /instances/{id}/recover, POST /machines/{machine}/start, POST /machines/{machine}/pause, POST /machines/{machine}/resume, GET /instances/{id}, POST /instances",
+          "no route for POST /machines/simple/pause/now; the routes: POST /instances/{id}/events/{event}, GET /instances/{id}/history, POST /instances/{id}/abort, POST /instances/{id}/pause, POST /instances/{id}/resume, POST /instances/{id}/redrive, POST /instances/{id}/recover, POST /machines/{machine}/start, POST /machines/{machine}/pause, POST /machines/{machine}/resume, POST /tasks/report, POST /tasks/heartbeat, GET /instances/{id}, POST /instances",
       },
     ]);
     expect(await call("GET", "/instances/%E0%A4%A")).toEqual([400, { error: 'path segment "%E0%A4%A" is not valid percent-encoding' }]);

@@ -26,6 +26,7 @@ import {
   ListStackResourcesCommand,
 } from "@aws-sdk/client-cloudformation";
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { ListTopicsCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -73,6 +74,17 @@ const PRESETS = {
     environment: false,
     metrics: "cloudwatch:Orders",
     journal: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kd${run}`,
+  },
+  "sns-dynamodb": {
+    stream: `arn:aws:sns:${REGION}:${ACCOUNT}:sn${run}`,
+    retry: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sn${run}`,
+    cache: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sn${run}`,
+    checkpoint: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sn${run}`,
+    environment: false,
+    metrics: "cloudwatch-emf:Switchyard",
+    journal: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/sn${run}`,
+    // On Lambda the function subscribes to the topic itself: no consumer queue.
+    endpoints: { [`arn:aws:sns:${REGION}:${ACCOUNT}:sn${run}#queue`]: "lambda" },
   },
   "sqs-elasticache": {
     stream: `arn:aws:sqs:${REGION}:${ACCOUNT}:se${run}-stream`,
@@ -196,6 +208,20 @@ describe("switchyard template: the stack's structure", () => {
     });
     // The stream and retry roles share the queue: one trigger.
     expect(byType(template, "AWS::Lambda::EventSourceMapping")).toHaveLength(1);
+  });
+
+  it("SNS + DynamoDB: the topic with the function subscribed and allowed to be invoked by it, only the dead-letter queue", () => {
+    const { template } = generated.get("sns-dynamodb") ?? expect.unreachable();
+    expect(byType(template, "AWS::SNS::Topic").map(([, topic]) => topic.Properties)).toEqual([{ TopicName: `sn${run}` }]);
+    expect(byType(template, "AWS::SQS::Queue").map(([, queue]) => queue.Properties.QueueName)).toEqual([`sn${run}-switchyard-dead-letters`]);
+    expect(byType(template, "AWS::SNS::Subscription").map(([, subscription]) => subscription.Properties)).toEqual([
+      { TopicArn: { Ref: `TopicSn${run}` }, Protocol: "lambda", Endpoint: { "Fn::GetAtt": ["Function", "Arn"] } },
+    ]);
+    expect(template.Resources[`TopicSn${run}Permission`]?.Properties).toMatchObject({ Principal: "sns.amazonaws.com", SourceArn: { Ref: `TopicSn${run}` } });
+    expect(statement(template, "Topics")).toMatchObject({ Action: ["sns:Publish"], Resource: [{ Ref: `TopicSn${run}` }] });
+    // SNS has no event source mapping; the retry table's timer is the only other trigger.
+    expect(byType(template, "AWS::Lambda::EventSourceMapping")).toEqual([]);
+    expect(template.Resources.TimerRule).toBeDefined();
   });
 
   it("is deterministic: the same inputs give the same text", async () => {
@@ -375,7 +401,7 @@ describe.skipIf(MOTO_SERVER === undefined)("deployed into moto's CloudFormation"
     expect(resources.get("TaskRole")?.ResourceType).toBe("AWS::IAM::Role");
   }, 120_000);
 
-  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb", "sqs-elasticache"] as const) {
+  for (const preset of ["sqs-dynamodb", "kinesis-dynamodb", "sns-dynamodb", "sqs-elasticache"] as const) {
     it(`${preset}: the stack reaches CREATE_COMPLETE, its resources exist, and resources create finds nothing to create`, async () => {
         const { template } = generated.get(preset) ?? expect.unreachable();
       await deploy(
@@ -390,23 +416,30 @@ describe.skipIf(MOTO_SERVER === undefined)("deployed into moto's CloudFormation"
       );
 
       const config = { endpoint, region: REGION };
-      const prefix = { "sqs-dynamodb": `sd${run}`, "kinesis-dynamodb": `kd${run}`, "sqs-elasticache": `se${run}` }[preset];
+      const prefix = { "sqs-dynamodb": `sd${run}`, "kinesis-dynamodb": `kd${run}`, "sns-dynamodb": `sn${run}`, "sqs-elasticache": `se${run}` }[preset];
       const tables = (await new DynamoDBClient(config).send(new ListTablesCommand({}))).TableNames ?? [];
       expect(tables.filter((table) => table.startsWith(`${prefix}-`))).toHaveLength(preset === "sqs-elasticache" ? 0 : 9);
       if (preset !== "kinesis-dynamodb") {
         const queues = (await new SQSClient(config).send(new ListQueuesCommand({ QueueNamePrefix: prefix }))).QueueUrls ?? [];
-        expect(queues.map((url) => url.split("/").pop()).sort()).toEqual([`${prefix}-stream`, `${prefix}-stream-dead-letters`]);
+        const expected = preset === "sns-dynamodb" ? [`${prefix}-switchyard-dead-letters`] : [`${prefix}-stream`, `${prefix}-stream-dead-letters`];
+        expect(queues.map((url) => url.split("/").pop()).sort()).toEqual(expected);
+      }
+      if (preset === "sns-dynamodb") {
+        const topics = (await new SNSClient(config).send(new ListTopicsCommand({}))).Topics ?? [];
+        expect(topics.map((topic) => topic.TopicArn)).toContain(PRESETS[preset].stream);
       }
       // The Kinesis stream: resources create below finds it ("exists stream"), through the backend's own client.
 
-      const local = settingsFile(preset, { endpoints: { ...(PRESETS[preset] as { endpoints?: Record<string, string> }).endpoints, sqs: endpoint, dynamodb: endpoint, kinesis: endpoint, monitoring: endpoint } });
+      const local = settingsFile(preset, { endpoints: { ...(PRESETS[preset] as { endpoints?: Record<string, string> }).endpoints, sqs: endpoint, sns: endpoint, dynamodb: endpoint, kinesis: endpoint, monitoring: endpoint } });
       const created = await runCli(["resources", "create", "-s", local], {
         cwd: dir,
         // The SDK's notice that it will need Node.js 22 is no failure.
         env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", NODE_NO_WARNINGS: "1" },
       });
       const lines = created.stdout.trim().split("\n");
-      expect(lines.filter((line) => !/: (exists .*|nothing to create)$/.test(line))).toEqual([]);
+      // (With the function subscribed to the topic, resources create says there is no consumer queue to make.)
+      expect(lines.filter((line) => !/: (exists .*|nothing to create|no consumer queue: the Lambda function subscribes to .* itself)$/.test(line))).toEqual([]);
+      if (preset === "sns-dynamodb") expect(lines).toContain(`${PRESETS[preset].stream}: exists topic ${PRESETS[preset].stream}`);
       if (preset === "kinesis-dynamodb") expect(lines).toContain(`${PRESETS[preset].stream}: exists stream ${PRESETS[preset].stream}`);
       if (preset === "sqs-elasticache") {
         // The moto deploy has no subnets to check the function's VpcConfig against: the made-up ids pass.
@@ -472,7 +505,7 @@ function withoutUnsupported(template: Template): Template {
   }
   delete copy.Outputs.ApiUrl;
   // The task policy's statement on the task routes names the HTTP API, left out above.
-  const policy = copy.Resources.TaskReportPolicy as { Properties: { PolicyDocument: { Statement: Array<{ Sid: string }> } } } | undefined;
+  const policy = copy.Resources.TaskReportPolicy as unknown as { Properties: { PolicyDocument: { Statement: Array<{ Sid: string }> } } } | undefined;
   if (policy !== undefined) policy.Properties.PolicyDocument.Statement = policy.Properties.PolicyDocument.Statement.filter((each) => each.Sid !== "ReportRoutes");
   return copy;
 }

@@ -20,6 +20,9 @@ import type { Logger } from "../logger.js";
 import type { Clock, EnvironmentPort, Sided } from "../ports.js";
 import { loadEcsTasks } from "../settings/backends.js";
 
+/** The reason ECS records for a task stopped because its step was settled without its report. */
+export const SETTLED_WITHOUT_REPORT = "its Switchyard step was settled without its report (timeout, abort or another event)";
+
 /** The environment variables a task sees (beside its `env:` and the worker's environment). */
 export const TASK_ENV = {
   token: "SWITCHYARD_TASK_TOKEN",

@@ -24,6 +24,7 @@ import { type HttpResponse, handleHttp, isHttpEvent } from "./http.js";
 import { type BatchResponse, codecsOf, eventSourceOf, isRecordsEvent, processRecords } from "./records.js";
 import type { LambdaRecordCodec } from "../lambda-port.js";
 import { type StepOutput, isStepInput, runStep } from "./step.js";
+import { sweepEcsTasks } from "./ecs-sweep.js";
 import { type TimerSummary, isScheduledEvent, runTimer } from "./timer.js";
 
 /** Options of {@link createHandler}. */
@@ -121,11 +122,14 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
     if (isScheduledEvent(event)) {
       const sy = await switchyard();
       const remaining = context?.getRemainingTimeInMillis?.() ?? TIMER_DEFAULT_MS + TIMER_RESERVE_MS;
-      return runTimer(sy.engine, sy.sources, logger, {
+      const summary = await runTimer(sy.engine, sy.sources, logger, {
         maxMessages: options.timerMaxMessages,
         deadline: Date.now() + Math.max(0, remaining - TIMER_RESERVE_MS),
         visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
       });
+      // Where this function starts ecs: tasks, it stops those whose step was settled without them.
+      const ecs = sy.engine.tasks === undefined ? undefined : await sweepEcsTasks(sy, logger);
+      return ecs === undefined ? summary : { ...summary, ecs };
     }
     if (isHttpEvent(event)) return handleHttp(event, switchyard, logger);
     throw new UsageError(

@@ -8,6 +8,7 @@ import { deliveryLogFields } from "../engine/log-fields.js";
 import type { Logger } from "../logger.js";
 import type { Delivery, MessageSource } from "../ports.js";
 import { isLambdaEventSource } from "../lambda-port.js";
+import type { EcsSweep } from "./ecs-sweep.js";
 
 /** Whether an event is an EventBridge scheduled event (or the explicit `{"switchyard": "timer"}`). */
 export function isScheduledEvent(event: unknown): boolean {
@@ -28,6 +29,8 @@ export interface TimerSummary {
     readonly failed: number;
     readonly outcomes: Record<string, number>;
   }>;
+  /** Where the machines have `ecs:` tasks: the running ones found, and those stopped (ecs-sweep.ts). */
+  readonly ecs?: EcsSweep | undefined;
 }
 
 /** Bounds of one timer run. */

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Switchyard } from "../../src/client/switchyard.js";
@@ -269,6 +269,40 @@ afterEach(async () => {
       await done;
     }
   }, 40_000);
+
+  it("on dev-lambda the scheduled timer stops a task whose step timed out without it, and leaves other tasks running", async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-sweep-"));
+    await writeFile(path.join(dir, "fsm.yaml"), definition("resize", 1, "1s"));
+    const run = Math.random().toString(36).slice(2, 8);
+    const table = `arn:aws:dynamodb:${REGION}:123456789012:table/sw${run}`;
+    const settings = {
+      stream: `arn:aws:sqs:${REGION}:123456789012:sw${run}`,
+      retry: table,
+      cache: table,
+      checkpoint: table,
+      environment: table,
+      metrics: false,
+      journal: table,
+      endpoints: { sqs: endpoint, dynamodb: endpoint, ecs: endpoint },
+    };
+    const file = path.join(dir, "settings.json");
+    await writeFile(file, JSON.stringify(settings));
+    await provisionAll(loadSettings({ file }));
+    sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: file, logger: silentLogger, cwd: dir, tasks: "remote" });
+    const open = sy;
+    const dev = new DevLambda(open, createHandler({ switchyard: open, logger: silentLogger }), { timerIntervalSeconds: 0.25 });
+    // A task of the same family that is not Switchyard's (no token in its overrides): never stopped.
+    const other = (await ecs.send(new RunTaskCommand({ cluster: "jobs", taskDefinition: "resize", launchType: "FARGATE", count: 1 }))).tasks?.[0]?.taskArn ?? "";
+    const { correlationId } = await open.start("resize");
+    await dev.run({ until: async () => (await open.status(correlationId)).status === "completed" });
+    expect(await open.status(correlationId)).toMatchObject({ state: "timed_out" });
+    const [arn] = (await ecs.send(new ListTasksCommand({ cluster: "jobs", startedBy: correlationId }))).taskArns ?? [];
+    const describe = async (task: string) => (await ecs.send(new DescribeTasksCommand({ cluster: "jobs", tasks: [task] }))).tasks?.[0];
+    await dev.run({ until: async () => (await describe(arn ?? ""))?.lastStatus === "STOPPED" });
+    expect((await describe(arn ?? ""))?.stoppedReason).toBe("its Switchyard step was settled without its report (timeout, abort or another event)");
+    expect((await describe(other))?.lastStatus).not.toBe("STOPPED");
+    await ecs.send(new StopTaskCommand({ cluster: "jobs", task: other }));
+  }, 60_000);
 
   it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's heartbeat and report, calling only what the stack's task role grants, complete the step there", async () => {
     dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-lambda-"));

@@ -255,7 +255,7 @@ const JOBS_CLUSTER = `arn:${cfnVar("AWS::Partition")}:ecs:${cfnVar("AWS::Region"
 let ecsStack: string | undefined;
 
 describe("switchyard template: a machine with an ecs: task", () => {
-  it("grants RunTask, DescribeTasks and StopTask on the machines' clusters and passing task roles to ECS, and makes the tasks' report policy and role", async () => {
+  it("grants RunTask, DescribeTasks, ListTasks and StopTask on the machines' clusters and passing task roles to ECS, and makes the tasks' report policy and role", async () => {
     const fsm = path.join(dir, "resize.yaml");
     writeFileSync(
       fsm,
@@ -283,7 +283,7 @@ describe("switchyard template: a machine with an ecs: task", () => {
     expect(statement(template, "EcsTasks")).toEqual({
       Sid: "EcsTasks",
       Effect: "Allow",
-      Action: ["ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask"],
+      Action: ["ecs:DescribeTasks", "ecs:ListTasks", "ecs:RunTask", "ecs:StopTask"],
       Resource: "*",
       Condition: { ArnEquals: { "ecs:cluster": [{ "Fn::Sub": JOBS_CLUSTER }] } },
     });

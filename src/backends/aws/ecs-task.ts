@@ -8,7 +8,7 @@
  * chain (`AWS_REGION`); the endpoint from the settings' `endpoints`, by the cluster's name or ARN
  * first and then `ecs`.
  */
-import { DescribeTasksCommand, ECSClient, type KeyValuePair, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, type KeyValuePair, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import type { EcsTaskDefinition } from "../../core/task.js";
 import { errorReason, requestHandler } from "./http.js";
 
@@ -113,4 +113,38 @@ export async function ecsTaskEnd(client: ECSClient, cluster: string, taskArn: st
   // exit code worth the name, whatever the answer carries.
   const exited = main?.lastStatus === "STOPPED" && main.exitCode !== undefined;
   return { exitCode: exited ? (main.exitCode ?? null) : null, reason };
+}
+
+/** The family of a task definition as written (`resize:3`, `resize`, or its ARN): `resize`. */
+export function taskFamily(taskDefinition: string): string {
+  return (taskDefinition.split("/").pop() ?? taskDefinition).split(":")[0] ?? taskDefinition;
+}
+
+/** A running task of a family, and the value of one variable in its containers' overrides. */
+export interface RunningTask {
+  readonly taskArn: string;
+  readonly value: string;
+}
+
+/**
+ * The running tasks of `family` on `cluster` whose container overrides set `variable` (ListTasks,
+ * then DescribeTasks 100 at a time), with its value; tasks without it are not Switchyard's.
+ */
+export async function runningTasksWith(client: ECSClient, cluster: string, family: string, variable: string): Promise<RunningTask[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(new ListTasksCommand({ cluster, family, desiredStatus: "RUNNING", nextToken }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  const found: RunningTask[] = [];
+  for (let start = 0; start < arns.length; start += 100) {
+    const { tasks = [] } = await client.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(start, start + 100) }));
+    for (const task of tasks) {
+      const pair = (task.overrides?.containerOverrides ?? []).flatMap((each) => each.environment ?? []).find((each) => each.name === variable);
+      if (task.taskArn !== undefined && task.lastStatus !== "STOPPED" && pair?.value !== undefined) found.push({ taskArn: task.taskArn, value: pair.value });
+    }
+  }
+  return found;
 }

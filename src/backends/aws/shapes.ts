@@ -88,8 +88,11 @@ export const RUNTIME_ACTIONS = {
   dynamodbListStreams: ["dynamodb:ListStreams"],
   /** CloudWatchMetrics (cloudwatch.ts); `cloudwatch-emf:` calls nothing. */
   cloudwatch: ["cloudwatch:PutMetricData"],
-  /** The `ecs:` task steps (ecs-task.ts): start a task, watch it, stop it once its step is settled. */
-  ecsTasks: ["ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask"],
+  /**
+   * The `ecs:` task steps (ecs-task.ts): start a task, watch it, stop it once its step is settled;
+   * on Lambda the scheduled timer lists the running tasks to find those.
+   */
+  ecsTasks: ["ecs:DescribeTasks", "ecs:ListTasks", "ecs:RunTask", "ecs:StopTask"],
 } as const;
 
 /**

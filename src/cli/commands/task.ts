@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import type { TaskExit } from "../../client/report-task.js";
-import { type EcsWatchSpec, TASK_ENV, type TaskSpec } from "../../client/task-launcher.js";
+import { type EcsWatchSpec, SETTLED_WITHOUT_REPORT, TASK_ENV, type TaskSpec } from "../../client/task-launcher.js";
 import { UsageError } from "../../errors.js";
 import { loadEcsTasks } from "../../settings/backends.js";
 import { examples, printJson, settingsOption, withSwitchyard } from "../common.js";
@@ -130,7 +130,7 @@ async function watchEcs(token: string, spec: EcsWatchSpec): Promise<void> {
           const standing = await sy.taskStanding(token);
           if (standing === "leave") return;
           if (standing === "stop") {
-            const failed = await ecs.stopEcsTask(client, cluster, taskArn, "its Switchyard step was settled without its report (timeout, abort or another event)");
+            const failed = await ecs.stopEcsTask(client, cluster, taskArn, SETTLED_WITHOUT_REPORT);
             if (failed !== undefined) process.stderr.write(`switchyard: could not stop ECS task ${taskArn}: ${failed}\n`);
             return;
           }

@@ -136,6 +136,31 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
+  /**
+   * A fresh folder with `fsm`, and settings as the Lambda handler would have them, on moto: an SQS
+   * stream, everything else on one DynamoDB table family (created); returns the settings file.
+   */
+  async function onLambdaEmulators(prefix: string, fsm: string): Promise<string> {
+    dir = await mkdtemp(path.join(tmpdir(), prefix));
+    await writeFile(path.join(dir, "fsm.yaml"), fsm);
+    const run = Math.random().toString(36).slice(2, 8);
+    const table = `arn:aws:dynamodb:${REGION}:123456789012:table/ecs${run}`;
+    const settings = {
+      stream: `arn:aws:sqs:${REGION}:123456789012:ecs${run}`,
+      retry: table,
+      cache: table,
+      checkpoint: table,
+      environment: table,
+      metrics: false,
+      journal: table,
+      endpoints: { sqs: endpoint, dynamodb: endpoint, ecs: endpoint },
+    };
+    const file = path.join(dir, "settings.json");
+    await writeFile(file, JSON.stringify(settings));
+    await provisionAll(loadSettings({ file }));
+    return file;
+  }
+
   it("a worker runs the task with RunTask; the container's report with the token from its overrides completes the step", async () => {
     const open = await setUp("resize");
     const { correlationId } = await open.start("resize");
@@ -271,23 +296,7 @@ afterEach(async () => {
   }, 40_000);
 
   it("on dev-lambda the scheduled timer stops a task whose step timed out without it, and leaves other tasks running", async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-sweep-"));
-    await writeFile(path.join(dir, "fsm.yaml"), definition("resize", 1, "1s"));
-    const run = Math.random().toString(36).slice(2, 8);
-    const table = `arn:aws:dynamodb:${REGION}:123456789012:table/sw${run}`;
-    const settings = {
-      stream: `arn:aws:sqs:${REGION}:123456789012:sw${run}`,
-      retry: table,
-      cache: table,
-      checkpoint: table,
-      environment: table,
-      metrics: false,
-      journal: table,
-      endpoints: { sqs: endpoint, dynamodb: endpoint, ecs: endpoint },
-    };
-    const file = path.join(dir, "settings.json");
-    await writeFile(file, JSON.stringify(settings));
-    await provisionAll(loadSettings({ file }));
+    const file = await onLambdaEmulators("sy-ecs-sweep-", definition("resize", 1, "1s"));
     sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: file, logger: silentLogger, cwd: dir, tasks: "remote" });
     const open = sy;
     const dev = new DevLambda(open, createHandler({ switchyard: open, logger: silentLogger }), { timerIntervalSeconds: 0.25 });
@@ -305,23 +314,7 @@ afterEach(async () => {
   }, 60_000);
 
   it("dev-lambda starts ecs tasks the same way, with SQS and DynamoDB on moto; the container's heartbeat and report, calling only what the stack's task role grants, complete the step there", async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "sy-ecs-lambda-"));
-    await writeFile(path.join(dir, "fsm.yaml"), definition("resize", 1, "10m", "5m"));
-    const run = Math.random().toString(36).slice(2, 8);
-    const table = `arn:aws:dynamodb:${REGION}:123456789012:table/ecs${run}`;
-    const settings = {
-      stream: `arn:aws:sqs:${REGION}:123456789012:ecs${run}`,
-      retry: table,
-      cache: table,
-      checkpoint: table,
-      environment: table,
-      metrics: false,
-      journal: table,
-      endpoints: { sqs: endpoint, dynamodb: endpoint, ecs: endpoint },
-    };
-    const file = path.join(dir, "settings.json");
-    await writeFile(file, JSON.stringify(settings));
-    await provisionAll(loadSettings({ file }));
+    const file = await onLambdaEmulators("sy-ecs-lambda-", definition("resize", 1, "10m", "5m"));
     // As the Lambda handler and dev-lambda open it: ecs tasks only, no local process.
     sy = await Switchyard.open({ definitions: path.join(dir, "fsm.yaml"), settings: file, logger: silentLogger, cwd: dir, tasks: "remote" });
     const open = sy;

@@ -356,7 +356,11 @@ export interface MetricsQuery {
  */
 export interface EnvironmentPort {
   readonly uri: string;
-  put(environment: Record<string, string>): Promise<string>;
+  /**
+   * Store `environment` and return its key: a fresh random one, or `key` when given, replacing
+   * what is stored there (a task's launch is keyed by its step, so a step run again finds it).
+   */
+  put(environment: Record<string, string>, key?: string): Promise<string>;
   get(key: string): Promise<Record<string, string> | undefined>;
 }
 

@@ -88,6 +88,8 @@ export interface TaskEntry {
   readonly token_sha256: string;
   /** Milliseconds since the epoch. */
   readonly started_at: string;
+  /** The task's id once it started (the key for a command or docker task, the task's ARN on ECS). */
+  readonly task_id?: string | undefined;
 }
 
 /** What the launcher needs. */
@@ -122,6 +124,15 @@ export async function readTaskEntry(environment: Sided<EnvironmentPort>, key: st
   return undefined;
 }
 
+/**
+ * The environment key of one launch of a step's task: the same whenever the same message runs
+ * again (same step, retry count and carried fence token), another for a retry or a redrive.
+ */
+export function launchKey(context: Pick<ActionContext, "correlationId" | "steps" | "retries">, sentFence: number | undefined): string {
+  const identity = `${context.correlationId}\0${context.steps}\0${context.retries}\0${sentFence ?? ""}`;
+  return `task-${createHash("sha256").update(identity).digest("hex").slice(0, 32)}`;
+}
+
 /** sha256 of a token's secret, as the entry keeps it. */
 export function tokenHash(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
@@ -150,6 +161,18 @@ export class LocalTaskLauncher implements TaskLauncher {
       );
     }
     if (task.kind === "docker") await requireDockerEngine(context.currentState);
+    // One launch per message: the same message run again — delivered again after its worker died
+    // between starting the task and committing the step — finds its task started.
+    const key = launchKey(context, site.sentFence);
+    const started = await readTaskEntry(environment, key).catch(() => undefined);
+    if (started?.task_id !== undefined && started.task_id !== "") {
+      this.#options.logger.info(`task already started for this step and attempt: ${started.task_id} (environment key ${key}); not started again`, {
+        correlationId: context.correlationId,
+        state: context.currentState,
+        steps: context.steps,
+      });
+      return started.task_id;
+    }
     const secret = randomBytes(18).toString("base64url");
     const entry: TaskEntry = {
       correlation_id: context.correlationId,
@@ -163,15 +186,29 @@ export class LocalTaskLauncher implements TaskLauncher {
       token_sha256: tokenHash(secret),
       started_at: String(this.#options.clock.now()),
     };
-    let key: string;
-    try {
-      key = await environment.primary.put({ ...entry });
-    } catch (error) {
-      if (environment.secondary === undefined) throw error;
-      this.#options.logger.warn(`could not store a task's environment on environment.primary: ${(error as Error).message}; storing it on the secondary`, { correlationId: context.correlationId });
-      key = await environment.secondary.put({ ...entry });
-    }
+    const store = async (value: TaskEntry) => {
+      try {
+        await environment.primary.put({ ...value }, key);
+      } catch (error) {
+        if (environment.secondary === undefined) throw error;
+        this.#options.logger.warn(`could not store a task's environment on environment.primary: ${(error as Error).message}; storing it on the secondary`, { correlationId: context.correlationId });
+        await environment.secondary.put({ ...value }, key);
+      }
+    };
+    await store(entry);
     const token = `${key}.${secret}`;
+    const id = await this.#start(task, context, token, key);
+    // Marked started, so that a step run again does not start it twice. Best effort: the task runs.
+    await store({ ...entry, task_id: id }).catch((error: Error) =>
+      this.#options.logger.warn(`task ${id} started, but could not be marked started in its environment (${error.message}); if this step runs again, it starts the task again`, {
+        correlationId: context.correlationId,
+      }),
+    );
+    return id;
+  }
+
+  /** Start the task: a detached supervisor for a command or docker run, RunTask for ecs; its id. */
+  async #start(task: TaskDefinition, context: ActionContext, token: string, key: string): Promise<string> {
     if (task.kind === "ecs") return this.#runEcs(task, context, token, key);
     const spec: TaskSpec =
       task.kind === "command"

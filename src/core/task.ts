@@ -86,6 +86,12 @@ export interface TaskSite {
   readonly launcher: TaskLauncher | undefined;
   /** The version the instance is pinned to. */
   readonly version: string | undefined;
+  /**
+   * The fence token the message carried as sent: the same when the message is delivered again
+   * (its worker died before committing), higher when an operator sends the step again (redrive).
+   * With the step and retry count it names one launch of the task.
+   */
+  readonly sentFence?: number | undefined;
   /** Set by the built-in do action once its task started: the instance record shows it while it waits. */
   started?: { readonly kind: TaskKind; readonly id: string } | undefined;
 }

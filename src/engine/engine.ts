@@ -992,7 +992,7 @@ class Processing {
     const obj: ActionObj = { fenceToken, delay: undefined };
     // Only a machine with task states pays for the launcher its built-in do actions look up.
     if (this.#machine.hasTasks) {
-      this.#taskSite = { launcher: this.#engine.tasks, version: this.#system.machine_version };
+      this.#taskSite = { launcher: this.#engine.tasks, version: this.#system.machine_version, sentFence: this.#original.system_context.fence_token };
       (obj as ActionObj & { [TASK_RUNTIME]?: TaskSite })[TASK_RUNTIME] = this.#taskSite;
     }
     let state = this.#system.current_state;

@@ -1,4 +1,4 @@
-/** Contract of the `environment` role: environments stored under generated keys. */
+/** Contract of the `environment` role: environments stored under generated or given keys. */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EnvironmentPort } from "../../src/ports.js";
@@ -21,6 +21,13 @@ export function environmentContract(name: string, factory: PortFactory<Environme
       expect(a).not.toBe(b);
       expect(await fixture.port.get(a)).toEqual(first);
       expect(await fixture.port.get(b)).toEqual(second);
+    });
+
+    it("stores under a given key, replacing what is there", async () => {
+      const key = `task-${randomUUID()}`;
+      expect(await fixture.port.put({ TASK: "resize", STARTED: "" }, key)).toBe(key);
+      expect(await fixture.port.put({ TASK: "resize", STARTED: "task-1" }, key)).toBe(key);
+      expect(await fixture.port.get(key)).toEqual({ TASK: "resize", STARTED: "task-1" });
     });
 
     it("has nothing under an unknown key", async () => {

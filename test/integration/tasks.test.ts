@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { Switchyard } from "../../src/client/switchyard.js";
 import type { Worker } from "../../src/client/worker.js";
+import type { ActionContext } from "../../src/core/action.js";
 import { createHandler } from "../../src/lambda/handler.js";
 import type { HttpResponse } from "../../src/lambda/http.js";
 import { silentLogger } from "../../src/logger.js";
@@ -275,6 +276,31 @@ describe("command tasks", () => {
     expect(await settled(open, correlationId)).toMatchObject({ status: "completed", state: "resized", userContext: { event_data: { via: "http" } } });
     // Once its step is settled, a report is stale.
     expect((await post("/prod/tasks/heartbeat", { token }))[0]).toBe(409);
+    await writeFile(path.join(dir, "exit"), "");
+  }, 30_000);
+
+  it("the same message run again (its worker died between starting the task and committing) does not start the task twice; a step sent again does", async () => {
+    const open = await setUp("wait-then-exit.mjs");
+    startWorker(open);
+    const { correlationId } = await open.start("resize");
+    await until("the instance to wait", async () => ((await open.status(correlationId)).status === "waiting" ? true : undefined));
+    await until("the task to start", async () => (existsSync(path.join(dir, "runs.txt")) ? true : undefined));
+    const key = (await file("runs.txt")).split(" ")[0];
+    expect(await open.status(correlationId)).toMatchObject({ reason: `for task command ${key}` });
+    await stopWorker();
+    // What the step's do action hands the launcher when the same message runs again: the same
+    // step, retry count and carried fence token (the start message carries none).
+    const launcher = open.engine.tasks ?? expect.unreachable();
+    const machine = open.definitions.get("resize");
+    const task = machine.states.get("resizing")?.task ?? expect.unreachable();
+    const context = { correlationId, machineName: "resize", currentState: "resizing", currentEvent: "pseudo_init", steps: 0, retries: 0, data: {} } as unknown as ActionContext;
+    expect(await launcher.launch(task, context, { launcher, version: machine.version, sentFence: undefined })).toBe(key);
+    await sleep(500);
+    expect((await file("runs.txt")).trim().split("\n")).toHaveLength(1);
+    // The step sent again by an operator (a redrive) carries the record's later fence token: a new launch.
+    const again = await launcher.launch(task, context, { launcher, version: machine.version, sentFence: 1 });
+    expect(again).not.toBe(key);
+    await until("the second task to start", async () => ((await file("runs.txt")).trim().split("\n").length === 2 ? true : undefined));
     await writeFile(path.join(dir, "exit"), "");
   }, 30_000);
 

@@ -1,4 +1,4 @@
-/** The `environment` role on an SQL backend: environments for container steps, under random keys. */
+/** The `environment` role on an SQL backend: environments for container steps, under random or given keys. */
 import { randomUUID } from "node:crypto";
 import type { Clock, EnvironmentPort } from "../../ports.js";
 import type { SqlExecutor, SqlStatement } from "./executor.js";
@@ -16,13 +16,14 @@ export class SqlEnvironment implements EnvironmentPort {
     this.uri = sql.uri;
     this.#clock = clock;
     const table = sql.dialect.table("environments");
-    this.#put = sql.prepare(`INSERT INTO ${table} (key, environment, created_at) VALUES ($1, $2, $3)`);
+    this.#put = sql.prepare(
+      `INSERT INTO ${table} (key, environment, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET environment = excluded.environment, created_at = excluded.created_at`,
+    );
     this.#get = sql.prepare(`SELECT environment FROM ${table} WHERE key = $1`);
   }
 
-  /** Store `environment` under a fresh random key and return the key. */
-  put(environment: Record<string, string>): Promise<string> {
-    const key = randomUUID();
+  /** Store `environment` under `key` (replacing it) or a fresh random key, and return the key. */
+  put(environment: Record<string, string>, key: string = randomUUID()): Promise<string> {
     const params = [key, JSON.stringify(environment), this.#sql.dialect.millis(this.#clock.now())];
     return this.#sql.write("store environment", this.#put, params, () => key);
   }

@@ -1,6 +1,6 @@
 /**
  * The `environment` role on the `NAME-environment` table: environments for container steps, one
- * item per generated key (`pk`), the variables as a string map. Items carry a TTL of 30 days for
+ * item per key (`pk`, generated or given), the variables as a string map. Items carry a TTL of 30 days for
  * clean-up only.
  */
 import { randomUUID } from "node:crypto";
@@ -25,8 +25,8 @@ export class DynamoEnvironment implements EnvironmentPort {
     this.#clock = clock;
   }
 
-  async put(environment: Record<string, string>): Promise<string> {
-    const key = randomUUID();
+  /** PutItem under `key` (replacing the item) or a fresh random key. */
+  async put(environment: Record<string, string>, key: string = randomUUID()): Promise<string> {
     const now = this.#clock.now();
     const item: Item = {
       pk: S(key),

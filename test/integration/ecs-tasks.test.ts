@@ -5,7 +5,7 @@
  * RunTask that starts nothing is a failed attempt with ECS's reason. moto_server absent: the cases
  * skip with a printed reason (and fail with CI set).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -23,7 +23,7 @@ import { provisionAll } from "../../src/settings/provision.js";
 import { loadSettings } from "../../src/settings/settings.js";
 import { silentLogger } from "../../src/logger.js";
 import { runCli, spawnCli } from "../support/cli.js";
-import { freePort, tool } from "../support/tools.js";
+import { type RunningMoto, startMotoServer, tool } from "../support/tools.js";
 
 const REGION = "us-east-1";
 const MOTO_SERVER = tool("moto_server", "MOTO_SERVER");
@@ -66,26 +66,14 @@ function definition(taskDefinition: string, maxRetries = 1, timeout = "10m", hea
 // Without moto_server (tool() printed why) nothing here runs; with CI set it is required.
 describe.skipIf(MOTO_SERVER === undefined)("ecs tasks on moto", () => {
 let endpoint = "";
-let moto: ChildProcess | undefined;
+let moto: RunningMoto | undefined;
 let ecs: ECSClient;
 
 beforeAll(async () => {
-  const port = await freePort();
-  moto = spawn(MOTO_SERVER as string, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-  endpoint = `http://127.0.0.1:${port}`;
-  process.env.AWS_ACCESS_KEY_ID ??= "test";
-  process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+  moto = await startMotoServer(MOTO_SERVER as string);
+  endpoint = moto.endpoint;
   // The cluster is named, not an ARN: the worker's ECS client takes its region from the environment.
   process.env.AWS_REGION ??= REGION;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fetch(`${endpoint}/moto-api/`);
-      break;
-    } catch (error) {
-      if (attempt > 100) throw error;
-      await sleep(100);
-    }
-  }
   // moto moves a task on towards STOPPED each time it is described: keep tasks running until stopped.
   await fetch(`${endpoint}/moto-api/state-manager/set-transition`, {
     method: "POST",
@@ -99,7 +87,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   ecs?.destroy();
-  moto?.kill("SIGTERM");
+  moto?.stop();
 });
 
 let dir: string;

@@ -14,7 +14,7 @@
  * template declares it. cfn-lint and moto_server absent: the cases skip with a
  * printed reason, and fail with CI set.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,7 +33,7 @@ import { parse } from "yaml";
 import { HTTP_ROUTE_KEYS } from "../../src/lambda/http.js";
 import { logicalId } from "../../src/lambda/template.js";
 import { ROOT, runCli } from "../support/cli.js";
-import { freePort, tool } from "../support/tools.js";
+import { startMotoServer, tool } from "../support/tools.js";
 
 const REGION = "us-east-1";
 /** moto's default account: the stack's Rules assert that the settings' ARNs name it. */
@@ -339,21 +339,9 @@ describe.skipIf(MOTO_SERVER === undefined)("deployed into moto's CloudFormation"
   let stop: (() => void) | undefined;
 
   beforeAll(async () => {
-      const port = await freePort();
-    const child = spawn(MOTO_SERVER as string, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-    stop = () => child.kill("SIGTERM");
-    endpoint = `http://127.0.0.1:${port}`;
-    process.env.AWS_ACCESS_KEY_ID ??= "test";
-    process.env.AWS_SECRET_ACCESS_KEY ??= "test";
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fetch(`${endpoint}/moto-api/`);
-        break;
-      } catch (error) {
-        if (attempt > 100) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    const moto = await startMotoServer(MOTO_SERVER as string);
+    stop = moto.stop;
+    endpoint = moto.endpoint;
     // The function's code: moto's Lambda reads it from its own S3 (no signature checked).
     await fetch(`${endpoint}/code-${run}`, { method: "PUT" });
     await fetch(`${endpoint}/code-${run}/switchyard/function.zip`, { method: "PUT", body: zipWithIndex() });

@@ -1,5 +1,5 @@
-/** Command-line tools some suites drive (moto_server, cfn-lint), and a free loopback port for them. */
-import { spawnSync } from "node:child_process";
+/** Command-line tools some suites drive (moto_server, cfn-lint), a free loopback port for them, and moto_server started. */
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 
@@ -30,4 +30,35 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
     });
   });
+}
+
+/** A moto_server started by a suite. */
+export interface RunningMoto {
+  /** `http://127.0.0.1:PORT`: the endpoint of every service it emulates. */
+  readonly endpoint: string;
+  stop(): void;
+}
+
+/**
+ * Start `moto_server` (the path {@link tool} found) on a free loopback port and wait until it
+ * answers; sets fake AWS credentials when none are set, so the SDK signs its requests.
+ */
+export async function startMotoServer(binary: string): Promise<RunningMoto> {
+  const port = await freePort();
+  const child = spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  const endpoint = `http://127.0.0.1:${port}`;
+  process.env.AWS_ACCESS_KEY_ID ??= "test";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fetch(`${endpoint}/moto-api/`);
+      return { endpoint, stop: () => child.kill("SIGTERM") };
+    } catch (error) {
+      if (attempt > 100) {
+        child.kill("SIGTERM");
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }

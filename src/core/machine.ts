@@ -7,7 +7,7 @@
 import type { SourceLocation } from "../errors.js";
 import type { Action } from "./action.js";
 import type { Duration } from "./duration.js";
-import type { TaskDefinition, TaskDocument } from "./task.js";
+import type { EcsTaskDefinition, TaskDefinition, TaskDocument } from "./task.js";
 
 /**
  * A resolved transition. A timer transition (`after: 48h`) is kept under the event `pseudo_timer`
@@ -151,4 +151,11 @@ export interface DefinitionSet {
    * by hand, which then run their own versions only.
    */
   compileDocument?(document: MachineDocument): Promise<{ readonly machine?: MachineDefinition | undefined; readonly problems: readonly Error[] }>;
+}
+
+/** The `ecs:` tasks of the machines' states: what a stack lets the function start, and what Lambda's timer watches. */
+export function ecsTasksOf(definitions: DefinitionSet): EcsTaskDefinition[] {
+  return [...definitions.machines.values()].flatMap((machine) =>
+    [...machine.states.values()].flatMap((state) => (state.task?.kind === "ecs" ? [state.task as EcsTaskDefinition] : [])),
+  );
 }

@@ -8,6 +8,7 @@
  */
 import type { Switchyard } from "../client/switchyard.js";
 import { SETTLED_WITHOUT_REPORT, TASK_ENV } from "../client/task-launcher.js";
+import { ecsTasksOf } from "../core/machine.js";
 import type { EcsTaskDefinition } from "../core/task.js";
 import type { Logger } from "../logger.js";
 import { loadEcsTasks } from "../settings/backends.js";
@@ -20,31 +21,30 @@ export interface EcsSweep {
   readonly stopped: number;
 }
 
-/** The `ecs:` tasks of the loaded machines, one per cluster and family. */
-function ecsTasksOf(sy: Switchyard, family: (taskDefinition: string) => string): EcsTaskDefinition[] {
-  const seen = new Map<string, EcsTaskDefinition>();
-  for (const machine of sy.definitions.machines.values()) {
-    for (const state of machine.states.values()) {
-      const task = state.task;
-      if (task?.kind === "ecs") seen.set(`${task.cluster}\0${family(task.taskDefinition)}`, task as EcsTaskDefinition);
-    }
-  }
-  return [...seen.values()];
+/** The `ecs:` tasks of the loaded machines, one per cluster and task definition (the family is looked up per task). */
+export function sweptTasks(sy: Switchyard): EcsTaskDefinition[] {
+  return [...new Map(ecsTasksOf(sy.definitions).map((task) => [`${task.cluster}\0${task.taskDefinition}`, task])).values()];
 }
 
-/** Stop the running tasks whose step was settled without them; undefined when no machine has an `ecs:` task. */
-export async function sweepEcsTasks(sy: Switchyard, logger: Logger): Promise<EcsSweep | undefined> {
-  const hasEcs = [...sy.definitions.machines.values()].some((machine) => [...machine.states.values()].some((state) => state.task?.kind === "ecs"));
-  if (!hasEcs) return undefined;
+/**
+ * Stop the running tasks of `tasks` (see {@link sweptTasks}) whose step was settled without them,
+ * until `deadline` (ms since the epoch): the rest wait for the next run.
+ */
+export async function sweepEcsTasks(sy: Switchyard, tasks: readonly EcsTaskDefinition[], logger: Logger, deadline: number): Promise<EcsSweep> {
   const ecs = await loadEcsTasks();
   let running = 0;
   let stopped = 0;
-  for (const task of ecsTasksOf(sy, ecs.taskFamily)) {
+  const families = new Set<string>();
+  for (const task of tasks) {
+    const family = ecs.taskFamily(task.taskDefinition);
+    if (families.has(`${task.cluster}\0${family}`) || Date.now() >= deadline) continue;
+    families.add(`${task.cluster}\0${family}`);
     const client = ecs.ecsClient(task, sy.settings.endpoints);
     try {
-      const tasks = await ecs.runningTasksWith(client, task.cluster, ecs.taskFamily(task.taskDefinition), TASK_ENV.token);
-      running += tasks.length;
-      for (const { taskArn, value: token } of tasks) {
+      const found = await ecs.runningTasksWith(client, task.cluster, family, TASK_ENV.token);
+      running += found.length;
+      for (const { taskArn, value: token } of found) {
+        if (Date.now() >= deadline) break;
         if ((await sy.taskStanding(token)) !== "stop") continue;
         const failed = await ecs.stopEcsTask(client, task.cluster, taskArn, SETTLED_WITHOUT_REPORT);
         if (failed === undefined) {

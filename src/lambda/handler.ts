@@ -14,6 +14,7 @@
 import type { Context } from "aws-lambda";
 import { Switchyard } from "../client/switchyard.js";
 import type { ActionExport } from "../core/action.js";
+import type { EcsTaskDefinition } from "../core/task.js";
 import { ActionRegistry } from "../definition/actions.js";
 import { loadDefinitionFile } from "../definition/load.js";
 import type { DefinitionSet } from "../core/machine.js";
@@ -24,7 +25,7 @@ import { type HttpResponse, handleHttp, isHttpEvent } from "./http.js";
 import { type BatchResponse, codecsOf, eventSourceOf, isRecordsEvent, processRecords } from "./records.js";
 import type { LambdaRecordCodec } from "../lambda-port.js";
 import { type StepOutput, isStepInput, runStep } from "./step.js";
-import { sweepEcsTasks } from "./ecs-sweep.js";
+import { sweepEcsTasks, sweptTasks } from "./ecs-sweep.js";
 import { type TimerSummary, isScheduledEvent, runTimer } from "./timer.js";
 
 /** Options of {@link createHandler}. */
@@ -106,6 +107,8 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
     return opening;
   };
 
+  /** The ecs: tasks the timer watches, found once (the definitions do not change while the function runs). */
+  let swept: readonly EcsTaskDefinition[] | undefined;
   const handler = async (event: unknown, context?: Partial<Context>): Promise<HandlerResult> => {
     if (isStepInput(event)) return runStep(await loadDefinitions(), event);
     if (isRecordsEvent(event)) {
@@ -122,14 +125,15 @@ export function createHandler(options: HandlerOptions = {}): SwitchyardHandler {
     if (isScheduledEvent(event)) {
       const sy = await switchyard();
       const remaining = context?.getRemainingTimeInMillis?.() ?? TIMER_DEFAULT_MS + TIMER_RESERVE_MS;
+      const deadline = Date.now() + Math.max(0, remaining - TIMER_RESERVE_MS);
       const summary = await runTimer(sy.engine, sy.sources, logger, {
         maxMessages: options.timerMaxMessages,
-        deadline: Date.now() + Math.max(0, remaining - TIMER_RESERVE_MS),
+        deadline,
         visibilityTimeoutSeconds: sy.settings.visibilityTimeoutSeconds,
       });
       // Where this function starts ecs: tasks, it stops those whose step was settled without them.
-      const ecs = sy.engine.tasks === undefined ? undefined : await sweepEcsTasks(sy, logger);
-      return ecs === undefined ? summary : { ...summary, ecs };
+      swept ??= sy.engine.tasks === undefined ? [] : sweptTasks(sy);
+      return swept.length === 0 ? summary : { ...summary, ecs: await sweepEcsTasks(sy, swept, logger, deadline) };
     }
     if (isHttpEvent(event)) return handleHttp(event, switchyard, logger);
     throw new UsageError(

@@ -11,7 +11,7 @@
  */
 import path from "node:path";
 import { stringify } from "yaml";
-import type { DefinitionSet } from "../core/machine.js";
+import { type DefinitionSet, ecsTasksOf } from "../core/machine.js";
 import type { EcsTaskDefinition } from "../core/task.js";
 import { loadDefinitionFile } from "../definition/load.js";
 import { SettingsError } from "../errors.js";
@@ -115,8 +115,15 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
       Description: "seconds Lambda gathers records before it invokes: 0 keeps each transition's latency low; more makes fewer, larger invocations",
     };
   }
-  if (plan.timer) {
-    parameters.TimerSchedule = { Type: "String", Default: "rate(1 minute)", Description: "how often the timer drains the DynamoDB retry table (retries and after: timers are due there)" };
+  const ecsTasks = ecsTasksOf(input.definitions);
+  // The scheduled timer drains a DynamoDB retry table, and stops the ecs: tasks whose step was settled without them.
+  const timer = plan.timer || ecsTasks.length > 0;
+  if (timer) {
+    parameters.TimerSchedule = {
+      Type: "String",
+      Default: "rate(1 minute)",
+      Description: "how often the timer runs: it drains the DynamoDB retry table (retries and after: timers are due there) and stops ecs: tasks whose step was settled without them",
+    };
   }
   parameters.ApiAuthorization = {
     Type: "String",
@@ -152,7 +159,6 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
     Properties: { LogGroupName: sub(`/aws/lambda/${v("FunctionName")}`), RetentionInDays: ref("LogRetentionDays") },
   });
 
-  const ecsTasks = ecsTasksOf(input.definitions);
   add("FunctionRole", {
     Type: "AWS::IAM::Role",
     Properties: {
@@ -216,11 +222,11 @@ export function buildTemplate(input: TemplateInput): CloudFormationTemplate {
 
   for (const trigger of plan.triggers) addTrigger(trigger);
 
-  if (plan.timer) {
+  if (timer) {
     add("TimerRule", {
       Type: "AWS::Events::Rule",
       Properties: {
-        Description: "runs the Switchyard timer: due retries and after: timers of the DynamoDB retry table",
+        Description: "runs the Switchyard timer: due retries and after: timers of the DynamoDB retry table; ecs: tasks settled without them",
         ScheduleExpression: ref("TimerSchedule"),
         State: "ENABLED",
         Targets: [{ Id: "switchyard-timer", Arn: getAtt("Function", "Arn") }],
@@ -419,20 +425,13 @@ interface Ids {
   tableId(table: Pick<PlannedTable, "name">): string;
 }
 
-/** The `ecs:` tasks of the machines' states (the function starts them with RunTask). */
-function ecsTasksOf(definitions: DefinitionSet): EcsTaskDefinition[] {
-  return [...definitions.machines.values()].flatMap((machine) =>
-    [...machine.states.values()].flatMap((state) => (state.task?.kind === "ecs" ? [state.task as EcsTaskDefinition] : [])),
-  );
-}
-
 /** A cluster as the `ecs:cluster` condition key compares it: its ARN (a bare name in this stack's region and account). */
 function clusterArn(cluster: string): unknown {
   return cluster.startsWith("arn:") ? cluster : sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:cluster/${cluster}`);
 }
 
 /** The function role's statements: each backend's runtime actions on its own resources only. */
-function statements(plan: AwsStackPlan, ids: Ids, ecsTasks: readonly EcsTaskDefinition[] = []): unknown[] {
+function statements(plan: AwsStackPlan, ids: Ids, ecsTasks: readonly EcsTaskDefinition[]): unknown[] {
   const list: unknown[] = [
     { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: getAtt("LogGroup", "Arn") },
     ...resourceStatements(plan, ids, RUNTIME_ACTIONS),

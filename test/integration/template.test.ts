@@ -309,6 +309,11 @@ describe("switchyard template: a machine with an ecs: task", () => {
       ManagedPolicyArns: [{ Ref: "TaskReportPolicy" }],
     });
     expect(Object.keys(template.Outputs as object)).toEqual(expect.arrayContaining(["TaskRoleArn", "TaskReportPolicyArn"]));
+    // The scheduled timer stops tasks whose step was settled without them: a stack whose retries are
+    // on SQS (no retry table to drain) still gets it when a machine has an ecs: task.
+    const sqsRetries = path.join(dir, "resize-sqs.stack.yaml");
+    expect((await runCli(["template", "-d", fsm, "-s", settingsFile("sqs-elasticache"), "-o", sqsRetries], { cwd: dir })).code).toBe(0);
+    expect((parse(readFileSync(sqsRetries, "utf8")) as Template).Resources.TimerRule?.Properties).toMatchObject({ ScheduleExpression: { Ref: "TimerSchedule" } });
     // The order machine has no ecs: task: its stack grants no ECS action and has no task role.
     const order = (generated.get("sqs-dynamodb") ?? expect.unreachable()).template;
     expect(statement(order, "EcsTasks")).toBeUndefined();

@@ -17,7 +17,10 @@ import { parseDuration } from "../core/duration.js";
 import type { MachineDocument, StateDocument } from "../core/machine.js";
 import { RESERVED_PREFIX } from "../core/message.js";
 import { TASK_DONE_EVENT } from "../core/task.js";
-import { UsageError } from "../errors.js";
+import { ErrorTally } from "../core/counters.js";
+import { sendToRole, sidesOf } from "../engine/roles.js";
+import { SystemError, UsageError } from "../errors.js";
+import { silentLogger } from "../logger.js";
 import type { InstanceRecord, JournalPort } from "../ports.js";
 import { EVENT_DATA_KEY, type EventSenderDeps, type EventSent, instanceMessage, requireJournal, sendMessage } from "./send-event.js";
 import { type TaskEntry, readTaskEntry, tokenHash } from "./task-launcher.js";
@@ -146,12 +149,9 @@ export async function heartbeatTask(deps: EventSenderDeps, token: string): Promi
     delaySeconds: Math.max(0, Math.ceil((due - now) / 1000)),
     durable: true,
   };
-  try {
-    await deps.roles.retry.primary.schedule(outgoing);
-  } catch (error) {
-    if (deps.roles.retry.secondary === undefined) throw error;
-    await deps.roles.retry.secondary.schedule(outgoing);
-  }
+  // The retry role, failing over as every send does (each failed side logged).
+  const sent = await sendToRole(deps.roles, "retry", outgoing, new ErrorTally(), deps.logger ?? silentLogger, { wire: message });
+  if (sent === undefined) throw new SystemError(`could not schedule the heartbeat of ${task.entry.correlation_id}: every retry backend failed`);
   return { correlationId: task.entry.correlation_id, due };
 }
 
@@ -236,8 +236,9 @@ export async function taskExited(deps: EventSenderDeps & { readonly random?: () 
     leasePrimary: task.record.leasePrimary,
     fenceToken: task.record.fenceToken,
   });
-  // The task's timer would find the instance failed and be dropped; removing it is only tidier.
-  await deps.roles.retry.primary.remove(task.entry.correlation_id, task.steps + 1).catch(() => undefined);
+  // The task's timer would find the instance failed and be dropped; removing it (on either side, a
+  // heartbeat may have failed over) is only tidier.
+  for (const [, port] of sidesOf(deps.roles.retry)) await port.remove(task.entry.correlation_id, task.steps + 1).catch(() => undefined);
   return { next: "failed" };
 }
 

@@ -4,7 +4,7 @@
  */
 import { parseDuration } from "../core/duration.js";
 import { DEFAULT_MAX_RETRIES, PSEUDO_FINAL, PSEUDO_INIT, RESERVED_PREFIX, TIMER_EVENT } from "../core/message.js";
-import { TASK_KINDS, type TaskDefinition, type TaskDocument } from "../core/task.js";
+import { TASK_KINDS, type TaskDefinition } from "../core/task.js";
 import { DefinitionError, type SourceLocation } from "../errors.js";
 import type { DefinitionSource, ValuePath } from "./source.js";
 import { hint } from "./suggest.js";
@@ -58,10 +58,9 @@ export interface DraftState {
   readonly at: SourceLocation | undefined;
 }
 
-/** A state's `task:` that passed the shape check: its resolved form (but its base folder) and its document. */
+/** A state's `task:` that passed the shape check: its resolved form (but its base folder). */
 export interface DraftTask {
   readonly value: DistributiveOmit<TaskDefinition, "baseDir">;
-  readonly document: TaskDocument;
   readonly at: SourceLocation | undefined;
 }
 
@@ -306,11 +305,6 @@ class ShapeChecker {
       ...(timeout?.seconds === undefined ? {} : { timeoutSeconds: timeout.seconds }),
       ...(heartbeat?.seconds === undefined ? {} : { heartbeatSeconds: heartbeat.seconds }),
     };
-    const document = {
-      ...(env === undefined ? {} : { env }),
-      ...(typeof value.timeout === "string" ? { timeout: value.timeout } : {}),
-      ...(typeof value.heartbeat === "string" ? { heartbeat: value.heartbeat } : {}),
-    };
     const kinds = TASK_KINDS.filter((kind) => value[kind] !== undefined);
     if (kinds.length !== 1) {
       const problem = kinds.length === 0 ? "names no task" : `names ${kinds.length} tasks (${kinds.join(", ")})`;
@@ -326,17 +320,17 @@ class ShapeChecker {
       const cwd = value.cwd === undefined ? undefined : this.#string(value, "cwd", at, label, "<folder>")?.value;
       if (command !== undefined) {
         const task = { kind, command, ...(cwd === undefined ? {} : { cwd }), ...(env === undefined ? {} : { env }), ...durations };
-        draft = { value: task, document: { command, ...(cwd === undefined ? {} : { cwd }), ...document }, at: this.#locate(at) };
+        draft = { value: task, at: this.#locate(at) };
       }
     } else if (kind === "docker") {
-      draft = this.#dockerTask(value.docker, [...at, "docker"], label, env, durations, document);
+      draft = this.#dockerTask(value.docker, [...at, "docker"], label, env, durations);
     } else {
-      draft = this.#ecsTask(value.ecs, [...at, "ecs"], label, durations, document);
+      draft = this.#ecsTask(value.ecs, [...at, "ecs"], label, durations);
     }
     return this.#problems.length === before ? draft : undefined;
   }
 
-  #dockerTask(value: unknown, at: ValuePath, owner: string, env: Record<string, string> | undefined, durations: object, document: TaskDocument): DraftTask | undefined {
+  #dockerTask(value: unknown, at: ValuePath, owner: string, env: Record<string, string> | undefined, durations: object): DraftTask | undefined {
     const label = `docker of ${owner}`;
     if (!isRecord(value)) {
       this.#report(`${label} must be a mapping with image: <image> and optional args: [..], got ${describe(value)}`, at);
@@ -347,10 +341,10 @@ class ShapeChecker {
     const args = value.args === undefined ? undefined : this.#stringList(value.args, [...at, "args"], `args of ${label}`, false);
     if (image === undefined) return undefined;
     const docker = { image, ...(args === undefined ? {} : { args }) };
-    return { value: { kind: "docker", ...docker, ...(env === undefined ? {} : { env }), ...durations }, document: { docker, ...document }, at: this.#locate(at) };
+    return { value: { kind: "docker", ...docker, ...(env === undefined ? {} : { env }), ...durations }, at: this.#locate(at) };
   }
 
-  #ecsTask(value: unknown, at: ValuePath, owner: string, durations: object, document: TaskDocument): DraftTask | undefined {
+  #ecsTask(value: unknown, at: ValuePath, owner: string, durations: object): DraftTask | undefined {
     const label = `ecs of ${owner}`;
     if (!isRecord(value)) {
       this.#report(`${label} must be a mapping with cluster:, task_definition: and container:, got ${describe(value)}`, at);
@@ -379,7 +373,7 @@ class ShapeChecker {
       ...(isRecord(value.overrides) ? { overrides: value.overrides } : {}),
       ...durations,
     };
-    return { value: task, document: { ecs: value, ...document }, at: this.#locate(at) };
+    return { value: task, at: this.#locate(at) };
   }
 
   /** A list of strings (`nonEmpty`: with at least one), or undefined after reporting the problem. */

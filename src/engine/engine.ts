@@ -618,7 +618,8 @@ class Processing {
       // has never seen gets one (ensureRecorded), and its controls are read from it.
       let control = this.#begun?.control ?? (await this.#readControl());
       if (control !== undefined) this.#engine.journaled.add(this.#correlationId);
-      else if (this.#roles.journal !== undefined && !this.#engine.journaled.has(this.#correlationId) && (await this.#ensureRecorded())) {
+      else if (this.#roles.journal !== undefined && !this.#engine.journaled.has(this.#correlationId)) {
+        await this.#ensureRecorded();
         control = await this.#readControl();
       }
       const obeyed = control !== undefined && this.#controlApplies(control) ? await this.#obey(control) : undefined;
@@ -789,7 +790,7 @@ class Processing {
           }
           break;
         case "dispatched":
-          this.#errors.record("cache");
+          // (Counted as the cache error of a commit that did not release.)
           logger.warn(`could not set dispatched flag on cache.primary: ${error.message}`, this.#logFields());
           break;
       }
@@ -901,9 +902,9 @@ class Processing {
   /**
    * Give an instance the journal has never seen (started by another producer, or before the
    * journal was configured) its record at its first processing, before any action runs, with the
-   * message that introduced it as the first entry of its history. True if it made the record.
+   * message that introduced it as the first entry of its history.
    */
-  async #ensureRecorded(): Promise<boolean> {
+  async #ensureRecorded(): Promise<void> {
     const correlationId = this.#correlationId;
     const now = this.#engine.clock.now();
     const startedAt = this.#original.system_context.started_at;
@@ -923,7 +924,6 @@ class Processing {
       this.#engine.journaled.add(correlationId);
     });
     if (created) await journalMessage(this.#engine, this.#original, this.#delivery.role, this.#delivery.side);
-    return created;
   }
 
   /**

@@ -23,6 +23,7 @@ import { SystemError } from "../../errors.js";
 import type { BackendContext } from "../backend.js";
 import { type Arn, clientConfig, parseArn, resourceName } from "./arn.js";
 import { awsFailure, errorName, missingResourceError, observeCalls, requestHandler } from "./http.js";
+import { KINESIS_SHARDS } from "./shapes.js";
 
 /** A Kinesis client for the region and endpoint of `arn`, with bounded retries and timeouts. */
 export function createKinesisClient(arn: Arn, context: Pick<BackendContext, "endpoints" | "apiCalls">): KinesisClient {
@@ -125,7 +126,7 @@ export class KinesisStream {
     let outcome: "created" | "exists" = "exists";
     if ((await this.status()) === undefined) {
       try {
-        await this.#client.send(new CreateStreamCommand({ StreamName: this.name, ShardCount: 1 }));
+        await this.#client.send(new CreateStreamCommand({ StreamName: this.name, ShardCount: KINESIS_SHARDS }));
         outcome = "created";
       } catch (error) {
         if (errorName(error) !== "ResourceInUseException") throw awsFailure("Kinesis", "CreateStream", `stream ${this.arn}`, error);

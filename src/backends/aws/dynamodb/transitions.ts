@@ -50,7 +50,10 @@ export class DynamoTransitions implements TransitionPort {
     const journal = this.#ports.journal;
     let control: InstanceControl | undefined;
     if (lease.acquired && request.control !== undefined && journal !== undefined) {
-      control = await journal.control(correlationId, request.control.machineName, request.control.state);
+      // The lease is taken: a journal that cannot be read must not fail the begin (the engine would
+      // then try to take the lease it holds). Without the controls the engine reads them itself,
+      // and logs why it cannot.
+      control = await journal.control(correlationId, request.control.machineName, request.control.state).catch(() => undefined);
     }
     return { lease, dispatched, control };
   }
@@ -80,12 +83,12 @@ export class DynamoTransitions implements TransitionPort {
       if (result.status === "rejected") failures.push({ write: writes[index][0], error: asError(result.reason) });
     });
     // Last, as the separate ports release last: the mark and the release in one write.
+    // A failed write leaves the lease held: the engine releases it, as after any commit that did not.
     let released = false;
     try {
       released = await this.#cache.markAndRelease(correlationId, steps, request.retries, request.fenceToken, request.dispatchedTtlSeconds);
     } catch (error) {
       failures.push({ write: "dispatched", error: asError(error) });
-      released = await this.#cache.releaseLease(correlationId, steps, request.retries, request.fenceToken).catch(() => false);
     }
     return { committed: true, receipt, released, unacknowledged: true, ...(failures.length === 0 ? {} : { failures }) };
   }

@@ -119,6 +119,13 @@ describe("dynamodb fused transitions around other ports", () => {
     expect((await begin(fused, 4)).begun).toMatchObject({ lease: { acquired: true, fenceToken: 3 }, dispatched: false });
   });
 
+  it("begin with a journal that cannot be read takes the lease all the same and leaves the controls to the engine", async () => {
+    const missing = await family(new TestClock(), false);
+    const { fused } = await open({ journal: missing.journal() });
+    const begun = await fused.begin({ correlationId: "c1", steps: 1, retries: 0, leaseTimeoutSeconds: LEASE_SECONDS, minFenceToken: 0, control: { machineName: MACHINE, state: "start" } });
+    expect(begun).toEqual({ lease: { acquired: true, fenceToken: 1 }, dispatched: false, control: undefined });
+  });
+
   it("commit sends, journals, stores the checkpoint, then marks and releases: the items the separate ports read", async () => {
     const { backend, journal, fused } = await open();
     const { fenceToken } = await begin(fused, 1);
